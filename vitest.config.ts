@@ -1,0 +1,8 @@
+import { defineConfig } from 'vitest/config';
+
+// One run covers every package that ships a vitest config; `pnpm --filter <pkg> test` runs one.
+export default defineConfig({
+  test: {
+    projects: ['shared', 'cqrs-implementation/*', 'saga-orchestrator/*', 'resilience-lab/*'],
+  },
+});
