@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# PostgreSQL, Redis and a single-node Apache Kafka broker on this machine, without Docker.
+#
+#   pnpm infra:local up       start whatever is not running, wait until each answers, print the env
+#   pnpm infra:local down     stop only what `up` started (PostgreSQL/Redis that were already running stay)
+#   pnpm infra:local status   say what is up; exit 1 when anything is down
+#
+# PostgreSQL and Redis come from the machine's packages. Kafka is the real broker, resolved by
+# Maven from infra/kafka/pom.xml into .infra/kafka/lib (a stable path: fault tests start their
+# own private broker from the same jars) and run as one combined KRaft broker/controller.
+#
+# Environment:
+#   KAFKA_HOME_DIR   where the broker keeps its config, KRaft data, logs and pid (.infra/kafka)
+#   KAFKA_WAIT_SECS  how long to wait for the broker to serve metadata (90)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+state="$root/.infra"
+kafka_lib="$state/kafka/lib"
+kafka_probe="$state/kafka/probe"
+kafka_home=$(realpath -m "${KAFKA_HOME_DIR:-$state/kafka}")
+kafka_wait=${KAFKA_WAIT_SECS:-90}
+pom="$root/infra/kafka/pom.xml"
+probe_src="$root/infra/kafka/WaitForBroker.java"
+
+pg_host=127.0.0.1 pg_port=5432
+redis_host=127.0.0.1 redis_port=6379
+kafka_host=127.0.0.1 kafka_port=9092 controller_port=9093
+
+say() { echo "infra: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# A bare TCP connect: cheap enough for status, and enough to know a port is taken.
+port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# Polls a check until it passes or the deadline passes; never an open-ended sleep loop.
+wait_until() {
+  local what=$1 secs=$2
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < deadline)) || { say "$what did not come up within ${secs}s"; return 1; }
+    sleep 0.2
+  done
+}
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+pg_up() { pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; }
+
+pg_cluster() {
+  # The cluster on our port, as "version name" (Debian's postgresql-common layout).
+  command -v pg_lsclusters >/dev/null || return 1
+  pg_lsclusters --no-header 2>/dev/null | awk -v p="$pg_port" '$3 == p { print $1, $2; exit }'
+}
+
+start_postgres() {
+  if pg_up; then return; fi
+  local cluster
+  cluster=$(pg_cluster) || true
+  [[ -n $cluster ]] || die "PostgreSQL is not running on $pg_host:$pg_port and no local cluster is installed (Debian: apt-get install postgresql)"
+  say "starting PostgreSQL cluster $cluster"
+  # shellcheck disable=SC2086 # "version name" is two arguments
+  pg_ctlcluster --skip-systemctl-redirect $cluster start
+  echo "$cluster" >"$state/postgres.started"
+  wait_until "PostgreSQL" 30 pg_up
+}
+
+stop_postgres() {
+  [[ -f $state/postgres.started ]] || return 0
+  local cluster
+  cluster=$(cat "$state/postgres.started")
+  say "stopping PostgreSQL cluster $cluster"
+  # shellcheck disable=SC2086
+  pg_ctlcluster --skip-systemctl-redirect $cluster stop -m fast || true
+  rm -f "$state/postgres.started"
+}
+
+# --- Redis --------------------------------------------------------------------------------
+
+redis_up() { [[ $(redis-cli -h "$redis_host" -p "$redis_port" ping 2>/dev/null) == PONG ]]; }
+
+start_redis() {
+  if redis_up; then return; fi
+  command -v redis-server >/dev/null || die "Redis is not running on $redis_host:$redis_port and redis-server is not installed (Debian: apt-get install redis-server)"
+  say "starting Redis"
+  mkdir -p "$state/redis"
+  # No persistence: the lab's source of truth is PostgreSQL; Redis holds rebuildable read models.
+  redis-server --daemonize yes --bind "$redis_host" --port "$redis_port" --save "" --appendonly no \
+    --dir "$state/redis" --logfile "$state/redis/redis.log" --pidfile "$state/redis/redis.pid"
+  touch "$state/redis.started"
+  wait_until "Redis" 15 redis_up
+}
+
+stop_redis() {
+  [[ -f $state/redis.started ]] || return 0
+  say "stopping Redis"
+  redis-cli -h "$redis_host" -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  rm -f "$state/redis.started"
+}
+
+# --- Kafka --------------------------------------------------------------------------------
+
+kafka_pidfile="$kafka_home/kafka.pid"
+
+resolve_kafka() {
+  local want
+  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  if [[ -f $kafka_lib/.pom-sha256 && $(cat "$kafka_lib/.pom-sha256") == "$want" ]]; then return; fi
+  command -v mvn >/dev/null || die "mvn is needed once to resolve the Kafka broker (Debian: apt-get install maven)"
+  command -v java >/dev/null || die "java 17+ is needed to run the Kafka broker (Debian: apt-get install openjdk-17-jdk-headless)"
+  say "resolving the Kafka broker with Maven (first run downloads ~45 MB)"
+  local tmp="$kafka_lib.tmp"
+  rm -rf "$tmp"
+  # stdout goes to stderr: `up` prints only the environment on stdout, for `eval`/`>> .env`.
+  (cd "$root/infra/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >&2) ||
+    die "Maven could not resolve the Kafka broker"
+  echo "$want" >"$tmp/.pom-sha256"
+  # Swapped in whole so an interrupted download never looks resolved.
+  rm -rf "$kafka_lib"
+  mv "$tmp" "$kafka_lib"
+  rm -rf "$kafka_probe"
+}
+
+build_probe() {
+  local want
+  want=$(cat "$probe_src" "$kafka_lib/.pom-sha256" | sha256sum | cut -d' ' -f1)
+  if [[ -f $kafka_probe/.sha256 && $(cat "$kafka_probe/.sha256") == "$want" ]]; then return; fi
+  rm -rf "$kafka_probe"
+  mkdir -p "$kafka_probe"
+  javac -nowarn -d "$kafka_probe" -cp "$kafka_lib/*" "$probe_src"
+  echo "$want" >"$kafka_probe/.sha256"
+}
+
+# Answers a real metadata request, not just an open port.
+kafka_serves() {
+  java -Dlog4j2.level=OFF -cp "$kafka_lib/*:$kafka_probe" WaitForBroker "$kafka_host:$kafka_port" "$1"
+}
+
+write_kafka_config() {
+  mkdir -p "$kafka_home/data" "$kafka_home/logs"
+  cat >"$kafka_home/server.properties" <<EOF
+# Written by scripts/infra-local.sh on every start; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$kafka_host:$controller_port
+listeners=PLAINTEXT://$kafka_host:$kafka_port,CONTROLLER://$kafka_host:$controller_port
+advertised.listeners=PLAINTEXT://$kafka_host:$kafka_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$kafka_home/data
+
+# One node: every internal topic has exactly one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+
+# Fast tests: a consumer group starts at once, sessions may be short so a killed consumer's
+# partitions move quickly, and code must create the topics it uses (no silent auto-creation).
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+
+# A lab's data is disposable: small segments, short retention.
+log.segment.bytes=16777216
+log.retention.hours=24
+log.retention.check.interval.ms=60000
+EOF
+  cat >"$kafka_home/log4j2.properties" <<EOF
+# The broker logs warnings to a file only; the terminal stays quiet.
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $kafka_home/logs/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = warn
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = info
+EOF
+}
+
+format_kafka() {
+  [[ -f $kafka_home/data/meta.properties ]] && return
+  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
+  local cluster_id
+  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  say "formatting KRaft storage in $kafka_home/data"
+  java -Dlog4j2.configurationFile="$kafka_home/log4j2.properties" -cp "$kafka_lib/*" kafka.tools.StorageTool \
+    format -t "$cluster_id" -c "$kafka_home/server.properties" --standalone >"$kafka_home/logs/format.log" 2>&1 ||
+    { cat "$kafka_home/logs/format.log" >&2; die "formatting KRaft storage failed"; }
+}
+
+start_kafka() {
+  resolve_kafka
+  build_probe
+  if pid_alive "$kafka_pidfile"; then
+    # Ours, and it answered when it started: an open port is enough to keep a second `up` instant.
+    port_open "$kafka_host" "$kafka_port" && return
+    kafka_serves "$kafka_wait" >/dev/null && return
+    die "the broker (pid $(cat "$kafka_pidfile")) runs but does not answer; see $kafka_home/logs/server.log"
+  fi
+  if port_open "$kafka_host" "$kafka_port"; then
+    # Someone else's broker (another checkout, a container): use it, never stop it.
+    kafka_serves 15 >/dev/null && { say "using the broker already on $kafka_host:$kafka_port"; return; }
+    die "$kafka_host:$kafka_port is taken by something that does not answer as a Kafka broker"
+  fi
+  port_open "$kafka_host" "$controller_port" && die "$kafka_host:$controller_port (KRaft controller) is already taken"
+  write_kafka_config
+  format_kafka
+  say "starting the Kafka broker (logs: $kafka_home/logs/server.log)"
+  # setsid: the broker outlives the shell (and pnpm) that started it, and Ctrl-C there.
+  setsid java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$kafka_home/log4j2.properties" -Dkafka.logs.dir="$kafka_home/logs" \
+    -cp "$kafka_lib/*" kafka.Kafka "$kafka_home/server.properties" \
+    >"$kafka_home/logs/stdout.log" 2>&1 </dev/null &
+  echo $! >"$kafka_pidfile"
+  if ! kafka_serves "$kafka_wait" >/dev/null; then
+    pid_alive "$kafka_pidfile" || say "the broker exited; last lines of its logs:"
+    tail -n 20 "$kafka_home/logs/stdout.log" "$kafka_home/logs/server.log" >&2 2>/dev/null || true
+    stop_kafka
+    die "the Kafka broker did not start"
+  fi
+}
+
+stop_kafka() {
+  pid_alive "$kafka_pidfile" || { rm -f "$kafka_pidfile"; return 0; }
+  local pid
+  pid=$(cat "$kafka_pidfile")
+  say "stopping the Kafka broker (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  # A controlled shutdown takes a few seconds; past the deadline it is killed outright.
+  if ! wait_until "Kafka shutdown" 30 eval "! kill -0 $pid 2>/dev/null"; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$kafka_pidfile"
+}
+
+kafka_status() {
+  if ! port_open "$kafka_host" "$kafka_port"; then return 1; fi
+  # The probe is compiled by `up`; without it an open port is the best available answer.
+  if [[ -f $kafka_probe/WaitForBroker.class ]]; then kafka_serves 5 >/dev/null 2>&1; fi
+}
+
+# --- commands -----------------------------------------------------------------------------
+
+print_env() {
+  cat <<EOF
+DATABASE_URL=postgres://postgres@$pg_host:$pg_port/postgres
+REDIS_URL=redis://$redis_host:$redis_port
+KAFKA_BROKERS=$kafka_host:$kafka_port
+EOF
+}
+
+cmd=${1:-}
+mkdir -p "$state"
+case $cmd in
+  up)
+    start_postgres
+    start_redis
+    start_kafka
+    print_env
+    ;;
+  down)
+    stop_kafka
+    stop_redis
+    stop_postgres
+    ;;
+  status)
+    down=0
+    report() { if "${@:2}"; then echo "$1: up"; else echo "$1: down"; down=1; fi; }
+    report "postgres $pg_host:$pg_port" pg_up
+    report "redis $redis_host:$redis_port" redis_up
+    report "kafka $kafka_host:$kafka_port" kafka_status
+    exit "$down"
+    ;;
+  *)
+    echo "usage: pnpm infra:local up|down|status" >&2
+    exit 2
+    ;;
+esac
