@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Builds any lab service: docker build --build-arg SERVICE=saga-orchestrator/flights .
+# There is no compile step: Node 24 strips TypeScript types itself, so the image holds sources.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV CI=true
+# pnpm from the npm registry, at the exact version package.json pins (no corepack).
+COPY package.json ./
+RUN npm install --global --no-audit --no-fund \
+      "pnpm@$(node -p 'require("./package.json").packageManager.split("@")[1]')" \
+ && pnpm --version
+# Every dependency the lockfile names, fetched before the sources so code edits reuse this layer.
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --prod --store-dir /pnpm/store
+
+FROM deps AS build
+ARG SERVICE
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<lab>/<service>" >&2; exit 1; }
+COPY . .
+# Not `pnpm deploy`: it copies @lab/shared into node_modules, where Node refuses to strip types; a
+# filtered workspace install keeps shared/ a symlink that resolves to its real path outside it.
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
+    pnpm install --offline --frozen-lockfile --prod --store-dir /pnpm/store --filter "./${SERVICE}..."
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ENV NODE_ENV=production
+WORKDIR /app
+# Only what the service runs: its package, @lab/shared and the installed dependencies. Files stay
+# owned by root, so the service user can read but never rewrite its own code.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/shared ./shared
+COPY --from=build /app/${SERVICE} ./${SERVICE}
+WORKDIR /app/${SERVICE}
+USER node
+# SIGTERM reaches node directly (exec form, PID 1) so the graceful shutdown path runs.
+CMD ["node", "src/start.ts"]
