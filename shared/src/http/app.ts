@@ -1,0 +1,177 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { context, trace } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { httpRequestDuration, registry } from '../metrics.ts';
+import { AppError, PROBLEM_TYPE_BASE, type ProblemDocument } from './errors.ts';
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface AppOptions {
+  service: string;
+  logger: Logger;
+  /** Largest accepted JSON body; larger ones get 413 before any handler runs. */
+  bodyLimit?: string;
+  /** Dependencies that must answer for GET /readyz to say 200, by name. */
+  readiness?: Record<string, ReadinessCheck>;
+  routes: (app: Express) => void;
+}
+
+const READINESS_TIMEOUT_MS = 1000;
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function traceIdOf(headers: Record<string, unknown>): string | undefined {
+  const active = trace.getSpan(context.active())?.spanContext().traceId;
+  if (active && !/^0+$/.test(active)) return active;
+  // Without telemetry (a bare unit test) the caller's traceparent still links the answer.
+  const parent = typeof headers.traceparent === 'string' ? headers.traceparent : '';
+  return /^[\da-f]{2}-([\da-f]{32})-/.exec(parent)?.[1];
+}
+
+/** Body-parser and Express errors carry `type`/`status`; map the ones a client can cause. */
+function fromFrameworkError(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  switch (type) {
+    case 'entity.parse.failed':
+      return new AppError('malformed-json', 400, 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new AppError(
+        'body-too-large',
+        413,
+        'The request body is larger than this service accepts.',
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(
+        'unsupported-encoding',
+        415,
+        'The request body encoding is not supported.',
+      );
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new AppError('bad-request', 400, 'The request body could not be read.');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError('bad-request', status, 'The request could not be processed.');
+  }
+  return undefined;
+}
+
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined ||
+    Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    next(new AppError('unsupported-media-type', 415, 'Send the body as application/json.'));
+    return;
+  }
+  next();
+};
+
+const recordDuration: RequestHandler = (req, res, next) => {
+  const stop = httpRequestDuration.startTimer({ method: req.method });
+  res.on('finish', () => {
+    // The route template, not the URL, so ids do not explode the label set.
+    const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    stop({ route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+  });
+  next();
+};
+
+/**
+ * An Express app with the behaviour every lab service shares: problem+json errors, a body
+ * limit, JSON-only bodies, health, readiness and metrics. Services add only their routes.
+ */
+export function createApp(options: AppOptions): Express {
+  const { logger, readiness = {} } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'alive', service: options.service });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all(
+      Object.entries(readiness).map(async ([name, check]) => {
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) =>
+              setTimeout(() => {
+                reject(new Error('timed out'));
+              }, READINESS_TIMEOUT_MS).unref(),
+            ),
+          ]);
+          return [name, 'up'] as const;
+        } catch (error) {
+          return [name, `down: ${(error as Error).message}`] as const;
+        }
+      }),
+    );
+    const ready = checks.every(([, state]) => state === 'up');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(checks) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.use(recordDuration);
+  app.use(requireJsonBody);
+  app.use(
+    express.json({
+      limit: options.bodyLimit ?? '64kb',
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
+
+  options.routes(app);
+
+  app.use((req, _res, next) => {
+    next(new AppError('route-not-found', 404, `There is no route ${req.method} ${req.path}.`));
+  });
+
+  const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const known = error instanceof AppError ? error : fromFrameworkError(error);
+    const appError = known ?? new AppError('internal', 500, 'An unexpected error occurred.');
+    if (!known) logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    else if (appError.httpStatus >= 500)
+      logger.warn({ code: appError.code, path: req.path }, appError.message);
+
+    const problem: ProblemDocument = {
+      ...appError.extensions,
+      type: `${PROBLEM_TYPE_BASE}${appError.code}`,
+      title: TITLES[appError.httpStatus] ?? 'Error',
+      status: appError.httpStatus,
+      detail: appError.message,
+      code: appError.code,
+      instance: req.originalUrl,
+      traceId: traceIdOf(req.headers),
+      ...(appError.errors && { errors: appError.errors }),
+    };
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res
+      .set(appError.headers)
+      .status(appError.httpStatus)
+      .type('application/problem+json')
+      .send(JSON.stringify(problem));
+  };
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,10 @@
+export { createApp, type AppOptions, type ReadinessCheck } from './app.ts';
+export {
+  AppError,
+  problems,
+  PROBLEM_TYPE_BASE,
+  type FieldIssue,
+  type ProblemDocument,
+} from './errors.ts';
+export { onShutdown, start, type RunningServer, type ShutdownHook } from './server.ts';
+export { issuesOf, parse } from './validate.ts';

@@ -1,0 +1,29 @@
+import type { Request } from 'express';
+import type { z } from 'zod';
+import { problems, type FieldIssue } from './errors.ts';
+
+type Part = 'body' | 'params' | 'query' | 'headers';
+
+export function issuesOf(part: string, error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [part, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+    code: issue.code,
+  }));
+}
+
+/**
+ * Parses one part of a request with a zod schema; a mismatch becomes a 400 (or the given
+ * status, e.g. 422 for well-formed but unacceptable input) listing every bad field.
+ */
+export function parse<S extends z.ZodType>(
+  req: Request,
+  part: Part,
+  schema: S,
+  status = 400,
+): z.infer<S> {
+  const input: unknown = req[part] ?? {};
+  const result = schema.safeParse(input);
+  if (!result.success) throw problems.validation(issuesOf(part, result.error), status);
+  return result.data;
+}

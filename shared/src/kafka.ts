@@ -1,0 +1,304 @@
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+} from '@opentelemetry/api';
+import { Kafka, logLevel, type IHeaders, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+export type { Kafka, Producer } from 'kafkajs';
+
+const tracer = trace.getTracer('@lab/shared/kafka');
+
+/** W3C trace context as stored in an outbox row or carried in Kafka headers. */
+export type TraceCarrier = Record<string, string>;
+
+export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 100, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }) => {
+        const { message, ...extra } = log;
+        if (level <= logLevel.ERROR) logger?.error({ namespace, ...extra }, message);
+        else logger?.warn({ namespace, ...extra }, message);
+      },
+  });
+}
+
+/**
+ * The broker refuses to auto-create topics (as production clusters usually do), so every
+ * producer and consumer creates what it uses, with the partition count it relies on.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: (string | { topic: string; partitions?: number })[],
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = topics
+      .map((t) => (typeof t === 'string' ? { topic: t, partitions: 3 } : { partitions: 3, ...t }))
+      .filter((t) => !existing.has(t.topic));
+    if (wanted.length === 0) return;
+    await admin.createTopics({
+      topics: wanted.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+      })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function headersToCarrier(headers: IHeaders | undefined): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) carrier[name] = first.toString();
+  }
+  return carrier;
+}
+
+/** The active trace context as a carrier, to store next to the data that will travel later. */
+export function captureTraceContext(from: Context = context.active()): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(from, carrier);
+  return carrier;
+}
+
+export interface OutgoingMessage {
+  key: string;
+  value: unknown;
+  headers?: Record<string, string>;
+  /** The trace this message belongs to; defaults to the active one. */
+  traceContext?: TraceCarrier;
+}
+
+/**
+ * An idempotent producer (the broker drops a batch it already appended when kafkajs retries
+ * it) with one request in flight, so a retried batch can never overtake the next one and
+ * reorder an aggregate's events within its partition.
+ */
+export async function createProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Sends messages in order, each under a PRODUCER span continuing its own trace. */
+export async function publish(
+  producer: Producer,
+  topic: string,
+  messages: OutgoingMessage[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  const spans = messages.map((message) => {
+    const parent = message.traceContext
+      ? propagation.extract(context.active(), message.traceContext)
+      : context.active();
+    const span = tracer.startSpan(
+      `${topic} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.kafka.message.key': message.key,
+        },
+      },
+      parent,
+    );
+    const headers: Record<string, string> = { ...message.headers };
+    propagation.inject(trace.setSpan(parent, span), headers);
+    return {
+      span,
+      kafkaMessage: { key: message.key, value: JSON.stringify(message.value), headers },
+    };
+  });
+  try {
+    await producer.send({ topic, acks: -1, messages: spans.map((s) => s.kafkaMessage) });
+  } catch (error) {
+    for (const { span } of spans)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+    throw error;
+  } finally {
+    for (const { span } of spans) span.end();
+  }
+}
+
+/**
+ * Thrown by a handler for a message that can never succeed (it breaks an invariant the
+ * consumer relies on). Retrying it would block its partition for ever, so it goes to the
+ * dead-letter topic instead. Any other error is treated as transient: the message is not
+ * committed and will be redelivered.
+ */
+export class PoisonMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+export interface MessageMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | undefined;
+  timestamp: number;
+  headers: TraceCarrier;
+}
+
+export interface ConsumerOptions<S extends z.ZodType> {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  schema: S;
+  deadLetterTopic: string;
+  handle: (message: z.infer<S>, meta: MessageMeta) => Promise<void>;
+  logger: Logger;
+  fromBeginning?: boolean;
+  onDeadLetter?: (reason: string, meta: MessageMeta) => void;
+}
+
+export interface RunningConsumer {
+  stop: () => Promise<void>;
+}
+
+export const DEAD_LETTER_HEADERS = {
+  reason: 'dlq-reason',
+  topic: 'dlq-source-topic',
+  partition: 'dlq-source-partition',
+  offset: 'dlq-source-offset',
+  failedAt: 'dlq-failed-at',
+} as const;
+
+/**
+ * Consumes with at-least-once delivery: an offset is committed only after `handle` resolved
+ * (kafkajs resolves it when eachMessage returns), so a crash replays, never skips. Handlers
+ * must therefore be idempotent. Payloads are checked with the zod schema; a poison message
+ * is dead-lettered with its reason and the partition moves on.
+ */
+export async function startConsumer<S extends z.ZodType>(
+  options: ConsumerOptions<S>,
+): Promise<RunningConsumer> {
+  const { kafka, logger } = options;
+  await ensureTopics(kafka, [...options.topics, options.deadLetterTopic]);
+  const deadLetters = await createProducer(kafka);
+  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({
+    topics: options.topics,
+    fromBeginning: options.fromBeginning ?? true,
+  });
+
+  const deadLetter = async (reason: string, meta: MessageMeta, raw: Buffer | null) => {
+    logger.warn(
+      { reason, topic: meta.topic, partition: meta.partition, offset: meta.offset },
+      'dead-lettering message',
+    );
+    await deadLetters.send({
+      topic: options.deadLetterTopic,
+      acks: -1,
+      messages: [
+        {
+          key: meta.key ?? null,
+          value: raw,
+          headers: {
+            ...meta.headers,
+            [DEAD_LETTER_HEADERS.reason]: reason,
+            [DEAD_LETTER_HEADERS.topic]: meta.topic,
+            [DEAD_LETTER_HEADERS.partition]: String(meta.partition),
+            [DEAD_LETTER_HEADERS.offset]: meta.offset,
+            [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    options.onDeadLetter?.(reason, meta);
+  };
+
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const meta: MessageMeta = {
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString(),
+        timestamp: Number(message.timestamp),
+        headers: headersToCarrier(message.headers),
+      };
+      const parent = propagation.extract(context.active(), meta.headers);
+      const span = tracer.startSpan(
+        `${topic} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.destination.name': topic,
+            'messaging.kafka.offset': meta.offset,
+            'messaging.consumer.group.name': options.groupId,
+          },
+        },
+        parent,
+      );
+      try {
+        await context.with(trace.setSpan(parent, span), async () => {
+          let payload: unknown;
+          try {
+            payload = JSON.parse(message.value?.toString() ?? '');
+          } catch {
+            await deadLetter('not JSON', meta, message.value);
+            return;
+          }
+          const parsed = options.schema.safeParse(payload);
+          if (!parsed.success) {
+            const reason = parsed.error.issues
+              .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+              .join('; ');
+            await deadLetter(`schema: ${reason}`, meta, message.value);
+            return;
+          }
+          try {
+            await options.handle(parsed.data, meta);
+          } catch (error) {
+            if (!(error instanceof PoisonMessageError)) throw error;
+            await deadLetter(error.message, meta, message.value);
+          }
+        });
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+        logger.warn(
+          { err: error, topic, partition, offset: meta.offset },
+          'message failed; it will be redelivered',
+        );
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  });
+
+  return {
+    stop: async () => {
+      await consumer.disconnect();
+      await deadLetters.disconnect();
+    },
+  };
+}

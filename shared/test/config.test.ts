@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, env, parseConfig } from '../src/config.ts';
+
+const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+
+describe('config', () => {
+  it('When several variables are bad, then one error names each of them and what it expects', () => {
+    const schema = z.object({
+      PORT: env.port(3000),
+      DATABASE_URL: env.databaseUrl(),
+      KAFKA_BROKERS: env.kafkaBrokers(),
+    });
+    const attempt = () =>
+      parseConfig('svc', schema, {
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        KAFKA_BROKERS: 'no-port',
+      });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const { issues, message } = error as ConfigError;
+      expect(issues).toHaveLength(3);
+      expect(message).toMatch(/PORT: .*got "eighty"/);
+      expect(message).toMatch(/DATABASE_URL: .*got "mysql:\/\/x"/);
+      expect(message).toMatch(/KAFKA_BROKERS.*host:port/);
+    }
+  });
+
+  it('When nothing is set, then the defaults of `pnpm infra:local` apply', () => {
+    const config = parseConfig(
+      'svc',
+      z.object({ REDIS_URL: env.redisUrl(), KAFKA_BROKERS: env.kafkaBrokers() }),
+      {},
+    );
+    expect(config).toEqual({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+    });
+  });
+
+  it('When a service starts with bad settings, then it exits 1 with a readable message and no stack trace', () => {
+    const result = spawnSync(process.execPath, [fixture], {
+      env: { ...process.env, PORT: '-1', REDIS_URL: 'http://nope', GREETING: '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration for echo-service');
+    for (const name of ['PORT', 'REDIS_URL', 'GREETING'])
+      expect(result.stderr).toContain(`${name}:`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});

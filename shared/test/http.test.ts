@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnService, type SpawnedService } from '../src/testkit/index.ts';
+
+const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+let service: SpawnedService;
+
+beforeAll(async () => {
+  service = await spawnService({ entry: fixture });
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+async function problemOf(res: Response) {
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body.status).toBe(res.status);
+  expect(body.type).toBe(`urn:lab:problem:${String(body.code)}`);
+  expect(body.traceId).toMatch(/^[0-9a-f]{32}$/);
+  return body;
+}
+
+const post = (path: string, body: string, contentType = 'application/json') =>
+  fetch(`${service.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+
+describe('HTTP behaviour every service shares', () => {
+  it('When the body is valid, then the route answers normally', async () => {
+    const res = await post('/echo', JSON.stringify({ name: 'ada', count: 2 }));
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ greeting: 'hello', name: 'ada', count: 2 });
+  });
+
+  it('When the JSON is malformed, then 400 malformed-json', async () => {
+    const res = await post('/echo', '{"name": "ada",');
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe('malformed-json');
+  });
+
+  it('When the body is over the limit, then 413 before the handler runs', async () => {
+    const res = await post('/echo', JSON.stringify({ name: 'x'.repeat(5000), count: 1 }));
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('body-too-large');
+  });
+
+  it('When the content type is not JSON, then 415', async () => {
+    const res = await post('/echo', 'name=ada', 'application/x-www-form-urlencoded');
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe('unsupported-media-type');
+  });
+
+  it('When fields are invalid, then 400 lists every field with its path', async () => {
+    const res = await post('/echo', JSON.stringify({ name: '', count: -1 }));
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem.code).toBe('validation-failed');
+    const paths = (problem.errors as { path: string }[]).map((e) => e.path).sort();
+    expect(paths).toEqual(['body.count', 'body.name']);
+  });
+
+  it('When the route does not exist, then 404 problem+json', async () => {
+    const res = await fetch(`${service.url}/nowhere`);
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).code).toBe('route-not-found');
+  });
+
+  it('When a handler throws an unknown error, then 500 without its message or stack', async () => {
+    const res = await fetch(`${service.url}/boom`);
+    expect(res.status).toBe(500);
+    const text = JSON.stringify(await problemOf(res));
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('When probed, then /healthz, /readyz and /metrics answer', async () => {
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { postgres: 'up', redis: 'up' },
+    });
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('http_server_request_duration_seconds_bucket');
+    expect(metrics).toContain('nodejs_eventloop_lag');
+  });
+
+  it('When it logs inside a request, then the line carries trace_id and span_id', async () => {
+    await fetch(`${service.url}/slow?ms=1`);
+    const line = service.logs.find((l) => l.includes('slow request started'));
+    expect(line).toBeDefined();
+    const record = JSON.parse(line!) as Record<string, unknown>;
+    expect(record.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(record.span_id).toMatch(/^[0-9a-f]{16}$/);
+  });
+});

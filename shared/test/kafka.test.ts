@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  DEAD_LETTER_HEADERS,
+  createKafka,
+  createProducer,
+  ensureTopics,
+  publish,
+  startConsumer,
+  type Producer,
+} from '../src/kafka.ts';
+import { createLogger } from '../src/logging.ts';
+import { memoryExporter, startTelemetry } from '../src/telemetry/index.ts';
+import { uniqueName, waitFor } from '../src/testkit/index.ts';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const logger = createLogger('kafka-test', 'warn');
+const kafka = createKafka('kafka-test', brokers, logger);
+const fixture = new URL('./fixtures/consumer.ts', import.meta.url).pathname;
+let producer: Producer;
+
+interface Received {
+  received: number;
+  key: string;
+  partition: number;
+  traceId: string;
+}
+
+function consumerProcess(topic: string, groupId: string) {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', fixture], {
+    env: { ...process.env, TOPIC: topic, GROUP_ID: groupId },
+  });
+  const received: Received[] = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      const record = JSON.parse(line) as Partial<Received>;
+      if (record.received !== undefined) received.push(record as Received);
+    }
+  });
+  return { child, received };
+}
+
+beforeAll(async () => {
+  startTelemetry('kafka-test', 'memory');
+  producer = await createProducer(kafka);
+});
+afterAll(async () => {
+  await producer.disconnect();
+});
+
+describe('kafka', () => {
+  it("When messages are produced, then a second process gets each once per consumer group, in key order, in the producer's trace", async () => {
+    const topic = uniqueName('orders');
+    await ensureTopics(kafka, [{ topic, partitions: 3 }]);
+    const keys = ['a', 'b', 'c', 'd'];
+    const messages = Array.from({ length: 40 }, (_, seq) => ({
+      key: keys[seq % keys.length]!,
+      value: { seq },
+    }));
+    await publish(producer, topic, messages);
+    const producerSpans = memoryExporter
+      .getFinishedSpans()
+      .filter((s) => s.name === `${topic} publish`);
+    expect(producerSpans).toHaveLength(40);
+    const traceOfSeq = new Map(producerSpans.map((s, seq) => [seq, s.spanContext().traceId]));
+
+    // Group "two" splits the partitions between two processes; group "one" reads them all alone.
+    const groupTwo = [
+      consumerProcess(topic, `${topic}-two`),
+      consumerProcess(topic, `${topic}-two`),
+    ];
+    const groupOne = [consumerProcess(topic, `${topic}-one`)];
+    try {
+      const all = (group: typeof groupOne) => group.flatMap((c) => c.received);
+      await waitFor(
+        'both groups to receive 40 messages',
+        () => all(groupTwo).length >= 40 && all(groupOne).length >= 40,
+        { timeoutMs: 45_000 },
+      );
+
+      for (const group of [groupOne, groupTwo]) {
+        const seqs = all(group).map((r) => r.received);
+        expect(seqs.sort((x, y) => x - y)).toEqual(messages.map((m) => m.value.seq));
+        for (const key of keys) {
+          const inKey = group.flatMap((c) =>
+            c.received.filter((r) => r.key === key).map((r) => r.received),
+          );
+          expect(inKey).toEqual([...inKey].sort((x, y) => x - y));
+        }
+        for (const record of all(group))
+          expect(record.traceId).toBe(traceOfSeq.get(record.received));
+      }
+    } finally {
+      for (const { child } of [...groupOne, ...groupTwo]) child.kill('SIGKILL');
+    }
+  });
+
+  it('When a poison message arrives, then it lands on the dead-letter topic with its reason and the next one is consumed', async () => {
+    const topic = uniqueName('payments');
+    const deadLetterTopic = `${topic}.dlq`;
+    await ensureTopics(kafka, [
+      { topic, partitions: 1 },
+      { topic: deadLetterTopic, partitions: 1 },
+    ]);
+    await producer.send({ topic, messages: [{ key: 'k', value: 'not json at all' }] });
+    await publish(producer, topic, [
+      { key: 'k', value: { amountCents: 'ten' } },
+      { key: 'k', value: { amountCents: 10 } },
+    ]);
+
+    const handled: number[] = [];
+    const consumer = await startConsumer({
+      kafka,
+      groupId: `${topic}-group`,
+      topics: [topic],
+      deadLetterTopic,
+      schema: z.object({ amountCents: z.number().int() }),
+      logger,
+      handle: (message) => {
+        handled.push(message.amountCents);
+        return Promise.resolve();
+      },
+    });
+
+    const deadLetters: { reason: string; offset: string }[] = [];
+    const dlqReader = kafka.consumer({ groupId: `${topic}-dlq-reader` });
+    await dlqReader.connect();
+    await dlqReader.subscribe({ topic: deadLetterTopic, fromBeginning: true });
+    await dlqReader.run({
+      eachMessage: ({ message }) => {
+        const headers = message.headers ?? {};
+        deadLetters.push({
+          reason: String(headers[DEAD_LETTER_HEADERS.reason]),
+          offset: String(headers[DEAD_LETTER_HEADERS.offset]),
+        });
+        return Promise.resolve();
+      },
+    });
+    try {
+      await waitFor(
+        'the valid message and two dead letters',
+        () => handled.length === 1 && deadLetters.length === 2,
+        { timeoutMs: 30_000 },
+      );
+      expect(handled).toEqual([10]);
+      expect(deadLetters.map((d) => d.offset)).toEqual(['0', '1']);
+      expect(deadLetters[0]!.reason).toBe('not JSON');
+      expect(deadLetters[1]!.reason).toMatch(/^schema: amountCents/);
+    } finally {
+      await consumer.stop();
+      await dlqReader.disconnect();
+    }
+  });
+});
