@@ -1,0 +1,40 @@
+/**
+ * `pnpm bench`: runs every built lab's benchmark (`pnpm lab <lab> bench`), each of which
+ * writes `<lab>/bench/results.json` and `<lab>/bench/REPORT.md`, then gathers the reports
+ * into BENCHMARKS.md. Figures are ratios against baselines measured in the same run, so
+ * they mean the same on a laptop and on a 2-core CI machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const only = process.argv.slice(2);
+const labs = (
+  [
+    ['cqrs', 'cqrs-implementation'],
+    ['saga', 'saga-orchestrator'],
+    ['resilience', 'resilience-lab'],
+  ] as const
+).filter(([name]) => only.length === 0 || only.includes(name));
+
+const sections: string[] = [
+  '# Benchmarks',
+  '',
+  `Run on ${new Date().toISOString()}, Node ${process.version}.`,
+  '',
+];
+let failed = false;
+for (const [name, dir] of labs) {
+  if (!existsSync(join(root, dir, 'lab', 'src', 'cli.ts'))) continue;
+  process.stdout.write(`\n== bench: ${name} ==\n`);
+  const result = spawnSync(process.execPath, [join(root, 'scripts', 'lab.ts'), name, 'bench'], {
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) failed = true;
+  const report = join(root, dir, 'bench', 'REPORT.md');
+  if (existsSync(report)) sections.push(readFileSync(report, 'utf8'), '');
+}
+writeFileSync(join(root, 'BENCHMARKS.md'), sections.join('\n'));
+process.stdout.write('\nWrote BENCHMARKS.md\n');
+process.exit(failed ? 1 : 0);

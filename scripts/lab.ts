@@ -1,0 +1,50 @@
+/**
+ * `pnpm lab <cqrs|saga|resilience> <command> [args]`: hands the command to the lab's own CLI
+ * (`<lab>/lab/src/cli.ts`), which knows how to start its services, narrate its demo, audit
+ * its invariants and check its exercises.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const labs: Record<string, { dir: string; pattern: string }> = {
+  cqrs: {
+    dir: 'cqrs-implementation',
+    pattern: 'CQRS: write model, transactional outbox, Kafka, Redis read models',
+  },
+  saga: {
+    dir: 'saga-orchestrator',
+    pattern: 'Saga: orchestrated travel booking with compensations and crash recovery',
+  },
+  resilience: {
+    dir: 'resilience-lab',
+    pattern: 'Resilience: circuit breakers, timeouts, retries, bulkheads, fallbacks',
+  },
+};
+
+const cliOf = (dir: string) => join(root, dir, 'lab', 'src', 'cli.ts');
+const [name, ...args] = process.argv.slice(2);
+const lab = name === undefined ? undefined : labs[name];
+
+if (!lab) {
+  if (name !== undefined) process.stderr.write(`Unknown lab "${name}".\n\n`);
+  process.stdout.write('Usage: pnpm lab <lab> <up|demo|verify|exercise <n>|...>\n\nLabs:\n');
+  for (const [key, { dir, pattern }] of Object.entries(labs)) {
+    const state = existsSync(cliOf(dir)) ? '' : '  (not built yet)';
+    process.stdout.write(`  ${key.padEnd(11)} ${pattern}${state}\n`);
+  }
+  process.exit(name === undefined ? 0 : 2);
+}
+if (!existsSync(cliOf(lab.dir))) {
+  process.stderr.write(
+    `The ${name} lab is not built yet: ${lab.dir}/lab/src/cli.ts does not exist.\n`,
+  );
+  process.exit(2);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
