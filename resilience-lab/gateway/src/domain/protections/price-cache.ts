@@ -1,0 +1,32 @@
+export interface CachedPrice {
+  price: unknown;
+  ageMs: number;
+}
+
+export interface PriceCache {
+  remember(sku: string, price: unknown): void;
+  recall(sku: string): CachedPrice | undefined;
+}
+
+/**
+ * The last good price per SKU. While the supplier cannot answer, a slightly old price marked
+ * as such (source "cache", with its age) is more useful than an error, and costs the supplier
+ * nothing. Bounded so that a scan of random SKUs cannot grow it without limit.
+ */
+export function createPriceCache(maxEntries = 10_000): PriceCache {
+  const entries = new Map<string, { price: unknown; at: number }>();
+  return {
+    remember(sku, price) {
+      entries.delete(sku);
+      entries.set(sku, { price, at: Date.now() });
+      if (entries.size > maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+    },
+    recall(sku) {
+      const entry = entries.get(sku);
+      return entry && { price: entry.price, ageMs: Date.now() - entry.at };
+    },
+  };
+}

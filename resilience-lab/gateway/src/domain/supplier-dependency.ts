@@ -1,0 +1,161 @@
+import type { Logger } from '@lab/shared/logging';
+import type { GatewayConfig, Protection } from '../config.ts';
+import {
+  SupplierFailure,
+  type Dependency,
+  type SupplierAnswer,
+  type SupplierClient,
+} from '../data-access/supplier-client.ts';
+import { gatewayMetrics } from './gateway-metrics.ts';
+import type { Policies } from './policies.ts';
+import { createBreaker } from './protections/breaker.ts';
+import { BulkheadFull } from './protections/bulkhead.ts';
+import type { RetryBudget } from './protections/retry-budget.ts';
+import { withRetries } from './protections/retry.ts';
+
+export interface CallContext {
+  requestId: string;
+  /** Aborted when the gateway's own caller hangs up. */
+  callerSignal: AbortSignal;
+}
+
+interface Deps {
+  name: Dependency;
+  client: SupplierClient;
+  config: GatewayConfig;
+  policies: Policies;
+  budget: RetryBudget;
+  logger: Logger;
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * Every call to one supplier route goes through the same layers, outermost first:
+ * bulkhead (a slot for this dependency) → retries (budgeted, jittered) → breaker (fail fast
+ * when the supplier is sick) → timeout (this attempt's own deadline, which aborts its request).
+ * Each layer can be switched off to show what it prevents.
+ */
+export function createSupplierDependency({ name, client, config, policies, budget, logger }: Deps) {
+  const on = (p: Protection) => config.PROTECTIONS.has(p);
+  let inFlight = 0;
+
+  async function attemptOnce(path: string, ctx: CallContext, attempt: number) {
+    const deadline = new AbortController();
+    const timer = on('timeout')
+      ? setTimeout(() => {
+          deadline.abort();
+        }, config.TIMEOUT_MS)
+      : undefined;
+    // Without cancellation the gateway keeps waiting for answers its caller no longer wants.
+    const callerSignal = on('timeout') ? ctx.callerSignal : NEVER;
+    inFlight += 1;
+    gatewayMetrics.inFlight.set({ dependency: name }, inFlight);
+    let outcome = 'ok';
+    try {
+      const answer: SupplierAnswer = await client.get(path, {
+        signal: AbortSignal.any([deadline.signal, callerSignal]),
+        headers: { 'x-request-id': ctx.requestId, 'x-attempt': String(attempt) },
+      });
+      if (answer.status >= 500) {
+        outcome = String(answer.status);
+        throw new SupplierFailure('http', `The supplier answered ${answer.status}.`, {
+          status: answer.status,
+          ...(answer.retryAfterMs !== undefined && { retryAfterMs: answer.retryAfterMs }),
+        });
+      }
+      return answer;
+    } catch (error) {
+      if (error instanceof SupplierFailure) throw error;
+      if (deadline.signal.aborted) {
+        outcome = 'timeout';
+        throw new SupplierFailure('timeout', `No answer within ${config.TIMEOUT_MS} ms.`, {
+          cause: error,
+        });
+      }
+      if (callerSignal.aborted) {
+        outcome = 'caller-gone';
+        throw new SupplierFailure('caller-gone', 'The caller left.', { cause: error });
+      }
+      outcome = 'connection';
+      throw new SupplierFailure('connection', (error as Error).message, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      inFlight -= 1;
+      gatewayMetrics.inFlight.set({ dependency: name }, inFlight);
+      gatewayMetrics.attempts.inc({ dependency: name, outcome });
+    }
+  }
+
+  const breaker = on('breaker')
+    ? createBreaker(
+        name,
+        attemptOnce,
+        {
+          errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENTAGE,
+          volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+          rollingCountTimeout: config.BREAKER_ROLLING_COUNT_TIMEOUT_MS,
+          rollingCountBuckets: config.BREAKER_ROLLING_COUNT_BUCKETS,
+          resetTimeout: config.BREAKER_RESET_TIMEOUT_MS,
+        },
+        logger,
+      )
+    : undefined;
+  const guarded = (path: string, ctx: CallContext, attempt: number) =>
+    breaker ? breaker.fire(path, ctx, attempt) : attemptOnce(path, ctx, attempt);
+
+  const retried = (path: string, ctx: CallContext) =>
+    on('retry')
+      ? withRetries((attempt) => guarded(path, ctx, attempt), {
+          maxAttempts: config.RETRY_MAX_ATTEMPTS,
+          baseMs: config.RETRY_BASE_DELAY_MS,
+          capMs: config.RETRY_MAX_DELAY_MS,
+          retryAfterMaxMs: config.RETRY_AFTER_MAX_MS,
+          budget,
+          backoff: policies.backoffDelay,
+          isRetryable: policies.isRetryable,
+          signal: ctx.callerSignal,
+          onDecision: (decision) => {
+            gatewayMetrics.retries.inc({ dependency: name, decision: decision.decision });
+            logger.info(
+              { dependency: name, requestId: ctx.requestId, ...decision },
+              'retry decision',
+            );
+          },
+        })
+      : guarded(path, ctx, 1);
+
+  const bulkhead = on('bulkhead')
+    ? policies.createBulkhead(name, {
+        maxConcurrent: config.BULKHEAD_MAX_CONCURRENT,
+        maxQueue: config.BULKHEAD_MAX_QUEUE,
+      })
+    : undefined;
+
+  async function call(path: string, ctx: CallContext): Promise<SupplierAnswer> {
+    if (!bulkhead) return retried(path, ctx);
+    let release: () => void;
+    try {
+      release = await bulkhead.acquire(ctx.callerSignal);
+    } catch (error) {
+      if (error instanceof BulkheadFull)
+        gatewayMetrics.rejections.inc({ dependency: name, reason: 'bulkhead-full' });
+      throw error;
+    }
+    try {
+      return await retried(path, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    name,
+    call,
+    breaker,
+    inFlight: () => inFlight,
+    bulkhead: () => bulkhead && { active: bulkhead.active, queued: bulkhead.queued },
+  };
+}
+
+export type SupplierDependency = ReturnType<typeof createSupplierDependency>;

@@ -1,0 +1,35 @@
+import { AppError } from '@lab/shared/http';
+import { SupplierFailure } from '../data-access/supplier-client.ts';
+import { isBreakerOpen } from './protections/breaker.ts';
+import { BulkheadFull } from './protections/bulkhead.ts';
+
+/**
+ * What the gateway's caller is told when a dependency fails: a 5xx names the dependency, never
+ * the gateway, and carries Retry-After where waiting helps. Anything else is a gateway bug.
+ */
+export function toProblem(error: unknown, dependency: string, retryAfterS: number): unknown {
+  const retryAfter = { 'Retry-After': String(retryAfterS) };
+  if (error instanceof BulkheadFull)
+    return new AppError('bulkhead-full', 503, `Too many ${dependency} calls in progress.`, {
+      headers: { 'Retry-After': '1' },
+    });
+  if (isBreakerOpen(error))
+    return new AppError('breaker-open', 503, `The ${dependency} breaker is open.`, {
+      headers: retryAfter,
+    });
+  if (error instanceof SupplierFailure) {
+    switch (error.kind) {
+      case 'timeout':
+        return new AppError('supplier-timeout', 504, `The ${dependency} call timed out.`);
+      case 'http':
+        return new AppError('supplier-error', 502, `The supplier failed (${error.status}).`, {
+          headers: retryAfter,
+        });
+      case 'connection':
+        return new AppError('supplier-unreachable', 502, `The supplier is unreachable.`);
+      case 'caller-gone':
+        return new AppError('client-closed-request', 499, 'The client left.');
+    }
+  }
+  return error;
+}

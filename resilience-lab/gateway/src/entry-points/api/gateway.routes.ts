@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { Express, Request, Response } from 'express';
+import { z } from 'zod';
+import { parse } from '@lab/shared/http';
+import type { CallContext } from '../../domain/supplier-dependency.ts';
+
+export const skuParams = z.object({ sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/) });
+
+type UseCase = (sku: string, ctx: CallContext) => Promise<unknown>;
+
+/** The caller's request id travels to the supplier; its hang-up becomes an abort signal. */
+function contextOf(req: Request, res: Response): CallContext {
+  const incoming = req.headers['x-request-id'];
+  const requestId =
+    typeof incoming === 'string' && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+  const caller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) caller.abort();
+  });
+  return { requestId, callerSignal: caller.signal };
+}
+
+export function gatewayRoutes(app: Express, deps: { quote: UseCase; availability: UseCase }) {
+  app.get('/quotes/:sku', async (req, res) => {
+    const { sku } = parse(req, 'params', skuParams);
+    res.json(await deps.quote(sku, contextOf(req, res)));
+  });
+  app.get('/availability/:sku', async (req, res) => {
+    const { sku } = parse(req, 'params', skuParams);
+    res.json(await deps.availability(sku, contextOf(req, res)));
+  });
+}

@@ -1,0 +1,45 @@
+import type { Express } from 'express';
+import type { GatewayConfig } from '../../config.ts';
+import type { RetryBudget } from '../../domain/protections/retry-budget.ts';
+import type { SupplierDependency } from '../../domain/supplier-dependency.ts';
+
+interface Deps {
+  config: GatewayConfig;
+  dependencies: SupplierDependency[];
+  budget: RetryBudget;
+  health: () => { eventLoopDelayMs: { p99Ms: number; maxMs: number }; rssBytes: number };
+  pool: () => unknown;
+}
+
+/** Local state only: these answer instantly even while every supplier call is stuck. */
+export function statusRoutes(app: Express, { config, dependencies, budget, health, pool }: Deps) {
+  app.get('/status', (_req, res) => {
+    res.json({
+      service: 'gateway',
+      protections: [...config.PROTECTIONS],
+      poolConnections: config.POOL_CONNECTIONS,
+      pool: pool(),
+      timeoutMs: config.PROTECTIONS.has('timeout') ? config.TIMEOUT_MS : null,
+      retryBudgetTokens: config.PROTECTIONS.has('retry') ? budget.tokens : null,
+      dependencies: Object.fromEntries(
+        dependencies.map((d) => [
+          d.name,
+          {
+            inFlight: d.inFlight(),
+            bulkhead: d.bulkhead() ?? null,
+            breaker: d.breaker?.state() ?? 'disabled',
+            opens: d.breaker?.snapshot().opens ?? 0,
+          },
+        ]),
+      ),
+      ...health(),
+    });
+  });
+  app.get('/breakers', (_req, res) => {
+    res.json(
+      Object.fromEntries(
+        dependencies.map((d) => [d.name, d.breaker?.snapshot() ?? { state: 'disabled' }]),
+      ),
+    );
+  });
+}

@@ -1,0 +1,61 @@
+/** Typed access to the supplier's chaos controls and call ledger (LAB_CHAOS=1 only). */
+export type Route = 'prices' | 'stock';
+
+export interface ChaosBody {
+  route: Route;
+  latency?: { p50Ms: number; p99Ms: number };
+  errorRate?: number;
+  hangRate?: number;
+  resetRate?: number;
+  down?: boolean;
+  retryAfterS?: number;
+  seed?: number;
+}
+
+export interface SupplierCall {
+  id: number;
+  route: Route;
+  sku: string;
+  requestId?: string;
+  attempt?: number;
+  fault: 'none' | 'error' | 'hang' | 'reset' | 'down';
+  latencyMs: number;
+  startedAt: number;
+  endedAt?: number;
+  outcome?: string;
+}
+
+export interface RouteCounters {
+  started: number;
+  inFlight: number;
+  completed: number;
+  abortedByClient: number;
+  faults: Record<string, number>;
+}
+
+export function supplierAdmin(url: string) {
+  return {
+    async chaos(body: ChaosBody): Promise<void> {
+      const res = await fetch(`${url}/_chaos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 200) throw new Error(`POST /_chaos ${res.status}: ${await res.text()}`);
+    },
+    async clear(route: Route): Promise<void> {
+      await this.chaos({ route });
+    },
+    async counters(): Promise<Record<Route, RouteCounters>> {
+      const res = await fetch(`${url}/_chaos`);
+      return ((await res.json()) as { calls: Record<Route, RouteCounters> }).calls;
+    },
+    async calls(since = 0, route?: Route): Promise<SupplierCall[]> {
+      const query = new URLSearchParams({ since: String(since), ...(route && { route }) });
+      const res = await fetch(`${url}/_chaos/calls?${query.toString()}`);
+      return ((await res.json()) as { calls: SupplierCall[] }).calls;
+    },
+  };
+}
+
+export type SupplierAdmin = ReturnType<typeof supplierAdmin>;

@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { AppError, parse, problems } from '@lab/shared/http';
+import type { Logger } from '@lab/shared/logging';
+import type { CallLedger, CallOutcome } from '../../domain/call-ledger.ts';
+import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
+import type { ChaosController, SupplierRoute } from '../../domain/chaos.ts';
+import { supplierMetrics } from '../../domain/supplier-metrics.ts';
+
+export const skuParams = z.object({ sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/) });
+
+interface Deps {
+  chaos: ChaosController;
+  ledger: CallLedger;
+  logger: Logger;
+  hangMaxMs: number;
+}
+
+const header = (req: Request, name: string) => {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+/** Resolves false when the caller hung up first: a well-behaved server stops working then. */
+async function work(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (ms <= 0) return !signal.aborted;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serve(route: SupplierRoute, deps: Deps): RequestHandler {
+  const answer = route === 'prices' ? priceOf : stockOf;
+  return async (req: Request, res: Response) => {
+    const { sku } = parse(req, 'params', skuParams);
+    const fault = deps.chaos.next(route);
+    const attempt = Number(header(req, 'x-attempt'));
+    const call = deps.ledger.begin({
+      route,
+      sku,
+      requestId: header(req, 'x-request-id'),
+      attempt: Number.isInteger(attempt) ? attempt : undefined,
+      fault: fault.kind,
+      latencyMs: fault.latencyMs,
+      startedAt: Date.now(),
+    });
+    if (fault.kind !== 'none' || fault.latencyMs > 0) {
+      supplierMetrics.faults.inc({ route, fault: fault.kind === 'none' ? 'latency' : fault.kind });
+      deps.logger.info(
+        { route, sku, seq: fault.seq, fault: fault.kind, latencyMs: fault.latencyMs },
+        'chaos: injected fault',
+      );
+    }
+    supplierMetrics.inFlight.inc({ route });
+    let outcome: CallOutcome = 'ok';
+    const callerGone = new AbortController();
+    res.on('close', () => {
+      supplierMetrics.inFlight.dec({ route });
+      if (res.writableFinished || outcome === 'reset') {
+        deps.ledger.end(call, outcome);
+        return;
+      }
+      supplierMetrics.abortedByClient.inc({ route });
+      deps.ledger.end(call, 'aborted-by-client');
+      callerGone.abort();
+    });
+
+    const settings = deps.chaos.settingsOf(route);
+    const retryAfter: Record<string, string> =
+      settings.retryAfterS === undefined ? {} : { 'Retry-After': String(settings.retryAfterS) };
+    if (fault.kind === 'down') {
+      outcome = 'down';
+      throw new AppError('supplier-down', 503, `The ${route} route is down (chaos).`, {
+        headers: retryAfter,
+      });
+    }
+    if (fault.kind === 'hang') {
+      // Held until the caller gives up: only a caller with a deadline gets its connection back.
+      if (await work(deps.hangMaxMs, callerGone.signal)) {
+        outcome = 'hang-expired';
+        throw new AppError('hang-expired', 504, 'The injected hang outlived its maximum.');
+      }
+      return;
+    }
+    if (!(await work(fault.latencyMs, callerGone.signal))) return;
+    if (fault.kind === 'reset') {
+      outcome = 'reset';
+      res.socket?.destroy();
+      return;
+    }
+    if (fault.kind === 'error') {
+      outcome = 'error';
+      throw new AppError('injected-error', 500, `Injected ${route} error (chaos).`, {
+        headers: retryAfter,
+      });
+    }
+    if (isUnknownSku(sku)) {
+      outcome = 'not-found';
+      throw problems.notFound(`SKU ${sku}`);
+    }
+    res.json({ ...answer(sku), servedAt: new Date().toISOString() });
+  };
+}
+
+export function supplierRoutes(app: Express, deps: Deps): void {
+  app.get('/prices/:sku', serve('prices', deps));
+  app.get('/stock/:sku', serve('stock', deps));
+}
