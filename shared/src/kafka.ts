@@ -175,6 +175,14 @@ export interface ConsumerOptions<S extends z.ZodType> {
   logger: Logger;
   fromBeginning?: boolean;
   onDeadLetter?: (reason: string, meta: MessageMeta) => void;
+  /**
+   * How long the group waits for a silent member before moving its partitions (kafkajs
+   * default 30 s). A crashed consumer's partitions stay unassigned that long, so fault tests
+   * and labs that SIGKILL consumers want it shorter; heartbeats go at a third of it.
+   */
+  sessionTimeoutMs?: number;
+  /** Partitions handled in parallel (default 1); order within a partition is kept either way. */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningConsumer {
@@ -201,7 +209,14 @@ export async function startConsumer<S extends z.ZodType>(
   const { kafka, logger } = options;
   await ensureTopics(kafka, [...options.topics, options.deadLetterTopic]);
   const deadLetters = await createProducer(kafka);
-  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    ...(options.sessionTimeoutMs !== undefined && {
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 3)),
+    }),
+  });
   await consumer.connect();
   await consumer.subscribe({
     topics: options.topics,
@@ -235,6 +250,7 @@ export async function startConsumer<S extends z.ZodType>(
   };
 
   await consumer.run({
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     eachMessage: async ({ topic, partition, message }) => {
       const meta: MessageMeta = {
         topic,
