@@ -1,0 +1,49 @@
+import type { Express } from 'express';
+import { z } from 'zod';
+import { parse } from '@lab/shared/http';
+import type { Pool } from '@lab/shared/pg';
+import type { Outbox } from '../../data-access/outbox.repository.ts';
+import { cancelOrder } from '../../domain/commands/cancel-order.command.ts';
+import { placeOrder } from '../../domain/commands/place-order.command.ts';
+import { IdParams } from './products.routes.ts';
+
+const NewOrder = z.object({
+  customerId: z.string().regex(/^[\w.:-]{1,64}$/, 'expected 1-64 letters, digits or _ . : -'),
+  lines: z
+    .array(
+      z.object({
+        productId: z.uuid(),
+        quantity: z.number().int().positive().max(1000),
+      }),
+    )
+    .min(1)
+    .max(50),
+});
+const OrderHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'expected 1-200 visible ASCII characters')
+    .optional(),
+});
+const Cancel = z.object({
+  expectedVersion: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1),
+});
+
+export function orderRoutes(app: Express, pool: Pool, outbox: Outbox): void {
+  app.post('/orders', async (req, res) => {
+    const headers = parse(req, 'headers', OrderHeaders);
+    const body = parse(req, 'body', NewOrder);
+    const result = await placeOrder(pool, outbox, body, headers['idempotency-key']);
+    res.status(result.status).json(result.body);
+  });
+
+  app.post('/orders/:id/cancel', async (req, res) => {
+    const { id } = parse(req, 'params', IdParams);
+    const { expectedVersion } = parse(req, 'body', Cancel);
+    res.json(await cancelOrder(pool, outbox, id, expectedVersion));
+  });
+}

@@ -1,0 +1,30 @@
+import type { Express } from 'express';
+import { z } from 'zod';
+import { parse } from '@lab/shared/http';
+import type { Pool } from '@lab/shared/pg';
+import type { Outbox } from '../../data-access/outbox.repository.ts';
+import { createProduct } from '../../domain/commands/create-product.command.ts';
+import { restockProduct } from '../../domain/commands/restock-product.command.ts';
+
+const MAX_UNITS = 1_000_000_000;
+const NewProduct = z.object({
+  sku: z.string().trim().min(1).max(64),
+  name: z.string().trim().min(1).max(200),
+  priceCents: z.number().int().min(0).max(MAX_UNITS),
+  stock: z.number().int().min(0).max(MAX_UNITS),
+});
+const Restock = z.object({ quantity: z.number().int().positive().max(MAX_UNITS) });
+export const IdParams = z.object({ id: z.uuid() });
+
+export function productRoutes(app: Express, pool: Pool, outbox: Outbox): void {
+  app.post('/products', async (req, res) => {
+    const body = parse(req, 'body', NewProduct);
+    res.status(201).json(await createProduct(pool, outbox, body));
+  });
+
+  app.post('/products/:id/restock', async (req, res) => {
+    const { id } = parse(req, 'params', IdParams);
+    const { quantity } = parse(req, 'body', Restock);
+    res.json(await restockProduct(pool, outbox, id, quantity));
+  });
+}

@@ -1,0 +1,71 @@
+/** A small HTTP client for the lab's two APIs, used by the CLI, the tests and the bench. */
+export interface Reply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+async function call<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : {}) as T,
+    headers: res.headers,
+  } as Reply<T>;
+}
+
+export interface Written {
+  id: string;
+  version: number;
+  consistencyToken: string;
+}
+
+export function commandClient(base: string) {
+  return {
+    createProduct: (input: { sku: string; name: string; priceCents: number; stock: number }) =>
+      call<Written>('POST', `${base}/products`, input),
+    restock: (id: string, quantity: number) =>
+      call<Written>('POST', `${base}/products/${id}/restock`, { quantity }),
+    placeOrder: (
+      input: { customerId: string; lines: { productId: string; quantity: number }[] },
+      idempotencyKey?: string,
+    ) =>
+      call<Written>(
+        'POST',
+        `${base}/orders`,
+        input,
+        idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
+      ),
+    cancel: (id: string, expectedVersion: number) =>
+      call<Written>('POST', `${base}/orders/${id}/cancel`, { expectedVersion }),
+  };
+}
+
+export function queryClient(base: string) {
+  const get = <T = Record<string, unknown>>(path: string, token?: string, timeoutMs?: number) =>
+    call<T>('GET', `${base}${path}`, undefined, {
+      ...(token !== undefined && { 'x-consistency-token': token }),
+      ...(timeoutMs !== undefined && { 'x-consistency-timeout-ms': String(timeoutMs) }),
+    });
+  return {
+    get,
+    order: (id: string, token?: string) => get(`/orders/${id}`, token),
+    product: (id: string, token?: string) => get(`/products/${id}`, token),
+    top: (limit: number, token?: string) =>
+      get<{ items: Record<string, unknown>[] }>(`/products/top?limit=${limit}`, token),
+    customerOrders: (id: string, cursor?: string, limit = 20) =>
+      get<{ items: { id: string }[]; nextCursor: string | null }>(
+        `/customers/${encodeURIComponent(id)}/orders?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+      ),
+  };
+}

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { spawnService, uniqueName, type SpawnedService } from '@lab/shared/testkit';
+
+export const LAB_DIR = join(import.meta.dirname, '..', '..');
+export const ENTRIES = {
+  command: join(LAB_DIR, 'command-service', 'src', 'start.ts'),
+  query: join(LAB_DIR, 'query-service', 'src', 'start.ts'),
+  relay: join(LAB_DIR, 'relay', 'src', 'start.ts'),
+  projector: join(LAB_DIR, 'projector', 'src', 'start.ts'),
+} as const;
+export const DESIGN_PORTS = { command: 3101, query: 3102, relay: 3103, projector: 3104 } as const;
+export const COMMAND_MIGRATIONS = join(
+  LAB_DIR,
+  'command-service',
+  'src',
+  'data-access',
+  'migrations',
+);
+
+export type ServiceName = keyof typeof ENTRIES;
+
+/** Where one copy of the lab keeps its data: a database, a Redis key prefix, a topic prefix. */
+export interface LabNamespace {
+  databaseUrl: string;
+  databaseName: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  kafkaBrokers: string;
+  topicPrefix: string;
+}
+
+export function defaultNamespace(env = process.env): LabNamespace {
+  return {
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseName: env.DATABASE_NAME ?? 'cqrs_command',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? '',
+    kafkaBrokers: env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
+  };
+}
+
+/** A namespace no other test file uses, so test files run in parallel on one infrastructure. */
+export function isolatedNamespace(
+  label: string,
+  overrides: Partial<LabNamespace> = {},
+): LabNamespace {
+  const name = uniqueName(`cqrs_${label}`);
+  return {
+    ...defaultNamespace(),
+    databaseName: name,
+    redisKeyPrefix: `${name}:`,
+    topicPrefix: `${name}.`,
+    ...overrides,
+  };
+}
+
+export function serviceEnv(ns: LabNamespace): Record<string, string> {
+  return {
+    DATABASE_URL: ns.databaseUrl,
+    DATABASE_NAME: ns.databaseName,
+    REDIS_URL: ns.redisUrl,
+    REDIS_KEY_PREFIX: ns.redisKeyPrefix,
+    KAFKA_BROKERS: ns.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: ns.topicPrefix,
+  };
+}
+
+export interface StackOptions {
+  ns: LabNamespace;
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Extra environment per service (chaos knobs, trace export). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  echo?: boolean;
+  only?: ServiceName[];
+}
+
+export interface Stack {
+  ns: LabNamespace;
+  services: Partial<Record<ServiceName, SpawnedService>>;
+  url: (name: ServiceName) => string;
+  start: (name: ServiceName, extraEnv?: Record<string, string>) => Promise<SpawnedService>;
+  /** SIGKILL, as a crash or an OOM kill would. */
+  kill: (name: ServiceName) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/** Starts the lab's services as real processes; the command service first, as it migrates the schema. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const services: Stack['services'] = {};
+  const start = async (name: ServiceName, extraEnv: Record<string, string> = {}) => {
+    const service = await spawnService({
+      entry: ENTRIES[name],
+      port: options.ports?.[name] ?? 0,
+      env: { ...serviceEnv(options.ns), ...options.env?.[name], ...extraEnv },
+      timeoutMs: 30_000,
+      ...(options.echo && { echo: name }),
+    });
+    services[name] = service;
+    return service;
+  };
+  const wanted = options.only ?? (['command', 'relay', 'projector', 'query'] as ServiceName[]);
+  const stack: Stack = {
+    ns: options.ns,
+    services,
+    url: (name) => {
+      const service = services[name];
+      if (!service) throw new Error(`${name} is not running`);
+      return service.url;
+    },
+    start,
+    kill: async (name) => {
+      await services[name]?.kill();
+    },
+    stop: async () => {
+      await Promise.all(Object.values(services).map((s) => s.stop()));
+    },
+  };
+  try {
+    if (wanted.includes('command')) await start('command');
+    await Promise.all(wanted.filter((n) => n !== 'command').map((n) => start(n)));
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}

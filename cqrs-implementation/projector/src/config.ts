@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { env, loadConfig } from '@lab/shared/config';
+
+const schema = z.object({
+  PORT: env.port(3104),
+  HOST: env.host(),
+  REDIS_URL: env.redisUrl(),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  KAFKA_BROKERS: env.kafkaBrokers(),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/)
+    .default(''),
+  LOG_LEVEL: env.logLevel(),
+  // A dead projector's partitions wait this long before another member takes them.
+  PROJECTOR_SESSION_TIMEOUT_MS: env.positiveInt(6000),
+  LAB_CHAOS: env.flag(),
+  // Chaos knobs (only with LAB_CHAOS=1): a slow projector, and a projector "bug" that rejects
+  // some event types so they end up in the dead-letter topic.
+  PROJECTOR_APPLY_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  PROJECTOR_POISON_TYPES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+});
+
+export type Config = z.infer<typeof schema>;
+export const readConfig = (): Config => loadConfig('projector', schema);

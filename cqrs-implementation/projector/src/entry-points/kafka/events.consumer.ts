@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PoisonMessageError, startConsumer, type Kafka } from '@lab/shared/kafka';
+import type { Logger } from '@lab/shared/logging';
+import { counter, histogram } from '@lab/shared/metrics';
+import type { createReadModelStore } from '../../data-access/read-model.store.ts';
+import { EventEnvelope } from '../../domain/events.ts';
+import { projectEvent } from '../../domain/project-event.ts';
+
+const events = counter('cqrs_projector_events_total', 'Events handled by outcome', ['outcome']);
+const deadLettered = counter(
+  'cqrs_projector_dead_lettered_total',
+  'Events sent to the dead-letter topic',
+);
+const lag = histogram(
+  'cqrs_projector_lag_seconds',
+  'From the command committing the event (outbox insert) to the read model reflecting it',
+  [],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+);
+for (const outcome of ['applied', 'duplicate', 'stale']) events.inc({ outcome }, 0);
+
+export interface ProjectorOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  store: ReturnType<typeof createReadModelStore>;
+  logger: Logger;
+  sessionTimeoutMs: number;
+  chaos: { applyDelayMs: number; poisonTypes: string[] };
+}
+
+/**
+ * The projector: a consumer group reading the event topic. startConsumer commits an offset
+ * only after this handler resolved, so a crash means redelivery, never a skipped event; the
+ * version check in the store makes redelivery harmless.
+ */
+export function startProjector(options: ProjectorOptions) {
+  const { store, logger, chaos } = options;
+  return startConsumer({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topics: [options.topic],
+    deadLetterTopic: `${options.topic}.dlq`,
+    schema: EventEnvelope,
+    logger,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    partitionsConsumedConcurrently: 3,
+    onDeadLetter: () => {
+      deadLettered.inc();
+    },
+    handle: async (event) => {
+      if (chaos.poisonTypes.includes(event.type))
+        throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
+      if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs);
+      const outcome = await store.apply(projectEvent(event));
+      events.inc({ outcome });
+      if (outcome === 'applied')
+        lag.observe(Math.max(0, Date.now() - Date.parse(event.occurredAt)) / 1000);
+      else
+        logger.debug(
+          { outcome, aggregateId: event.aggregateId, version: event.aggregateVersion },
+          'event ignored',
+        );
+    },
+  });
+}

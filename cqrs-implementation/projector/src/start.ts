@@ -1,0 +1,83 @@
+/**
+ * The projector: turns the event stream into Redis read models. It owns no source of truth;
+ * everything it writes can be rebuilt from the write model (`pnpm lab cqrs rebuild`).
+ */
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createKafka } from '@lab/shared/kafka';
+import { createLogger } from '@lab/shared/logging';
+import { gauge } from '@lab/shared/metrics';
+import { createRedis } from '@lab/shared/redis';
+import { readConfig } from './config.ts';
+import { createReadModelStore } from './data-access/read-model.store.ts';
+import { startProjector } from './entry-points/kafka/events.consumer.ts';
+
+const config = readConfig();
+const logger = createLogger('projector', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL);
+const kafka = createKafka('cqrs-projector', config.KAFKA_BROKERS, logger);
+const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
+const groupId = `${config.KAFKA_TOPIC_PREFIX}cqrs-projector`;
+const store = createReadModelStore(redis, config.REDIS_KEY_PREFIX);
+
+// Lag in events: how far the group's committed offsets trail the end of each partition.
+const admin = kafka.admin();
+let adminConnected = false;
+gauge(
+  'cqrs_projector_lag_events',
+  'Events on the topic not yet committed by the projector',
+  [],
+  async function () {
+    try {
+      if (!adminConnected) {
+        await admin.connect();
+        adminConnected = true;
+      }
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]));
+      this.set(
+        ends.reduce(
+          (sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, done.get(p.partition) ?? 0)),
+          0,
+        ),
+      );
+    } catch {
+      this.set(-1);
+    }
+  },
+);
+
+const chaos = config.LAB_CHAOS
+  ? { applyDelayMs: config.PROJECTOR_APPLY_DELAY_MS, poisonTypes: config.PROJECTOR_POISON_TYPES }
+  : { applyDelayMs: 0, poisonTypes: [] };
+if (config.LAB_CHAOS) logger.warn(chaos, 'chaos knobs active');
+
+const consumer = await startProjector({
+  kafka,
+  topic,
+  groupId,
+  store,
+  logger,
+  sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
+  chaos,
+});
+
+const app = createApp({
+  service: 'projector',
+  logger,
+  readiness: { redis: () => redis.ping() },
+  routes: () => undefined,
+});
+const server = await start(app, config.PORT, config.HOST);
+logger.info({ url: server.url, topic, groupId }, 'listening');
+onShutdown(
+  logger,
+  [server],
+  [
+    () => consumer.stop(),
+    () => (adminConnected ? admin.disconnect() : Promise.resolve()),
+    () => redis.quit(),
+  ],
+);

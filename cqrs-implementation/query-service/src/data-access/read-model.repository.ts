@@ -1,0 +1,72 @@
+import type { Redis } from '@lab/shared/redis';
+
+/**
+ * Reads the read models the projector writes (key layout documented in the projector's
+ * read-model.store.ts). Every read resolves the live generation inside a Lua script, in the
+ * same round trip as the data, so a rebuild's switch is atomic for readers too: a request sees
+ * the old generation or the new one, never a mix.
+ */
+const LIVE = `local gen = redis.call('GET', ARGV[1] .. 'generation') or 'g1'
+local base = ARGV[1] .. gen .. ':'`;
+
+const SCRIPTS = {
+  cqrsGetView: `${LIVE}
+return redis.call('HGET', base .. ARGV[2] .. ':' .. ARGV[3], 'doc')`,
+  cqrsVersions: `${LIVE}
+local out = {}
+for i = 2, #ARGV, 2 do
+  out[#out + 1] = tonumber(redis.call('HGET', base .. ARGV[i] .. ':' .. ARGV[i + 1], 'version') or '0')
+end
+return out`,
+  cqrsCustomerOrders: `${LIVE}
+local key = base .. 'customer:' .. ARGV[2] .. ':orders'
+local first = 0
+if ARGV[3] ~= '' then
+  local rank = redis.call('ZREVRANK', key, ARGV[3])
+  if not rank then return false end
+  first = rank + 1
+end
+local ids = redis.call('ZREVRANGE', key, first, first + tonumber(ARGV[4]))
+local docs = {}
+for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'order:' .. id, 'doc') or '' end
+return docs`,
+  cqrsTopProducts: `${LIVE}
+local ids = redis.call('ZREVRANGE', base .. 'top-products', 0, tonumber(ARGV[2]) - 1)
+local docs = {}
+for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'product:' .. id, 'doc') or '' end
+return docs`,
+};
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+export type ViewKind = 'product' | 'order';
+
+export function createReadModelRepository(redis: Redis, prefix: string) {
+  for (const [name, lua] of Object.entries(SCRIPTS))
+    redis.defineCommand(name, { numberOfKeys: 0, lua });
+  const scripts = redis as unknown as Record<keyof typeof SCRIPTS, Script>;
+  const call = (name: keyof typeof SCRIPTS, ...args: (string | number)[]) =>
+    scripts[name].call(redis, `${prefix}cqrs:`, ...args);
+  const docs = (raw: unknown) =>
+    (raw as string[]).filter(Boolean).map((d) => JSON.parse(d) as unknown);
+
+  return {
+    async view(kind: ViewKind, id: string): Promise<unknown> {
+      const raw = (await call('cqrsGetView', kind, id)) as string | null;
+      return raw ? (JSON.parse(raw) as unknown) : undefined;
+    },
+    async versions(aggregates: readonly (readonly [ViewKind, string])[]): Promise<number[]> {
+      return (await call('cqrsVersions', ...aggregates.flat())) as number[];
+    },
+    /** One page plus one extra entry, which tells whether there is a next page. Undefined for an unknown cursor. */
+    async customerOrders(customerId: string, afterOrderId: string, limit: number) {
+      const raw = await call('cqrsCustomerOrders', customerId, afterOrderId, limit);
+      return raw === null ? undefined : docs(raw);
+    },
+    async topProducts(limit: number): Promise<unknown[]> {
+      return docs(await call('cqrsTopProducts', limit));
+    },
+  };
+}
+
+export type ReadModelRepository = ReturnType<typeof createReadModelRepository>;

@@ -1,0 +1,69 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { AppError, problems } from '@lab/shared/http';
+import { counter } from '@lab/shared/metrics';
+import type { ReadModelRepository } from '../data-access/read-model.repository.ts';
+
+const waits = counter(
+  'cqrs_query_consistency_waits_total',
+  'Queries that carried a consistency token, by result',
+  ['result'],
+);
+
+const Token = z.object({
+  v: z.literal(1),
+  a: z
+    .array(z.tuple([z.enum(['product', 'order']), z.uuid(), z.number().int().positive()]))
+    .min(1)
+    .max(100),
+});
+
+export function decodeToken(token: string): z.infer<typeof Token>['a'] {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = Token.safeParse(json);
+  if (!parsed.success)
+    throw new AppError(
+      'invalid-consistency-token',
+      400,
+      'X-Consistency-Token is not a token this service issued.',
+    );
+  return parsed.data.a;
+}
+
+const POLL_MS = 5;
+
+/**
+ * Read-your-writes over an eventually consistent read model: wait until every aggregate named
+ * in the token has reached its version here, for at most `timeoutMs`. Past that, 503 with
+ * Retry-After rather than an answer that silently lacks the client's own write.
+ */
+export async function waitForToken(
+  readModel: ReadModelRepository,
+  token: string,
+  timeoutMs: number,
+): Promise<void> {
+  const wanted = decodeToken(token);
+  const aggregates = wanted.map(([kind, id]) => [kind, id] as const);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const versions = await readModel.versions(aggregates);
+    if (wanted.every(([, , version], i) => (versions[i] ?? 0) >= version)) {
+      waits.inc({ result: 'reflected' });
+      return;
+    }
+    if (Date.now() >= deadline) {
+      waits.inc({ result: 'timed-out' });
+      throw problems.unavailable(
+        'read-model-behind',
+        `The read model has not caught up with this write within ${timeoutMs} ms.`,
+        1,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}

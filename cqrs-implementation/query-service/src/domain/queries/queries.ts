@@ -1,0 +1,47 @@
+import { AppError, problems } from '@lab/shared/http';
+import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
+
+/** Query use cases: each one is a single read of a model shaped for it, no joins. */
+export async function getOrder(readModel: ReadModelRepository, id: string) {
+  const order = await readModel.view('order', id);
+  if (!order) throw problems.notFound(`Order ${id}`);
+  return order;
+}
+
+export async function getProduct(readModel: ReadModelRepository, id: string) {
+  const product = await readModel.view('product', id);
+  if (!product) throw problems.notFound(`Product ${id}`);
+  return product;
+}
+
+export async function topProducts(readModel: ReadModelRepository, limit: number) {
+  return { items: await readModel.topProducts(limit) };
+}
+
+/**
+ * Newest first, paginated by a cursor naming the last order seen (not an offset), so a page
+ * is stable while new orders arrive at the head of the list.
+ */
+export async function customerOrders(
+  readModel: ReadModelRepository,
+  customerId: string,
+  cursor: string | undefined,
+  limit: number,
+) {
+  const after = cursor === undefined ? '' : decodeCursor(cursor);
+  const page = await readModel.customerOrders(customerId, after, limit);
+  if (!page) throw new AppError('invalid-cursor', 400, 'The cursor does not point into this list.');
+  const items = page.slice(0, limit);
+  const last = items.at(-1) as { id: string } | undefined;
+  return {
+    items,
+    nextCursor: page.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
+  };
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/.test(id))
+    throw new AppError('invalid-cursor', 400, 'The cursor is not one this service issued.');
+  return id;
+}

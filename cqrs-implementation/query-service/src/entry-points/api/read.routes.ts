@@ -1,0 +1,69 @@
+import type { Express, Request } from 'express';
+import { z } from 'zod';
+import { parse } from '@lab/shared/http';
+import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
+import { waitForToken } from '../../domain/consistency.ts';
+import { customerOrders, getOrder, getProduct, topProducts } from '../../domain/queries/queries.ts';
+
+const Id = z.object({ id: z.uuid() });
+const Customer = z.object({ id: z.string().regex(/^[\w.:-]{1,64}$/, 'expected a customer id') });
+const Limit = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .default(fallback);
+const ConsistencyHeaders = z.object({
+  'x-consistency-token': z.string().min(1).max(8192).optional(),
+  'x-consistency-timeout-ms': z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected milliseconds')
+    .transform(Number)
+    .pipe(z.number().max(10_000))
+    .optional(),
+});
+
+export function readRoutes(
+  app: Express,
+  readModel: ReadModelRepository,
+  defaultTimeoutMs: number,
+): void {
+  /** Without a token, answers at once from whatever the read model holds now. */
+  const consistent = async (req: Request) => {
+    const headers = parse(req, 'headers', ConsistencyHeaders);
+    const token = headers['x-consistency-token'];
+    if (token !== undefined)
+      await waitForToken(readModel, token, headers['x-consistency-timeout-ms'] ?? defaultTimeoutMs);
+  };
+
+  app.get('/orders/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Id);
+    await consistent(req);
+    res.json(await getOrder(readModel, id));
+  });
+
+  app.get('/customers/:id/orders', async (req, res) => {
+    const { id } = parse(req, 'params', Customer);
+    const query = parse(
+      req,
+      'query',
+      z.object({ limit: Limit(100, 20), cursor: z.string().min(1).max(200).optional() }),
+    );
+    await consistent(req);
+    res.json(await customerOrders(readModel, id, query.cursor, query.limit));
+  });
+
+  // Before /products/:id, or "top" would be taken for an id.
+  app.get('/products/top', async (req, res) => {
+    const { limit } = parse(req, 'query', z.object({ limit: Limit(100, 10) }));
+    await consistent(req);
+    res.json(await topProducts(readModel, limit));
+  });
+
+  app.get('/products/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Id);
+    await consistent(req);
+    res.json(await getProduct(readModel, id));
+  });
+}

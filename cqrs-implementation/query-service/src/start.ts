@@ -1,0 +1,28 @@
+/**
+ * The query service: the read side of CQRS. It answers only from Redis read models shaped for
+ * each question, never from the write model; a consistency token buys read-your-writes.
+ */
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createLogger } from '@lab/shared/logging';
+import { createRedis } from '@lab/shared/redis';
+import { readConfig } from './config.ts';
+import { createReadModelRepository } from './data-access/read-model.repository.ts';
+import { readRoutes } from './entry-points/api/read.routes.ts';
+
+const config = readConfig();
+const logger = createLogger('query-service', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL);
+const readModel = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
+
+const app = createApp({
+  service: 'query-service',
+  logger,
+  readiness: { redis: () => redis.ping() },
+  routes: (routes) => {
+    readRoutes(routes, readModel, config.CONSISTENCY_TIMEOUT_MS);
+  },
+});
+
+const server = await start(app, config.PORT, config.HOST);
+logger.info({ url: server.url }, 'listening');
+onShutdown(logger, [server], [() => redis.quit()]);

@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { counter, gauge, histogram } from '@lab/shared/metrics';
+import {
+  createProducer,
+  ensureTopics,
+  publish,
+  type Kafka,
+  type Producer,
+} from '@lab/shared/kafka';
+import type { Logger } from '@lab/shared/logging';
+import type { Pool } from '@lab/shared/pg';
+import { markPublished, type ClaimStrategy, type OutboxRow } from '../data-access/outbox-claim.ts';
+
+const published = counter('cqrs_relay_published_total', 'Outbox events published to Kafka');
+const heldBackTotal = counter(
+  'cqrs_relay_held_back_total',
+  'Times committed events waited because an older transaction was still running (outbox gap)',
+);
+const publishLag = histogram(
+  'cqrs_relay_publish_lag_seconds',
+  'From the outbox insert to the event acknowledged by Kafka',
+);
+const recent: { at: number; count: number }[] = [];
+gauge(
+  'cqrs_relay_published_per_second',
+  'Events published per second over the last 10 s',
+  [],
+  function () {
+    const since = Date.now() - 10_000;
+    while ((recent[0]?.at ?? Infinity) < since) recent.shift();
+    this.set(recent.reduce((sum, r) => sum + r.count, 0) / 10);
+  },
+);
+
+export interface RelayOptions {
+  pool: Pool;
+  kafka: Kafka;
+  topic: string;
+  claim: ClaimStrategy;
+  batchSize: number;
+  logger: Logger;
+}
+
+export type BatchOutcome = 'published' | 'idle' | 'held-back' | 'standby';
+
+export function eventMessage(row: OutboxRow) {
+  return {
+    // Keyed by aggregate: one aggregate's events share a partition, so Kafka keeps their order.
+    key: row.aggregateId,
+    value: {
+      eventId: row.position,
+      aggregateType: row.aggregateType,
+      aggregateId: row.aggregateId,
+      aggregateVersion: row.aggregateVersion,
+      type: row.type,
+      payload: row.payload,
+      occurredAt: row.occurredAt.toISOString(),
+    },
+    traceContext: row.traceContext,
+  };
+}
+
+export function createRelay(options: RelayOptions) {
+  const { pool, kafka, topic } = options;
+  let producer: Producer | undefined;
+
+  const connect = async (): Promise<Producer> => {
+    if (producer) return producer;
+    await ensureTopics(kafka, [{ topic, partitions: 3 }]);
+    producer = await createProducer(kafka);
+    return producer;
+  };
+
+  /**
+   * One batch in one transaction: claim, publish, mark published, commit. A crash after the
+   * publish and before the commit publishes the batch again on restart: at-least-once, which
+   * is why the projector ignores versions it has already applied.
+   */
+  const relayBatch = async (): Promise<BatchOutcome> => {
+    const kafkaProducer = await connect();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const claim = await options.claim(client, options.batchSize);
+      if (claim.events.length > 0) {
+        await publish(kafkaProducer, topic, claim.events.map(eventMessage));
+        await markPublished(
+          client,
+          claim.events.map((e) => e.position),
+        );
+      }
+      await client.query('COMMIT');
+      const now = Date.now();
+      for (const event of claim.events)
+        publishLag.observe((now - event.occurredAt.getTime()) / 1000);
+      published.inc(claim.events.length);
+      recent.push({ at: now, count: claim.events.length });
+      if (claim.heldBack > 0) heldBackTotal.inc();
+      if (!claim.leader) return 'standby';
+      if (claim.events.length >= options.batchSize) return 'published';
+      return claim.heldBack > 0 ? 'held-back' : claim.events.length > 0 ? 'published' : 'idle';
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const dropProducer = async () => {
+    const old = producer;
+    producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  };
+
+  return { relayBatch, dropProducer };
+}
+
+/**
+ * Runs batches until stopped: straight on while there is work, a short pause while an older
+ * transaction holds events back, otherwise asleep until NOTIFY (or the polling fallback).
+ */
+export async function runRelayLoop(
+  relay: ReturnType<typeof createRelay>,
+  options: {
+    pollMs: number;
+    logger: Logger;
+    waitForWork: (ms: number) => Promise<void>;
+    stopped: () => boolean;
+  },
+): Promise<void> {
+  let failures = 0;
+  while (!options.stopped()) {
+    try {
+      const outcome = await relay.relayBatch();
+      failures = 0;
+      if (outcome === 'published') continue;
+      if (outcome === 'held-back') await sleep(2);
+      else await options.waitForWork(options.pollMs);
+    } catch (error) {
+      failures += 1;
+      options.logger.warn({ err: error, failures }, 'relay batch failed; it will be retried');
+      // A producer that saw its broker vanish is rebuilt rather than trusted.
+      await relay.dropProducer();
+      await sleep(Math.min(2000, 100 * 2 ** Math.min(failures, 5)));
+    }
+  }
+}

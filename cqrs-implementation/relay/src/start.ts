@@ -1,0 +1,86 @@
+/**
+ * The relay: moves committed outbox events to Kafka. It is the only path from the write model
+ * to the read side, so it must neither lose an event (gap problem) nor reorder one
+ * aggregate's events, and it must stay correct when several relays run at once.
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createKafka } from '@lab/shared/kafka';
+import { createLogger } from '@lab/shared/logging';
+import { gauge } from '@lab/shared/metrics';
+import { createPool, databaseUrlFor } from '@lab/shared/pg';
+import { readConfig } from './config.ts';
+import {
+  claimSettledPrefix,
+  outboxBacklog,
+  type ClaimStrategy,
+} from './data-access/outbox-claim.ts';
+import { createRelay, runRelayLoop } from './domain/relay.ts';
+import { createWakeUp } from './data-access/outbox-listener.ts';
+
+const config = readConfig();
+const logger = createLogger('relay', config.LOG_LEVEL);
+const databaseUrl = databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME);
+const pool = createPool(databaseUrl, { max: 4 });
+const kafka = createKafka('cqrs-relay', config.KAFKA_BROKERS, logger);
+const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
+
+let claim: ClaimStrategy = claimSettledPrefix;
+if (config.RELAY_CLAIM_MODULE) {
+  const module = (await import(pathToFileURL(resolve(config.RELAY_CLAIM_MODULE)).href)) as {
+    claim: ClaimStrategy;
+  };
+  claim = module.claim;
+  logger.warn({ module: config.RELAY_CLAIM_MODULE }, 'using a custom outbox claim strategy');
+}
+
+gauge(
+  'cqrs_outbox_backlog',
+  'Outbox events committed but not yet published',
+  [],
+  async function () {
+    this.set(await outboxBacklog(pool).catch(() => -1));
+  },
+);
+
+const wakeUp = createWakeUp(databaseUrl, logger, pg.Client);
+const relay = createRelay({
+  pool,
+  kafka,
+  topic,
+  claim,
+  batchSize: config.RELAY_BATCH_SIZE,
+  logger,
+});
+let stopped = false;
+const loop = runRelayLoop(relay, {
+  pollMs: config.RELAY_POLL_MS,
+  logger,
+  waitForWork: wakeUp.wait,
+  stopped: () => stopped,
+});
+
+const app = createApp({
+  service: 'relay',
+  logger,
+  readiness: { postgres: () => pool.query('SELECT 1') },
+  routes: () => undefined,
+});
+const server = await start(app, config.PORT, config.HOST);
+logger.info({ url: server.url, topic }, 'listening');
+onShutdown(
+  logger,
+  [server],
+  [
+    async () => {
+      stopped = true;
+      wakeUp.wake();
+      await loop;
+      await relay.dropProducer();
+    },
+    () => wakeUp.close(),
+    () => pool.end(),
+  ],
+);
