@@ -20,6 +20,7 @@ kafka_lib="$state/kafka/lib"
 kafka_probe="$state/kafka/probe"
 kafka_home=$(realpath -m "${KAFKA_HOME_DIR:-$state/kafka}")
 kafka_wait=${KAFKA_WAIT_SECS:-90}
+kafka_pidfile="$kafka_home/kafka.pid"
 pom="$root/infra/kafka/pom.xml"
 probe_src="$root/infra/kafka/WaitForBroker.java"
 
@@ -44,7 +45,13 @@ wait_until() {
   done
 }
 
-pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Alive and still the broker: after a reboot the recorded pid may belong to something else.
+kafka_running() {
+  [[ -f $kafka_pidfile ]] || return 1
+  local pid
+  pid=$(cat "$kafka_pidfile")
+  kill -0 "$pid" 2>/dev/null && grep -qa 'kafka\.Kafka' "/proc/$pid/cmdline" 2>/dev/null
+}
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
@@ -63,7 +70,7 @@ start_postgres() {
   [[ -n $cluster ]] || die "PostgreSQL is not running on $pg_host:$pg_port and no local cluster is installed (Debian: apt-get install postgresql)"
   say "starting PostgreSQL cluster $cluster"
   # shellcheck disable=SC2086 # "version name" is two arguments
-  pg_ctlcluster --skip-systemctl-redirect $cluster start
+  pg_ctlcluster --skip-systemctl-redirect $cluster start 9>&-
   echo "$cluster" >"$state/postgres.started"
   wait_until "PostgreSQL" 30 pg_up
 }
@@ -89,7 +96,7 @@ start_redis() {
   mkdir -p "$state/redis"
   # No persistence: the lab's source of truth is PostgreSQL; Redis holds rebuildable read models.
   redis-server --daemonize yes --bind "$redis_host" --port "$redis_port" --save "" --appendonly no \
-    --dir "$state/redis" --logfile "$state/redis/redis.log" --pidfile "$state/redis/redis.pid"
+    --dir "$state/redis" --logfile "$state/redis/redis.log" --pidfile "$state/redis/redis.pid" 9>&-
   touch "$state/redis.started"
   wait_until "Redis" 15 redis_up
 }
@@ -103,8 +110,6 @@ stop_redis() {
 
 # --- Kafka --------------------------------------------------------------------------------
 
-kafka_pidfile="$kafka_home/kafka.pid"
-
 resolve_kafka() {
   local want
   want=$(sha256sum "$pom" | cut -d' ' -f1)
@@ -114,10 +119,12 @@ resolve_kafka() {
   say "resolving the Kafka broker with Maven (first run downloads ~45 MB)"
   local tmp="$kafka_lib.tmp"
   rm -rf "$tmp"
-  # stdout goes to stderr: `up` prints only the environment on stdout, for `eval`/`>> .env`.
-  (cd "$root/infra/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" -DincludeScope=runtime >&2) ||
-    die "Maven could not resolve the Kafka broker"
+  mkdir -p "$state/kafka"
+  # Into a log, shown only on failure: `up` prints just the environment on stdout (for eval or
+  # an .env file), and Maven's console prints stray colour codes even in batch mode.
+  (cd "$root/infra/kafka" && mvn -q -B dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$state/kafka/maven.log" 2>&1) ||
+    { cat "$state/kafka/maven.log" >&2; die "Maven could not resolve the Kafka broker"; }
   echo "$want" >"$tmp/.pom-sha256"
   # Swapped in whole so an interrupted download never looks resolved.
   rm -rf "$kafka_lib"
@@ -208,7 +215,7 @@ format_kafka() {
 start_kafka() {
   resolve_kafka
   build_probe
-  if pid_alive "$kafka_pidfile"; then
+  if kafka_running; then
     # Ours, and it answered when it started: an open port is enough to keep a second `up` instant.
     port_open "$kafka_host" "$kafka_port" && return
     kafka_serves "$kafka_wait" >/dev/null && return
@@ -227,10 +234,10 @@ start_kafka() {
   setsid java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$kafka_home/log4j2.properties" -Dkafka.logs.dir="$kafka_home/logs" \
     -cp "$kafka_lib/*" kafka.Kafka "$kafka_home/server.properties" \
-    >"$kafka_home/logs/stdout.log" 2>&1 </dev/null &
+    >"$kafka_home/logs/stdout.log" 2>&1 </dev/null 9>&- &
   echo $! >"$kafka_pidfile"
   if ! kafka_serves "$kafka_wait" >/dev/null; then
-    pid_alive "$kafka_pidfile" || say "the broker exited; last lines of its logs:"
+    kafka_running || say "the broker exited; last lines of its logs:"
     tail -n 20 "$kafka_home/logs/stdout.log" "$kafka_home/logs/server.log" >&2 2>/dev/null || true
     stop_kafka
     die "the Kafka broker did not start"
@@ -238,7 +245,7 @@ start_kafka() {
 }
 
 stop_kafka() {
-  pid_alive "$kafka_pidfile" || { rm -f "$kafka_pidfile"; return 0; }
+  kafka_running || { rm -f "$kafka_pidfile"; return 0; }
   local pid
   pid=$(cat "$kafka_pidfile")
   say "stopping the Kafka broker (pid $pid)"
@@ -268,6 +275,12 @@ EOF
 
 cmd=${1:-}
 mkdir -p "$state"
+# Two `up`s at once (two terminals, parallel CI steps) would both start a broker on one port.
+# Long-lived children get `9>&-`, or they would hold the lock for as long as they run.
+if [[ $cmd == up || $cmd == down ]]; then
+  exec 9>"$state/.lock"
+  flock -w 300 9 || die "another infra:local $cmd still holds $state/.lock"
+fi
 case $cmd in
   up)
     start_postgres
