@@ -29,12 +29,10 @@ FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 ENV NODE_ENV=production
 WORKDIR /app
-# Only what the service runs: its package, @lab/shared and the installed dependencies. Files stay
-# owned by root, so the service user can read but never rewrite its own code.
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/shared ./shared
-COPY --from=build /app/${SERVICE} ./${SERVICE}
+# The workspace as built: sibling packages a service uses (@lab/shared, a lab's participant kit)
+# are symlinks into it, and only this service's dependencies were installed. Files stay owned by
+# root, so the service user can read but never rewrite its own code.
+COPY --from=build /app ./
 WORKDIR /app/${SERVICE}
 USER node
 # SIGTERM reaches node directly (exec form, PID 1) so the graceful shutdown path runs.

@@ -85,7 +85,8 @@ if [[ -n $merged ]]; then
 
   while read -r db; do
     if grep -q "('$db')" "$init_sql"; then ok "database $db: created by $init_sql"; else bad "database $db: a service uses it but $init_sql does not create it"; fi
-  done < <(sed -n 's|^ *DATABASE_URL: *postgres://[^/]*/\([a-z0-9_]*\).*|\1|p' <<<"$merged" | sort -u)
+  done < <(sed -n -e 's|^ *DATABASE_URL: *postgres://[^/]*/\([a-z0-9_]*\).*|\1|p' \
+    -e 's|^ *DATABASE_NAME: *\([a-z0-9_]*\).*|\1|p' <<<"$merged" | sort -u)
 fi
 
 if ((failed)); then
