@@ -1,0 +1,140 @@
+/**
+ * `pnpm lab saga verify`: the saga's promise checked against all five databases. A saga has
+ * no transaction spanning services, so this audit is how you know the compensations and the
+ * idempotency did their job: every trip is fully booked or fully undone, nothing leaked.
+ */
+import pg from 'pg';
+import { databaseUrlFor } from '@lab/shared/pg';
+import type { Databases } from './saga-lab.ts';
+
+interface Saga {
+  id: string;
+  status: string;
+  request: {
+    flight: { id: string };
+    hotel: { id: string };
+    car: { id: string };
+    payment: { amountCents: number };
+  };
+  overdue: boolean;
+}
+interface Reservation {
+  id: string;
+  inventory_id: string | null;
+  status: string;
+}
+interface Charge {
+  id: string;
+  amount_cents: number;
+  status: string;
+}
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const inventoryKinds = [
+  ['flights', 'flight'],
+  ['hotels', 'hotel'],
+  ['cars', 'car'],
+] as const;
+
+export async function auditSaga(adminUrl: string, databases: Databases): Promise<string[]> {
+  const url = (name: keyof Databases) => databaseUrlFor(adminUrl, databases[name]);
+  const violations: string[] = [];
+  const sagas = await query<Saga>(
+    url('orchestrator'),
+    `SELECT id, status, request,
+            (status NOT IN ('COMPLETED', 'COMPENSATED') AND deadline_at < now()) AS overdue
+       FROM sagas`,
+  );
+  const byId = new Map(sagas.map((saga) => [saga.id, saga]));
+  for (const saga of sagas)
+    if (saga.overdue) violations.push(`trip ${saga.id} is ${saga.status} past its deadline`);
+
+  for (const [db, field] of inventoryKinds) {
+    const reservations = await query<Reservation>(
+      url(db),
+      'SELECT id, inventory_id, status FROM reservations',
+    );
+    const found = new Map(reservations.map((r) => [r.id, r]));
+    for (const saga of sagas) {
+      const reservation = found.get(saga.id);
+      if (saga.status === 'COMPLETED') {
+        if (reservation?.status !== 'CONFIRMED')
+          violations.push(
+            `COMPLETED trip ${saga.id} has ${field} reservation ${reservation?.status ?? 'missing'}, expected CONFIRMED`,
+          );
+        else if (reservation.inventory_id !== saga.request[field].id)
+          violations.push(`COMPLETED trip ${saga.id} holds the wrong ${field}`);
+      }
+      if (
+        saga.status === 'COMPENSATED' &&
+        (reservation?.status === 'PENDING' || reservation?.status === 'CONFIRMED')
+      )
+        violations.push(
+          `COMPENSATED trip ${saga.id} still has an active ${field} reservation (${reservation.status})`,
+        );
+    }
+    for (const reservation of reservations) {
+      const active = reservation.status === 'PENDING' || reservation.status === 'CONFIRMED';
+      if (active && !byId.has(reservation.id))
+        violations.push(`${db}: active reservation ${reservation.id} belongs to no trip`);
+    }
+    const counts = await query<{
+      id: string;
+      capacity: number;
+      held: number;
+      confirmed: number;
+      pending: number;
+      sold: number;
+    }>(
+      url(db),
+      `SELECT i.id, i.capacity, i.held, i.confirmed,
+              count(*) FILTER (WHERE r.status = 'PENDING')::int AS pending,
+              count(*) FILTER (WHERE r.status = 'CONFIRMED')::int AS sold
+         FROM inventory i LEFT JOIN reservations r ON r.inventory_id = i.id
+        GROUP BY i.id`,
+    );
+    for (const row of counts) {
+      if (row.held !== row.pending || row.confirmed !== row.sold)
+        violations.push(
+          `${db}: inventory ${row.id} counts held=${row.held}/confirmed=${row.confirmed} but reservations say ${row.pending}/${row.sold} (leak)`,
+        );
+      if (row.held + row.confirmed > row.capacity)
+        violations.push(
+          `${db}: inventory ${row.id} oversold: ${row.held + row.confirmed} > ${row.capacity}`,
+        );
+    }
+  }
+
+  const charges = await query<Charge>(
+    url('payments'),
+    'SELECT id, amount_cents, status FROM charges',
+  );
+  const chargeOf = new Map(charges.map((c) => [c.id, c]));
+  for (const saga of sagas) {
+    const charge = chargeOf.get(saga.id);
+    if (
+      saga.status === 'COMPLETED' &&
+      (charge?.status !== 'CAPTURED' || charge.amount_cents !== saga.request.payment.amountCents)
+    )
+      violations.push(
+        `COMPLETED trip ${saga.id} has charge ${charge ? `${charge.status} ${charge.amount_cents}` : 'missing'}, expected CAPTURED ${saga.request.payment.amountCents}`,
+      );
+    if (saga.status === 'COMPENSATED' && charge?.status === 'CAPTURED')
+      violations.push(
+        `COMPENSATED trip ${saga.id} still has a captured charge of ${charge.amount_cents}`,
+      );
+  }
+  for (const charge of charges)
+    if (charge.status === 'CAPTURED' && !byId.has(charge.id))
+      violations.push(`payments: captured charge ${charge.id} belongs to no trip`);
+  return violations;
+}

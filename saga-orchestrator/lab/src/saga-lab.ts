@@ -1,0 +1,121 @@
+/**
+ * Starts the five saga services as real processes, exactly as `pnpm lab saga up` does, with
+ * their own databases. Tests pass unique database names; the CLI uses the DESIGN defaults.
+ */
+import { join } from 'node:path';
+import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+
+const labDir = join(import.meta.dirname, '..', '..');
+export const entries = {
+  orchestrator: join(labDir, 'orchestrator', 'src', 'start.ts'),
+  flights: join(labDir, 'flights', 'src', 'start.ts'),
+  hotels: join(labDir, 'hotels', 'src', 'start.ts'),
+  cars: join(labDir, 'cars', 'src', 'start.ts'),
+  payments: join(labDir, 'payments', 'src', 'start.ts'),
+};
+export type ServiceName = keyof typeof entries;
+export const participants = ['flights', 'hotels', 'cars', 'payments'] as const;
+export type Participant = (typeof participants)[number];
+export const designPorts: Record<ServiceName, number> = {
+  orchestrator: 3201,
+  flights: 3202,
+  hotels: 3203,
+  cars: 3204,
+  payments: 3205,
+};
+
+export type Databases = Record<ServiceName, string>;
+
+export function defaultDatabases(): Databases {
+  return {
+    orchestrator: 'saga_orchestrator',
+    flights: 'saga_flights',
+    hotels: 'saga_hotels',
+    cars: 'saga_cars',
+    payments: 'saga_payments',
+  };
+}
+
+export function uniqueDatabases(prefix: string): Databases {
+  const suffix = Math.random().toString(16).slice(2, 10);
+  return {
+    orchestrator: `t_${prefix}_orch_${suffix}`,
+    flights: `t_${prefix}_flights_${suffix}`,
+    hotels: `t_${prefix}_hotels_${suffix}`,
+    cars: `t_${prefix}_cars_${suffix}`,
+    payments: `t_${prefix}_pay_${suffix}`,
+  };
+}
+
+export interface LabOptions {
+  databases: Databases;
+  /** DESIGN ports, or 0 for free ones. */
+  ports?: 'design' | 'free';
+  echo?: boolean;
+  /** Extra environment for every service, and for the orchestrator only. */
+  env?: Record<string, string>;
+  orchestratorEnv?: Record<string, string>;
+}
+
+export interface SagaLab {
+  urls: Record<ServiceName, string>;
+  services: Partial<Record<ServiceName, SpawnedService>>;
+  databases: Databases;
+  orchestratorEnv: (extra?: Record<string, string>) => Record<string, string>;
+  startOrchestrator: (extra?: Record<string, string>, port?: number) => Promise<SpawnedService>;
+  stop: () => Promise<void>;
+}
+
+export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
+  const port = (name: ServiceName) => (options.ports === 'design' ? designPorts[name] : 0);
+  const common = { LAB_CHAOS: '1', LOG_LEVEL: 'info', ...options.env };
+  const services: Partial<Record<ServiceName, SpawnedService>> = {};
+  await Promise.all(
+    participants.map(async (name) => {
+      services[name] = await spawnService({
+        entry: entries[name],
+        port: port(name),
+        ...(options.echo && { echo: name }),
+        env: { ...common, DATABASE_NAME: options.databases[name] },
+        timeoutMs: 30_000,
+      });
+    }),
+  );
+  const urls = Object.fromEntries(
+    participants.map((name) => [name, services[name]?.url ?? '']),
+  ) as Record<ServiceName, string>;
+  const orchestratorEnv = (extra: Record<string, string> = {}) => ({
+    ...common,
+    DATABASE_NAME: options.databases.orchestrator,
+    FLIGHTS_URL: urls.flights,
+    HOTELS_URL: urls.hotels,
+    CARS_URL: urls.cars,
+    PAYMENTS_URL: urls.payments,
+    ORCHESTRATOR_ID: 'orchestrator-1',
+    ...options.orchestratorEnv,
+    ...extra,
+  });
+  const lab: SagaLab = {
+    urls,
+    services,
+    databases: options.databases,
+    orchestratorEnv,
+    startOrchestrator: async (extra, fixedPort) => {
+      const service = await spawnService({
+        entry: entries.orchestrator,
+        port: fixedPort ?? port('orchestrator'),
+        ...(options.echo && { echo: 'orchestrator' }),
+        env: orchestratorEnv(extra),
+        timeoutMs: 30_000,
+      });
+      services.orchestrator = service;
+      urls.orchestrator = service.url;
+      return service;
+    },
+    stop: async () => {
+      await Promise.all(Object.values(services).map((service) => service.stop()));
+    },
+  };
+  await lab.startOrchestrator();
+  return lab;
+}

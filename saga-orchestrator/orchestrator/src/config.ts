@@ -1,0 +1,43 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { env, loadConfig } from '@lab/shared/config';
+
+const schema = z
+  .object({
+    PORT: env.port(3201),
+    HOST: env.host(),
+    DATABASE_URL: env.databaseUrl(),
+    DATABASE_NAME: env.identifier('saga_orchestrator'),
+    FLIGHTS_URL: env.url('http://127.0.0.1:3202'),
+    HOTELS_URL: env.url('http://127.0.0.1:3203'),
+    CARS_URL: env.url('http://127.0.0.1:3204'),
+    PAYMENTS_URL: env.url('http://127.0.0.1:3205'),
+    LAB_CHAOS: env.flag(),
+    /** e.g. `after-call:charge-payment`; honoured only with LAB_CHAOS=1. */
+    LAB_CRASH_AT: z.string().optional(),
+    /** Lab seam for the exercises: a module replacing parts of the saga policy or definition. */
+    SAGA_POLICY_MODULE: z.string().optional(),
+    /** Stable per instance: a restarted instance takes its own unfinished sagas back at once. */
+    ORCHESTRATOR_ID: z.string().min(1).optional(),
+    /** `0` accepts trips without running them (another instance will). */
+    SAGA_WORKER: z.enum(['0', '1']).default('1'),
+    LEASE_TTL_MS: env.positiveInt(5000),
+    POLL_INTERVAL_MS: env.positiveInt(200),
+    CLAIM_BATCH: env.positiveInt(100),
+    MAX_IN_FLIGHT: env.positiveInt(1000),
+    SAGA_DEADLINE_MS: env.positiveInt(60_000),
+    STEP_TIMEOUT_MS: env.positiveInt(2000),
+    STEP_DEADLINE_MS: env.positiveInt(15_000),
+    STEP_MAX_ATTEMPTS: env.positiveInt(4),
+    RETRY_BASE_MS: env.positiveInt(50),
+    RETRY_MAX_MS: env.positiveInt(1000),
+    COMPENSATION_STUCK_AFTER: env.positiveInt(8),
+    DB_POOL_SIZE: env.positiveInt(20),
+  })
+  .transform((config) => ({
+    ...config,
+    ORCHESTRATOR_ID: config.ORCHESTRATOR_ID ?? `${hostname()}:${config.PORT}`,
+  }));
+
+export type Config = z.infer<typeof schema>;
+export const loadOrchestratorConfig = () => loadConfig('orchestrator', schema);

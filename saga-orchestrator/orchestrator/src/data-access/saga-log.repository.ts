@@ -1,0 +1,290 @@
+import type { Pool } from '@lab/shared/pg';
+
+export type SagaStatus =
+  'PENDING' | 'CONFIRMING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'COMPENSATION_STUCK';
+export const ACTIVE_STATUSES: readonly SagaStatus[] = ['PENDING', 'CONFIRMING', 'COMPENSATING'];
+
+export interface Lease {
+  sagaId: string;
+  owner: string;
+  version: number;
+}
+
+export interface SagaRow {
+  id: string;
+  request: unknown;
+  status: SagaStatus;
+  cursor: number;
+  failed_step: number | null;
+  compensate_failed: boolean;
+  failure_reason: string | null;
+  comp_cursor: number;
+  trace_context: Record<string, string>;
+  deadline_at: Date;
+  participant_ms: number;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export interface StepRow {
+  name: string;
+  kind: 'action' | 'compensation';
+  state: string;
+  attempts: number;
+  budget_base: number;
+  ambiguous: boolean;
+  started_at: Date;
+  ended_at: Date | null;
+  deadline_at: Date | null;
+  last_error: string | null;
+}
+
+/** Thrown when a fenced write matches no row: another instance owns this saga now. */
+export class LeaseLostError extends Error {
+  constructor(lease: Lease) {
+    super(`lease on saga ${lease.sagaId} (version ${lease.version}) was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+// Every write below carries this WHERE: the fence that stops a stale instance.
+const FENCE = 'id = $1 AND lease_owner = $2 AND lease_version = $3';
+
+export class SagaLog {
+  private readonly pool: Pool;
+  private readonly leaseTtlMs: number;
+
+  constructor(pool: Pool, leaseTtlMs: number) {
+    this.pool = pool;
+    this.leaseTtlMs = leaseTtlMs;
+  }
+
+  /** Runs a fenced write: $1-$3 are the lease, $4 the lease extension, then `params`. */
+  private async fenced(lease: Lease, sql: string, params: unknown[] = []) {
+    const fence = [lease.sagaId, lease.owner, lease.version, this.leaseTtlMs];
+    const result = await this.pool.query(sql, [...fence, ...params]);
+    if (result.rowCount === 0) throw new LeaseLostError(lease);
+    return result.rows as Record<string, unknown>[];
+  }
+
+  /** Creates the saga; with `owner` it is born leased so this instance can start it at once. */
+  async create(input: {
+    id: string;
+    idempotencyKey: string | undefined;
+    requestHash: string;
+    request: unknown;
+    traceContext: Record<string, string>;
+    deadlineMs: number;
+    owner: string | undefined;
+  }): Promise<{ id: string; created: boolean; requestHash: string; lease?: Lease }> {
+    const { rows } = await this.pool.query<{ id: string; request_hash: string; created: boolean }>(
+      `WITH inserted AS (
+         INSERT INTO sagas (id, idempotency_key, request_hash, request, status, trace_context,
+                            deadline_at, lease_owner, lease_version, lease_expires_at)
+         VALUES ($1, $2, $3, $4, 'PENDING', $5, now() + $6 * interval '1 millisecond', $7::text,
+                 CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END,
+                 CASE WHEN $7::text IS NULL THEN NULL
+                      ELSE now() + $8 * interval '1 millisecond' END)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id, request_hash, true AS created)
+       SELECT * FROM inserted
+       UNION ALL
+       SELECT id, request_hash, false FROM sagas
+        WHERE idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [
+        input.id,
+        input.idempotencyKey ?? null,
+        input.requestHash,
+        JSON.stringify(input.request),
+        JSON.stringify(input.traceContext),
+        input.deadlineMs,
+        input.owner ?? null,
+        this.leaseTtlMs,
+      ],
+    );
+    const row = rows[0];
+    if (!row) throw new Error('saga insert returned nothing');
+    const lease =
+      row.created && input.owner ? { sagaId: row.id, owner: input.owner, version: 1 } : undefined;
+    return { id: row.id, created: row.created, requestHash: row.request_hash, lease };
+  }
+
+  /**
+   * Claims unleased or expired sagas. SKIP LOCKED lets instances claim side by side without
+   * waiting on each other's rows; without it two instances would queue on the same rows and
+   * then both believe they own them.
+   */
+  async claim(owner: string, limit: number): Promise<Lease[]> {
+    const { rows } = await this.pool.query<{ id: string; lease_version: number }>(
+      `UPDATE sagas s
+          SET lease_owner = $1, lease_version = s.lease_version + 1,
+              lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
+         FROM (SELECT id FROM sagas
+                WHERE status IN ('PENDING', 'CONFIRMING', 'COMPENSATING')
+                  AND next_attempt_at <= now()
+                  AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                ORDER BY next_attempt_at
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED) claimable
+        WHERE s.id = claimable.id
+        RETURNING s.id, s.lease_version`,
+      [owner, this.leaseTtlMs, limit],
+    );
+    return rows.map((row) => ({ sagaId: row.id, owner, version: row.lease_version }));
+  }
+
+  /** A restarted instance's previous incarnation is dead: its leases need not run out first. */
+  async releaseLeasesOf(owner: string): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE sagas SET lease_expires_at = NULL
+        WHERE lease_owner = $1 AND status IN ('PENDING', 'CONFIRMING', 'COMPENSATING')`,
+      [owner],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async load(id: string): Promise<{ saga: SagaRow; steps: StepRow[] } | undefined> {
+    const sagas = await this.pool.query<SagaRow>('SELECT * FROM sagas WHERE id = $1', [id]);
+    const saga = sagas.rows[0];
+    if (!saga) return undefined;
+    const steps = await this.pool.query<StepRow>(
+      'SELECT * FROM saga_steps WHERE saga_id = $1 ORDER BY seq',
+      [id],
+    );
+    return { saga, steps: steps.rows };
+  }
+
+  /** Logged before the call: a crash after this line leaves a RUNNING step to retry. */
+  async startAttempt(
+    lease: Lease,
+    step: string,
+    kind: 'action' | 'compensation',
+    deadlineMs: number,
+  ): Promise<{ attempts: number; budgetBase: number; deadlineAt: Date }> {
+    const rows = await this.fenced(
+      lease,
+      `WITH s AS (
+         UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+          WHERE ${FENCE} RETURNING id)
+       INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
+       SELECT s.id, $5, $6, 'RUNNING', 1, now() + $7 * interval '1 millisecond' FROM s
+       ON CONFLICT (saga_id, name) DO UPDATE
+          SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
+       RETURNING attempts, budget_base, deadline_at`,
+      [step, kind, deadlineMs],
+    );
+    const row = rows[0] as { attempts: number; budget_base: number; deadline_at: Date };
+    return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
+  }
+
+  async attemptFailed(lease: Lease, step: string, error: string, ambiguous: boolean) {
+    await this.fenced(
+      lease,
+      `WITH s AS (
+         UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+          WHERE ${FENCE} RETURNING id)
+       UPDATE saga_steps SET state = 'RETRYING', last_error = $6, ambiguous = ambiguous OR $7
+         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
+       RETURNING 1`,
+      [step, error, ambiguous],
+    );
+  }
+
+  /** Step done and cursor moved in one statement: the log never shows one without the other. */
+  async stepSucceeded(
+    lease: Lease,
+    step: string,
+    move: { cursor?: number; compCursor?: number; status: SagaStatus; participantMs: number },
+  ) {
+    await this.fenced(
+      lease,
+      `WITH s AS (
+         UPDATE sagas SET cursor = coalesce($6, cursor), comp_cursor = coalesce($7, comp_cursor),
+                status = $8, participant_ms = participant_ms + $9, updated_at = now(),
+                lease_expires_at = now() + $4 * interval '1 millisecond'
+          WHERE ${FENCE} RETURNING id)
+       UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
+         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
+       RETURNING 1`,
+      [step, move.cursor ?? null, move.compCursor ?? null, move.status, move.participantMs],
+    );
+  }
+
+  /** The forward path ends here; from now on the saga only compensates. */
+  async beginCompensation(
+    lease: Lease,
+    step: string,
+    failure: { failedStep: number; compensateFailed: boolean; reason: string },
+  ) {
+    await this.fenced(
+      lease,
+      `WITH s AS (
+         UPDATE sagas SET status = 'COMPENSATING', failed_step = $6, compensate_failed = $7,
+                failure_reason = $8, comp_cursor = 0, updated_at = now(),
+                lease_expires_at = now() + $4 * interval '1 millisecond'
+          WHERE ${FENCE} RETURNING id)
+       INSERT INTO saga_steps (saga_id, name, kind, state, ended_at, last_error)
+       SELECT s.id, $5, 'action', 'FAILED', now(), $8 FROM s
+       ON CONFLICT (saga_id, name) DO UPDATE
+          SET state = 'FAILED', ended_at = now(), last_error = EXCLUDED.last_error
+       RETURNING 1`,
+      [step, failure.failedStep, failure.compensateFailed, failure.reason],
+    );
+  }
+
+  /** Compensations are never dropped: a stuck one waits, visibly, for an operator. */
+  async markStuck(lease: Lease, step: string, error: string) {
+    await this.fenced(
+      lease,
+      `WITH s AS (
+         UPDATE sagas SET status = 'COMPENSATION_STUCK', updated_at = now(),
+                lease_expires_at = now() - $4 * interval '1 millisecond'
+          WHERE ${FENCE} RETURNING id)
+       UPDATE saga_steps SET state = 'STUCK', last_error = $6
+         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
+       RETURNING 1`,
+      [step, error],
+    );
+  }
+
+  async finish(lease: Lease, status: 'COMPLETED' | 'COMPENSATED') {
+    await this.fenced(
+      lease,
+      `UPDATE sagas SET status = $5, finished_at = now(), updated_at = now(),
+              lease_expires_at = now() - $4 * interval '1 millisecond'
+        WHERE ${FENCE}`,
+      [status],
+    );
+  }
+
+  /** Hands the saga back to the claim loop, e.g. when this instance shuts down. */
+  async release(lease: Lease) {
+    await this.pool.query(`UPDATE sagas SET lease_expires_at = NULL WHERE ${FENCE}`, [
+      lease.sagaId,
+      lease.owner,
+      lease.version,
+    ]);
+  }
+
+  /** The operator's retry: a fresh attempt budget for the stuck compensation. */
+  async retryStuck(id: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `WITH s AS (
+         UPDATE sagas SET status = 'COMPENSATING', lease_expires_at = NULL,
+                next_attempt_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'COMPENSATION_STUCK' RETURNING id)
+       UPDATE saga_steps SET state = 'RETRYING', budget_base = attempts
+         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.state = 'STUCK'
+       RETURNING 1`,
+      [id],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM sagas GROUP BY status',
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+}

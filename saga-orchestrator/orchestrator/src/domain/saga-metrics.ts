@@ -1,0 +1,34 @@
+import { counter, gauge, histogram } from '@lab/shared/metrics';
+
+export const sagaMetrics = {
+  started: counter('saga_trips_started_total', 'Trips accepted by POST /trips'),
+  finished: counter('saga_trips_finished_total', 'Sagas that reached a terminal or stuck state', [
+    'status',
+  ]),
+  stepDuration: histogram(
+    'saga_step_duration_seconds',
+    'One participant call of a step or compensation, by outcome',
+    ['step', 'outcome'],
+  ),
+  retries: counter('saga_step_retries_total', 'Attempts that failed transiently and were retried', [
+    'step',
+  ]),
+  compensations: counter('saga_compensations_total', 'Compensations that completed', ['step']),
+  leaseLost: counter(
+    'saga_lease_lost_total',
+    'Writes refused by the fence: another instance owns the saga',
+  ),
+  inFlight: gauge('saga_in_flight', 'Sagas this instance is driving right now'),
+};
+
+export function sagasByState(count: () => Promise<Record<string, number>>) {
+  return gauge(
+    'saga_sagas',
+    'Sagas in the log by state (all instances)',
+    ['status'],
+    async function () {
+      this.reset();
+      for (const [status, n] of Object.entries(await count())) this.set({ status }, n);
+    },
+  );
+}

@@ -1,0 +1,55 @@
+import type { RetryPolicy } from './saga-definition.ts';
+
+export type CallOutcome =
+  | { kind: 'ok'; status: number; participantMs: number }
+  | { kind: 'rejected'; status: number; error: string }
+  | { kind: 'transient'; error: string };
+
+export interface Answer {
+  status?: number;
+  code?: string;
+  error?: string;
+}
+
+/**
+ * The decisions a saga engine makes about failures, gathered in one replaceable object (the
+ * exercises swap pieces of it through SAGA_POLICY_MODULE).
+ */
+export interface SagaPolicy {
+  /** A business "no" (409/422, or any 4xx) compensates; anything else might pass on retry. */
+  classify: (answer: Answer) => 'ok' | 'rejected' | 'transient';
+  /** The order to undo the steps that completed, given in the order they ran. */
+  compensationOrder: (completed: readonly string[]) => string[];
+  /** Same key on every attempt of a step: that is what lets a participant recognise a retry. */
+  idempotencyKey: (sagaId: string, step: string, attempt: number) => string;
+  /** Exponential backoff with full jitter: retries from many sagas do not arrive in waves. */
+  backoffMs: (attempt: number, retry: RetryPolicy, random: () => number) => number;
+}
+
+export const defaultPolicy: SagaPolicy = {
+  classify: ({ status }) => {
+    if (status === undefined) return 'transient';
+    if (status >= 200 && status < 300) return 'ok';
+    if (status === 408 || status === 429) return 'transient';
+    if (status >= 400 && status < 500) return 'rejected';
+    return 'transient';
+  },
+  compensationOrder: (completed) => [...completed].reverse(),
+  idempotencyKey: (sagaId, step) => `${sagaId}:${step}`,
+  backoffMs: (attempt, retry, random) => {
+    const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(random() * ceiling);
+  },
+};
+
+/** Lab seam: a module exporting some of SagaPolicy's functions replaces just those. */
+export async function loadPolicy(modulePath: string | undefined): Promise<SagaPolicy> {
+  if (!modulePath) return defaultPolicy;
+  const overrides = (await import(modulePath)) as Partial<SagaPolicy>;
+  return {
+    classify: overrides.classify ?? defaultPolicy.classify,
+    compensationOrder: overrides.compensationOrder ?? defaultPolicy.compensationOrder,
+    idempotencyKey: overrides.idempotencyKey ?? defaultPolicy.idempotencyKey,
+    backoffMs: overrides.backoffMs ?? defaultPolicy.backoffMs,
+  };
+}

@@ -1,0 +1,275 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import type { Logger } from '@lab/shared/logging';
+import type { ParticipantClient } from '../data-access/participant.client.ts';
+import {
+  LeaseLostError,
+  type Lease,
+  type SagaLog,
+  type SagaRow,
+  type StepRow,
+} from '../data-access/saga-log.repository.ts';
+import type { CrashPoint } from './crash-points.ts';
+import type { ParticipantCall, RetryPolicy, SagaDefinition } from './saga-definition.ts';
+import { sagaMetrics } from './saga-metrics.ts';
+import type { SagaPolicy } from './saga-policy.ts';
+
+const tracer = trace.getTracer('saga-orchestrator');
+
+export interface RunnerDeps {
+  log: SagaLog;
+  definition: SagaDefinition<unknown>;
+  client: ParticipantClient;
+  policy: SagaPolicy;
+  crash: (point: CrashPoint, step: string) => void;
+  logger: Logger;
+  /** Attempts of one compensation before the saga shows COMPENSATION_STUCK. */
+  stuckAfter: number;
+}
+
+interface Attempt {
+  outcome: 'ok' | 'rejected' | 'transient';
+  error: string;
+  attempts: number;
+  budgetBase: number;
+  deadlineAt: Date;
+  participantMs: number;
+}
+
+interface Compensation {
+  name: string;
+  call: ParticipantCall;
+  retry: RetryPolicy;
+}
+
+/**
+ * Drives one saga from wherever its log says it is. Nothing is kept only in memory: every
+ * decision is written (fenced by the lease) before the next participant call, so killing the
+ * process between any two lines leaves a log another run can continue from.
+ */
+export class SagaRunner {
+  private readonly deps: RunnerDeps;
+
+  constructor(deps: RunnerDeps) {
+    this.deps = deps;
+  }
+
+  async run(lease: Lease): Promise<void> {
+    const loaded = await this.deps.log.load(lease.sagaId);
+    if (!loaded) return;
+    // The trip's trace context was stored with the saga, so work resumed by another instance
+    // (or after a restart) still lands in the trace of the request that created it.
+    const parent = propagation.extract(ROOT_CONTEXT, loaded.saga.trace_context);
+    await context.with(parent, async () => {
+      try {
+        await this.drive(loaded.saga, loaded.steps, lease);
+      } catch (error) {
+        if (!(error instanceof LeaseLostError)) throw error;
+        sagaMetrics.leaseLost.inc();
+        this.deps.logger.warn(
+          { sagaId: lease.sagaId },
+          'lease lost: another instance owns this saga',
+        );
+      }
+    });
+  }
+
+  private async drive(saga: SagaRow, steps: StepRow[], lease: Lease): Promise<void> {
+    const { definition, log, logger } = this.deps;
+    const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
+    for (;;) {
+      if (saga.status === 'PENDING' || saga.status === 'CONFIRMING') {
+        const step = definition.steps[saga.cursor];
+        if (!step) {
+          await log.finish(lease, 'COMPLETED');
+          sagaMetrics.finished.inc({ status: 'COMPLETED' });
+          logger.debug({ sagaId: saga.id }, 'saga completed');
+          return;
+        }
+        if (step.kind !== 'retriable' && saga.deadline_at.getTime() <= Date.now()) {
+          await this.fail(
+            saga,
+            lease,
+            saga.cursor,
+            'saga deadline exceeded',
+            ambiguousSteps.has(step.name),
+          );
+          continue;
+        }
+        const attempt = await this.attempt(
+          lease,
+          step.name,
+          'action',
+          step.action(saga.request, saga.id),
+          step.retry,
+        );
+        if (attempt.outcome === 'ok') {
+          const status = step.kind === 'pivot' ? 'CONFIRMING' : saga.status;
+          await log.stepSucceeded(lease, step.name, {
+            cursor: saga.cursor + 1,
+            status,
+            participantMs: attempt.participantMs,
+          });
+          this.deps.crash('after-log', step.name);
+          saga.cursor += 1;
+          saga.status = status;
+          continue;
+        }
+        if (attempt.outcome === 'transient') ambiguousSteps.add(step.name);
+        const ambiguous = ambiguousSteps.has(step.name);
+        const exhausted =
+          attempt.attempts >= step.retry.maxAttempts || attempt.deadlineAt.getTime() <= Date.now();
+        if (step.kind !== 'retriable' && (attempt.outcome === 'rejected' || exhausted)) {
+          await this.fail(saga, lease, saga.cursor, `${step.name}: ${attempt.error}`, ambiguous);
+          continue;
+        }
+        // Retriable steps run after the pivot: there is no going back, only trying again.
+        await this.backoff(lease, step.name, attempt, step.retry);
+      } else if (saga.status === 'COMPENSATING') {
+        const compensation = this.compensationPlan(saga)[saga.comp_cursor];
+        if (!compensation) {
+          await log.finish(lease, 'COMPENSATED');
+          sagaMetrics.finished.inc({ status: 'COMPENSATED' });
+          logger.info({ sagaId: saga.id, reason: saga.failure_reason }, 'saga compensated');
+          return;
+        }
+        const attempt = await this.attempt(
+          lease,
+          compensation.name,
+          'compensation',
+          compensation.call,
+          compensation.retry,
+        );
+        if (attempt.outcome === 'ok') {
+          await log.stepSucceeded(lease, compensation.name, {
+            compCursor: saga.comp_cursor + 1,
+            status: 'COMPENSATING',
+            participantMs: attempt.participantMs,
+          });
+          this.deps.crash('after-log', compensation.name);
+          sagaMetrics.compensations.inc({ step: compensation.name });
+          saga.comp_cursor += 1;
+          continue;
+        }
+        if (attempt.attempts - attempt.budgetBase >= this.deps.stuckAfter) {
+          await log.markStuck(lease, compensation.name, attempt.error);
+          sagaMetrics.finished.inc({ status: 'COMPENSATION_STUCK' });
+          logger.error(
+            { sagaId: saga.id, step: compensation.name, error: attempt.error },
+            'compensation stuck: operator action needed',
+          );
+          return;
+        }
+        await this.backoff(lease, compensation.name, attempt, compensation.retry);
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Undo what may have happened, newest first: the completed compensatable steps before the failure, and the failed step itself when an attempt was ambiguous. */
+  private compensationPlan(saga: SagaRow): Compensation[] {
+    const failed = saga.failed_step ?? 0;
+    const upTo = saga.compensate_failed ? failed + 1 : failed;
+    const candidates = this.deps.definition.steps
+      .slice(0, upTo)
+      .filter((step) => step.compensation);
+    const byName = new Map(candidates.map((step) => [step.name, step]));
+    return this.deps.policy
+      .compensationOrder(candidates.map((step) => step.name))
+      .flatMap((name) => {
+        const step = byName.get(name);
+        if (!step?.compensation) return [];
+        return [
+          {
+            name: step.compensation.name,
+            call: step.compensation.call(saga.request, saga.id),
+            retry: step.retry,
+          },
+        ];
+      });
+  }
+
+  private async fail(
+    saga: SagaRow,
+    lease: Lease,
+    failedStep: number,
+    reason: string,
+    ambiguous: boolean,
+  ) {
+    const step = this.deps.definition.steps[failedStep];
+    await this.deps.log.beginCompensation(lease, step?.name ?? 'unknown', {
+      failedStep,
+      compensateFailed: ambiguous,
+      reason,
+    });
+    this.deps.logger.info({ sagaId: saga.id, reason }, 'saga failed: compensating');
+    saga.status = 'COMPENSATING';
+    saga.failed_step = failedStep;
+    saga.compensate_failed = ambiguous;
+    saga.failure_reason = reason;
+    saga.comp_cursor = 0;
+  }
+
+  private async attempt(
+    lease: Lease,
+    name: string,
+    kind: 'action' | 'compensation',
+    call: ParticipantCall,
+    retry: RetryPolicy,
+  ): Promise<Attempt> {
+    const { log, client, policy, crash } = this.deps;
+    crash('before-log', name);
+    const started = await log.startAttempt(lease, name, kind, retry.deadlineMs);
+    crash('before-call', name);
+    const budget =
+      kind === 'compensation'
+        ? retry.timeoutMs
+        : Math.min(retry.timeoutMs, started.deadlineAt.getTime() - Date.now());
+    const stop = sagaMetrics.stepDuration.startTimer({ step: name });
+    const answer = await tracer.startActiveSpan(`saga ${name}`, async (span) => {
+      span.setAttributes({
+        'saga.id': lease.sagaId,
+        'saga.step': name,
+        'saga.attempt': started.attempts,
+      });
+      const result =
+        budget > 0
+          ? await client.call(
+              call,
+              policy.idempotencyKey(lease.sagaId, name, started.attempts),
+              budget,
+            )
+          : { error: 'step deadline exceeded', participantMs: 0 };
+      if (result.error) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
+      span.end();
+      return result;
+    });
+    crash('after-call', name);
+    const outcome = policy.classify(answer);
+    stop({ outcome });
+    return {
+      outcome,
+      error: answer.error ?? '',
+      attempts: started.attempts,
+      budgetBase: started.budgetBase,
+      deadlineAt: started.deadlineAt,
+      participantMs: answer.participantMs,
+    };
+  }
+
+  private async backoff(lease: Lease, name: string, attempt: Attempt, retry: RetryPolicy) {
+    await this.deps.log.attemptFailed(lease, name, attempt.error, attempt.outcome === 'transient');
+    sagaMetrics.retries.inc({ step: name });
+    const delay = this.deps.policy.backoffMs(
+      attempt.attempts - attempt.budgetBase,
+      retry,
+      Math.random,
+    );
+    this.deps.logger.info(
+      { sagaId: lease.sagaId, step: name, attempt: attempt.attempts, delay, error: attempt.error },
+      'step failed: retrying',
+    );
+    await sleep(delay);
+  }
+}

@@ -1,0 +1,94 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
+import type { Express } from 'express';
+import { z } from 'zod';
+import { AppError, parse, problems } from '@lab/shared/http';
+import type { SagaLog, StepRow } from '../../data-access/saga-log.repository.ts';
+import { TripRequest } from '../../domain/book-trip.saga.ts';
+import { sagaMetrics } from '../../domain/saga-metrics.ts';
+import type { SagaWorker } from '../../domain/saga-worker.ts';
+
+const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
+const Params = z.object({ id: z.uuid() });
+
+function timelineEntry(step: StepRow) {
+  return {
+    name: step.name,
+    kind: step.kind,
+    state: step.state,
+    attempts: step.attempts,
+    startedAt: step.started_at,
+    endedAt: step.ended_at,
+    deadlineAt: step.deadline_at,
+    lastError: step.last_error,
+  };
+}
+
+export function tripRoutes(
+  app: Express,
+  deps: { log: SagaLog; worker: SagaWorker | undefined; deadlineMs: number },
+): void {
+  const { log, worker } = deps;
+
+  app.post('/trips', async (req, res) => {
+    const idempotencyKey = parse(req, 'headers', Headers)['idempotency-key'];
+    const trip = parse(req, 'body', TripRequest);
+    const requestHash = createHash('sha256').update(JSON.stringify(trip)).digest('hex');
+    const traceContext: Record<string, string> = {};
+    propagation.inject(context.active(), traceContext);
+    const owner = worker?.hasRoom() ? worker.owner : undefined;
+    const saga = await log.create({
+      id: randomUUID(),
+      idempotencyKey,
+      requestHash,
+      request: trip,
+      traceContext,
+      deadlineMs: deps.deadlineMs,
+      owner,
+    });
+    if (!saga.created && saga.requestHash !== requestHash)
+      throw new AppError(
+        'idempotency-key-reused',
+        422,
+        'This Idempotency-Key was already used for a different trip.',
+      );
+    // The saga row is committed before the answer: a 202 is a promise the log will keep.
+    if (saga.lease) {
+      sagaMetrics.started.inc();
+      worker?.launch(saga.lease);
+    }
+    if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status: 'PENDING' });
+  });
+
+  app.get('/trips/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Params, 404);
+    const found = await log.load(id);
+    if (!found) throw problems.notFound('The trip');
+    const { saga, steps } = found;
+    res.json({
+      tripId: saga.id,
+      status: saga.status,
+      failureReason: saga.failure_reason,
+      request: saga.request,
+      createdAt: saga.created_at,
+      finishedAt: saga.finished_at,
+      deadlineAt: saga.deadline_at,
+      timeline: steps.map(timelineEntry),
+    });
+  });
+
+  /** Operator endpoint: after fixing the cause, give a stuck compensation a fresh budget. */
+  app.post('/trips/:id/retry-compensation', async (req, res) => {
+    const { id } = parse(req, 'params', Params, 404);
+    if (!(await log.retryStuck(id))) {
+      const found = await log.load(id);
+      if (!found) throw problems.notFound('The trip');
+      throw problems.conflict(
+        'trip-not-stuck',
+        `The trip is ${found.saga.status}; only COMPENSATION_STUCK trips can be retried.`,
+      );
+    }
+    res.status(202).location(`/trips/${id}`).json({ tripId: id, status: 'COMPENSATING' });
+  });
+}

@@ -1,0 +1,92 @@
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createLogger } from '@lab/shared/logging';
+import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { loadOrchestratorConfig } from './config.ts';
+import { ParticipantClient } from './data-access/participant.client.ts';
+import { SagaLog } from './data-access/saga-log.repository.ts';
+import { bookTripSaga, retryPolicy } from './domain/book-trip.saga.ts';
+import { crashSwitch } from './domain/crash-points.ts';
+import { validateSaga, type SagaDefinition } from './domain/saga-definition.ts';
+import { sagasByState } from './domain/saga-metrics.ts';
+import { loadPolicy } from './domain/saga-policy.ts';
+import { SagaRunner } from './domain/saga-runner.ts';
+import { SagaWorker } from './domain/saga-worker.ts';
+import { tripRoutes } from './entry-points/api/trips.routes.ts';
+
+const config = loadOrchestratorConfig();
+const logger = createLogger('orchestrator');
+
+const retry = retryPolicy({
+  maxAttempts: config.STEP_MAX_ATTEMPTS,
+  baseDelayMs: config.RETRY_BASE_MS,
+  maxDelayMs: config.RETRY_MAX_MS,
+  timeoutMs: config.STEP_TIMEOUT_MS,
+  deadlineMs: config.STEP_DEADLINE_MS,
+});
+const labModule = config.LAB_CHAOS ? config.SAGA_POLICY_MODULE : undefined;
+const custom = labModule
+  ? ((await import(labModule)) as { sagaDefinition?: (r: typeof retry) => SagaDefinition<unknown> })
+  : {};
+// A definition that could strand a saga (a compensatable step after the pivot, a missing
+// compensation) stops the orchestrator here, before it accepts a single trip.
+const definition = validateSaga(
+  (custom.sagaDefinition?.(retry) ?? bookTripSaga(retry)) as SagaDefinition<unknown>,
+);
+const policy = await loadPolicy(labModule);
+
+await migrate({
+  adminUrl: config.DATABASE_URL,
+  database: config.DATABASE_NAME,
+  dir: new URL('./data-access/migrations', import.meta.url).pathname,
+  logger,
+});
+const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
+  max: config.DB_POOL_SIZE,
+});
+const log = new SagaLog(pool, config.LEASE_TTL_MS);
+sagasByState(() => log.countByStatus());
+
+const runner = new SagaRunner({
+  log,
+  definition,
+  client: new ParticipantClient({
+    flights: config.FLIGHTS_URL,
+    hotels: config.HOTELS_URL,
+    cars: config.CARS_URL,
+    payments: config.PAYMENTS_URL,
+  }),
+  policy,
+  crash: crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS, logger),
+  logger,
+  stuckAfter: config.COMPENSATION_STUCK_AFTER,
+});
+const worker =
+  config.SAGA_WORKER === '1'
+    ? new SagaWorker(log, runner, logger, {
+        owner: config.ORCHESTRATOR_ID,
+        pollMs: config.POLL_INTERVAL_MS,
+        batch: config.CLAIM_BATCH,
+        maxInFlight: config.MAX_IN_FLIGHT,
+      })
+    : undefined;
+
+const app = createApp({
+  service: 'orchestrator',
+  logger,
+  readiness: { postgres: () => pool.query('SELECT 1') },
+  routes: (routes) => {
+    tripRoutes(routes, { log, worker, deadlineMs: config.SAGA_DEADLINE_MS });
+  },
+});
+const server = await start(app, config.PORT, config.HOST);
+await worker?.start();
+logger.info(
+  {
+    url: server.url,
+    owner: config.ORCHESTRATOR_ID,
+    saga: definition.name,
+    worker: Boolean(worker),
+  },
+  'listening',
+);
+onShutdown(logger, [server], [async () => worker?.stop(), () => pool.end()]);

@@ -1,0 +1,27 @@
+import type { Request, RequestHandler } from 'express';
+import { z } from 'zod';
+import { parse } from '@lab/shared/http';
+import type { Pool, PoolClient } from '@lab/shared/pg';
+import { idempotent, requestHash, type Outcome } from '../../data-access/idempotency.repository.ts';
+import { finishOrLose } from './chaos.middleware.ts';
+
+const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200) });
+
+/**
+ * A mutating participant endpoint: the caller's Idempotency-Key (the orchestrator derives it
+ * from saga and step) makes every retry of the same step land on one stored answer.
+ */
+export function idempotentRoute(
+  pool: Pool,
+  work: (client: PoolClient, req: Request) => Promise<Outcome>,
+  validate: (req: Request) => void = () => undefined,
+): RequestHandler {
+  return async (req, res) => {
+    const key = parse(req, 'headers', Headers)['idempotency-key'];
+    validate(req);
+    const hash = requestHash(req.method, req.path, req.body);
+    const outcome = await idempotent(pool, key, hash, (client) => work(client, req));
+    if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    finishOrLose(res, outcome.status, outcome.body);
+  };
+}

@@ -1,0 +1,81 @@
+import type { Express } from 'express';
+import { z } from 'zod';
+import { parse, problems } from '@lab/shared/http';
+import type { Pool } from '@lab/shared/pg';
+import type { Chaos } from '../../domain/chaos.ts';
+import * as reservations from '../../data-access/reservation.repository.ts';
+import { chaosGate, serverTiming } from './chaos.middleware.ts';
+import { idempotentRoute } from './idempotent-route.ts';
+
+const ReservationId = z.string().min(1).max(200);
+const ReserveBody = z
+  .object({
+    reservationId: ReservationId,
+    inventoryId: z.uuid(),
+    quantity: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+const Params = z.object({ id: ReservationId });
+
+export function reservationRoutes(
+  app: Express,
+  deps: { pool: Pool; chaos: Chaos; holdTtlMs: number },
+): void {
+  const { pool, chaos } = deps;
+  app.post(
+    '/reservations',
+    serverTiming,
+    chaosGate(chaos, 'action'),
+    idempotentRoute(
+      pool,
+      (client, req) =>
+        reservations.reserve(client, { ...parse(req, 'body', ReserveBody), ttlMs: deps.holdTtlMs }),
+      (req) => parse(req, 'body', ReserveBody),
+    ),
+  );
+  app.post(
+    '/reservations/:id/confirm',
+    serverTiming,
+    chaosGate(chaos, 'confirmation'),
+    idempotentRoute(pool, (client, req) =>
+      reservations.confirm(client, parse(req, 'params', Params).id),
+    ),
+  );
+  app.post(
+    '/reservations/:id/cancel',
+    serverTiming,
+    chaosGate(chaos, 'compensation'),
+    idempotentRoute(pool, (client, req) =>
+      reservations.cancel(client, parse(req, 'params', Params).id),
+    ),
+  );
+  app.get('/reservations/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Params);
+    const { rows } = await pool.query(
+      `SELECT id, inventory_id AS "inventoryId", status, quantity, tombstone,
+              expires_at AS "expiresAt" FROM reservations WHERE id = $1`,
+      [id],
+    );
+    if (!rows[0]) throw problems.notFound('The reservation');
+    res.json(rows[0]);
+  });
+}
+
+/** Lab administration (LAB_CHAOS=1 only): tests and demos create inventory to fight over. */
+export function inventoryRoutes(app: Express, pool: Pool): void {
+  app.post('/inventory', async (req, res) => {
+    const { capacity } = parse(
+      req,
+      'body',
+      z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict(),
+    );
+    const id = await reservations.createInventory(pool, capacity);
+    res.status(201).location(`/inventory/${id}`).json({ id });
+  });
+  app.get('/inventory/:id', async (req, res) => {
+    const { id } = parse(req, 'params', z.object({ id: z.uuid() }), 404);
+    const counts = await reservations.readInventory(pool, id);
+    if (!counts) throw problems.notFound('The inventory');
+    res.json(counts);
+  });
+}

@@ -1,0 +1,64 @@
+import type { Express } from 'express';
+import { z } from 'zod';
+import { parse, problems } from '@lab/shared/http';
+import type { Pool } from '@lab/shared/pg';
+import { chaosGate, idempotentRoute, serverTiming, type Chaos } from '@lab/saga-participant-kit';
+import * as charges from '../../data-access/charge.repository.ts';
+
+const ChargeId = z.string().min(1).max(200);
+const ChargeBody = z
+  .object({
+    chargeId: ChargeId,
+    cardToken: z.string().min(1).max(100),
+    amountCents: z.number().int().min(1).max(100_000_000),
+  })
+  .strict();
+const Params = z.object({ id: ChargeId });
+
+export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Chaos }): void {
+  const { pool, chaos } = deps;
+  app.post(
+    '/charges',
+    serverTiming,
+    chaosGate(chaos, 'action'),
+    idempotentRoute(
+      pool,
+      (client, req) => charges.charge(client, parse(req, 'body', ChargeBody)),
+      (req) => parse(req, 'body', ChargeBody),
+    ),
+  );
+  app.post(
+    '/charges/:id/refund',
+    serverTiming,
+    chaosGate(chaos, 'compensation'),
+    idempotentRoute(pool, (client, req) => charges.refund(client, parse(req, 'params', Params).id)),
+  );
+  app.get('/charges/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Params);
+    const { rows } = await pool.query(
+      `SELECT id AS "chargeId", card_token AS "cardToken", amount_cents AS "amountCents", status
+         FROM charges WHERE id = $1`,
+      [id],
+    );
+    if (!rows[0]) throw problems.notFound('The charge');
+    res.json(rows[0]);
+  });
+}
+
+/** Lab administration (LAB_CHAOS=1 only): a card with a limit, to make declines happen. */
+export function cardRoutes(app: Express, pool: Pool): void {
+  app.post('/cards', async (req, res) => {
+    const { cardToken, limitCents } = parse(
+      req,
+      'body',
+      z
+        .object({
+          cardToken: z.string().min(1).max(100),
+          limitCents: z.number().int().min(0).max(1_000_000_000_000),
+        })
+        .strict(),
+    );
+    await charges.createCard(pool, cardToken, limitCents);
+    res.status(201).json({ cardToken, limitCents });
+  });
+}
