@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// No globalSetup: the resilience lab uses no PostgreSQL, Redis or Kafka, so its tests must not
+// wait for (or fail on) infrastructure they never touch.
 export default defineConfig({
   test: {
     name: 'resilience',
-    globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -56,7 +56,7 @@ export function createSupplierClient(origin: string, connections: number) {
       signal: options.signal,
     });
     const text = await body.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

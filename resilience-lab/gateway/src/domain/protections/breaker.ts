@@ -84,7 +84,7 @@ export function createBreaker<A extends unknown[], R>(
   gatewayMetrics.breakerState.set({ dependency: name }, 0);
 
   return {
-    fire: (...args: A) => breaker.fire(...args) as Promise<R>,
+    fire: (...args: A) => breaker.fire(...args),
     state: () => state,
     snapshot: () => ({
       state,

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../src/lab-processes.ts';
+import { supplierAdmin } from '../src/supplier-admin.ts';
+
+let bulkheaded: RunningLab;
+let unprotected: RunningLab;
+let withFallback: RunningLab;
+
+beforeAll(async () => {
+  const pool = { POOL_CONNECTIONS: '4' };
+  [bulkheaded, unprotected, withFallback] = await Promise.all([
+    startLab({
+      gatewayEnv: {
+        ...pool,
+        PROTECTIONS: 'bulkhead',
+        BULKHEAD_MAX_CONCURRENT: '2',
+        BULKHEAD_MAX_QUEUE: '2',
+      },
+    }),
+    startLab({ gatewayEnv: { ...pool, PROTECTIONS: 'none' } }),
+    startLab({
+      gatewayEnv: {
+        PROTECTIONS: 'breaker,fallback',
+        BREAKER_VOLUME_THRESHOLD: '3',
+        BREAKER_RESET_TIMEOUT_MS: '60000',
+      },
+    }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([bulkheaded.stop(), unprotected.stop(), withFallback.stop()]);
+});
+
+const slowPrices = { route: 'prices' as const, latency: { p50Ms: 2500, p99Ms: 2600 } };
+
+describe('bulkhead', () => {
+  it('When prices are slow and overloaded, then overflow gets 503 with Retry-After while /availability keeps answering', async () => {
+    // Arrange
+    const supplier = supplierAdmin(bulkheaded.supplier.url);
+    await supplier.chaos(slowPrices);
+
+    // Act: ten slow quotes at once, then availability checks while they hold their slots.
+    const quotes = Array.from({ length: 10 }, (_, i) =>
+      fetch(`${bulkheaded.gateway.url}/quotes/s-${i}`),
+    );
+    await waitFor(
+      'two price calls at the supplier',
+      async () => (await supplier.counters()).prices.inFlight === 2,
+    );
+    const availability: Response[] = [];
+    for (let i = 0; i < 10; i += 1)
+      availability.push(await fetch(`${bulkheaded.gateway.url}/availability/s-${i}`));
+    const stockDoneWhilePricesStuck = (await supplier.counters()).prices.inFlight === 2;
+    const answered = await Promise.all(quotes);
+
+    // Assert
+    expect(availability.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(stockDoneWhilePricesStuck).toBe(true);
+    const rejected = answered.filter((r) => r.status === 503);
+    expect(answered.filter((r) => r.status === 200)).toHaveLength(4);
+    expect(rejected).toHaveLength(6);
+    for (const res of rejected) {
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(((await res.json()) as { code: string }).code).toBe('bulkhead-full');
+    }
+  });
+
+  it('When there is no bulkhead, then slow prices take every pooled connection and stock calls wait behind them', async () => {
+    const supplier = supplierAdmin(unprotected.supplier.url);
+    await supplier.chaos(slowPrices);
+    const quotes = Array.from({ length: 6 }, (_, i) =>
+      fetch(`${unprotected.gateway.url}/quotes/s-${i}`),
+    );
+    await waitFor(
+      'the pool full of price calls',
+      async () => (await supplier.counters()).prices.inFlight === 4,
+    );
+
+    const availability = await fetch(`${unprotected.gateway.url}/availability/s-1`);
+
+    expect(availability.status).toBe(200);
+    const calls = await supplier.calls();
+    const stockCall = calls.find((c) => c.route === 'stock')!;
+    const firstPriceEnd = Math.min(
+      ...calls.filter((c) => c.route === 'prices' && c.endedAt).map((c) => c.endedAt!),
+    );
+    // The stock call reached the supplier only once a price call gave its connection back.
+    expect(stockCall.startedAt).toBeGreaterThanOrEqual(firstPriceEnd);
+    await Promise.all(quotes);
+  });
+});
+
+describe('fallback', () => {
+  it('When the breaker is open, then a known SKU is served from the last good price marked as cache, and an unknown one gets 503', async () => {
+    // Arrange: a good price is seen once, then the supplier fails until the breaker opens.
+    const supplier = supplierAdmin(withFallback.supplier.url);
+    const gateway = withFallback.gateway.url;
+    const fresh = (await (await fetch(`${gateway}/quotes/cached-1`)).json()) as {
+      price: unknown;
+      source: string;
+    };
+    expect(fresh.source).toBe('supplier');
+    await supplier.chaos({ route: 'prices', errorRate: 1 });
+    await waitFor('the prices breaker to open', async () => {
+      await fetch(`${gateway}/quotes/other`);
+      const breakers = (await (await fetch(`${gateway}/breakers`)).json()) as {
+        prices: { state: string };
+      };
+      return breakers.prices.state === 'open';
+    });
+    const callsBefore = (await supplier.counters()).prices.started;
+
+    // Act
+    const cachedRes = await fetch(`${gateway}/quotes/cached-1`);
+    const missing = await fetch(`${gateway}/quotes/never-seen`);
+
+    // Assert
+    expect(cachedRes.status).toBe(200);
+    const cached = (await cachedRes.json()) as { price: unknown; source: string; ageMs: number };
+    expect(cached.source).toBe('cache');
+    expect(cached.price).toEqual(fresh.price);
+    expect(cached.ageMs).toBeGreaterThanOrEqual(0);
+    expect(missing.status).toBe(503);
+    expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(missing.headers.get('retry-after')).not.toBeNull();
+    expect(((await missing.json()) as { code: string }).code).toBe('price-unavailable');
+    expect((await supplier.counters()).prices.started).toBe(callsBefore);
+    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_fallbacks_total\{dependency="prices",result="served"\} 1/);
+  });
+});

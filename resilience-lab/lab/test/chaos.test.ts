@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { supplierEntry } from '../src/lab-processes.ts';
+import { supplierAdmin, type ChaosBody } from '../src/supplier-admin.ts';
+
+let supplier: SpawnedService;
+let locked: SpawnedService;
+
+beforeAll(async () => {
+  [supplier, locked] = await Promise.all([
+    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '1' } }),
+    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '0' } }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([supplier.stop(), locked.stop()]);
+});
+
+/** Runs a fixed schedule of sequential calls and returns the faults the supplier injected. */
+async function runSchedule(settings: ChaosBody, calls: number) {
+  const admin = supplierAdmin(supplier.url);
+  const since = (await admin.calls()).at(-1)?.id ?? 0;
+  await admin.chaos(settings);
+  const statuses: string[] = [];
+  for (let i = 0; i < calls; i += 1) {
+    const status = await fetch(`${supplier.url}/prices/sku-${i}`).then(
+      (res) => String(res.status),
+      () => 'reset',
+    );
+    statuses.push(status);
+  }
+  const injected = (await admin.calls(since, 'prices')).map((c) => `${c.fault}:${c.latencyMs}`);
+  return { statuses, injected };
+}
+
+describe('seeded chaos', () => {
+  it('When the same seed and schedule are replayed, then the same fault sequence comes out, and another seed gives another', async () => {
+    const settings: ChaosBody = {
+      route: 'prices',
+      latency: { p50Ms: 2, p99Ms: 20 },
+      errorRate: 0.3,
+      resetRate: 0.2,
+      seed: 424242,
+    };
+    const first = await runSchedule(settings, 40);
+    const replay = await runSchedule(settings, 40);
+    const other = await runSchedule({ ...settings, seed: 7 }, 40);
+
+    expect(first.injected).toHaveLength(40);
+    expect(replay.injected).toEqual(first.injected);
+    expect(replay.statuses).toEqual(first.statuses);
+    expect(new Set(first.statuses)).toEqual(new Set(['200', '500', 'reset']));
+    expect(other.injected).not.toEqual(first.injected);
+    expect(supplier.logs.filter((l) => l.includes('"fault":"error"')).length).toBeGreaterThan(0);
+  });
+
+  it('When the latency is drawn with p50 and p99, then the draws follow those quantiles', async () => {
+    const { injected } = await runSchedule(
+      { route: 'stock', latency: { p50Ms: 1, p99Ms: 4 }, seed: 5 },
+      0,
+    );
+    expect(injected).toEqual([]);
+    const admin = supplierAdmin(supplier.url);
+    await admin.chaos({ route: 'prices', latency: { p50Ms: 3, p99Ms: 30 }, seed: 99 });
+    const since = (await admin.calls()).at(-1)?.id ?? 0;
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => fetch(`${supplier.url}/prices/q-${i}`)),
+    );
+    const latencies = (await admin.calls(since, 'prices'))
+      .map((c) => c.latencyMs)
+      .sort((a, b) => a - b);
+    const median = latencies[Math.floor(latencies.length / 2)]!;
+    expect(median).toBeGreaterThanOrEqual(2);
+    expect(median).toBeLessThanOrEqual(4);
+    expect(latencies.filter((l) => l > 30).length).toBeLessThanOrEqual(8);
+  });
+
+  it('When chaos settings are invalid, then they are refused with 400 problem+json', async () => {
+    const bad = [
+      { route: 'nope' },
+      { route: 'prices', errorRate: 1.5 },
+      { route: 'prices', errorRate: 0.6, hangRate: 0.6 },
+      { route: 'prices', latency: { p50Ms: 100, p99Ms: 10 } },
+      { route: 'prices', latency: { p50Ms: -1, p99Ms: 10 } },
+      { route: 'prices', seed: 1.5 },
+      { route: 'prices', surprise: true },
+    ];
+    for (const body of bad) {
+      const res = await fetch(`${supplier.url}/_chaos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    }
+  });
+
+  it('When LAB_CHAOS is off, then the chaos controls do not exist', async () => {
+    const res = await fetch(`${locked.url}/_chaos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'prices', down: true }),
+    });
+    expect(res.status).toBe(404);
+    expect((await fetch(`${locked.url}/prices/a-1`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type RunningLab } from '../src/lab-processes.ts';
+import { supplierAdmin } from '../src/supplier-admin.ts';
+
+let lab: RunningLab;
+
+beforeAll(async () => {
+  lab = await startLab({ gatewayEnv: { TIMEOUT_MS: '200', BREAKER_RESET_TIMEOUT_MS: '500' } });
+  const supplier = supplierAdmin(lab.supplier.url);
+  // A supplier that misbehaves in every way, so error paths are fuzzed too.
+  await supplier.chaos({
+    route: 'prices',
+    errorRate: 0.2,
+    resetRate: 0.1,
+    hangRate: 0.05,
+    latency: { p50Ms: 2, p99Ms: 300 },
+  });
+  await supplier.chaos({ route: 'stock', errorRate: 0.1, resetRate: 0.05 });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+const segment = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,70}$/),
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom('unknown-1', '..', '%00', '%', 'a'.repeat(200), ' ', 'sku?x=1', 'é'),
+);
+
+describe('fuzzing the public endpoints', () => {
+  it('When any path, method, header and body are sent, then the gateway never answers 500 and every error is problem+json', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          '/quotes/',
+          '/availability/',
+          '/status',
+          '/breakers',
+          '/',
+          '/quotes',
+          '/metrics/',
+        ),
+        segment,
+        fc.constantFrom('GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'HEAD'),
+        fc.option(fc.string({ maxLength: 80 })),
+        fc.option(
+          fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+        ),
+        fc.option(fc.string({ maxLength: 130 })),
+        async (prefix, raw, method, body, contentType, requestId) => {
+          const path = prefix.endsWith('/') ? `${prefix}${encodeURIComponent(raw)}` : prefix;
+          const headers: Record<string, string> = {};
+          if (contentType) headers['content-type'] = contentType;
+          if (requestId) headers['x-request-id'] = requestId.replace(/[^\x20-\x7e]/g, '');
+          const res = await fetch(`${lab.gateway.url}${path}`, {
+            method,
+            headers,
+            ...(body !== null && method !== 'GET' && method !== 'HEAD' && { body }),
+          });
+          const text = await res.text();
+          expect(res.status, `${method} ${path} -> ${text}`).not.toBe(500);
+          if (res.status >= 400 && method !== 'HEAD') {
+            expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+            expect((JSON.parse(text) as { code: string }).code).toMatch(/^[a-z-]+$/);
+          }
+          // 5xx only when the supplier is the cause, never from the gateway's own code.
+          if (res.status >= 500)
+            expect(JSON.parse(text)).toMatchObject({
+              code: expect.stringMatching(
+                /^(breaker-open|bulkhead-full|supplier-[a-z]+|price-unavailable)$/,
+              ) as unknown,
+            });
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

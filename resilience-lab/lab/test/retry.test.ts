@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type RunningLab } from '../src/lab-processes.ts';
+import { supplierAdmin, type SupplierAdmin, type SupplierCall } from '../src/supplier-admin.ts';
+
+interface RetryLog {
+  requestId: string;
+  decision: string;
+  attempt: number;
+  delayMs?: number;
+  ceilingMs?: number;
+  retryAfterMs?: number;
+}
+
+const BASE_MS = 40;
+const CAP_MS = 200;
+let generous: RunningLab;
+let budgeted: RunningLab;
+let supplier: SupplierAdmin;
+let budgetedSupplier: SupplierAdmin;
+
+const retryLogs = (lab: RunningLab, requestId: string): RetryLog[] =>
+  lab.gateway.logs
+    .filter((l) => l.includes('"msg":"retry decision"'))
+    .map((l) => JSON.parse(l) as RetryLog)
+    .filter((l) => l.requestId === requestId);
+
+const quote = (lab: RunningLab, sku: string, requestId: string) =>
+  fetch(`${lab.gateway.url}/quotes/${sku}`, { headers: { 'x-request-id': requestId } });
+
+const attemptsOf = async (admin: SupplierAdmin, requestId: string): Promise<SupplierCall[]> =>
+  (await admin.calls()).filter((c) => c.requestId === requestId);
+
+beforeAll(async () => {
+  const retryOnly = {
+    PROTECTIONS: 'retry',
+    RETRY_MAX_ATTEMPTS: '3',
+    RETRY_BASE_DELAY_MS: String(BASE_MS),
+    RETRY_MAX_DELAY_MS: String(CAP_MS),
+    RETRY_AFTER_MAX_MS: '3000',
+  };
+  [generous, budgeted] = await Promise.all([
+    startLab({ gatewayEnv: { ...retryOnly, RETRY_BUDGET_BURST: '1000' } }),
+    startLab({
+      gatewayEnv: {
+        ...retryOnly,
+        RETRY_BUDGET_BURST: '2',
+        RETRY_BUDGET_RATIO: '0.1',
+        RETRY_BUDGET_MIN_PER_SECOND: '0',
+      },
+    }),
+  ]);
+  supplier = supplierAdmin(generous.supplier.url);
+  budgetedSupplier = supplierAdmin(budgeted.supplier.url);
+});
+afterAll(async () => {
+  await Promise.all([generous.stop(), budgeted.stop()]);
+});
+
+describe('retries with backoff, jitter and a budget', () => {
+  it('When the supplier answers 404, then the gateway does not retry it', async () => {
+    const res = await quote(generous, 'unknown-sku', 'r-404');
+    expect(res.status).toBe(404);
+    expect(await attemptsOf(supplier, 'r-404')).toHaveLength(1);
+    expect(retryLogs(generous, 'r-404')).toHaveLength(0);
+  });
+
+  it('When the supplier fails with 5xx or drops the connection, then each request is retried up to the limit with full-jitter delays inside the exponential bounds', async () => {
+    // Arrange: every price call fails, alternately by 500 and by a reset connection.
+    await supplier.chaos({ route: 'prices', errorRate: 0.5, resetRate: 0.5, seed: 3 });
+
+    // Act
+    const ids = Array.from({ length: 8 }, (_, i) => `r-5xx-${i}`);
+    const statuses = await Promise.all(
+      ids.map(async (id) => (await quote(generous, id, id)).status),
+    );
+
+    // Assert
+    expect(statuses.every((s) => s === 502)).toBe(true);
+    const delays: number[] = [];
+    for (const id of ids) {
+      const attempts = (await attemptsOf(supplier, id)).sort((a, b) => a.startedAt - b.startedAt);
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+      const retries = retryLogs(generous, id).filter((l) => l.decision === 'retry');
+      expect(retries.map((r) => r.attempt)).toEqual([1, 2]);
+      for (const retry of retries) {
+        const ceiling = Math.min(CAP_MS, BASE_MS * 2 ** (retry.attempt - 1));
+        expect(retry.ceilingMs).toBe(ceiling);
+        expect(retry.delayMs).toBeGreaterThanOrEqual(0);
+        expect(retry.delayMs).toBeLessThanOrEqual(ceiling);
+        const next = attempts[retry.attempt]!;
+        const previous = attempts[retry.attempt - 1]!;
+        // The next attempt cannot start before the previous one plus the drawn delay.
+        expect(next.startedAt).toBeGreaterThanOrEqual(previous.startedAt + (retry.delayMs ?? 0));
+        delays.push(retry.delayMs ?? 0);
+      }
+    }
+    // Jitter: the sixteen delays are spread, not one synchronised value.
+    expect(new Set(delays).size).toBeGreaterThan(8);
+  });
+
+  it('When the supplier sends Retry-After, then the gateway waits at least that long, and gives up when it is longer than it will wait', async () => {
+    await supplier.chaos({ route: 'prices', errorRate: 1, retryAfterS: 1 });
+    expect((await quote(generous, 'sku-ra', 'r-ra')).status).toBe(502);
+    const attempts = (await attemptsOf(supplier, 'r-ra')).sort((a, b) => a.startedAt - b.startedAt);
+    expect(attempts).toHaveLength(3);
+    for (let i = 1; i < attempts.length; i += 1)
+      expect(attempts[i]!.startedAt - attempts[i - 1]!.startedAt).toBeGreaterThanOrEqual(1000);
+    expect(
+      retryLogs(generous, 'r-ra')
+        .filter((l) => l.decision === 'retry')
+        .map((l) => l.delayMs),
+    ).toEqual([1000, 1000]);
+
+    await supplier.chaos({ route: 'prices', errorRate: 1, retryAfterS: 30 });
+    expect((await quote(generous, 'sku-ra2', 'r-ra-long')).status).toBe(502);
+    expect(await attemptsOf(supplier, 'r-ra-long')).toHaveLength(1);
+    expect(retryLogs(generous, 'r-ra-long').map((l) => l.decision)).toEqual([
+      'retry-after-too-long',
+    ]);
+  });
+
+  it('When every call fails, then the retry budget caps the extra attempts instead of tripling the load', async () => {
+    // Arrange: a budget of 2 tokens plus 0.1 per request, no time-based refill.
+    await budgetedSupplier.chaos({ route: 'prices', errorRate: 1 });
+    const requests = 30;
+
+    // Act
+    for (let i = 0; i < requests; i += 1)
+      expect((await quote(budgeted, `sku-${i}`, `b-${i}`)).status).toBe(502);
+
+    // Assert: at most 2 + 30 * 0.1 = 5 retries, where unbudgeted retries would add 60.
+    const attempts = (await budgetedSupplier.counters()).prices.started;
+    expect(attempts).toBeGreaterThan(requests);
+    expect(attempts).toBeLessThanOrEqual(requests + 5);
+    const exhausted = budgeted.gateway.logs.filter((l) =>
+      l.includes('"decision":"budget-exhausted"'),
+    );
+    expect(exhausted.length).toBeGreaterThanOrEqual(requests - 5);
+  });
+});
