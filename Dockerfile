@@ -36,4 +36,6 @@ COPY --from=build /app ./
 WORKDIR /app/${SERVICE}
 USER node
 # SIGTERM reaches node directly (exec form, PID 1) so the graceful shutdown path runs.
-CMD ["node", "src/start.ts"]
+# --import loads tracing before the service's modules, so HTTP, Express, pg and ioredis are
+# instrumented and one trace crosses every container (see shared/src/telemetry/register.ts).
+CMD ["node", "--import", "@lab/shared/telemetry/register", "--disable-warning=TimeoutNegativeWarning", "src/start.ts"]
