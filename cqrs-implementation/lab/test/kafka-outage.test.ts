@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
+import { commandClient } from '../src/client.ts';
+import { verifyLab } from '../src/audit/verify.ts';
+import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { openStores, type Stores } from './helpers.ts';
+import { startCommandLoad } from './load.ts';
+import { startPrivateBroker } from './private-broker.ts';
+
+let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
+let stack: Stack;
+let stores: Stores;
+
+beforeAll(async () => {
+  broker = await startPrivateBroker();
+  const ns = isolatedNamespace('outage', { kafkaBrokers: broker.brokers });
+  stack = await startStack({ ns });
+  stores = openStores(ns);
+}, 180_000);
+afterAll(async () => {
+  await stack.stop();
+  await stores.close();
+  await broker.destroy();
+});
+
+const backlog = async () => {
+  const { rows } = await stores.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+  );
+  return rows[0]?.n ?? -1;
+};
+
+describe('Kafka outage', () => {
+  it(
+    'When the broker is killed and restarted while commands flow, then the outbox backlog drains and nothing is lost',
+    { timeout: 240_000 },
+    async () => {
+      const commands = commandClient(stack.url('command'));
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await commands.createProduct({
+          sku: `outage-${i}`,
+          name: `Outage ${i}`,
+          priceCents: 500,
+          stock: 10_000,
+        });
+        ids.push(res.body.id);
+      }
+      const load = startCommandLoad(stack.url('command'), ids, 3);
+      await waitFor('orders flowing', () => load.ledger.placed >= 10, { timeoutMs: 30_000 });
+
+      await broker.stop('SIGKILL');
+      const placedWhileDown = load.ledger.placed;
+      // The write side does not need Kafka: commands keep succeeding and the outbox fills up.
+      await waitFor(
+        'commands accepted while Kafka is down',
+        () => load.ledger.placed >= placedWhileDown + 20,
+        { timeoutMs: 30_000 },
+      );
+      expect(await backlog()).toBeGreaterThan(0);
+
+      await broker.restart();
+      const placedAfter = load.ledger.placed;
+      await waitFor('more orders after the restart', () => load.ledger.placed >= placedAfter + 10, {
+        timeoutMs: 30_000,
+      });
+      await load.stop();
+
+      expect(load.ledger.errors).toBe(0);
+      await waitFor('the outbox backlog to drain', async () => (await backlog()) === 0, {
+        timeoutMs: 90_000,
+      });
+      const violations = await verifyLab(
+        stores.pool,
+        stores.redis,
+        stack.ns.redisKeyPrefix,
+        60_000,
+      );
+      expect(violations).toEqual([]);
+    },
+  );
+});

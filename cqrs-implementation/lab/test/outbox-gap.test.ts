@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, type PoolClient } from '@lab/shared/pg';
+import { waitFor } from '@lab/shared/testkit';
+import { COMMAND_MIGRATIONS, isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { openStores, type Stores } from './helpers.ts';
+import { readEventTopic } from './kafka-reader.ts';
+
+let stack: Stack;
+let stores: Stores;
+let reader: Awaited<ReturnType<typeof readEventTopic>>;
+
+beforeAll(async () => {
+  const ns = isolatedNamespace('gap');
+  await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
+  stores = openStores(ns);
+  stack = await startStack({ ns, only: ['relay'] });
+  reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
+});
+afterAll(async () => {
+  await reader.stop();
+  await stack.stop();
+  await stores.close();
+});
+
+/** An outbox row as a command would write it, inside the caller's open transaction. */
+async function writeEvent(client: PoolClient, aggregateId: string, version: number) {
+  await client.query(
+    `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload)
+     VALUES ('product', $1, $2, 'ProductRestocked', '{}')`,
+    [aggregateId, version],
+  );
+}
+
+async function begin() {
+  const client = await stores.pool.connect();
+  await client.query('BEGIN');
+  // Take a transaction id now, as a command does with its first write.
+  await client.query('SELECT pg_current_xact_id()');
+  return client;
+}
+
+async function commitOne(aggregateId: string, version: number) {
+  const client = await begin();
+  await writeEvent(client, aggregateId, version);
+  await client.query('COMMIT');
+  client.release();
+}
+
+const unpublished = async (ids: string[]) => {
+  const { rows } = await stores.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL',
+    [ids],
+  );
+  return rows[0]?.n;
+};
+
+/** Enough relay wake-ups to be sure it looked: a later, unrelated event gets published. */
+async function relayHasLookedAgain() {
+  const probe = randomUUID();
+  const client = await stores.pool.connect();
+  await client.query('BEGIN');
+  await writeEvent(client, probe, 1);
+  await client.query('COMMIT');
+  client.release();
+  return probe;
+}
+
+describe('outbox gap', () => {
+  it('When transaction A holds an earlier outbox position open while B commits a later one, then A is published after it commits, never skipped', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    const txA = await begin();
+    await writeEvent(txA, a, 1);
+
+    await commitOne(b, 1);
+    await waitFor('the relay to see B committed', async () => (await unpublished([b])) === 1);
+    // B is held back while A (older) might still commit before it: nothing is lost by waiting.
+    expect(reader.of(a)).toEqual([]);
+    await txA.query('COMMIT');
+    txA.release();
+
+    await waitFor(
+      'A and B on the topic',
+      () => reader.of(a).length === 1 && reader.of(b).length === 1,
+    );
+    expect(await unpublished([a, b])).toBe(0);
+  });
+
+  it('When transaction A rolls back after B committed a later position, then B is published and A never appears', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    const txA = await begin();
+    await writeEvent(txA, a, 1);
+    await commitOne(b, 1);
+
+    await txA.query('ROLLBACK');
+    txA.release();
+
+    await waitFor('B on the topic', () => reader.of(b).length === 1);
+    const probe = await relayHasLookedAgain();
+    await waitFor('a later event on the topic', () => reader.of(probe).length === 1);
+    expect(reader.of(a)).toEqual([]);
+    expect(await unpublished([a, b, probe])).toBe(0);
+  });
+
+  it("When an older transaction commits an aggregate's next event while a third transaction is still open, then the relay still publishes that aggregate's events in version order", async () => {
+    const product = randomUUID();
+    // txOld takes its transaction id first, txOpen second; v1 then commits in a newer one.
+    const txOld = await begin();
+    const txOpen = await begin();
+    await commitOne(product, 1);
+    await writeEvent(txOld, product, 2);
+    await txOld.query('COMMIT');
+    txOld.release();
+
+    // v2's transaction is older than txOpen, so on its own it looks "settled"; publishing it
+    // now would put v2 on the topic before v1. The relay must hold both while txOpen runs.
+    const probe = await relayHasLookedAgain();
+    await waitFor(
+      'the relay to have the rows in view',
+      async () => (await unpublished([product])) === 2,
+    );
+    expect(reader.of(product)).toEqual([]);
+    await txOpen.query('ROLLBACK');
+    txOpen.release();
+
+    await waitFor(
+      'both versions and the probe on the topic',
+      () => reader.of(product).length === 2 && reader.of(probe).length === 1,
+    );
+    expect(reader.of(product)).toEqual([1, 2]);
+  });
+});

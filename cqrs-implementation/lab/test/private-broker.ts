@@ -1,0 +1,151 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKafka } from '@lab/shared/kafka';
+import { createLogger } from '@lab/shared/logging';
+import { waitFor } from '@lab/shared/testkit';
+import { LAB_DIR } from '../src/stack.ts';
+
+const KAFKA_LIB = join(LAB_DIR, '..', '.infra', 'kafka', 'lib');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/**
+ * A Kafka broker of this test file's own, from the same jars as `pnpm infra:local`, on free
+ * ports and a temporary data dir: a fault test may kill it without touching the shared broker
+ * other test files use.
+ */
+export async function startPrivateBroker() {
+  const dir = mkdtempSync(join(tmpdir(), 'cqrs-kafka-'));
+  const [port, controller] = [await freePort(), await freePort()];
+  const props = join(dir, 'server.properties');
+  writeFileSync(
+    props,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.bootstrap.servers=127.0.0.1:${controller}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'controller.listener.names=CONTROLLER',
+      'inter.broker.listener.name=PLAINTEXT',
+      `log.dirs=${join(dir, 'data')}`,
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=3',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      'group.min.session.timeout.ms=1000',
+      'auto.create.topics.enable=false',
+      'num.partitions=3',
+      '',
+    ].join('\n'),
+  );
+  const log4j = join(dir, 'log4j2.properties');
+  writeFileSync(
+    log4j,
+    [
+      'status = warn',
+      'appender.file.type = File',
+      'appender.file.name = file',
+      `appender.file.fileName = ${join(dir, 'server.log')}`,
+      'appender.file.layout.type = PatternLayout',
+      'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+      'rootLogger.level = warn',
+      'rootLogger.appenderRef.file.ref = file',
+      '',
+    ].join('\n'),
+  );
+  const clusterId = randomBytes(16).toString('base64url');
+  const format = spawnSync(
+    'java',
+    [
+      `-Dlog4j2.configurationFile=${log4j}`,
+      '-cp',
+      `${KAFKA_LIB}/*`,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+      '--standalone',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (format.status !== 0)
+    throw new Error(`formatting the private broker failed: ${format.stderr}`);
+
+  const brokers = `127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const start = async () => {
+    child = spawn(
+      'java',
+      [
+        '-Xms128m',
+        '-Xmx384m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        `-Dlog4j2.configurationFile=${log4j}`,
+        '-cp',
+        `${KAFKA_LIB}/*`,
+        'kafka.Kafka',
+        props,
+      ],
+      { stdio: 'ignore' },
+    );
+    const kafka = createKafka('private-broker-probe', [brokers], createLogger('probe', 'silent'));
+    const admin = kafka.admin();
+    await waitFor(
+      `the private broker on ${brokers}`,
+      async () => {
+        await admin.connect();
+        await admin.listTopics();
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await admin.disconnect();
+  };
+
+  const stop = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    const running = child;
+    if (running?.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await exited;
+  };
+
+  await start();
+  return {
+    brokers,
+    /** Same data dir, same ports: the broker comes back with every topic and committed offset. */
+    restart: start,
+    stop,
+    destroy: async () => {
+      await stop('SIGKILL');
+      process.removeListener('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
