@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SpanRecord } from '@lab/shared/telemetry';
+import { waitFor } from '@lab/shared/testkit';
+import { commandClient, queryClient } from '../src/client.ts';
+import { isolatedNamespace, startStack, type ServiceName, type Stack } from '../src/stack.ts';
+import { openStores, type Stores } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cqrs-traces-'));
+const spanFile = (service: ServiceName) => join(dir, `${service}.jsonl`);
+const spansOf = (service: ServiceName): SpanRecord[] =>
+  existsSync(spanFile(service))
+    ? readFileSync(spanFile(service), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as SpanRecord)
+    : [];
+
+let stack: Stack;
+let stores: Stores;
+
+beforeAll(async () => {
+  const ns = isolatedNamespace('trace');
+  const exportTo = (service: ServiceName) => ({ LAB_TRACE_EXPORT: `file:${spanFile(service)}` });
+  stack = await startStack({
+    ns,
+    env: {
+      command: exportTo('command'),
+      relay: exportTo('relay'),
+      projector: exportTo('projector'),
+    },
+  });
+  stores = openStores(ns);
+});
+afterAll(async () => {
+  await stack.stop();
+  await stores.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tracing', () => {
+  it("When an order is placed, then one trace id runs from the HTTP command through the relay's publish to the projector's Redis write", async () => {
+    const commands = commandClient(stack.url('command'));
+    const product = await commands.createProduct({
+      sku: 'traced',
+      name: 'Traced',
+      priceCents: 10,
+      stock: 5,
+    });
+    const traceId = randomBytes(16).toString('hex');
+
+    const res = await fetch(`${stack.url('command')}/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      },
+      body: JSON.stringify({
+        customerId: 'tracer',
+        lines: [{ productId: product.body.id, quantity: 1 }],
+      }),
+    });
+    const order = (await res.json()) as { id: string; consistencyToken: string };
+    await queryClient(stack.url('query')).order(order.id, order.consistencyToken);
+
+    const inTrace = (service: ServiceName) => spansOf(service).filter((s) => s.traceId === traceId);
+    const redisWrite = await waitFor('the projector to write Redis in the same trace', () =>
+      inTrace('projector').find(
+        (s) => s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis',
+      ),
+    );
+    const command = inTrace('command');
+    const relay = inTrace('relay');
+    const projector = inTrace('projector');
+    expect(command.some((s) => s.kind === 'SERVER' && s.name.includes('POST'))).toBe(true);
+    expect(
+      command.some((s) =>
+        String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? '').includes(
+          'INSERT INTO outbox',
+        ),
+      ),
+    ).toBe(true);
+    expect(relay.some((s) => s.kind === 'PRODUCER')).toBe(true);
+    const consume = projector.find((s) => s.kind === 'CONSUMER');
+    expect(consume).toBeDefined();
+    expect(redisWrite.parentSpanId).toBe(consume?.spanId);
+  });
+});
