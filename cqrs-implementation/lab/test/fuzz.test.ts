@@ -76,7 +76,10 @@ const orderBody = fc.record(
 );
 const body = (shape: fc.Arbitrary<unknown>) =>
   fc.oneof(
-    shape.map((value) => ({ raw: JSON.stringify(value) ?? '', type: 'application/json' })),
+    shape.map((value) => ({
+      raw: (JSON.stringify(value) as string | undefined) ?? '',
+      type: 'application/json',
+    })),
     fc.string({ maxLength: 50 }).map((raw) => ({ raw, type: 'application/json' })),
     fc.string({ maxLength: 20 }).map((raw) => ({ raw, type: 'text/plain' })),
     fc.constant({ raw: '', type: 'application/json' }),

@@ -78,8 +78,8 @@ describe('tracing', () => {
     expect(command.some((s) => s.kind === 'SERVER' && s.name.includes('POST'))).toBe(true);
     expect(
       command.some((s) =>
-        String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? '').includes(
-          'INSERT INTO outbox',
+        [s.attributes['db.statement'], s.attributes['db.query.text']].some(
+          (sql) => typeof sql === 'string' && sql.includes('INSERT INTO outbox'),
         ),
       ),
     ).toBe(true);
