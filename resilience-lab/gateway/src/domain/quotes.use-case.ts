@@ -29,15 +29,16 @@ export function createQuotes({ prices, cache, retryAfterS, logger }: Deps) {
       cache?.remember(sku, answer.body);
       return { sku, price: answer.body, source: 'supplier' as const };
     } catch (error) {
-      // A refused slot is load shedding, not sickness: serving stale data there would hide it.
-      if (error instanceof AppError || error instanceof BulkheadFull || !cache)
-        throw toProblem(error, 'prices', retryAfterS);
+      // A 404 or a bad request is an answer, not a failure: a stale price would be wrong there.
+      // Shed load (bulkhead full) is served from the cache too: the caller still gets a price.
+      if (error instanceof AppError || !cache) throw toProblem(error, 'prices', retryAfterS);
       const cached = cache.recall(sku);
       if (cached) {
         gatewayMetrics.fallbacks.inc({ dependency: 'prices', result: 'served' });
         return { sku, price: cached.price, source: 'cache' as const, ageMs: cached.ageMs };
       }
       gatewayMetrics.fallbacks.inc({ dependency: 'prices', result: 'none' });
+      if (error instanceof BulkheadFull) throw toProblem(error, 'prices', retryAfterS);
       logger.debug({ sku, err: error }, 'no fallback price');
       throw new AppError(
         'price-unavailable',

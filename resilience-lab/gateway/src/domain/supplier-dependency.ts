@@ -154,7 +154,13 @@ export function createSupplierDependency({ name, client, config, policies, budge
     call,
     breaker,
     inFlight: () => inFlight,
-    bulkhead: () => bulkhead && { active: bulkhead.active, queued: bulkhead.queued },
+    bulkhead: () =>
+      bulkhead && {
+        active: bulkhead.active,
+        queued: bulkhead.queued,
+        maxConcurrent: config.BULKHEAD_MAX_CONCURRENT,
+        maxQueue: config.BULKHEAD_MAX_QUEUE,
+      },
   };
 }
 

@@ -1,0 +1,61 @@
+/**
+ * `pnpm lab resilience <command>`: up, demo, verify, experiment <name> [--quick] [--out dir],
+ * exercise <n>, bench.
+ */
+import { join } from 'node:path';
+import { EXPERIMENTS } from './experiments/definitions.ts';
+import { runExperiment } from './experiments/run-experiment.ts';
+
+const labDir = join(import.meta.dirname, '..');
+export const defaultResultsDir = join(labDir, 'bench', 'results');
+
+const [command, ...args] = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) => {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+};
+
+const usage = `Usage: pnpm lab resilience <command>
+  up                         start supplier (3302, chaos on) and gateway (3301) in the foreground
+  demo                       narrated scenario: a slow supplier drowns an unprotected gateway, then not
+  verify [--gateway url]     check breaker and bulkhead invariants (live gateway, else last experiments)
+  experiment <${EXPERIMENTS.join('|')}> [--quick] [--out dir]
+  exercise <n>               run exercise n's check
+  bench                      breaker overhead, fail-fast latency and the cascade headline
+`;
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'up':
+      return (await import('./commands/up.ts')).up();
+    case 'demo':
+      return (await import('./commands/demo.ts')).demo();
+    case 'verify':
+      return (await import('./commands/verify.ts')).verify(
+        option('gateway'),
+        option('results') ?? defaultResultsDir,
+      );
+    case 'experiment': {
+      const name = args[0];
+      if (!name || !(EXPERIMENTS as readonly string[]).includes(name)) {
+        process.stderr.write(usage);
+        return 2;
+      }
+      await runExperiment(name, {
+        quick: flag('quick'),
+        outDir: option('out') ?? defaultResultsDir,
+      });
+      return 0;
+    }
+    case 'exercise':
+      return (await import('./commands/exercise.ts')).exercise(args[0]);
+    case 'bench':
+      return (await import('./commands/bench.ts')).bench();
+    default:
+      process.stdout.write(usage);
+      return command === undefined || command === 'help' ? 0 : 2;
+  }
+}
+
+process.exitCode = await main();

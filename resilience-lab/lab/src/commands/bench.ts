@@ -1,0 +1,240 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import CircuitBreaker from 'opossum';
+import { Agent, request } from 'undici';
+import { waitFor } from '@lab/shared/testkit';
+import { percentile } from '../experiments/analysis.ts';
+import { runExperiment } from '../experiments/run-experiment.ts';
+import { startLab } from '../lab-processes.ts';
+import { supplierAdmin } from '../supplier-admin.ts';
+
+const benchDir = join(import.meta.dirname, '..', '..', 'bench');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface Row {
+  metric: string;
+  value: number;
+  baseline: number | null;
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+  unit: string;
+}
+
+const median = (values: number[]) => percentile(values, 50) ?? 0;
+
+/** ns per call of `fn`, the median of several rounds so one GC pause does not decide it. */
+async function nsPerOp(
+  fn: () => Promise<unknown>,
+  iterations: number,
+  rounds = 5,
+): Promise<number> {
+  const results: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i += 1) await fn();
+    results.push(Number(process.hrtime.bigint() - started) / iterations);
+  }
+  return median(results);
+}
+
+async function breakerOverhead() {
+  const action = (n: number) => Promise.resolve(n + 1);
+  const breaker = new CircuitBreaker(action, { timeout: false, volumeThreshold: 10 });
+  const direct = await nsPerOp(() => action(1), 100_000);
+  const fired = await nsPerOp(() => breaker.fire(1), 100_000);
+  breaker.shutdown();
+  return { direct, fired };
+}
+
+/** Closed-loop throughput: `concurrency` clients for `ms`, counting 200s per second. */
+async function throughput(url: string, ms: number, concurrency = 16): Promise<number> {
+  const agent = new Agent({ connections: concurrency });
+  const until = Date.now() + ms;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = 0; Date.now() < until; i += 1) {
+        const res = await request(`${url}/availability/sku-${(worker * 31 + i) % 50}`, {
+          dispatcher: agent,
+        });
+        await res.body.dump();
+        if (res.statusCode === 200) ok += 1;
+      }
+    }),
+  );
+  await agent.close();
+  return ok / (ms / 1000);
+}
+
+async function httpOverhead() {
+  const [bare, guarded] = await Promise.all([
+    startLab({ gatewayEnv: { PROTECTIONS: 'none' } }),
+    startLab({ gatewayEnv: { PROTECTIONS: 'breaker' } }),
+  ]);
+  try {
+    const without: number[] = [];
+    const withBreaker: number[] = [];
+    await throughput(bare.gateway.url, 1000);
+    await throughput(guarded.gateway.url, 1000);
+    // Alternating rounds so machine noise falls on both sides alike.
+    for (let round = 0; round < 3; round += 1) {
+      without.push(await throughput(bare.gateway.url, 3000));
+      withBreaker.push(await throughput(guarded.gateway.url, 3000));
+      say(
+        `  round ${round + 1}: ${Math.round(without.at(-1) ?? 0)} req/s without, ${Math.round(withBreaker.at(-1) ?? 0)} with the breaker`,
+      );
+    }
+    return { without: median(without), withBreaker: median(withBreaker) };
+  } finally {
+    await Promise.all([bare.stop(), guarded.stop()]);
+  }
+}
+
+async function failFast() {
+  const lab = await startLab({
+    gatewayEnv: {
+      PROTECTIONS: 'breaker',
+      BREAKER_VOLUME_THRESHOLD: '5',
+      BREAKER_RESET_TIMEOUT_MS: '600000',
+    },
+  });
+  try {
+    await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+    await waitFor('the breaker to open', async () => {
+      await fetch(`${lab.gateway.url}/quotes/x`).then((r) => r.arrayBuffer());
+      const b = (await (await fetch(`${lab.gateway.url}/breakers`)).json()) as {
+        prices: { state: string };
+      };
+      return b.prices.state === 'open';
+    });
+    const agent = new Agent({ connections: 1 });
+    const measure = async (path: string, n: number) => {
+      const latencies: number[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const started = process.hrtime.bigint();
+        const res = await request(`${lab.gateway.url}${path}`, { dispatcher: agent });
+        await res.body.dump();
+        latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return latencies;
+    };
+    await measure('/status', 200);
+    const open = await measure('/quotes/x', 1000);
+    const local = await measure('/status', 1000);
+    await agent.close();
+    return {
+      openP99: percentile(open, 99) ?? 0,
+      openP50: percentile(open, 50) ?? 0,
+      localP99: percentile(local, 99) ?? 0,
+    };
+  } finally {
+    await lab.stop();
+  }
+}
+
+export async function bench(): Promise<number> {
+  const rows: Row[] = [];
+  say('bench 1/4: opossum fire() against a direct call');
+  const inProcess = await breakerOverhead();
+  rows.push({
+    metric: 'breaker overhead per call (in process)',
+    value: inProcess.fired,
+    baseline: inProcess.direct,
+    ratio: inProcess.fired / inProcess.direct,
+    target: 'reported (absolute ns/op)',
+    met: null,
+    unit: 'ns/op',
+  });
+  rows.push({
+    metric: 'breaker cost per call (fire − direct)',
+    value: inProcess.fired - inProcess.direct,
+    baseline: null,
+    ratio: null,
+    target: 'reported',
+    met: null,
+    unit: 'ns/op',
+  });
+
+  say('bench 2/4: gateway throughput on a healthy supplier, with and without the breaker');
+  const http = await httpOverhead();
+  const loss = 1 - http.withBreaker / http.without;
+  rows.push({
+    metric: 'gateway throughput with breaker',
+    value: http.withBreaker,
+    baseline: http.without,
+    ratio: http.withBreaker / http.without,
+    target: '≤ 5% loss (ratio ≥ 0.95)',
+    met: loss <= 0.05,
+    unit: 'req/s',
+  });
+
+  say('bench 3/4: fail-fast latency while the breaker is open');
+  const fast = await failFast();
+  rows.push({
+    metric: 'fail-fast p99 while open (HTTP round trip)',
+    value: fast.openP99,
+    baseline: fast.localP99,
+    ratio: fast.openP99 / fast.localP99,
+    target: 'p99 ≤ 2 ms',
+    met: fast.openP99 <= 2,
+    unit: 'ms',
+  });
+
+  say('bench 4/4: cascade experiment (quick)');
+  const cascade = await runExperiment('cascade', {
+    quick: true,
+    outDir: join(benchDir, 'results'),
+  });
+  for (const variant of cascade.variants) {
+    const h = variant.headline;
+    const isProtected = variant.name === 'protected';
+    const ratio = h.availabilityP99Ratio ?? 0;
+    rows.push({
+      metric: `/availability p99 during the slow-prices fault, ${variant.name}`,
+      value: h.availabilityP99DuringFaultMs ?? 0,
+      baseline: h.availabilityP99BeforeMs,
+      ratio,
+      target: isProtected ? '≤ 2× healthy' : '≥ 10× healthy',
+      met: isProtected ? ratio <= 2 : ratio >= 10,
+      unit: 'ms',
+    });
+    rows.push({
+      metric: `/availability success during the fault, ${variant.name}`,
+      value: (h.availabilitySuccessDuringFault ?? 0) * 100,
+      baseline: null,
+      ratio: null,
+      target: isProtected ? '≥ 99%' : 'reported',
+      met: isProtected ? (h.availabilitySuccessDuringFault ?? 0) >= 0.99 : null,
+      unit: '%',
+    });
+  }
+
+  const fmt = (v: number | null, unit = '') =>
+    v === null ? '–' : `${v >= 100 ? Math.round(v) : v.toFixed(2)}${unit ? ` ${unit}` : ''}`;
+  const report = [
+    '## Resilience lab',
+    '',
+    `Run ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}. Baselines are measured in the same run.`,
+    '',
+    '| metric | value | baseline | ratio | target | met? |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.metric} | ${fmt(r.value, r.unit)} | ${fmt(r.baseline, r.unit)} | ${fmt(r.ratio)} | ${r.target} | ${r.met === null ? '–' : r.met ? 'yes' : 'no'} |`,
+    ),
+    '',
+    'Throughput is closed-loop (16 clients, /availability, 3 alternating rounds of 3 s, median). Fail-fast latency is',
+    'the client-observed HTTP round trip of 1000 sequential /quotes calls while the prices breaker is open; its baseline',
+    'is GET /status, a local route, so the ratio isolates the cost of the breaker path from HTTP itself. The cascade rows',
+    'come from `experiment cascade --quick` (bench/results/cascade.md and .svg).',
+    '',
+  ].join('\n');
+  writeFileSync(
+    join(benchDir, 'results.json'),
+    `${JSON.stringify({ ranAt: new Date().toISOString(), rows }, null, 2)}\n`,
+  );
+  writeFileSync(join(benchDir, 'REPORT.md'), report);
+  say(report);
+  return 0;
+}

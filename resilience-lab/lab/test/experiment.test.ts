@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ExperimentResult } from '../src/experiments/run-experiment.ts';
+
+const cli = new URL('../src/cli.ts', import.meta.url).pathname;
+
+function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('experiment cascade --quick', () => {
+  it(
+    'When prices turn slow, then with protections /availability keeps >= 99% success and in-flight stays bounded, and without them it degrades',
+    { timeout: 180_000 },
+    async () => {
+      // Arrange
+      const out = mkdtempSync(join(tmpdir(), 'resilience-cascade-'));
+
+      // Act
+      const { code, output } = await runCli(['experiment', 'cascade', '--quick', '--out', out]);
+
+      // Assert
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/\[protected\] t=\d+s/);
+      const result = JSON.parse(
+        readFileSync(join(out, 'cascade.json'), 'utf8'),
+      ) as ExperimentResult;
+      const unprotected = result.variants.find((v) => v.name === 'unprotected')!.headline;
+      const guarded = result.variants.find((v) => v.name === 'protected')!.headline;
+
+      expect(guarded.availabilitySuccessDuringFault).toBeGreaterThanOrEqual(0.99);
+      // Bounded by the two bulkheads (5 concurrent calls each), whatever the arrival rate.
+      expect(guarded.maxGatewayInFlight).toBeLessThanOrEqual(10);
+      expect(guarded.breakerOpens).toBeGreaterThanOrEqual(1);
+
+      expect(unprotected.availabilitySuccessDuringFault).toBeLessThan(0.9);
+      expect(unprotected.maxGatewayInFlight).toBeGreaterThan(3 * guarded.maxGatewayInFlight);
+      expect(unprotected.zombieWorkMs).toBeGreaterThan(guarded.zombieWorkMs);
+
+      expect(readFileSync(join(out, 'cascade.svg'), 'utf8')).toMatch(
+        /^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/,
+      );
+      expect(existsSync(join(out, 'cascade.md'))).toBe(true);
+    },
+  );
+});
