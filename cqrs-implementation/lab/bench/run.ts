@@ -1,0 +1,3 @@
+export function runBench(): Promise<number> {
+  return Promise.resolve(1);
+}

@@ -1,0 +1,44 @@
+/**
+ * `pnpm lab cqrs <command>`: the CQRS lab's harness. Every command works against the
+ * infrastructure named by DATABASE_URL / REDIS_URL / KAFKA_BROKERS (the `pnpm infra:local`
+ * defaults otherwise) and the lab's default namespace (DATABASE_NAME, REDIS_KEY_PREFIX,
+ * KAFKA_TOPIC_PREFIX), the same one `up` starts the services on.
+ */
+import { bench } from './commands/bench.ts';
+import { demo } from './commands/demo.ts';
+import { exercise } from './commands/exercise.ts';
+import { dlq, rebuild, replay } from './commands/maintenance.ts';
+import { up } from './commands/up.ts';
+import { verify } from './commands/verify.ts';
+
+const commands: Record<
+  string,
+  { run: (args: string[]) => Promise<number> | number; help: string }
+> = {
+  up: { run: up, help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops' },
+  demo: { run: demo, help: 'narrated scenario: the pattern working, then failing and recovering' },
+  verify: { run: verify, help: 'audit the write model and compare it with Redis; exit 1 on drift' },
+  dlq: { run: dlq, help: 'dlq list | dlq replay: dead-lettered events' },
+  rebuild: {
+    run: rebuild,
+    help: 'build a new read-model generation live and switch to it [--force]',
+  },
+  replay: { run: replay, help: 'rewind the stopped projector to the beginning of the topic' },
+  exercise: { run: exercise, help: 'exercise <n>: run that exercise check' },
+  bench: { run: bench, help: 'benchmarks; writes bench/results.json and bench/REPORT.md' },
+};
+
+const [name = '', ...args] = process.argv.slice(2);
+const command = commands[name];
+if (!command) {
+  process.stdout.write('Usage: pnpm lab cqrs <command>\n\n');
+  for (const [key, { help }] of Object.entries(commands))
+    process.stdout.write(`  ${key.padEnd(9)} ${help}\n`);
+  process.exit(name === '' ? 0 : 2);
+}
+try {
+  process.exit(await command.run(args));
+} catch (error) {
+  process.stderr.write(`cqrs ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

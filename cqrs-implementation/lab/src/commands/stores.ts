@@ -1,0 +1,17 @@
+import { createPool, databaseUrlFor } from '@lab/shared/pg';
+import { createRedis } from '@lab/shared/redis';
+import type { LabNamespace } from '../stack.ts';
+
+/** Connections to the lab's database and Redis for a CLI command; closed by `close`. */
+export function connect(ns: LabNamespace) {
+  const pool = createPool(databaseUrlFor(ns.databaseUrl, ns.databaseName), { max: 4 });
+  const redis = createRedis(ns.redisUrl);
+  return {
+    pool,
+    redis,
+    close: async () => {
+      await pool.end();
+      await redis.quit();
+    },
+  };
+}

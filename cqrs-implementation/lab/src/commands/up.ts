@@ -1,0 +1,24 @@
+import { DESIGN_PORTS, defaultNamespace, startStack } from '../stack.ts';
+
+/** `pnpm lab cqrs up`: the four services at their DESIGN ports, logs prefixed, Ctrl-C stops them. */
+export async function up(): Promise<number> {
+  const stack = await startStack({ ns: defaultNamespace(), ports: DESIGN_PORTS, echo: true });
+  process.stdout.write(
+    [
+      '',
+      'CQRS lab is up:',
+      `  command service  ${stack.url('command')}   POST /products, /orders, /orders/:id/cancel`,
+      `  query service    ${stack.url('query')}   GET /orders/:id, /customers/:id/orders, /products/:id, /products/top`,
+      `  relay            ${stack.url('relay')}/metrics`,
+      `  projector        ${stack.url('projector')}/metrics`,
+      'Ctrl-C stops them.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stack.stop();
+  return 0;
+}
