@@ -9,7 +9,7 @@ import {
 import { gatewayMetrics } from './gateway-metrics.ts';
 import type { Policies } from './policies.ts';
 import { createBreaker } from './protections/breaker.ts';
-import { BulkheadFull } from './protections/bulkhead.ts';
+import { isBulkheadFull } from './protections/bulkhead.ts';
 import type { RetryBudget } from './protections/retry-budget.ts';
 import { withRetries } from './protections/retry.ts';
 
@@ -57,7 +57,8 @@ export function createSupplierDependency({ name, client, config, policies, budge
         signal: AbortSignal.any([deadline.signal, callerSignal]),
         headers: { 'x-request-id': ctx.requestId, 'x-attempt': String(attempt) },
       });
-      if (answer.status >= 500) {
+      // 4xx are failures too, so the retry policy decides about them; the breaker ignores them.
+      if (answer.status >= 400) {
         outcome = String(answer.status);
         throw new SupplierFailure('http', `The supplier answered ${answer.status}.`, {
           status: answer.status,
@@ -138,7 +139,7 @@ export function createSupplierDependency({ name, client, config, policies, budge
     try {
       release = await bulkhead.acquire(ctx.callerSignal);
     } catch (error) {
-      if (error instanceof BulkheadFull)
+      if (isBulkheadFull(error))
         gatewayMetrics.rejections.inc({ dependency: name, reason: 'bulkhead-full' });
       throw error;
     }

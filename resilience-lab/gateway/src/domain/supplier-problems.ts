@@ -1,7 +1,7 @@
-import { AppError } from '@lab/shared/http';
+import { AppError, problems } from '@lab/shared/http';
 import { SupplierFailure } from '../data-access/supplier-client.ts';
 import { isBreakerOpen } from './protections/breaker.ts';
-import { BulkheadFull } from './protections/bulkhead.ts';
+import { isBulkheadFull } from './protections/bulkhead.ts';
 
 /**
  * What the gateway's caller is told when a dependency fails: a 5xx names the dependency, never
@@ -9,7 +9,7 @@ import { BulkheadFull } from './protections/bulkhead.ts';
  */
 export function toProblem(error: unknown, dependency: string, retryAfterS: number): unknown {
   const retryAfter = { 'Retry-After': String(retryAfterS) };
-  if (error instanceof BulkheadFull)
+  if (isBulkheadFull(error))
     return new AppError('bulkhead-full', 503, `Too many ${dependency} calls in progress.`, {
       headers: { 'Retry-After': '1' },
     });
@@ -32,4 +32,13 @@ export function toProblem(error: unknown, dependency: string, retryAfterS: numbe
     }
   }
   return error;
+}
+
+/** A 4xx from the supplier is an answer about the request: passed on, never hidden by a fallback. */
+export function rejectionOf(error: unknown, sku: string): AppError | undefined {
+  if (!(error instanceof SupplierFailure) || error.kind !== 'http') return undefined;
+  const status = error.status ?? 500;
+  if (status >= 500) return undefined;
+  if (status === 404) return problems.notFound(`SKU ${sku}`);
+  return new AppError('supplier-rejected', 502, `The supplier refused the call (${status}).`);
 }

@@ -43,9 +43,10 @@ export function createBreaker<A extends unknown[], R>(
     // Our own per-attempt deadline aborts the request; opossum's would only stop waiting for it.
     timeout: false,
     ...options,
-    // A caller who hung up says nothing about the supplier's health.
+    // A caller who hung up, or a 4xx (the request was wrong), says nothing about the supplier's health.
     errorFilter: (error: unknown) =>
-      error instanceof SupplierFailure && error.kind === 'caller-gone',
+      error instanceof SupplierFailure &&
+      (error.kind === 'caller-gone' || (error.kind === 'http' && (error.status ?? 500) < 500)),
   });
   let state: BreakerState = 'closed';
   const transitions: Transition[] = [];

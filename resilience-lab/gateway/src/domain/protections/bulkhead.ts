@@ -10,6 +10,10 @@ export class BulkheadFull extends Error {
   }
 }
 
+/** By name, so a bulkhead from another module (an exercise's) is recognised as well. */
+export const isBulkheadFull = (error: unknown) =>
+  error instanceof Error && error.name === 'BulkheadFull';
+
 export interface Bulkhead {
   /** Resolves with a release function once a slot is free; rejects with BulkheadFull on overflow. */
   acquire(signal: AbortSignal): Promise<() => void>;

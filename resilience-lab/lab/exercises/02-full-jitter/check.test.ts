@@ -1,0 +1,45 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type RunningLab } from '../../src/lab-processes.ts';
+import { supplierAdmin } from '../../src/supplier-admin.ts';
+
+const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
+let lab: RunningLab;
+
+beforeAll(async () => {
+  lab = await startLab({
+    gatewayEnv: {
+      PROTECTIONS: 'retry',
+      BACKOFF_MODULE: `${impl}/backoff.ts`,
+      RETRY_MAX_ATTEMPTS: '2',
+      RETRY_BASE_DELAY_MS: '200',
+      RETRY_MAX_DELAY_MS: '1000',
+      RETRY_BUDGET_BURST: '1000',
+    },
+  });
+  await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+describe('exercise 02: full jitter', () => {
+  it('When twenty callers fail together, then their retries are spread over the backoff window, not synchronised', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => fetch(`${lab.gateway.url}/quotes/sku-${i}`)),
+    );
+
+    const delays = lab.gateway.logs
+      .filter((l) => l.includes('"decision":"retry"'))
+      .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+    expect(delays).toHaveLength(20);
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThanOrEqual(200);
+    }
+    expect(
+      new Set(delays).size,
+      'every retry waited the same time: one synchronised wave',
+    ).toBeGreaterThanOrEqual(10);
+  });
+});

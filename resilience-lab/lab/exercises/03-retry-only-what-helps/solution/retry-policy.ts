@@ -1,0 +1,21 @@
+export interface Failure {
+  kind: 'http' | 'timeout' | 'connection' | 'caller-gone';
+  status: number | undefined;
+}
+
+/**
+ * Retry only what a second attempt can fix: a 5xx, a dropped connection, a timeout. A 4xx says
+ * the request is wrong and will be wrong again; retrying it is pure extra load. A caller that
+ * left gains nothing.
+ */
+export function isRetryable(failure: Failure): boolean {
+  switch (failure.kind) {
+    case 'timeout':
+    case 'connection':
+      return true;
+    case 'http':
+      return failure.status !== undefined && failure.status >= 500;
+    case 'caller-gone':
+      return false;
+  }
+}

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/lab-processes.ts';
+import { supplierAdmin, type SupplierCall } from '../../src/supplier-admin.ts';
+
+const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
+let lab: RunningLab;
+
+beforeAll(async () => {
+  lab = await startLab({
+    gatewayEnv: {
+      PROTECTIONS: 'bulkhead',
+      BULKHEAD_MODULE: `${impl}/bulkhead.ts`,
+      POOL_CONNECTIONS: '4',
+      BULKHEAD_MAX_CONCURRENT: '2',
+      BULKHEAD_MAX_QUEUE: '2',
+    },
+  });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+/** The most calls of one route the supplier was serving at the same instant. */
+function peakConcurrency(calls: SupplierCall[]): number {
+  const edges = calls.flatMap((c) => [
+    [c.startedAt, 1],
+    [c.endedAt ?? Number.MAX_SAFE_INTEGER, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let current = 0;
+  let peak = 0;
+  for (const [, delta] of edges) peak = Math.max(peak, (current += delta!));
+  return peak;
+}
+
+describe('exercise 04: a bulkhead for prices', () => {
+  it('When prices are slow and ten quotes arrive, then prices hold at most 2 connections, overflow gets 503, and /availability answers meanwhile', async () => {
+    const supplier = supplierAdmin(lab.supplier.url);
+    await supplier.chaos({ route: 'prices', latency: { p50Ms: 1500, p99Ms: 1600 } });
+    const quotes = Array.from({ length: 10 }, (_, i) => fetch(`${lab.gateway.url}/quotes/s-${i}`));
+    await waitFor(
+      'price calls at the supplier',
+      async () => (await supplier.counters()).prices.inFlight >= 2,
+    );
+
+    const availability = await fetch(`${lab.gateway.url}/availability/s-1`);
+    const pricesStillRunning = (await supplier.counters()).prices.inFlight > 0;
+    const statuses = (await Promise.all(quotes)).map((r) => r.status);
+
+    expect(availability.status).toBe(200);
+    expect(pricesStillRunning, '/availability had to wait for slow price calls to finish').toBe(
+      true,
+    );
+    expect(
+      peakConcurrency(await supplier.calls(0, 'prices')),
+      'slow price calls held more connections than the bulkhead allows',
+    ).toBeLessThanOrEqual(2);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(5);
+  });
+});

@@ -1,0 +1,47 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/lab-processes.ts';
+import { supplierAdmin } from '../../src/supplier-admin.ts';
+
+const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
+let lab: RunningLab;
+
+beforeAll(async () => {
+  lab = await startLab({
+    gatewayEnv: {
+      PROTECTIONS: 'breaker,fallback',
+      PRICE_CACHE_MODULE: `${impl}/price-cache.ts`,
+      BREAKER_VOLUME_THRESHOLD: '3',
+      BREAKER_RESET_TIMEOUT_MS: '60000',
+    },
+  });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+describe('exercise 05: fall back to the last good price', () => {
+  it('When the breaker is open, then a SKU seen before is served from the cache with its age', async () => {
+    const gw = lab.gateway.url;
+    const fresh = (await (await fetch(`${gw}/quotes/fav-1`)).json()) as { price: unknown };
+    await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+    await waitFor('the breaker to open', async () => {
+      await fetch(`${gw}/quotes/other`);
+      const b = (await (await fetch(`${gw}/breakers`)).json()) as { prices: { state: string } };
+      return b.prices.state === 'open';
+    });
+
+    const res = await fetch(`${gw}/quotes/fav-1`);
+
+    expect(res.status, 'no fallback: the caller got an error while a good price was known').toBe(
+      200,
+    );
+    const body = (await res.json()) as { price: unknown; source: string; ageMs: number };
+    expect(body.source).toBe('cache');
+    expect(body.price).toEqual(fresh.price);
+    expect(body.ageMs).toBeGreaterThanOrEqual(0);
+    expect(body.ageMs).toBeLessThan(60_000);
+    expect((await fetch(`${gw}/quotes/never-seen`)).status).toBe(503);
+  });
+});
