@@ -5,7 +5,7 @@ export default defineConfig({
     name: 'saga',
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

@@ -13,6 +13,7 @@ export interface Trip {
     attempts: number;
     startedAt: string;
     endedAt: string | null;
+    deadlineAt: string | null;
     lastError: string | null;
   }[];
 }

@@ -77,7 +77,7 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
         port: port(name),
         ...(options.echo && { echo: name }),
         env: { ...common, DATABASE_NAME: options.databases[name] },
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
       });
     }),
   );
@@ -106,7 +106,7 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
         port: fixedPort ?? port('orchestrator'),
         ...(options.echo && { echo: 'orchestrator' }),
         env: orchestratorEnv(extra),
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
       });
       services.orchestrator = service;
       urls.orchestrator = service.url;

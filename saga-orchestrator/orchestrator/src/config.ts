@@ -19,8 +19,11 @@ const schema = z
     SAGA_POLICY_MODULE: z.string().optional(),
     /** Stable per instance: a restarted instance takes its own unfinished sagas back at once. */
     ORCHESTRATOR_ID: z.string().min(1).optional(),
-    /** `0` accepts trips without running them (another instance will). */
-    SAGA_WORKER: z.enum(['0', '1']).default('1'),
+    /**
+     * `1` runs the trips it accepts and claims abandoned ones; `own` runs only the trips it
+     * accepts (the crash test pins each crash to its own trips); `0` only accepts trips.
+     */
+    SAGA_WORKER: z.enum(['0', '1', 'own']).default('1'),
     LEASE_TTL_MS: env.positiveInt(5000),
     POLL_INTERVAL_MS: env.positiveInt(200),
     CLAIM_BATCH: env.positiveInt(100),

@@ -44,6 +44,7 @@ const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME
   max: config.DB_POOL_SIZE,
 });
 const log = new SagaLog(pool, config.LEASE_TTL_MS);
+let shuttingDown = false;
 sagasByState(() => log.countByStatus());
 
 const runner = new SagaRunner({
@@ -56,14 +57,16 @@ const runner = new SagaRunner({
     payments: config.PAYMENTS_URL,
   }),
   policy,
-  crash: crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS, logger),
+  crash: crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS),
   logger,
   stuckAfter: config.COMPENSATION_STUCK_AFTER,
+  stopping: () => shuttingDown,
 });
 const worker =
-  config.SAGA_WORKER === '1'
+  config.SAGA_WORKER !== '0'
     ? new SagaWorker(log, runner, logger, {
         owner: config.ORCHESTRATOR_ID,
+        claim: config.SAGA_WORKER === '1',
         pollMs: config.POLL_INTERVAL_MS,
         batch: config.CLAIM_BATCH,
         maxInFlight: config.MAX_IN_FLIGHT,
@@ -89,4 +92,14 @@ logger.info(
   },
   'listening',
 );
-onShutdown(logger, [server], [async () => worker?.stop(), () => pool.end()]);
+onShutdown(
+  logger,
+  [server],
+  [
+    async () => {
+      shuttingDown = true;
+      await worker?.stop();
+    },
+    () => pool.end(),
+  ],
+);

@@ -25,6 +25,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Attempts of one compensation before the saga shows COMPENSATION_STUCK. */
   stuckAfter: number;
+  /** True once the instance is shutting down: hand the saga back between two steps. */
+  stopping: () => boolean;
 }
 
 interface Attempt {
@@ -78,6 +80,10 @@ export class SagaRunner {
     const { definition, log, logger } = this.deps;
     const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
     for (;;) {
+      if (this.deps.stopping()) {
+        await log.release(lease);
+        return;
+      }
       if (saga.status === 'PENDING' || saga.status === 'CONFIRMING') {
         const step = definition.steps[saga.cursor];
         if (!step) {

@@ -16,13 +16,25 @@ export class SagaWorker {
   private readonly log: SagaLog;
   private readonly runner: SagaRunner;
   private readonly logger: Logger;
-  private readonly options: { owner: string; pollMs: number; batch: number; maxInFlight: number };
+  private readonly options: {
+    owner: string;
+    claim: boolean;
+    pollMs: number;
+    batch: number;
+    maxInFlight: number;
+  };
 
   constructor(
     log: SagaLog,
     runner: SagaRunner,
     logger: Logger,
-    options: { owner: string; pollMs: number; batch: number; maxInFlight: number },
+    options: {
+      owner: string;
+      claim: boolean;
+      pollMs: number;
+      batch: number;
+      maxInFlight: number;
+    },
   ) {
     this.log = log;
     this.runner = runner;
@@ -55,6 +67,7 @@ export class SagaWorker {
   }
 
   async start(): Promise<void> {
+    if (!this.options.claim) return;
     const recovered = await this.log.releaseLeasesOf(this.options.owner);
     if (recovered > 0)
       this.logger.info({ recovered }, 'resuming sagas left unfinished by a previous run');
@@ -81,7 +94,7 @@ export class SagaWorker {
     }
   }
 
-  /** Graceful stop: no new claims, in-flight sagas finish their current step and continue. */
+  /** Graceful stop: no new claims; in-flight sagas finish their current step and hand back their lease. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import pg from 'pg';
+import { databaseUrlFor } from '@lab/shared/pg';
+import { auditSaga } from '../src/audit.ts';
+import {
+  bookTrip,
+  createInventory,
+  inventory,
+  tripRequest,
+  waitForStatus,
+} from '../src/saga-client.ts';
+import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+
+let lab: SagaLab;
+beforeAll(async () => {
+  lab = await startSagaLab({ databases: uniqueDatabases('rooms') });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+test('When 200 trips compete for 50 hotel rooms, then exactly 50 complete, 150 are compensated and everything balances', async () => {
+  // Arrange
+  const stock = {
+    flight: await createInventory(lab.urls.flights, 200),
+    hotel: await createInventory(lab.urls.hotels, 50),
+    car: await createInventory(lab.urls.cars, 200),
+  };
+
+  // Act: 200 bookings, 20 in flight at a time from the client's side
+  const tripIds: string[] = [];
+  for (let i = 0; i < 200; i += 20)
+    tripIds.push(
+      ...(await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          bookTrip(
+            lab.urls.orchestrator,
+            tripRequest(stock, { customerId: `c${i + j}`, amountCents: 1000 }),
+          ),
+        ),
+      )),
+    );
+  const trips = [];
+  for (const tripId of tripIds)
+    trips.push(await waitForStatus(lab.urls.orchestrator, tripId, undefined, 90_000));
+
+  // Assert
+  const completed = trips.filter((trip) => trip.status === 'COMPLETED');
+  const compensated = trips.filter((trip) => trip.status === 'COMPENSATED');
+  expect(completed.length).toBe(50);
+  expect(compensated.length).toBe(150);
+  expect(compensated.every((trip) => trip.failureReason?.includes('sold-out'))).toBe(true);
+  expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({
+    held: 0,
+    confirmed: 50,
+    available: 0,
+  });
+  expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ held: 0, confirmed: 50 });
+  expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ held: 0, confirmed: 50 });
+  const payments = new pg.Client({
+    connectionString: databaseUrlFor(process.env.DATABASE_URL!, lab.databases.payments),
+  });
+  await payments.connect();
+  const { rows } = await payments.query<{ n: number; total: number }>(
+    `SELECT count(*)::int AS n, coalesce(sum(amount_cents), 0)::int AS total FROM charges WHERE status = 'CAPTURED'`,
+  );
+  await payments.end();
+  expect(rows[0]).toEqual({ n: 50, total: 50 * 1000 });
+  expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+});

@@ -1,0 +1,111 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { auditSaga } from '../src/audit.ts';
+import {
+  bookTrip,
+  chaos,
+  createStock,
+  inventory,
+  post,
+  tripRequest,
+  waitForStatus,
+  type Trip,
+} from '../src/saga-client.ts';
+import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+
+let lab: SagaLab;
+
+beforeAll(async () => {
+  lab = await startSagaLab({ databases: uniqueDatabases('reject') });
+});
+afterEach(async () => {
+  await Promise.all(participants.map((name) => chaos(lab.urls[name], { mode: 'off' })));
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+const timeline = (trip: Trip) => trip.timeline.map((step) => `${step.name}:${step.state}`);
+
+describe('a business rejection compensates the earlier steps in reverse order', () => {
+  test.each([
+    ['flights', 'reserve-flight', ['reserve-flight:FAILED']],
+    [
+      'hotels',
+      'reserve-hotel',
+      ['reserve-flight:SUCCEEDED', 'reserve-hotel:FAILED', 'cancel-flight:SUCCEEDED'],
+    ],
+    [
+      'cars',
+      'reserve-car',
+      [
+        'reserve-flight:SUCCEEDED',
+        'reserve-hotel:SUCCEEDED',
+        'reserve-car:FAILED',
+        'cancel-hotel:SUCCEEDED',
+        'cancel-flight:SUCCEEDED',
+      ],
+    ],
+    [
+      'payments',
+      'charge-payment',
+      [
+        'reserve-flight:SUCCEEDED',
+        'reserve-hotel:SUCCEEDED',
+        'reserve-car:SUCCEEDED',
+        'charge-payment:FAILED',
+        'cancel-car:SUCCEEDED',
+        'cancel-hotel:SUCCEEDED',
+        'cancel-flight:SUCCEEDED',
+      ],
+    ],
+  ] as const)(
+    'When %s rejects its step, then the trip is COMPENSATED in reverse order and nothing after %s ran',
+    async (participant, _step, expected) => {
+      // Arrange
+      const stock = await createStock(lab.urls, 3);
+      await chaos(lab.urls[participant], { mode: 'reject', next: 1, on: 'action' });
+
+      // Act
+      const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
+      const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+      // Assert
+      expect(trip.status).toBe('COMPENSATED');
+      expect(timeline(trip)).toEqual(expected);
+      for (const [url, id] of [
+        [lab.urls.flights, stock.flight],
+        [lab.urls.hotels, stock.hotel],
+        [lab.urls.cars, stock.car],
+      ] as const)
+        expect(await inventory(url, id)).toMatchObject({ held: 0, confirmed: 0, available: 3 });
+    },
+  );
+
+  test('When the card is declined after all three reservations, then all three holds are released and nothing is charged', async () => {
+    // Arrange
+    const stock = await createStock(lab.urls, 1);
+    await post(`${lab.urls.payments}/cards`, { cardToken: 'card-low', limitCents: 10_000 });
+
+    // Act
+    const tripId = await bookTrip(
+      lab.urls.orchestrator,
+      tripRequest(stock, { cardToken: 'card-low', amountCents: 50_000 }),
+    );
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    // Assert
+    expect(trip.status).toBe('COMPENSATED');
+    expect(trip.failureReason).toContain('card-declined');
+    expect(timeline(trip).slice(3)).toEqual([
+      'charge-payment:FAILED',
+      'cancel-car:SUCCEEDED',
+      'cancel-hotel:SUCCEEDED',
+      'cancel-flight:SUCCEEDED',
+    ]);
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ available: 1 });
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ available: 1 });
+    expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ available: 1 });
+    expect((await fetch(`${lab.urls.payments}/charges/${tripId}`)).status).toBe(404);
+    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+  });
+});

@@ -1,0 +1,198 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { auditSaga } from '../src/audit.ts';
+import {
+  bookTrip,
+  chaos,
+  createStock,
+  getTrip,
+  inventory,
+  post,
+  tripRequest,
+  waitForStatus,
+  type Trip,
+} from '../src/saga-client.ts';
+import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+
+let lab: SagaLab;
+
+beforeAll(async () => {
+  lab = await startSagaLab({
+    databases: uniqueDatabases('transient'),
+    orchestratorEnv: {
+      STEP_TIMEOUT_MS: '400',
+      RETRY_BASE_MS: '20',
+      RETRY_MAX_MS: '200',
+      STEP_MAX_ATTEMPTS: '4',
+      COMPENSATION_STUCK_AFTER: '5',
+    },
+  });
+});
+afterEach(async () => {
+  await Promise.all(participants.map((name) => chaos(lab.urls[name], { mode: 'off' })));
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+const step = (trip: Trip, name: string) => trip.timeline.find((entry) => entry.name === name);
+const names = (trip: Trip) => trip.timeline.map((entry) => entry.name);
+
+describe('transient failures are retried, business ones are not', () => {
+  test('When hotels fails twice with 500, then the step is retried and the trip COMPLETES', async () => {
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.hotels, { mode: 'error', next: 2 });
+
+    const trip = await waitForStatus(
+      lab.urls.orchestrator,
+      await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+    );
+
+    expect(trip.status).toBe('COMPLETED');
+    expect(step(trip, 'reserve-hotel')).toMatchObject({ state: 'SUCCEEDED', attempts: 3 });
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
+  });
+
+  test('When flights hangs, then the per-step timeout aborts the call and the retry COMPLETES the trip', async () => {
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.flights, { mode: 'hang', next: 1 });
+
+    const trip = await waitForStatus(
+      lab.urls.orchestrator,
+      await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+    );
+
+    expect(trip.status).toBe('COMPLETED');
+    expect(step(trip, 'reserve-flight')).toMatchObject({ attempts: 2 });
+    expect(step(trip, 'reserve-flight')?.lastError).toContain('timeout');
+  });
+
+  test('When cars keeps failing past the retry limit, then the trip is COMPENSATED, the ambiguous car hold included', async () => {
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.cars, { mode: 'error' });
+
+    const trip = await waitForStatus(
+      lab.urls.orchestrator,
+      await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+    );
+
+    expect(trip.status).toBe('COMPENSATED');
+    expect(step(trip, 'reserve-car')).toMatchObject({ state: 'FAILED', attempts: 4 });
+    expect(names(trip).slice(3)).toEqual(['cancel-car', 'cancel-hotel', 'cancel-flight']);
+    expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ held: 0, available: 2 });
+  });
+});
+
+describe('compensations are retried until they succeed', () => {
+  test('When cancel-flight fails 3 times, then it is retried and the trip ends COMPENSATED', async () => {
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.cars, { mode: 'reject', next: 1 });
+    await chaos(lab.urls.flights, { mode: 'error', next: 3, on: 'compensation' });
+
+    const trip = await waitForStatus(
+      lab.urls.orchestrator,
+      await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+    );
+
+    expect(trip.status).toBe('COMPENSATED');
+    expect(step(trip, 'cancel-flight')).toMatchObject({ state: 'SUCCEEDED', attempts: 4 });
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({
+      held: 0,
+      available: 2,
+    });
+  });
+
+  test('When a compensation keeps failing, then the trip shows COMPENSATION_STUCK and the operator retry finishes it', async () => {
+    // Arrange: the hotel is rejected and releasing the flight hold fails every time
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
+    await chaos(lab.urls.flights, { mode: 'error', on: 'compensation' });
+    const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
+
+    // Act 1: it gives up visibly
+    const stuck = await waitForStatus(lab.urls.orchestrator, tripId, ['COMPENSATION_STUCK']);
+    expect(step(stuck, 'cancel-flight')).toMatchObject({ state: 'STUCK', attempts: 5 });
+    expect(step(stuck, 'cancel-flight')?.lastError).toContain('500');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ held: 1 });
+
+    // Act 2: the cause is fixed and the operator retries
+    await chaos(lab.urls.flights, { mode: 'off' });
+    await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    // Assert
+    expect(trip.status).toBe('COMPENSATED');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ held: 0 });
+    const again = await fetch(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {
+      method: 'POST',
+    });
+    expect(again.status).toBe(409);
+  });
+});
+
+describe('exactly one effect per step', () => {
+  test('When responses are lost after the commit, then the retries replay the stored answer and every step took effect once', async () => {
+    // Arrange: a card whose limit fits exactly one charge
+    const stock = await createStock(lab.urls, 3);
+    await post(`${lab.urls.payments}/cards`, { cardToken: 'card-one', limitCents: 70_000 });
+    await chaos(lab.urls.hotels, { mode: 'lose-response', next: 1 });
+    await chaos(lab.urls.payments, { mode: 'lose-response', next: 1 });
+    await chaos(lab.urls.cars, { mode: 'lose-response', next: 1, on: 'confirmation' });
+
+    // Act
+    const tripId = await bookTrip(
+      lab.urls.orchestrator,
+      tripRequest(stock, { cardToken: 'card-one', amountCents: 70_000 }),
+    );
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    // Assert
+    expect(trip.status).toBe('COMPLETED');
+    expect(step(trip, 'reserve-hotel')).toMatchObject({ attempts: 2 });
+    expect(step(trip, 'charge-payment')).toMatchObject({ attempts: 2 });
+    expect(step(trip, 'confirm-car')).toMatchObject({ attempts: 2 });
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
+    expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ held: 0, confirmed: 1 });
+    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+  });
+
+  test('When the same call is duplicated concurrently, then one reservation exists and both callers get the same answer', async () => {
+    const stock = await createStock(lab.urls, 5);
+    const call = () =>
+      fetch(`${lab.urls.hotels}/reservations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'dup-1:reserve-hotel' },
+        body: JSON.stringify({ reservationId: 'dup-1', inventoryId: stock.hotel }),
+      });
+
+    const answers = await Promise.all([call(), call(), call()]);
+
+    expect(answers.map((res) => res.status)).toEqual([201, 201, 201]);
+    const [first, ...replays] = await Promise.all(answers.map((res) => res.json()));
+    for (const replay of replays) expect(replay).toEqual(first);
+    expect(answers.filter((res) => res.headers.get('idempotent-replayed')).length).toBe(2);
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 1 });
+  });
+
+  test('When a cancel arrives before its reservation, then a tombstone refuses the late reservation', async () => {
+    const stock = await createStock(lab.urls, 5);
+
+    const cancel = await post<{ tombstone: boolean }>(
+      `${lab.urls.cars}/reservations/late-1/cancel`,
+      {},
+      { 'idempotency-key': 'late-1:cancel-car' },
+    );
+    const late = await fetch(`${lab.urls.cars}/reservations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'late-1:reserve-car' },
+      body: JSON.stringify({ reservationId: 'late-1', inventoryId: stock.car }),
+    });
+
+    expect(cancel.tombstone).toBe(true);
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { code: string }).code).toBe('reservation-cancelled');
+    expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ held: 0, available: 5 });
+    expect(await getTrip(lab.urls.orchestrator, crypto.randomUUID()).catch(() => 'none')).toBe(
+      'none',
+    );
+  });
+});
