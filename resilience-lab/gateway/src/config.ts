@@ -34,6 +34,8 @@ export const configSchema = z.object({
   BREAKER_ROLLING_COUNT_BUCKETS: env.positiveInt(5),
   BREAKER_RESET_TIMEOUT_MS: env.positiveInt(5_000),
   TIMEOUT_MS: env.positiveInt(800),
+  /** The whole call, retries included, must fit in this; callers rarely wait longer. */
+  REQUEST_DEADLINE_MS: env.positiveInt(2_000),
   RETRY_MAX_ATTEMPTS: env.positiveInt(3),
   RETRY_BASE_DELAY_MS: env.positiveInt(50),
   RETRY_MAX_DELAY_MS: env.positiveInt(1_000),
@@ -43,7 +45,7 @@ export const configSchema = z.object({
   RETRY_BUDGET_BURST: nonNegativeInt(10),
   RETRY_BUDGET_MIN_PER_SECOND: z.coerce.number().min(0).default(1),
   BULKHEAD_MAX_CONCURRENT: env.positiveInt(5),
-  BULKHEAD_MAX_QUEUE: nonNegativeInt(5),
+  BULKHEAD_MAX_QUEUE: nonNegativeInt(10),
   /** Exercise seams: a learner's module replaces one policy without touching the gateway. */
   BACKOFF_MODULE: optionalModule(),
   RETRY_POLICY_MODULE: optionalModule(),

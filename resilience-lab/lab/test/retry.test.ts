@@ -37,6 +37,7 @@ beforeAll(async () => {
     RETRY_BASE_DELAY_MS: String(BASE_MS),
     RETRY_MAX_DELAY_MS: String(CAP_MS),
     RETRY_AFTER_MAX_MS: '3000',
+    REQUEST_DEADLINE_MS: '10000',
   };
   [generous, budgeted] = await Promise.all([
     startLab({ gatewayEnv: { ...retryOnly, RETRY_BUDGET_BURST: '1000' } }),

@@ -112,6 +112,8 @@ export function createSupplierDependency({ name, client, config, policies, budge
           baseMs: config.RETRY_BASE_DELAY_MS,
           capMs: config.RETRY_MAX_DELAY_MS,
           retryAfterMaxMs: config.RETRY_AFTER_MAX_MS,
+          deadlineAt: Date.now() + config.REQUEST_DEADLINE_MS,
+          attemptTimeoutMs: on('timeout') ? config.TIMEOUT_MS : 0,
           budget,
           backoff: policies.backoffDelay,
           isRetryable: policies.isRetryable,

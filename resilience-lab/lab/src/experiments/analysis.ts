@@ -46,6 +46,8 @@ export interface PhaseSummary {
   successRate: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Failed requests by cause: HTTP status, client-timeout, error or dropped. */
+  failures: Record<string, number>;
 }
 
 export interface Headline {
@@ -123,8 +125,15 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
   const phases: PhaseSummary[] = [];
   for (const phase of ['before', 'fault', 'after'] as const)
     for (const route of ['quotes', 'availability'] as const) {
-      const stats = routeStats(raw.load.filter((s) => s.route === route && phaseOf(s) === phase));
-      phases.push({ phase, route, requests: stats.sent, ...stats });
+      const inPhase = raw.load.filter((s) => s.route === route && phaseOf(s) === phase);
+      const stats = routeStats(inPhase);
+      const failures: Record<string, number> = {};
+      for (const s of inPhase) {
+        if (s.outcome === 'ok') continue;
+        const cause = s.outcome === 'http-error' ? String(s.status) : s.outcome;
+        failures[cause] = (failures[cause] ?? 0) + 1;
+      }
+      phases.push({ phase, route, requests: stats.sent, ...stats, failures });
     }
   const phase = (p: string, r: LoadRoute) => phases.find((x) => x.phase === p && x.route === r);
 

@@ -50,12 +50,16 @@ export function renderMarkdown(result: ExperimentResult): string {
     rows('max event-loop delay p99', (v) => fmtMs(v.headline.maxEventLoopDelayP99Ms)),
     rows('max RSS', (v) => `${Math.round(v.headline.maxRssMb)} MB`),
     '',
-    '| variant | phase | route | requests | success | p50 | p99 |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | phase | route | requests | success | p50 | p99 | failures |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.variants.flatMap((v) =>
       v.phases.map(
         (p) =>
-          `| ${v.name} | ${p.phase} | ${p.route} | ${p.requests} | ${fmtPct(p.successRate)} | ${fmtMs(p.p50Ms)} | ${fmtMs(p.p99Ms)} |`,
+          `| ${v.name} | ${p.phase} | ${p.route} | ${p.requests} | ${fmtPct(p.successRate)} | ${fmtMs(p.p50Ms)} | ${fmtMs(p.p99Ms)} | ${
+            Object.entries(p.failures)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(', ') || '–'
+          } |`,
       ),
     ),
     '',

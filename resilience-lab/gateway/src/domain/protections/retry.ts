@@ -7,6 +7,12 @@ import type { RetryPolicy } from './retry-policy.ts';
 export interface RetryOptions extends BackoffOptions {
   maxAttempts: number;
   retryAfterMaxMs: number;
+  /**
+   * When the whole call must be over (ms since epoch), and how long one attempt may take: a
+   * retry that cannot finish before the caller's deadline is load with no one to receive it.
+   */
+  deadlineAt: number;
+  attemptTimeoutMs: number;
   budget: RetryBudget;
   backoff: BackoffDelay;
   isRetryable: RetryPolicy;
@@ -16,7 +22,8 @@ export interface RetryOptions extends BackoffOptions {
 }
 
 export interface RetryDecision {
-  decision: 'retry' | 'budget-exhausted' | 'retry-after-too-long' | 'attempts-exhausted';
+  decision:
+    'retry' | 'budget-exhausted' | 'retry-after-too-long' | 'attempts-exhausted' | 'past-deadline';
   attempt: number;
   delayMs?: number;
   ceilingMs?: number;
@@ -50,14 +57,18 @@ export async function withRetries<T>(
         options.onDecision({ decision: 'retry-after-too-long', attempt, retryAfterMs, failure });
         throw error;
       }
-      if (!options.budget.tryWithdraw()) {
-        options.onDecision({ decision: 'budget-exhausted', attempt, failure });
-        throw error;
-      }
       const ceilingMs = backoffCeiling(attempt, options);
       const jitterMs = options.backoff(attempt, options, random);
       // The supplier knows when it can take traffic again; retrying sooner only adds load.
       const delayMs = Math.max(jitterMs, retryAfterMs ?? 0);
+      if (Date.now() + delayMs + options.attemptTimeoutMs > options.deadlineAt) {
+        options.onDecision({ decision: 'past-deadline', attempt, delayMs, failure });
+        throw error;
+      }
+      if (!options.budget.tryWithdraw()) {
+        options.onDecision({ decision: 'budget-exhausted', attempt, failure });
+        throw error;
+      }
       options.onDecision({ decision: 'retry', attempt, delayMs, ceilingMs, retryAfterMs, failure });
       await sleep(delayMs, undefined, { signal: options.signal }).catch(() => {
         throw new SupplierFailure('caller-gone', 'The caller left during the backoff.');
