@@ -93,7 +93,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       entry: ENTRIES[name],
       port: options.ports?.[name] ?? 0,
       env: { ...serviceEnv(options.ns), ...options.env?.[name], ...extraEnv },
-      timeoutMs: 30_000,
+      // Generous: on a busy 2-core machine a Node service with telemetry can take a while to boot.
+      timeoutMs: 60_000,
       ...(options.echo && { echo: name }),
     });
     services[name] = service;

@@ -15,7 +15,11 @@ beforeAll(async () => {
   const ns = isolatedNamespace('crash');
   stack = await startStack({ ns });
   // Two relays from the start: the advisory lock must keep them from publishing twice.
-  secondRelay = await spawnService({ entry: ENTRIES.relay, env: serviceEnv(ns) });
+  secondRelay = await spawnService({
+    entry: ENTRIES.relay,
+    env: serviceEnv(ns),
+    timeoutMs: 60_000,
+  });
   stores = openStores(ns);
 });
 afterAll(async () => {

@@ -15,6 +15,9 @@ const schema = z.object({
   // A dead projector's partitions wait this long before another member takes them.
   PROJECTOR_SESSION_TIMEOUT_MS: env.positiveInt(6000),
   LAB_CHAOS: env.flag(),
+  // An additional read model to maintain (a module path exporting `project`); the lab's
+  // exercises plug theirs in here.
+  PROJECTOR_EXTRA_MODULE: z.string().optional(),
   // Chaos knobs (only with LAB_CHAOS=1): a slow projector, and a projector "bug" that rejects
   // some event types so they end up in the dead-letter topic.
   PROJECTOR_APPLY_DELAY_MS: z.coerce.number().int().min(0).default(0),

@@ -2,14 +2,16 @@
  * The projector: turns the event stream into Redis read models. It owns no source of truth;
  * everything it writes can be rebuilt from the write model (`pnpm lab cqrs rebuild`).
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
 import { gauge } from '@lab/shared/metrics';
-import { createRedis } from '@lab/shared/redis';
+import { createRedis, type Redis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelStore } from './data-access/read-model.store.ts';
-import { startProjector } from './entry-points/kafka/events.consumer.ts';
+import { startProjector, type ExtraProjection } from './entry-points/kafka/events.consumer.ts';
 
 const config = readConfig();
 const logger = createLogger('projector', config.LOG_LEVEL);
@@ -54,6 +56,15 @@ const chaos = config.LAB_CHAOS
   : { applyDelayMs: 0, poisonTypes: [] };
 if (config.LAB_CHAOS) logger.warn(chaos, 'chaos knobs active');
 
+let extra: ExtraProjection | undefined;
+if (config.PROJECTOR_EXTRA_MODULE) {
+  const module = (await import(pathToFileURL(resolve(config.PROJECTOR_EXTRA_MODULE)).href)) as {
+    createProjection: (redis: Redis, keyPrefix: string) => ExtraProjection;
+  };
+  extra = module.createProjection(redis, config.REDIS_KEY_PREFIX);
+  logger.info({ module: config.PROJECTOR_EXTRA_MODULE }, 'maintaining an extra read model');
+}
+
 const consumer = await startProjector({
   kafka,
   topic,
@@ -62,6 +73,7 @@ const consumer = await startProjector({
   logger,
   sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
   chaos,
+  extra,
 });
 
 const app = createApp({

@@ -9,6 +9,9 @@ const schema = z.object({
   LOG_LEVEL: env.logLevel(),
   // How long a query carrying a consistency token waits for the read model by default.
   CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
+  // Which read-your-writes wait to use (a module path exporting `waitForToken`); the lab's
+  // exercises plug theirs in here.
+  QUERY_CONSISTENCY_MODULE: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema>;

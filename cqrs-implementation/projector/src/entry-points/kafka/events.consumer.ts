@@ -19,6 +19,9 @@ const lag = histogram(
 );
 for (const outcome of ['applied', 'duplicate', 'stale']) events.inc({ outcome }, 0);
 
+/** An extra read model fed by the same consumer, after the core views of each event. */
+export type ExtraProjection = (event: EventEnvelope) => Promise<void>;
+
 export interface ProjectorOptions {
   kafka: Kafka;
   topic: string;
@@ -27,6 +30,7 @@ export interface ProjectorOptions {
   logger: Logger;
   sessionTimeoutMs: number;
   chaos: { applyDelayMs: number; poisonTypes: string[] };
+  extra?: ExtraProjection;
 }
 
 /**
@@ -53,6 +57,7 @@ export function startProjector(options: ProjectorOptions) {
         throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
       if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs);
       const outcome = await store.apply(projectEvent(event));
+      await options.extra?.(event);
       events.inc({ outcome });
       if (outcome === 'applied')
         lag.observe(Math.max(0, Date.now() - Date.parse(event.occurredAt)) / 1000);

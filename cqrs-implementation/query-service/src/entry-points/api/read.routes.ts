@@ -2,7 +2,7 @@ import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { parse } from '@lab/shared/http';
 import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
-import { waitForToken } from '../../domain/consistency.ts';
+import type { waitForToken } from '../../domain/consistency.ts';
 import { customerOrders, getOrder, getProduct, topProducts } from '../../domain/queries/queries.ts';
 
 const Id = z.object({ id: z.uuid() });
@@ -28,13 +28,14 @@ export function readRoutes(
   app: Express,
   readModel: ReadModelRepository,
   defaultTimeoutMs: number,
+  wait: typeof waitForToken,
 ): void {
   /** Without a token, answers at once from whatever the read model holds now. */
   const consistent = async (req: Request) => {
     const headers = parse(req, 'headers', ConsistencyHeaders);
     const token = headers['x-consistency-token'];
     if (token !== undefined)
-      await waitForToken(readModel, token, headers['x-consistency-timeout-ms'] ?? defaultTimeoutMs);
+      await wait(readModel, token, headers['x-consistency-timeout-ms'] ?? defaultTimeoutMs);
   };
 
   app.get('/orders/:id', async (req, res) => {

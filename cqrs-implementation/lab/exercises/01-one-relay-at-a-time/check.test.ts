@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '@lab/shared/pg';
+import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
+import { openStores, type Stores } from '../../test/helpers.ts';
+import { readEventTopic } from '../../test/kafka-reader.ts';
+import { implementation } from '../support.ts';
+
+const ns = isolatedNamespace('ex01');
+let relays: SpawnedService[] = [];
+let stores: Stores;
+
+beforeAll(async () => {
+  await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
+  stores = openStores(ns);
+  const env = {
+    ...serviceEnv(ns),
+    RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts'),
+  };
+  relays = await Promise.all(
+    [1, 2].map(() => spawnService({ entry: ENTRIES.relay, env, timeoutMs: 60_000 })),
+  );
+});
+afterAll(async () => {
+  await Promise.all(relays.map((r) => r.stop()));
+  await stores.close();
+});
+
+describe('exercise 01: one relay at a time', () => {
+  it('When two relays run, then every outbox event reaches Kafka exactly once', async () => {
+    const reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
+    const bursts = 5;
+    for (let burst = 0; burst < bursts; burst++) {
+      // One transaction, one NOTIFY: both relays wake up at the same moment.
+      await stores.pool.query(
+        `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload)
+         SELECT 'product', gen_random_uuid(), 1, 'ProductCreated', jsonb_build_object('burst', $1::int)
+           FROM generate_series(1, 100)`,
+        [burst],
+      );
+      await waitFor('the burst to be published', async () => {
+        const { rows } = await stores.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+        );
+        return rows[0]?.n === 0;
+      });
+    }
+    const marker = randomUUID();
+    await stores.pool.query(
+      `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload) VALUES ('product', $1, 1, 'ProductCreated', '{}')`,
+      [marker],
+    );
+    await waitFor('the last event on the topic', () => reader.of(marker).length > 0, {
+      timeoutMs: 20_000,
+    });
+    await reader.stop();
+
+    const keys = reader.seen.map((e) => `${e.aggregateId}@${e.aggregateVersion}`);
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expect(keys).toHaveLength(bursts * 100 + 1);
+  });
+});

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, type PoolClient } from '@lab/shared/pg';
+import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
+import { openStores, type Stores } from '../../test/helpers.ts';
+import { readEventTopic } from '../../test/kafka-reader.ts';
+import { metric } from '../../test/metrics.ts';
+import { implementation } from '../support.ts';
+
+const ns = isolatedNamespace('ex02');
+let relay: SpawnedService;
+let stores: Stores;
+let reader: Awaited<ReturnType<typeof readEventTopic>>;
+
+beforeAll(async () => {
+  await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
+  stores = openStores(ns);
+  relay = await spawnService({
+    entry: ENTRIES.relay,
+    timeoutMs: 60_000,
+    env: { ...serviceEnv(ns), RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') },
+  });
+  reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
+});
+afterAll(async () => {
+  await reader.stop();
+  await relay.stop();
+  await stores.close();
+});
+
+async function begin() {
+  const client = await stores.pool.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_current_xact_id()');
+  return client;
+}
+async function write(client: PoolClient, id: string, version: number) {
+  await client.query(
+    `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload) VALUES ('product', $1, $2, 'ProductRestocked', '{}')`,
+    [id, version],
+  );
+}
+async function commitOne(id: string, version: number) {
+  const client = await begin();
+  await write(client, id, version);
+  await client.query('COMMIT');
+  client.release();
+}
+async function finish(client: PoolClient, how: 'COMMIT' | 'ROLLBACK') {
+  await client.query(how);
+  client.release();
+}
+
+describe('exercise 02: the outbox gap', () => {
+  it('When a transaction holding an earlier position commits after a later one was published, then its event still reaches Kafka', async () => {
+    const early = randomUUID();
+    const late = randomUUID();
+    const txEarly = await begin();
+    await write(txEarly, early, 1);
+    await commitOne(late, 1);
+    // Give the relay every chance to move past the gap before the early transaction commits.
+    const probe = randomUUID();
+    await commitOne(probe, 1);
+    await waitFor('the relay to publish past the gap or hold back', async () => {
+      const heldBack = await metric(relay.url, 'cqrs_relay_held_back_total');
+      return reader.of(probe).length > 0 || heldBack > 0;
+    });
+    await finish(txEarly, 'COMMIT');
+
+    await waitFor('the early event on the topic', () => reader.of(early).length === 1, {
+      timeoutMs: 10_000,
+    });
+    expect(reader.of(late)).toEqual([1]);
+  });
+
+  it("When an older transaction commits an aggregate's next event while a third is still open, then the topic has that aggregate's events in version order", async () => {
+    const product = randomUUID();
+    const txOld = await begin();
+    const txOpen = await begin();
+    await commitOne(product, 1);
+    await write(txOld, product, 2);
+    await finish(txOld, 'COMMIT');
+    const probe = randomUUID();
+    await commitOne(probe, 1);
+    await finish(txOpen, 'ROLLBACK');
+
+    await waitFor('both versions on the topic', () => reader.of(product).length >= 2, {
+      timeoutMs: 10_000,
+    });
+    expect(reader.of(product)).toEqual([1, 2]);
+  });
+});

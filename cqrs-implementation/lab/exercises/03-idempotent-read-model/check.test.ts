@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
+import { rewindProjector } from '../../src/admin/replay.ts';
+import { commandClient } from '../../src/client.ts';
+import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
+import { openStores, type Stores } from '../../test/helpers.ts';
+import { metric } from '../../test/metrics.ts';
+import { implementation } from '../support.ts';
+
+const projectorEnv = {
+  PROJECTOR_EXTRA_MODULE: implementation(import.meta.url, 'customer-spend.projection.ts'),
+};
+let stack: Stack;
+let stores: Stores;
+
+beforeAll(async () => {
+  const ns = isolatedNamespace('ex03');
+  stack = await startStack({
+    ns,
+    only: ['command', 'relay', 'projector'],
+    env: { projector: projectorEnv },
+  });
+  stores = openStores(ns);
+});
+afterAll(async () => {
+  await stack.stop();
+  await stores.close();
+});
+
+async function spendInPostgres() {
+  const { rows } = await stores.pool.query<{ customer_id: string; spent: string }>(
+    `SELECT customer_id, sum(total_cents)::text AS spent FROM orders WHERE status = 'placed' GROUP BY customer_id`,
+  );
+  return Object.fromEntries(rows.map((r): [string, string] => [r.customer_id, r.spent]).sort());
+}
+const spendInRedis = async () => {
+  const all = await stores.redis.hgetall(`${stack.ns.redisKeyPrefix}cqrs:customer-spend`);
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([, cents]) => cents !== '0')
+      .sort(),
+  );
+};
+
+describe('exercise 03: an idempotent read model', () => {
+  it('When the whole topic is delivered a second time, then customer spend still equals the placed orders in PostgreSQL', async () => {
+    const commands = commandClient(stack.url('command'));
+    const product = await commands.createProduct({
+      sku: 'ex03',
+      name: 'Tea',
+      priceCents: 350,
+      stock: 100,
+    });
+    for (let i = 0; i < 6; i++) {
+      const order = await commands.placeOrder({
+        customerId: `c${i % 3}`,
+        lines: [{ productId: product.body.id, quantity: 1 + i }],
+      });
+      if (i === 4) await commands.cancel(order.body.id, 1);
+    }
+    const expected = await spendInPostgres();
+    await waitFor(
+      'the read model to count every order',
+      async () => JSON.stringify(await spendInRedis()) === JSON.stringify(expected),
+    );
+
+    await stack.services.projector?.stop();
+    await rewindProjector(stack.ns);
+    await stack.start('projector', projectorEnv);
+    const { rows } = await stores.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outbox',
+    );
+    await waitFor('the topic to be delivered again', async () => {
+      const url = stack.url('projector');
+      const ignored =
+        (await metric(url, 'cqrs_projector_events_total', 'outcome="duplicate"')) +
+        (await metric(url, 'cqrs_projector_events_total', 'outcome="stale"'));
+      return ignored >= (rows[0]?.n ?? Infinity);
+    });
+
+    expect(await spendInRedis()).toEqual(expected);
+  });
+});

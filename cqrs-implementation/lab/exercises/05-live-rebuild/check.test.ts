@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool } from '@lab/shared/pg';
+import type { Redis } from '@lab/shared/redis';
+import { waitFor } from '@lab/shared/testkit';
+import { verifyLab } from '../../src/audit/verify.ts';
+import { commandClient } from '../../src/client.ts';
+import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
+import { openStores, type Stores } from '../../test/helpers.ts';
+import { startCommandLoad } from '../../test/load.ts';
+import { implementation } from '../support.ts';
+
+type Rebuild = (
+  pool: Pool,
+  redis: Redis,
+  prefix: string,
+  options: { pauseMs: number },
+) => Promise<void>;
+let stack: Stack;
+let stores: Stores;
+
+beforeAll(async () => {
+  const ns = isolatedNamespace('ex05');
+  stack = await startStack({ ns, only: ['command', 'relay', 'projector'] });
+  stores = openStores(ns);
+});
+afterAll(async () => {
+  await stack.stop();
+  await stores.close();
+});
+
+describe('exercise 05: rebuild the read model live', () => {
+  it('When the read model is rebuilt while orders keep coming, then the new generation misses nothing', async () => {
+    const { rebuild } = (await import(implementation(import.meta.url, 'rebuild.ts'))) as {
+      rebuild: Rebuild;
+    };
+    const commands = commandClient(stack.url('command'));
+    const product = await commands.createProduct({
+      sku: 'ex05',
+      name: 'Chair',
+      priceCents: 7000,
+      stock: 100_000,
+    });
+    const load = startCommandLoad(stack.url('command'), [product.body.id], 2);
+    await waitFor('some history', () => load.ledger.placed >= 30, { timeoutMs: 30_000 });
+
+    await rebuild(stores.pool, stores.redis, stack.ns.redisKeyPrefix, { pauseMs: 15 });
+    const placed = load.ledger.placed;
+    await waitFor('orders after the switch', () => load.ledger.placed >= placed + 5, {
+      timeoutMs: 30_000,
+    });
+    await load.stop();
+
+    expect(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:generation`)).toBe('g2');
+    expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 15_000)).toEqual([]);
+  });
+});
