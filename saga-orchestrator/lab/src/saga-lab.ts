@@ -55,6 +55,10 @@ export interface LabOptions {
   /** Extra environment for every service, and for the orchestrator only. */
   env?: Record<string, string>;
   orchestratorEnv?: Record<string, string>;
+  /** Participants already running (the exercise suite shares one set): spawn only the orchestrator. */
+  participantUrls?: Record<Participant, string>;
+  /** false: start the participants only. */
+  orchestrator?: boolean;
 }
 
 export interface SagaLab {
@@ -72,6 +76,7 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
   const services: Partial<Record<ServiceName, SpawnedService>> = {};
   await Promise.all(
     participants.map(async (name) => {
+      if (options.participantUrls) return;
       services[name] = await spawnService({
         entry: entries[name],
         port: port(name),
@@ -82,7 +87,10 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
     }),
   );
   const urls = Object.fromEntries(
-    participants.map((name) => [name, services[name]?.url ?? '']),
+    participants.map((name) => [
+      name,
+      options.participantUrls?.[name] ?? services[name]?.url ?? '',
+    ]),
   ) as Record<ServiceName, string>;
   const orchestratorEnv = (extra: Record<string, string> = {}) => ({
     ...common,
@@ -116,6 +124,6 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
       await Promise.all(Object.values(services).map((service) => service.stop()));
     },
   };
-  await lab.startOrchestrator();
+  if (options.orchestrator !== false) await lab.startOrchestrator();
   return lab;
 }

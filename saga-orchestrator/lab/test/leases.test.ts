@@ -35,7 +35,7 @@ describe('two orchestrators share one backlog', () => {
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-a' }),
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-b' }),
     ]);
-    for (const tripId of tripIds) await waitForStatus(a.url, tripId);
+    for (const tripId of tripIds) await waitForStatus(a.url, tripId, undefined, 90_000);
 
     // Assert: every step ran once, each saga was finished by exactly one instance
     for (const tripId of tripIds) {

@@ -1,0 +1,28 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
+import type { SagaLab } from '../../src/saga-lab.ts';
+import { exerciseLab } from '../exercise-lab.ts';
+
+let lab: SagaLab;
+beforeAll(async () => {
+  lab = await exerciseLab(import.meta.dirname);
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+test('When the car is sold out, then the hotel is released before the flight (reverse order)', async () => {
+  const stock = await createStock(lab.urls, 2);
+  await chaos(lab.urls.cars, { mode: 'reject', next: 1 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPENSATED');
+  const compensations = trip.timeline
+    .filter((step) => step.kind === 'compensation')
+    .map((step) => step.name);
+  expect(compensations).toEqual(['cancel-hotel', 'cancel-flight']);
+});

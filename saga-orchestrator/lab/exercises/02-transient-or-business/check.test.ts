@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
+import type { SagaLab } from '../../src/saga-lab.ts';
+import { exerciseLab } from '../exercise-lab.ts';
+
+let lab: SagaLab;
+beforeAll(async () => {
+  lab = await exerciseLab(import.meta.dirname);
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+test('When hotels answers 500 twice, then the step is retried and the trip COMPLETES', async () => {
+  const stock = await createStock(lab.urls, 2);
+  await chaos(lab.urls.hotels, { mode: 'error', next: 2 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPLETED');
+  expect(trip.timeline.find((step) => step.name === 'reserve-hotel')?.attempts).toBe(3);
+});
+
+test('When hotels is sold out, then the trip is compensated without a retry', async () => {
+  const stock = await createStock(lab.urls, 2);
+  await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPENSATED');
+  expect(trip.timeline.find((step) => step.name === 'reserve-hotel')?.attempts).toBe(1);
+});

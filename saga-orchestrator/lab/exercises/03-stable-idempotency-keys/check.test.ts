@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { auditSaga } from '../../src/audit.ts';
+import {
+  bookTrip,
+  chaos,
+  createStock,
+  inventory,
+  tripRequest,
+  waitForStatus,
+} from '../../src/saga-client.ts';
+import type { SagaLab } from '../../src/saga-lab.ts';
+import { exerciseLab } from '../exercise-lab.ts';
+
+let lab: SagaLab;
+beforeAll(async () => {
+  lab = await exerciseLab(import.meta.dirname);
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+test('When the hotel reservation commits but its answer is lost, then the retry is recognised and the trip COMPLETES with one room', async () => {
+  const stock = await createStock(lab.urls, 3);
+  await chaos(lab.urls.hotels, { mode: 'lose-response', next: 1 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPLETED');
+  expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
+  expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+});

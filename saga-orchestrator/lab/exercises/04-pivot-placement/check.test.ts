@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
+import type { SagaLab } from '../../src/saga-lab.ts';
+import { retryPolicy } from '../../../orchestrator/src/domain/book-trip.saga.ts';
+import {
+  validateSaga,
+  type RetryPolicy,
+  type SagaDefinition,
+} from '../../../orchestrator/src/domain/saga-definition.ts';
+import { exerciseLab, implementation } from '../exercise-lab.ts';
+
+let lab: SagaLab | undefined;
+let startError = '';
+beforeAll(async () => {
+  // The orchestrator runs this same validation at start-up and exits on a definition with a
+  // compensatable step after the pivot; checking here first reports it without the wait.
+  const { sagaDefinition } = (await import(implementation(import.meta.dirname))) as {
+    sagaDefinition: (retry: RetryPolicy) => SagaDefinition<unknown>;
+  };
+  try {
+    validateSaga(sagaDefinition(retryPolicy()));
+  } catch (error) {
+    startError = (error as Error).message;
+    return;
+  }
+  lab = await exerciseLab(import.meta.dirname).catch((error: unknown) => {
+    startError = (error as Error).message;
+    return undefined;
+  });
+});
+afterAll(async () => {
+  await lab?.stop();
+});
+
+test('When the car is sold out, then nothing has been charged and every hold is released', async () => {
+  expect(startError, 'the orchestrator refused your saga definition').toBe('');
+  const { urls } = lab!;
+  const stock = await createStock(urls, 2);
+  await chaos(urls.cars, { mode: 'reject', next: 1 });
+
+  const trip = await waitForStatus(
+    urls.orchestrator,
+    await bookTrip(urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPENSATED');
+  expect(trip.timeline.some((step) => step.name === 'charge-payment')).toBe(false);
+});

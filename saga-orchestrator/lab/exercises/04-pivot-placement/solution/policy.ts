@@ -1,0 +1,28 @@
+import { bookTripSaga } from '../../../../orchestrator/src/domain/book-trip.saga.ts';
+import type {
+  RetryPolicy,
+  SagaDefinition,
+} from '../../../../orchestrator/src/domain/saga-definition.ts';
+
+/**
+ * Every step that can fail for a business reason goes before the pivot: once the card is
+ * charged the saga can only move forward, so a sold-out car after it would strand a paid trip.
+ */
+export function sagaDefinition(retry: RetryPolicy): SagaDefinition<unknown> {
+  const saga = bookTripSaga(retry);
+  const byName = (name: string) => {
+    const step = saga.steps.find((candidate) => candidate.name === name);
+    if (!step) throw new Error(`no step ${name}`);
+    return step;
+  };
+  const order = [
+    'reserve-flight',
+    'reserve-hotel',
+    'reserve-car',
+    'charge-payment',
+    'confirm-flight',
+    'confirm-hotel',
+    'confirm-car',
+  ];
+  return { ...saga, steps: order.map(byName) } as SagaDefinition<unknown>;
+}

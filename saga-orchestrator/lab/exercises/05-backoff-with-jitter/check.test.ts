@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
+import type { SagaLab } from '../../src/saga-lab.ts';
+import { exerciseLab, implementation } from '../exercise-lab.ts';
+
+type Backoff = (attempt: number, retry: object, random: () => number) => number;
+const retry = {
+  maxAttempts: 5,
+  baseDelayMs: 100,
+  maxDelayMs: 1000,
+  timeoutMs: 500,
+  deadlineMs: 5000,
+};
+
+let lab: SagaLab;
+beforeAll(async () => {
+  lab = await exerciseLab(import.meta.dirname, {
+    STEP_DEADLINE_MS: '1500',
+    STEP_MAX_ATTEMPTS: '1000',
+    RETRY_BASE_MS: '50',
+    RETRY_MAX_MS: '400',
+  });
+});
+afterAll(async () => {
+  await lab.stop();
+});
+
+test('When the ceiling is reached at random()=1, then waits grow exponentially up to maxDelayMs, and jitter spreads them', async () => {
+  const { backoffMs } = (await import(implementation(import.meta.dirname))) as {
+    backoffMs: Backoff;
+  };
+
+  expect([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, retry, () => 0.999999))).toEqual([
+    100, 200, 400, 800, 1000, 1000,
+  ]);
+  expect(backoffMs(4, retry, () => 0.25)).toBeLessThan(backoffMs(4, retry, () => 0.75));
+});
+
+test('When hotels is down for the whole step budget, then the orchestrator retries a handful of times, not hundreds', async () => {
+  const stock = await createStock(lab.urls, 2);
+  await chaos(lab.urls.hotels, { mode: 'error' });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+  await chaos(lab.urls.hotels, { mode: 'off' });
+
+  expect(trip.status).toBe('COMPENSATED');
+  expect(trip.timeline.find((step) => step.name === 'reserve-hotel')?.attempts).toBeLessThan(30);
+});
