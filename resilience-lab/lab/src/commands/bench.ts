@@ -227,7 +227,7 @@ export async function bench(): Promise<number> {
     'Throughput is closed-loop (16 clients, /availability, 3 alternating rounds of 3 s, median). Fail-fast latency is',
     'the client-observed HTTP round trip of 1000 sequential /quotes calls while the prices breaker is open; its baseline',
     'is GET /status, a local route, so the ratio isolates the cost of the breaker path from HTTP itself. The cascade rows',
-    'come from `experiment cascade --quick` (bench/results/cascade.md and .svg).',
+    'come from `experiment cascade --quick` with a 10 s client timeout (bench/results/cascade.md and .svg, not committed).',
     '',
   ].join('\n');
   writeFileSync(

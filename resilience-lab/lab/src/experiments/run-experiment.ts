@@ -22,7 +22,7 @@ export interface ExperimentResult {
   variants: VariantResult[];
 }
 
-const CLIENT_TIMEOUT_MS = 2000;
+const DEFAULT_CLIENT_TIMEOUT_MS = 2000;
 
 interface GatewayStatus {
   dependencies: Record<string, { inFlight: number; breaker: string }>;
@@ -52,6 +52,7 @@ async function runVariant(
   def: ExperimentDefinition,
   variant: Variant,
   log: (line: string) => void,
+  clientTimeoutMs: number,
 ): Promise<RawVariant> {
   const lab = await startLab({
     gatewayEnv: variant.gatewayEnv,
@@ -70,7 +71,7 @@ async function runVariant(
       baseUrl: lab.gateway.url,
       ratePerSecond: def.ratePerSecond,
       durationMs: def.durationS * 1000,
-      clientTimeoutMs: CLIENT_TIMEOUT_MS,
+      clientTimeoutMs,
       maxInFlight: 1000,
       skus: 20,
       idPrefix: variant.name,
@@ -147,15 +148,22 @@ async function runVariant(
 /** Runs every variant of one experiment through the same fault schedule and writes the report. */
 export async function runExperiment(
   name: string,
-  options: { quick: boolean; outDir: string; log?: (line: string) => void },
+  options: {
+    quick: boolean;
+    outDir: string;
+    log?: (line: string) => void;
+    /** How long a client waits; it also caps the latency the experiment can observe. */
+    clientTimeoutMs?: number;
+  },
 ): Promise<ExperimentResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const def = experimentDefinition(name, options.quick);
+  const clientTimeoutMs = options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
   log(`experiment ${def.name}${options.quick ? ' (quick)' : ''}: ${def.question}`);
   const variants: VariantResult[] = [];
   for (const variant of def.variants) {
     log(`--- variant ${variant.name}: PROTECTIONS=${variant.gatewayEnv.PROTECTIONS ?? 'all'}`);
-    variants.push(analyse(def, await runVariant(def, variant, log)));
+    variants.push(analyse(def, await runVariant(def, variant, log, clientTimeoutMs)));
   }
   const result: ExperimentResult = {
     experiment: def.name,
@@ -167,7 +175,7 @@ export async function runExperiment(
     faultEndS: def.faultEndS,
     schedule: def.steps.map((s) => ({ atS: s.atS, label: s.label })),
     ratePerSecond: def.ratePerSecond,
-    clientTimeoutMs: CLIENT_TIMEOUT_MS,
+    clientTimeoutMs,
     variants,
   };
   mkdirSync(options.outDir, { recursive: true });
