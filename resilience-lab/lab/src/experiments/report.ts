@@ -91,8 +91,8 @@ function panel(
   fixedMax?: number,
 ): string {
   const plotW = WIDTH - LEFT - RIGHT;
-  const plotH = PANEL_HEIGHT - 40;
-  const y0 = top + 25;
+  const plotH = PANEL_HEIGHT - 50;
+  const y0 = top + 32;
   const values = lines.flatMap((l) => l.points.filter((p): p is number => p !== null));
   const max = fixedMax ?? Math.max(1, ...values) * 1.1;
   const x = (t: number) => LEFT + (t / Math.max(1, result.durationS - 1)) * plotW;
@@ -105,6 +105,10 @@ function panel(
     `<text x="${LEFT - 5}" y="${y0 + 4}" text-anchor="end">${Math.round(max)}${unit}</text>`,
     `<text x="${LEFT - 5}" y="${y0 + plotH}" text-anchor="end">0</text>`,
   ];
+  for (let t = 0; t < result.durationS; t += 5)
+    parts.push(
+      `<text x="${x(t)}" y="${y0 + plotH + 11}" text-anchor="middle" fill="#555">${t}s</text>`,
+    );
   for (const line of lines) {
     const segments: string[] = [];
     let current: string[] = [];
@@ -121,10 +125,10 @@ function panel(
       );
   }
   lines.forEach((line, i) => {
-    const lx = LEFT + 200 + i * 175;
+    const lx = LEFT + i * 175;
     parts.push(
-      `<line x1="${lx}" y1="${top + 11}" x2="${lx + 18}" y2="${top + 11}" stroke="${line.color}" stroke-width="2"${line.dashed ? ' stroke-dasharray="5,3"' : ''}/>`,
-      `<text x="${lx + 22}" y="${top + 15}">${line.label}</text>`,
+      `<line x1="${lx}" y1="${top + 24}" x2="${lx + 18}" y2="${top + 24}" stroke="${line.color}" stroke-width="2"${line.dashed ? ' stroke-dasharray="5,3"' : ''}/>`,
+      `<text x="${lx + 22}" y="${top + 28}">${line.label}</text>`,
     );
   });
   return parts.join('\n');
