@@ -14,9 +14,9 @@ import { bookTrip, createStock, tripRequest, type Stock } from '../src/saga-clie
 import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TRIPS = Number(process.env.BENCH_TRIPS ?? 600);
+const TRIPS = Number(process.env.BENCH_TRIPS ?? 400);
 const IN_FLIGHT = 1000;
-const CONCURRENCY = 40;
+const CONCURRENCY = 20;
 
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -45,7 +45,17 @@ async function untilTerminal(db: pg.Client, total: number, timeoutMs: number) {
       `SELECT count(*)::int AS n FROM sagas WHERE status IN ('COMPLETED', 'COMPENSATED')`,
     );
     if ((rows[0]?.n ?? 0) >= total) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0]?.n ?? 0}/${total} terminal`);
+    if (Date.now() > deadline) {
+      const states = await db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM sagas GROUP BY status',
+      );
+      const steps = await db.query<{ name: string; state: string; last_error: string | null }>(
+        `SELECT name, state, last_error FROM saga_steps WHERE state <> 'SUCCEEDED' LIMIT 10`,
+      );
+      throw new Error(
+        `only ${rows[0]?.n ?? 0}/${total} terminal: ${JSON.stringify(states.rows)} ${JSON.stringify(steps.rows)}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
