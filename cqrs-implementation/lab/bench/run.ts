@@ -1,3 +1,377 @@
-export function runBench(): Promise<number> {
-  return Promise.resolve(1);
+/**
+ * `pnpm lab cqrs bench`: what the read side buys and what the write side pays, as ratios
+ * against baselines measured in this same run on this same machine. Writes results.json and
+ * REPORT.md next to this file. Bounded: a few seconds per measurement, 127.0.0.1 only.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool as HttpPool } from 'undici';
+import { createPool, databaseUrlFor, dropDatabase } from '@lab/shared/pg';
+import { createRedis } from '@lab/shared/redis';
+import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { eventTopic, deadLetterTopic, labKafka } from '../src/admin/topic.ts';
+import { commandClient } from '../src/client.ts';
+import { ENTRIES, isolatedNamespace, serviceEnv, startStack } from '../src/stack.ts';
+import { measureRate, percentile } from './load.ts';
+import { seedOrders } from './seed.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const LAG_RATE = 500;
+const PRODUCTS = 200;
+const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
+
+interface Row {
+  metric: string;
+  value: number;
+  baseline: number | null;
+  ratio: number | null;
+  unit: string;
+  target: string;
+  met: boolean;
+}
+
+async function metric(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sample = labels ? `${name}{${labels}}` : name;
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
+export async function runBench(): Promise<number> {
+  const ns = isolatedNamespace('bench');
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  say(`namespace ${ns.databaseName}; starting services`);
+  const stack = await startStack({ ns, only: ['command', 'query'] });
+  const pool = createPool(databaseUrlFor(ns.databaseUrl, ns.databaseName), { max: 4 });
+  const redis = createRedis(ns.redisUrl);
+  const extra: SpawnedService[] = [];
+  try {
+    const noOutbox = await spawnService({
+      entry: ENTRIES.command,
+      env: { ...serviceEnv(ns), BENCH_SKIP_OUTBOX: '1' },
+      timeoutMs: 60_000,
+    });
+    extra.push(noOutbox);
+    const baseline = await spawnService({
+      entry: join(import.meta.dirname, 'baseline-service.ts'),
+      env: { BASELINE_DATABASE_URL: databaseUrlFor(ns.databaseUrl, ns.databaseName) },
+      timeoutMs: 60_000,
+    });
+    extra.push(baseline);
+
+    const commands = commandClient(stack.url('command'));
+    const productIds: string[] = [];
+    for (let i = 0; i < PRODUCTS; i++)
+      productIds.push(
+        (
+          await commands.createProduct({
+            sku: `bench-${i}`,
+            name: `Bench product ${i}`,
+            priceCents: 100 + i,
+            stock: 1e9,
+          })
+        ).body.id,
+      );
+    const orderBody = (n: number) => ({
+      customerId: `writer-${n % 50}`,
+      lines: [{ productId: productIds[(n * 7919) % PRODUCTS] ?? '', quantity: 1 }],
+    });
+
+    // --- 1. Outbox overhead: the same command, with and without the outbox insert --------------
+    say('outbox overhead: POST /orders with and without the outbox (relay and projector stopped)');
+    const withOutbox: number[] = [];
+    const without: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      without.push(
+        (
+          await measureRate(
+            { origin: noOutbox.url, method: 'POST', path: () => '/orders', body: orderBody },
+            SECONDS / 2,
+            8,
+          )
+        ).rps,
+      );
+      withOutbox.push(
+        (
+          await measureRate(
+            {
+              origin: stack.url('command'),
+              method: 'POST',
+              path: () => '/orders',
+              body: orderBody,
+            },
+            SECONDS / 2,
+            8,
+          )
+        ).rps,
+      );
+    }
+    const rpsWith = withOutbox.reduce((a, b) => a + b) / withOutbox.length;
+    const rpsWithout = without.reduce((a, b) => a + b) / without.length;
+    const overhead = 1 - rpsWith / rpsWithout;
+    rows.push({
+      metric: 'POST /orders with outbox (req/s)',
+      value: rpsWith,
+      baseline: rpsWithout,
+      ratio: rpsWith / rpsWithout,
+      unit: 'req/s',
+      target: 'overhead ≤ 15% (ratio ≥ 0.85)',
+      met: overhead <= 0.15,
+    });
+
+    // --- 2. Relay and projector join; steady 500 commands/s; commit → visible in Redis ----------
+    await Promise.all([stack.start('relay'), stack.start('projector')]);
+    await waitFor(
+      'the outbox backlog of the overhead runs to drain',
+      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+      },
+    );
+    say(`end-to-end lag at ${LAG_RATE} commands/s`);
+    const lag = await measureLag(stack.url('command'), redis, ns.redisKeyPrefix, orderBody);
+    rows.push({
+      metric: `end-to-end lag p99 at ${LAG_RATE}/s offered (commit → visible in Redis)`,
+      value: lag.p99,
+      baseline: null,
+      ratio: null,
+      unit: 'ms',
+      target: '≤ 50 ms',
+      met: lag.p99 <= 50,
+    });
+    notes.push(
+      `Lag run: ${lag.sent} commands offered at ${LAG_RATE}/s, ${lag.achievedRate.toFixed(0)}/s accepted, p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.`,
+    );
+
+    // --- 3. Catch-up from a backlog --------------------------------------------------------------
+    say(`catch-up: ${BACKLOG} events written while the projector is stopped`);
+    await stack.services.projector?.stop();
+    await seedOrders(pool, BACKLOG, 1000);
+    const relayStart = Date.now();
+    await waitFor(
+      'the relay to publish the backlog',
+      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 250,
+      },
+    );
+    const relayRate = BACKLOG / ((Date.now() - relayStart) / 1000);
+    const projector = await stack.start('projector');
+    const catchUpStart = Date.now();
+    let rss = 0;
+    await waitFor(
+      'the projector to apply the backlog',
+      async () => {
+        rss = Math.max(rss, await metric(projector.url, 'process_resident_memory_bytes'));
+        return (
+          (await metric(projector.url, 'cqrs_projector_events_total', 'outcome="applied"')) >=
+          BACKLOG
+        );
+      },
+      { timeoutMs: 300_000, intervalMs: 200 },
+    );
+    const catchUpRate = BACKLOG / ((Date.now() - catchUpStart) / 1000);
+    rows.push({
+      metric: `projector catch-up from a ${BACKLOG / 1000}k-event backlog`,
+      value: catchUpRate,
+      baseline: null,
+      ratio: null,
+      unit: 'events/s',
+      target: '≥ 5,000 events/s',
+      met: catchUpRate >= 5000,
+    });
+    rows.push({
+      metric: 'projector peak RSS during catch-up',
+      value: rss / 1024 / 1024,
+      baseline: null,
+      ratio: null,
+      unit: 'MB',
+      target: '≤ 150 MB',
+      met: rss / 1024 / 1024 <= 150,
+    });
+    notes.push(
+      `The relay published the ${BACKLOG}-event backlog at ${relayRate.toFixed(0)} events/s (batches of 500, acks=all).`,
+    );
+
+    // --- 4. Reads: query endpoints vs a bare Express endpoint; Redis vs PostgreSQL joins --------
+    say('reads: query service vs bare Express; customer orders from Redis vs PostgreSQL joins');
+    const bare = await measureRate({ origin: baseline.url, path: () => '/bare' }, SECONDS);
+    const queryUrl = stack.url('query');
+    const customer = (n: number) => `bench-${(n * 37) % 1000}`;
+    const reads: [string, (n: number) => string][] = [
+      ['GET /products/:id', (n) => `/products/${productIds[n % PRODUCTS] ?? ''}`],
+      ['GET /products/top?limit=10', () => '/products/top?limit=10'],
+      [
+        'GET /customers/:id/orders (20 per page)',
+        (n) => `/customers/${customer(n)}/orders?limit=20`,
+      ],
+    ];
+    const byName = new Map<string, number>();
+    for (const [name, path] of reads) {
+      const rate = await measureRate({ origin: queryUrl, path }, SECONDS);
+      byName.set(name, rate.rps);
+      rows.push({
+        metric: `${name} (req/s)`,
+        value: rate.rps,
+        baseline: bare.rps,
+        ratio: rate.rps / bare.rps,
+        unit: 'req/s',
+        target: '≥ 80% of bare Express',
+        met: rate.rps / bare.rps >= 0.8,
+      });
+    }
+    const fromPg = await measureRate(
+      { origin: baseline.url, path: (n) => `/customers/${customer(n)}/orders` },
+      SECONDS,
+    );
+    const fromRedis = byName.get('GET /customers/:id/orders (20 per page)') ?? 0;
+    rows.push({
+      metric: 'customer orders: Redis read model vs PostgreSQL joins over 100k orders',
+      value: fromRedis,
+      baseline: fromPg.rps,
+      ratio: fromRedis / fromPg.rps,
+      unit: 'req/s',
+      target: '≥ 5×',
+      met: fromRedis / fromPg.rps >= 5,
+    });
+    notes.push(
+      `Bare Express baseline: ${bare.rps.toFixed(0)} req/s (same undici client, 16 connections, ${SECONDS} s per run).`,
+    );
+
+    writeReport(rows, notes);
+    return 0;
+  } finally {
+    await Promise.all(extra.map((s) => s.stop()));
+    await stack.stop();
+    await pool.end();
+    const keys = await redis.keys(`${ns.redisKeyPrefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
+    await redis.quit();
+    await dropDatabase(ns.databaseUrl, ns.databaseName).catch(() => undefined);
+    const admin = labKafka(ns).admin();
+    await admin.connect();
+    await admin
+      .deleteTopics({ topics: [eventTopic(ns), deadLetterTopic(ns)] })
+      .catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Open-loop load at LAG_RATE/s for a few seconds; each accepted order is then watched in Redis
+ * (pipelined version reads every 2 ms) until its view appears. Lag is measured from the
+ * moment the client got the 201, which is after the commit, so it slightly flatters the lag.
+ */
+async function measureLag(
+  commandUrl: string,
+  redis: ReturnType<typeof createRedis>,
+  prefix: string,
+  body: (n: number) => unknown,
+) {
+  const http = new HttpPool(commandUrl, { connections: 64 });
+  const pending = new Map<string, number>();
+  const lags: number[] = [];
+  let sent = 0;
+  let accepted = 0;
+  const watching = { on: true };
+  const watcher = (async () => {
+    while (watching.on || pending.size > 0) {
+      if (pending.size > 0) {
+        const ids = [...pending.keys()];
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hexists(`${prefix}cqrs:g1:order:${id}`, 'version');
+        const results = (await pipeline.exec()) ?? [];
+        const now = performance.now();
+        ids.forEach((id, i) => {
+          if (results[i]?.[1] === 1) {
+            lags.push(now - (pending.get(id) ?? now));
+            pending.delete(id);
+          }
+        });
+      }
+      await sleep(2);
+    }
+  })();
+  const started = performance.now();
+  const duration = SECONDS * 1000;
+  const requests: Promise<void>[] = [];
+  while (performance.now() - started < duration) {
+    const due = Math.floor(((performance.now() - started) / 1000) * LAG_RATE);
+    while (sent < due) {
+      const n = sent++;
+      requests.push(
+        http
+          .request({
+            method: 'POST',
+            path: '/orders',
+            body: JSON.stringify(body(n)),
+            headers: { 'content-type': 'application/json' },
+          })
+          .then(async (res) => {
+            const reply = (await res.body.json()) as { id?: string };
+            if (res.statusCode === 201 && reply.id) {
+              accepted += 1;
+              pending.set(reply.id, performance.now());
+            }
+          })
+          .catch(() => undefined),
+      );
+    }
+    await sleep(5);
+  }
+  await Promise.all(requests);
+  const elapsed = (performance.now() - started) / 1000;
+  const deadline = Date.now() + 10_000;
+  while (pending.size > 0 && Date.now() < deadline) await sleep(20);
+  watching.on = false;
+  const unseen = pending.size;
+  pending.clear();
+  await watcher;
+  await http.close();
+  return {
+    sent,
+    achievedRate: accepted / elapsed,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: Math.max(...lags),
+    unseen,
+  };
+}
+
+function writeReport(rows: Row[], notes: string[]) {
+  const fmt = (v: number | null, digits = 0) =>
+    v === null ? '' : v.toLocaleString('en-US', { maximumFractionDigits: digits });
+  const results = {
+    generatedAt: new Date().toISOString(),
+    node: process.version,
+    seconds: SECONDS,
+    rows,
+    notes,
+  };
+  writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const table = [
+    '| metric | value | baseline | ratio | target | met? |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.metric} | ${fmt(r.value, r.unit === 'ms' ? 1 : 0)} ${r.unit} | ${r.baseline === null ? '' : `${fmt(r.baseline)} ${r.unit}`} | ${fmt(r.ratio, 2)} | ${r.target} | ${r.met ? 'yes' : 'no'} |`,
+    ),
+  ];
+  const report = [
+    '## CQRS lab benchmark',
+    '',
+    `Run on ${results.generatedAt}, Node ${process.version}, ${SECONDS} s per throughput measurement; every service is a separate process on this machine.`,
+    '',
+    ...table,
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+  writeFileSync(join(import.meta.dirname, 'REPORT.md'), report);
+  process.stdout.write(`\n${report}`);
 }

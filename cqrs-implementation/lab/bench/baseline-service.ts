@@ -1,0 +1,49 @@
+/**
+ * The benchmark's baselines, in a process of their own like the services they are compared
+ * with: a bare Express endpoint (the ceiling for any Express service on this machine), and the
+ * customer-orders question answered from the write model with joins (what the read model is
+ * there to avoid).
+ */
+import express from 'express';
+import { createPool } from '@lab/shared/pg';
+
+const pool = createPool(process.env.BASELINE_DATABASE_URL ?? '', { max: 10 });
+const app = express();
+const document = { id: 'bare', status: 'ok', version: 1 };
+
+app.get('/bare', (_req, res) => {
+  res.json(document);
+});
+
+app.get('/customers/:id/orders', async (req, res) => {
+  const { rows } = await pool.query(
+    `SELECT o.id, o.customer_id AS "customerId", o.status, o.placed_at AS "placedAt",
+            o.total_cents AS "totalCents", o.version,
+            json_agg(json_build_object('productId', l.product_id, 'productName', p.name,
+              'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.line_no) AS lines
+       FROM orders o
+       JOIN order_lines l ON l.order_id = o.id
+       JOIN products p ON p.id = l.product_id
+      WHERE o.customer_id = $1
+      GROUP BY o.id
+      ORDER BY o.placed_at DESC
+      LIMIT 20`,
+    [req.params.id],
+  );
+  res.json({ items: rows });
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` })}\n`,
+  );
+});
+app.get('/readyz', (_req, res) => {
+  res.json({ ok: true });
+});
+process.once('SIGTERM', () => {
+  server.close();
+  void pool.end().then(() => process.exit(0));
+});
