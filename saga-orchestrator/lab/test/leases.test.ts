@@ -30,7 +30,7 @@ describe('two orchestrators share one backlog', () => {
       tripIds.push(await bookTrip(acceptOnly, tripRequest(stock, { customerId: `c${i}` })));
 
     // Act: two workers claim with SKIP LOCKED, in small batches so they interleave
-    const workers = { CLAIM_BATCH: '3', POLL_INTERVAL_MS: '20' };
+    const workers = { SAGA_WORKER: '1', CLAIM_BATCH: '3', POLL_INTERVAL_MS: '20' };
     const [a, b] = await Promise.all([
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-a' }),
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-b' }),
