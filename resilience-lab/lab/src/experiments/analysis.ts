@@ -130,7 +130,8 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
       const failures: Record<string, number> = {};
       for (const s of inPhase) {
         if (s.outcome === 'ok') continue;
-        const cause = s.outcome === 'http-error' ? String(s.status) : s.outcome;
+        const cause =
+          s.outcome === 'http-error' ? `${s.status}${s.code ? ` ${s.code}` : ''}` : s.outcome;
         failures[cause] = (failures[cause] ?? 0) + 1;
       }
       phases.push({ phase, route, requests: stats.sent, ...stats, failures });
@@ -163,6 +164,9 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
   }
 
   const sent = raw.load.filter((s) => s.outcome !== 'dropped');
+  // Only supplier calls made for the measured load (the warm-up is not part of the experiment).
+  const loadIds = new Set(raw.load.map((s) => s.id));
+  const measuredCalls = raw.supplierCalls.filter((c) => c.requestId && loadIds.has(c.requestId));
   const quotesSent = sent.filter((s) => s.route === 'quotes').length;
   const before = phase('before', 'availability')?.p99Ms ?? null;
   const during = phase('fault', 'availability')?.p99Ms ?? null;
@@ -184,11 +188,11 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
       maxRssMb: max(seconds.map((s) => s.rssMb)),
       timeToOpenMs: opened ? opened.at - faultStart : null,
       timeToRecoverS: recovered ? recovered.t - def.faultEndS : null,
-      retryAmplification: sent.length === 0 ? 0 : raw.supplierCalls.length / sent.length,
+      retryAmplification: sent.length === 0 ? 0 : measuredCalls.length / sent.length,
       pricesAmplification:
         quotesSent === 0
           ? 0
-          : raw.supplierCalls.filter((c) => c.route === 'prices').length / quotesSent,
+          : measuredCalls.filter((c) => c.route === 'prices').length / quotesSent,
       zombieCalls,
       zombieWorkMs,
       breakerOpens: raw.breakerTransitions.filter((tr) => tr.to === 'open').length,

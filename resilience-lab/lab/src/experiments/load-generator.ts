@@ -13,6 +13,8 @@ export interface LoadSample {
   status: number;
   outcome: 'ok' | 'http-error' | 'client-timeout' | 'error' | 'dropped';
   source?: string;
+  /** The problem+json code of a failed answer, e.g. breaker-open. */
+  code?: string;
   /** When the client stopped waiting (its own timeout): later supplier work is zombie work. */
   gaveUpAt?: number;
 }
@@ -74,11 +76,12 @@ export function startLoad(options: LoadOptions) {
         signal: controller.signal,
         headers: { 'x-request-id': id },
       });
-      const body = (await res.body.json().catch(() => ({}))) as { source?: string };
+      const body = (await res.body.json().catch(() => ({}))) as { source?: string; code?: string };
       done({
         status: res.statusCode,
         outcome: res.statusCode === 200 ? 'ok' : 'http-error',
         ...(body.source && { source: body.source }),
+        ...(body.code && { code: body.code }),
       });
     } catch {
       done(
