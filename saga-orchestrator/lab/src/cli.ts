@@ -44,7 +44,13 @@ async function up() {
 
 async function verify() {
   const databases = databasesFromArgs();
-  const violations = await auditSaga(adminUrl, databases);
+  const violations = await auditSaga(adminUrl, databases).catch((error: unknown) => {
+    process.stderr.write(
+      `verify: cannot read the saga databases (${(error as Error).message}); start the lab once with \`pnpm lab saga up\`.\n`,
+    );
+    return undefined;
+  });
+  if (violations === undefined) return 2;
   if (violations.length === 0) {
     process.stdout.write(`verify: no violations in ${Object.values(databases).join(', ')}\n`);
     return 0;
