@@ -67,6 +67,8 @@ export interface Headline {
   zombieCalls: number;
   zombieWorkMs: number;
   breakerOpens: number;
+  /** p99 of (fired − scheduled): above ~50 ms the machine, not the gateway, shaped the figures. */
+  generatorLagP99Ms: number;
 }
 
 export interface VariantResult {
@@ -196,6 +198,11 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
       zombieCalls,
       zombieWorkMs,
       breakerOpens: raw.breakerTransitions.filter((tr) => tr.to === 'open').length,
+      generatorLagP99Ms:
+        percentile(
+          raw.load.map((s) => s.firedAt - s.scheduledAt),
+          99,
+        ) ?? 0,
     },
   };
 }

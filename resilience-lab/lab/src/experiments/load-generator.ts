@@ -7,6 +7,8 @@ export interface LoadSample {
   route: LoadRoute;
   /** When the open model said this request must start (ms since epoch). */
   scheduledAt: number;
+  /** When it really started: a gap to scheduledAt means the generator itself was starved. */
+  firedAt: number;
   endedAt: number;
   /** Measured from the scheduled start, so a stalled generator cannot hide latency. */
   latencyMs: number;
@@ -46,14 +48,19 @@ export function startLoad(options: LoadOptions) {
   async function fire(route: LoadRoute, index: number, scheduledAt: number): Promise<void> {
     const id = `${options.idPrefix}-${route[0] ?? 'x'}-${index}`;
     const sku = `sku-${index % options.skus}`;
+    const firedAt = Date.now();
     const done = (
-      fields: Omit<LoadSample, 'id' | 'route' | 'scheduledAt' | 'endedAt' | 'latencyMs'>,
+      fields: Omit<
+        LoadSample,
+        'id' | 'route' | 'scheduledAt' | 'firedAt' | 'endedAt' | 'latencyMs'
+      >,
     ) => {
       const endedAt = Date.now();
       samples.push({
         id,
         route,
         scheduledAt,
+        firedAt,
         endedAt,
         latencyMs: endedAt - scheduledAt,
         ...fields,

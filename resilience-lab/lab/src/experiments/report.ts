@@ -49,6 +49,9 @@ export function renderMarkdown(result: ExperimentResult): string {
     rows('breaker opens', (v) => String(v.headline.breakerOpens)),
     rows('max event-loop delay p99', (v) => fmtMs(v.headline.maxEventLoopDelayP99Ms)),
     rows('max RSS', (v) => `${Math.round(v.headline.maxRssMb)} MB`),
+    rows('load generator lag p99 (harness health: high = machine overloaded)', (v) =>
+      fmtMs(v.headline.generatorLagP99Ms),
+    ),
     '',
     '| variant | phase | route | requests | success | p50 | p99 | failures |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
