@@ -5,8 +5,9 @@ export default defineConfig({
     name: 'cqrs',
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Budgets, not speed assertions: fault tests restart processes on a shared 2-core machine.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // Every test file starts its own services; two at a time keeps a 2-core machine breathing.
     maxWorkers: 2,
   },

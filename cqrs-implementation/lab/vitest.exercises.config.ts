@@ -7,8 +7,8 @@ export default defineConfig({
     name: 'cqrs-exercises',
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['exercises/**/check.test.ts'],
-    testTimeout: 90_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     maxWorkers: 2,
   },
 });

@@ -51,8 +51,16 @@ export function commandClient(base: string) {
   };
 }
 
-export function queryClient(base: string) {
-  const get = <T = Record<string, unknown>>(path: string, token?: string, timeoutMs?: number) =>
+/**
+ * `patienceMs` is sent as X-Consistency-Timeout-Ms with every token (unless a call names its
+ * own): tests on a busy machine wait longer than the service's 2 s default, the semantics stay.
+ */
+export function queryClient(base: string, patienceMs?: number) {
+  const get = <T = Record<string, unknown>>(
+    path: string,
+    token?: string,
+    timeoutMs: number | undefined = patienceMs,
+  ) =>
     call<T>('GET', `${base}${path}`, undefined, {
       ...(token !== undefined && { 'x-consistency-token': token }),
       ...(timeoutMs !== undefined && { 'x-consistency-timeout-ms': String(timeoutMs) }),

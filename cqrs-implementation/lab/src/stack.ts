@@ -94,7 +94,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port: options.ports?.[name] ?? 0,
       env: { ...serviceEnv(options.ns), ...options.env?.[name], ...extraEnv },
       // Generous: on a busy 2-core machine a Node service with telemetry can take a while to boot.
-      timeoutMs: 60_000,
+      timeoutMs: 120_000,
       ...(options.echo && { echo: name }),
     });
     services[name] = service;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { ENTRIES, isolatedNamespace, serviceEnv, startStack, type Stack } from '../src/stack.ts';
@@ -46,7 +47,7 @@ async function products(count: number, stock: number) {
 /** Lets the load make progress: waits for `more` further successful orders. */
 async function progress(ledger: { placed: number }, more: number) {
   const target = ledger.placed + more;
-  await waitFor(`${more} more orders`, () => ledger.placed >= target, { timeoutMs: 30_000 });
+  await waitFor(`${more} more orders`, () => ledger.placed >= target, { timeoutMs: 60_000 });
 }
 
 async function expectExactTotals(ids: string[], initialStock: number) {
@@ -56,7 +57,7 @@ async function expectExactTotals(ids: string[], initialStock: number) {
        FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = ANY($1)`,
     [ids],
   );
-  const queries = queryClient(stack.url('query'));
+  const queries = queryClient(stack.url('query'), 20_000);
   const views = await Promise.all(ids.map((id) => queries.product(id)));
   const readSold = views.reduce((sum, v) => sum + Number(v.body.unitsSold), 0);
   const readStock = views.reduce((sum, v) => sum + Number(v.body.stock), 0);
@@ -107,7 +108,7 @@ describe('crash recovery', () => {
         );
         return rows[0]?.n === 0;
       },
-      { timeoutMs: 30_000 },
+      { timeoutMs: 60_000 },
     );
     const violations = await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 45_000);
     expect(violations).toEqual([]);
@@ -122,7 +123,7 @@ describe('crash recovery', () => {
       'SELECT count(*)::int AS n FROM outbox',
     );
     await waitFor('the whole topic', () => reader.seen.length >= (rows[0]?.n ?? Infinity), {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     await reader.stop();
     for (const id of ids) {

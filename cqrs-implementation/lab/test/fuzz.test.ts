@@ -44,45 +44,57 @@ const junk = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.anything({ maxDepth: 2 }),
 );
-const quantity = fc.oneof(fc.integer({ min: 1, max: 3 }), junk);
+// Mostly well-formed values, so the fuzzer reaches the domain and the database, not only the validator.
+const valid = <T>(arbitrary: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary, weight: 6 }, { arbitrary: junk, weight: 1 });
+const quantity = valid(fc.integer({ min: 1, max: 3 }));
 const id = () =>
   fc.oneof(
     // Ids that exist (filled in by beforeAll, after the arbitraries are built).
-    fc
-      .nat()
-      .map((i) => [...productIds, ...orderIds][i % (productIds.length + orderIds.length)] ?? ''),
-    fc.uuid(),
-    fc.string({ maxLength: 40 }),
-    fc.constantFrom('..', '%', 'top', ' '),
+    {
+      arbitrary: fc
+        .nat()
+        .map((i) => [...productIds, ...orderIds][i % (productIds.length + orderIds.length)] ?? ''),
+      weight: 6,
+    },
+    { arbitrary: fc.uuid(), weight: 1 },
+    { arbitrary: fc.string({ maxLength: 40 }), weight: 1 },
+    { arbitrary: fc.constantFrom('..', '%', 'top', ' '), weight: 1 },
   );
 const productBody = fc.record(
   {
-    sku: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), junk),
-    name: fc.oneof(fc.string({ maxLength: 300 }), junk),
-    priceCents: fc.oneof(fc.integer({ min: 0, max: 10_000 }), junk),
-    stock: fc.oneof(fc.integer({ min: 0, max: 100 }), junk),
+    sku: valid(fc.string({ minLength: 1, maxLength: 20 })),
+    name: valid(fc.string({ maxLength: 300 })),
+    priceCents: valid(fc.integer({ min: 0, max: 10_000 })),
+    stock: valid(fc.integer({ min: 0, max: 100 })),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['sku', 'name', 'priceCents', 'stock'] },
 );
 const orderBody = fc.record(
   {
-    customerId: fc.oneof(fc.constantFrom('fuzzer', 'other'), fc.string({ maxLength: 80 }), junk),
-    lines: fc.oneof(
-      fc.array(fc.record({ productId: id(), quantity }, { requiredKeys: [] }), { maxLength: 4 }),
-      junk,
-    ),
+    customerId: valid(fc.oneof(fc.constantFrom('fuzzer', 'other'), fc.string({ maxLength: 80 }))),
+    lines: valid(fc.array(fc.record({ productId: id(), quantity }), { maxLength: 4 })),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['customerId', 'lines'] },
 );
 const body = (shape: fc.Arbitrary<unknown>) =>
   fc.oneof(
-    shape.map((value) => ({
-      raw: (JSON.stringify(value) as string | undefined) ?? '',
-      type: 'application/json',
-    })),
-    fc.string({ maxLength: 50 }).map((raw) => ({ raw, type: 'application/json' })),
-    fc.string({ maxLength: 20 }).map((raw) => ({ raw, type: 'text/plain' })),
-    fc.constant({ raw: '', type: 'application/json' }),
+    {
+      arbitrary: shape.map((value) => ({
+        raw: (JSON.stringify(value) as string | undefined) ?? '',
+        type: 'application/json',
+      })),
+      weight: 6,
+    },
+    {
+      arbitrary: fc.string({ maxLength: 50 }).map((raw) => ({ raw, type: 'application/json' })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.string({ maxLength: 20 }).map((raw) => ({ raw, type: 'text/plain' })),
+      weight: 1,
+    },
+    { arbitrary: fc.constant({ raw: '', type: 'application/json' }), weight: 1 },
   );
 const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,60}$/);
 

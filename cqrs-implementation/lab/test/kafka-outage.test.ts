@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   const ns = isolatedNamespace('outage', { kafkaBrokers: broker.brokers });
   stack = await startStack({ ns });
   stores = openStores(ns);
-}, 180_000);
+}, 300_000);
 afterAll(async () => {
   await stack.stop();
   await stores.close();
@@ -33,7 +33,7 @@ const backlog = async () => {
 describe('Kafka outage', () => {
   it(
     'When the broker is killed and restarted while commands flow, then the outbox backlog drains and nothing is lost',
-    { timeout: 240_000 },
+    { timeout: 400_000 },
     async () => {
       const commands = commandClient(stack.url('command'));
       const ids: string[] = [];
@@ -47,7 +47,7 @@ describe('Kafka outage', () => {
         ids.push(res.body.id);
       }
       const load = startCommandLoad(stack.url('command'), ids, 3);
-      await waitFor('orders flowing', () => load.ledger.placed >= 10, { timeoutMs: 30_000 });
+      await waitFor('orders flowing', () => load.ledger.placed >= 10, { timeoutMs: 60_000 });
 
       await broker.stop('SIGKILL');
       const placedWhileDown = load.ledger.placed;
@@ -55,14 +55,14 @@ describe('Kafka outage', () => {
       await waitFor(
         'commands accepted while Kafka is down',
         () => load.ledger.placed >= placedWhileDown + 20,
-        { timeoutMs: 30_000 },
+        { timeoutMs: 60_000 },
       );
       expect(await backlog()).toBeGreaterThan(0);
 
       await broker.restart();
       const placedAfter = load.ledger.placed;
       await waitFor('more orders after the restart', () => load.ledger.placed >= placedAfter + 10, {
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
       });
       await load.stop();
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { COMMAND_MIGRATIONS, isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { readEventTopic } from './kafka-reader.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { LAB_DIR } from '../src/stack.ts';
 
 const KAFKA_LIB = join(LAB_DIR, '..', '.infra', 'kafka', 'lib');

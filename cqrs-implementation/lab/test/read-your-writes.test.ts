@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   stack = await startStack({ ns });
   stores = openStores(ns);
   commands = commandClient(stack.url('command'));
-  queries = queryClient(stack.url('query'));
+  queries = queryClient(stack.url('query'), 20_000);
 });
 afterAll(async () => {
   await stack.stop();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { rebuildReadModel } from '../src/admin/rebuild.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { commandClient, queryClient } from '../src/client.ts';
@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('live rebuild', () => {
   it('When the read model is rebuilt while commands flow, then queries keep answering from the old generation, the switch is atomic, and no event is lost', async () => {
     const commands = commandClient(stack.url('command'));
-    const queries = queryClient(stack.url('query'));
+    const queries = queryClient(stack.url('query'), 20_000);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
       ids.push(
@@ -37,7 +37,7 @@ describe('live rebuild', () => {
         ).body.id,
       );
     const load = startCommandLoad(stack.url('command'), ids, 3);
-    await waitFor('some history', () => load.ledger.placed >= 40, { timeoutMs: 30_000 });
+    await waitFor('some history', () => load.ledger.placed >= 40, { timeoutMs: 60_000 });
 
     const answers: number[] = [];
     const reading = { on: true };
@@ -50,7 +50,7 @@ describe('live rebuild', () => {
     });
     const placedAtSwitch = load.ledger.placed;
     await waitFor('orders after the switch', () => load.ledger.placed >= placedAtSwitch + 10, {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     await load.stop();
     reading.on = false;

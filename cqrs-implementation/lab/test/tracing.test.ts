@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '@lab/shared/telemetry';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { isolatedNamespace, startStack, type ServiceName, type Stack } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
@@ -64,7 +64,7 @@ describe('tracing', () => {
       }),
     });
     const order = (await res.json()) as { id: string; consistencyToken: string };
-    await queryClient(stack.url('query')).order(order.id, order.consistencyToken);
+    await queryClient(stack.url('query'), 20_000).order(order.id, order.consistencyToken);
 
     const inTrace = (service: ServiceName) => spansOf(service).filter((s) => s.traceId === traceId);
     const redisWrite = await waitFor('the projector to write Redis in the same trace', () =>

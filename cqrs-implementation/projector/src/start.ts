@@ -3,6 +3,7 @@
  * everything it writes can be rebuilt from the write model (`pnpm lab cqrs rebuild`).
  */
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
@@ -65,16 +66,28 @@ if (config.PROJECTOR_EXTRA_MODULE) {
   logger.info({ module: config.PROJECTOR_EXTRA_MODULE }, 'maintaining an extra read model');
 }
 
-const consumer = await startProjector({
-  kafka,
-  topic,
-  groupId,
-  store,
-  logger,
-  sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
-  chaos,
-  extra,
-});
+// A broker that is starting (or a topic whose leader is still being elected) refuses the
+// first requests; that is a reason to try again shortly, not to exit.
+const consumer = await (async () => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProjector({
+        kafka,
+        topic,
+        groupId,
+        store,
+        logger,
+        sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
+        chaos,
+        extra,
+      });
+    } catch (error) {
+      if (attempt >= 30) throw error;
+      logger.warn({ err: error, attempt }, 'cannot start consuming yet; retrying');
+      await sleep(Math.min(2000, 200 * attempt));
+    }
+  }
+})();
 
 const app = createApp({
   service: 'projector',

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '@lab/shared/pg';
-import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { waitFor } from '../../test/wait.ts';
 import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
@@ -52,7 +53,7 @@ describe('exercise 01: one relay at a time', () => {
       [marker],
     );
     await waitFor('the last event on the topic', () => reader.of(marker).length > 0, {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
     });
     await reader.stop();
 

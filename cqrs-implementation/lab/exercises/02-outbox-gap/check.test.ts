@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
-import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { waitFor } from '../../test/wait.ts';
 import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
@@ -69,7 +70,7 @@ describe('exercise 02: the outbox gap', () => {
     await finish(txEarly, 'COMMIT');
 
     await waitFor('the early event on the topic', () => reader.of(early).length === 1, {
-      timeoutMs: 10_000,
+      timeoutMs: 60_000,
     });
     expect(reader.of(late)).toEqual([1]);
   });
@@ -86,7 +87,7 @@ describe('exercise 02: the outbox gap', () => {
     await finish(txOpen, 'ROLLBACK');
 
     await waitFor('both versions on the topic', () => reader.of(product).length >= 2, {
-      timeoutMs: 10_000,
+      timeoutMs: 60_000,
     });
     expect(reader.of(product)).toEqual([1, 2]);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from '../../test/wait.ts';
 import { rewindProjector } from '../../src/admin/replay.ts';
 import { commandClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '@lab/shared/pg';
 import type { Redis } from '@lab/shared/redis';
-import { waitFor } from '@lab/shared/testkit';
+import { waitFor } from '../../test/wait.ts';
 import { verifyLab } from '../../src/audit/verify.ts';
 import { commandClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
@@ -41,12 +41,12 @@ describe('exercise 05: rebuild the read model live', () => {
       stock: 100_000,
     });
     const load = startCommandLoad(stack.url('command'), [product.body.id], 2);
-    await waitFor('some history', () => load.ledger.placed >= 30, { timeoutMs: 30_000 });
+    await waitFor('some history', () => load.ledger.placed >= 30, { timeoutMs: 60_000 });
 
     await rebuild(stores.pool, stores.redis, stack.ns.redisKeyPrefix, { pauseMs: 15 });
     const placed = load.ledger.placed;
     await waitFor('orders after the switch', () => load.ledger.placed >= placed + 5, {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     await load.stop();
 
