@@ -24,7 +24,7 @@ export async function exerciseLab(
       SAGA_POLICY_MODULE: implementation(exerciseDir),
       RETRY_BASE_MS: '20',
       RETRY_MAX_MS: '200',
-      STEP_TIMEOUT_MS: '500',
+      STEP_TIMEOUT_MS: '2000',
       ...orchestratorEnv,
     },
   });

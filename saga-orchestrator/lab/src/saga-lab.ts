@@ -26,6 +26,17 @@ export const designPorts: Record<ServiceName, number> = {
 
 export type Databases = Record<ServiceName, string>;
 
+/**
+ * Step budgets for tests on a shared, loaded machine: a slow answer must not turn into a
+ * compensated trip unless the test injects the failure itself.
+ */
+export const tolerantBudgets = {
+  STEP_TIMEOUT_MS: '5000',
+  STEP_MAX_ATTEMPTS: '20',
+  STEP_DEADLINE_MS: '120000',
+  SAGA_DEADLINE_MS: '600000',
+};
+
 export function defaultDatabases(): Databases {
   return {
     orchestrator: 'saga_orchestrator',

@@ -9,11 +9,14 @@ import {
   tripRequest,
   waitForStatus,
 } from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
 
 let lab: SagaLab;
 beforeAll(async () => {
-  lab = await startSagaLab({ databases: uniqueDatabases('rooms') });
+  lab = await startSagaLab({
+    databases: uniqueDatabases('rooms'),
+    orchestratorEnv: tolerantBudgets,
+  });
 });
 afterAll(async () => {
   await lab.stop();

@@ -11,7 +11,7 @@ import {
   waitForStatus,
   type Stock,
 } from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
 
 const forward = [
   'reserve-flight',
@@ -32,10 +32,11 @@ beforeAll(async () => {
   lab = await startSagaLab({
     databases: uniqueDatabases('crash'),
     orchestratorEnv: {
-      STEP_TIMEOUT_MS: '500',
+      ...tolerantBudgets,
+      STEP_TIMEOUT_MS: '1000',
       RETRY_BASE_MS: '20',
       RETRY_MAX_MS: '200',
-      LEASE_TTL_MS: '1000',
+      LEASE_TTL_MS: '2000',
       // Recovery here waits for the whole crash loop; deadlines are tested on their own below.
       SAGA_DEADLINE_MS: '600000',
       STEP_DEADLINE_MS: '600000',
@@ -127,6 +128,7 @@ describe('crash recovery from the saga log', () => {
     const first = await lab.startOrchestrator({
       STEP_DEADLINE_MS: '3000',
       STEP_MAX_ATTEMPTS: '1000',
+      STEP_TIMEOUT_MS: '500',
     });
     await chaos(lab.urls.hotels, { mode: 'hang' });
     const tripId = await bookTrip(first.url, tripRequest(stock));
@@ -140,6 +142,7 @@ describe('crash recovery from the saga log', () => {
     const second = await lab.startOrchestrator({
       STEP_DEADLINE_MS: '60000',
       STEP_MAX_ATTEMPTS: '1000',
+      STEP_TIMEOUT_MS: '500',
     });
     const trip = await waitForStatus(second.url, tripId);
     await chaos(lab.urls.hotels, { mode: 'off' });

@@ -2,12 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { auditSaga } from '../src/audit.ts';
 import { createStock, tripRequest, waitForStatus, type Stock } from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
 
 let lab: SagaLab;
 let stock: Stock;
 beforeAll(async () => {
-  lab = await startSagaLab({ databases: uniqueDatabases('fuzz') });
+  lab = await startSagaLab({
+    databases: uniqueDatabases('fuzz'),
+    orchestratorEnv: tolerantBudgets,
+  });
   stock = await createStock(lab.urls, 1000);
 });
 afterAll(async () => {

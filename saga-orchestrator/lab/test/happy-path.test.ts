@@ -12,7 +12,7 @@ import {
   tripRequest,
   waitForStatus,
 } from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
 
 const spans = join(tmpdir(), `saga-happy-${process.pid}.jsonl`);
 let lab: SagaLab;
@@ -20,6 +20,7 @@ let lab: SagaLab;
 beforeAll(async () => {
   lab = await startSagaLab({
     databases: uniqueDatabases('happy'),
+    orchestratorEnv: tolerantBudgets,
     env: { LAB_TRACE_EXPORT: `file:${spans}` },
   });
 });

@@ -10,12 +10,21 @@ import {
   waitForStatus,
   type Trip,
 } from '../src/saga-client.ts';
-import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import {
+  participants,
+  startSagaLab,
+  tolerantBudgets,
+  uniqueDatabases,
+  type SagaLab,
+} from '../src/saga-lab.ts';
 
 let lab: SagaLab;
 
 beforeAll(async () => {
-  lab = await startSagaLab({ databases: uniqueDatabases('reject') });
+  lab = await startSagaLab({
+    databases: uniqueDatabases('reject'),
+    orchestratorEnv: tolerantBudgets,
+  });
 });
 afterEach(async () => {
   await Promise.all(participants.map((name) => chaos(lab.urls[name], { mode: 'off' })));
