@@ -7,6 +7,16 @@ export async function verify(): Promise<number> {
   const ns = defaultNamespace();
   const stores = connect(ns);
   try {
+    const missing = await stores.pool.query('SELECT 1').then(
+      () => false,
+      (error: unknown) => (error as { code?: string }).code === '3D000',
+    );
+    if (missing) {
+      process.stdout.write(
+        `verify: database ${ns.databaseName} does not exist yet; start the lab once (pnpm lab cqrs up) and send it some commands\n`,
+      );
+      return 1;
+    }
     const violations = await verifyLab(stores.pool, stores.redis, ns.redisKeyPrefix, 5000);
     for (const v of violations)
       process.stdout.write(`VIOLATION ${v.where} ${v.aggregate}: ${v.problem}\n`);
