@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnService, type SpawnedService } from '@lab/shared/testkit';
-import { supplierEntry } from '../src/lab-processes.ts';
+import { STARTUP_TIMEOUT_MS, supplierEntry } from '../src/lab-processes.ts';
 import { supplierAdmin, type ChaosBody } from '../src/supplier-admin.ts';
 
 let supplier: SpawnedService;
@@ -8,8 +8,8 @@ let locked: SpawnedService;
 
 beforeAll(async () => {
   [supplier, locked] = await Promise.all([
-    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '1' } }),
-    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '0' } }),
+    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '1' }, timeoutMs: STARTUP_TIMEOUT_MS }),
+    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '0' }, timeoutMs: STARTUP_TIMEOUT_MS }),
   ]);
 });
 afterAll(async () => {
