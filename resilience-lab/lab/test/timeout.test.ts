@@ -7,7 +7,7 @@ let lab: RunningLab;
 let supplier: SupplierAdmin;
 
 beforeAll(async () => {
-  lab = await startLab({ gatewayEnv: { PROTECTIONS: 'timeout', TIMEOUT_MS: '300' } });
+  lab = await startLab({ gatewayEnv: { PROTECTIONS: 'timeout', TIMEOUT_MS: '1500' } });
   supplier = supplierAdmin(lab.supplier.url);
 });
 afterAll(async () => {
