@@ -9,6 +9,7 @@ export default defineConfig({
     include: ['exercises/**/check.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    maxWorkers: 2,
+    // test/exercises.test.ts runs two of these at once (start and solution) and asks for 1 each.
+    maxWorkers: Number(process.env.CQRS_EXERCISE_WORKERS ?? 2),
   },
 });

@@ -85,6 +85,16 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
+const running = new Set<Stack>();
+
+/**
+ * Stops every stack this process started. Test files call it in afterAll, so services started
+ * by a beforeAll that failed half-way are stopped too instead of outliving the test run.
+ */
+export async function stopAllStacks(): Promise<void> {
+  await Promise.allSettled([...running].map((stack) => stack.stop()));
+}
+
 /** Starts the lab's services as real processes; the command service first, as it migrates the schema. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const services: Stack['services'] = {};
@@ -114,9 +124,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await services[name]?.kill();
     },
     stop: async () => {
+      running.delete(stack);
       await Promise.all(Object.values(services).map((s) => s.stop()));
     },
   };
+  running.add(stack);
   try {
     if (wanted.includes('command')) await start('command');
     await Promise.all(wanted.filter((n) => n !== 'command').map((n) => start(n)));

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import type { SpawnedService } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
-import { ENTRIES, isolatedNamespace, serviceEnv, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, stopAllStacks, type Stack } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 import { readEventTopic } from './kafka-reader.ts';
@@ -16,16 +16,13 @@ beforeAll(async () => {
   const ns = isolatedNamespace('crash');
   stack = await startStack({ ns });
   // Two relays from the start: the advisory lock must keep them from publishing twice.
-  secondRelay = await spawnService({
-    entry: ENTRIES.relay,
-    env: serviceEnv(ns),
-    timeoutMs: 60_000,
-  });
+  const second = await startStack({ ns, only: ['relay'] });
+  if (!second.services.relay) throw new Error('second relay did not start');
+  secondRelay = second.services.relay;
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await secondRelay.stop();
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

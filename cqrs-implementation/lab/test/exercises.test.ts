@@ -28,7 +28,11 @@ function runChecks(impl: 'start' | 'solution'): Promise<Map<string, FileResult>>
       '--reporter=json',
       `--outputFile=${report}`,
     ],
-    { cwd: labDir, env: { ...process.env, EXERCISE_IMPL: impl }, stdio: 'ignore' },
+    {
+      cwd: labDir,
+      env: { ...process.env, EXERCISE_IMPL: impl, CQRS_EXERCISE_WORKERS: '1' },
+      stdio: 'ignore',
+    },
   );
   return new Promise((resolve, reject) => {
     child.once('error', reject);

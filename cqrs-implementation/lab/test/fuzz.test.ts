@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWriteModel, verifyLab } from '../src/audit/verify.ts';
 import { commandClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 let stack: Stack;
@@ -31,7 +31,7 @@ beforeAll(async () => {
   orderIds.push(order.body.id);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

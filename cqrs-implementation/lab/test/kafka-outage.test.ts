@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
-import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 import { startPrivateBroker } from './private-broker.ts';
@@ -18,9 +18,9 @@ beforeAll(async () => {
   stores = openStores(ns);
 }, 300_000);
 afterAll(async () => {
-  await stack.stop();
-  await stores.close();
+  await stopAllStacks();
   await broker.destroy();
+  await stores.close();
 });
 
 const backlog = async () => {

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
 import { waitFor } from './wait.ts';
-import { COMMAND_MIGRATIONS, isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { COMMAND_MIGRATIONS, isolatedNamespace, startStack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { readEventTopic } from './kafka-reader.ts';
 
-let stack: Stack;
 let stores: Stores;
 let reader: Awaited<ReturnType<typeof readEventTopic>>;
 
@@ -14,12 +13,12 @@ beforeAll(async () => {
   const ns = isolatedNamespace('gap');
   await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
   stores = openStores(ns);
-  stack = await startStack({ ns, only: ['relay'] });
+  await startStack({ ns, only: ['relay'] });
   reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
 });
 afterAll(async () => {
+  await stopAllStacks();
   await reader.stop();
-  await stack.stop();
   await stores.close();
 });
 

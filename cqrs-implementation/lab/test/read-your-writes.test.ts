@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit/verify.ts';
-import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 let stack: Stack;
@@ -18,7 +18,7 @@ beforeAll(async () => {
   queries = queryClient(stack.url('query'), 20_000);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

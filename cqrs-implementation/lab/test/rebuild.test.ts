@@ -3,7 +3,7 @@ import { waitFor } from './wait.ts';
 import { rebuildReadModel } from '../src/admin/rebuild.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

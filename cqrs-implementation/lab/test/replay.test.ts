@@ -5,7 +5,7 @@ import { listDeadLetters, replayDeadLetters } from '../src/admin/dead-letters.ts
 import { rewindProjector } from '../src/admin/replay.ts';
 import { verifyLab } from '../src/audit/verify.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { metric } from './metrics.ts';
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '@lab/shared/telemetry';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type ServiceName, type Stack } from '../src/stack.ts';
+import {
+  isolatedNamespace,
+  startStack,
+  type ServiceName,
+  type Stack,
+  stopAllStacks,
+} from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cqrs-traces-'));
@@ -36,7 +42,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,30 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '@lab/shared/pg';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
 import { waitFor } from '../../test/wait.ts';
-import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
+import {
+  COMMAND_MIGRATIONS,
+  isolatedNamespace,
+  startStack,
+  stopAllStacks,
+} from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
 import { implementation } from '../support.ts';
 
 const ns = isolatedNamespace('ex01');
-let relays: SpawnedService[] = [];
 let stores: Stores;
 
 beforeAll(async () => {
   await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
   stores = openStores(ns);
-  const env = {
-    ...serviceEnv(ns),
-    RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts'),
-  };
-  relays = await Promise.all(
-    [1, 2].map(() => spawnService({ entry: ENTRIES.relay, env, timeoutMs: 60_000 })),
-  );
+  const env = { relay: { RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') } };
+  for (let i = 0; i < 2; i++) await startStack({ ns, only: ['relay'], env });
 });
 afterAll(async () => {
-  await Promise.all(relays.map((r) => r.stop()));
+  await stopAllStacks();
   await stores.close();
 });
 

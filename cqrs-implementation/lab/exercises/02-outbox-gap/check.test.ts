@@ -1,32 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
 import { waitFor } from '../../test/wait.ts';
-import { COMMAND_MIGRATIONS, ENTRIES, isolatedNamespace, serviceEnv } from '../../src/stack.ts';
+import {
+  COMMAND_MIGRATIONS,
+  isolatedNamespace,
+  startStack,
+  stopAllStacks,
+} from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
 import { metric } from '../../test/metrics.ts';
 import { implementation } from '../support.ts';
 
 const ns = isolatedNamespace('ex02');
-let relay: SpawnedService;
+let relayUrl: string;
 let stores: Stores;
 let reader: Awaited<ReturnType<typeof readEventTopic>>;
 
 beforeAll(async () => {
   await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
   stores = openStores(ns);
-  relay = await spawnService({
-    entry: ENTRIES.relay,
-    timeoutMs: 60_000,
-    env: { ...serviceEnv(ns), RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') },
+  const stack = await startStack({
+    ns,
+    only: ['relay'],
+    env: { relay: { RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') } },
   });
+  relayUrl = stack.url('relay');
   reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
 });
 afterAll(async () => {
+  await stopAllStacks();
   await reader.stop();
-  await relay.stop();
   await stores.close();
 });
 
@@ -64,7 +69,7 @@ describe('exercise 02: the outbox gap', () => {
     const probe = randomUUID();
     await commitOne(probe, 1);
     await waitFor('the relay to publish past the gap or hold back', async () => {
-      const heldBack = await metric(relay.url, 'cqrs_relay_held_back_total');
+      const heldBack = await metric(relayUrl, 'cqrs_relay_held_back_total');
       return reader.of(probe).length > 0 || heldBack > 0;
     });
     await finish(txEarly, 'COMMIT');

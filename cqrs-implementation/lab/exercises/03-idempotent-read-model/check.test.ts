@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/wait.ts';
 import { rewindProjector } from '../../src/admin/replay.ts';
 import { commandClient } from '../../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { metric } from '../../test/metrics.ts';
 import { implementation } from '../support.ts';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

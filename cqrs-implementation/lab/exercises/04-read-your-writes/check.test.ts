@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandClient, queryClient } from '../../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { implementation } from '../support.ts';
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 

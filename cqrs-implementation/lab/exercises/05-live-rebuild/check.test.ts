@@ -4,7 +4,7 @@ import type { Redis } from '@lab/shared/redis';
 import { waitFor } from '../../test/wait.ts';
 import { verifyLab } from '../../src/audit/verify.ts';
 import { commandClient } from '../../src/client.ts';
-import { isolatedNamespace, startStack, type Stack } from '../../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/stack.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { startCommandLoad } from '../../test/load.ts';
 import { implementation } from '../support.ts';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   stores = openStores(ns);
 });
 afterAll(async () => {
-  await stack.stop();
+  await stopAllStacks();
   await stores.close();
 });
 
