@@ -260,7 +260,7 @@ stop_kafka() {
 kafka_status() {
   if ! port_open "$kafka_host" "$kafka_port"; then return 1; fi
   # The probe is compiled by `up`; without it an open port is the best available answer.
-  if [[ -f $kafka_probe/WaitForBroker.class ]]; then kafka_serves 5 >/dev/null 2>&1; fi
+  if [[ -f $kafka_probe/WaitForBroker.class ]]; then kafka_serves 20 >/dev/null 2>&1; fi
 }
 
 # --- commands -----------------------------------------------------------------------------
