@@ -111,7 +111,7 @@ export async function bench(): Promise<void> {
 
     process.stdout.write(`recovery: ${IN_FLIGHT} trips in flight, SIGKILL, restart...\n`);
     await db.query('TRUNCATE saga_steps, sagas');
-    await pool(IN_FLIGHT, 100, () => bookTrip(lab.urls.orchestrator, tripRequest(stock)));
+    await pool(IN_FLIGHT, 20, () => bookTrip(lab.urls.orchestrator, tripRequest(stock)));
     await lab.services.orchestrator?.kill();
     const { rows: left } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM sagas WHERE status NOT IN ('COMPLETED', 'COMPENSATED')`,

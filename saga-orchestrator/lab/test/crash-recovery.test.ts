@@ -53,7 +53,7 @@ afterAll(async () => {
 describe('crash recovery from the saga log', () => {
   test(
     'When the orchestrator is SIGKILLed at every crash point, then after restart every trip is terminal and verify passes',
-    { timeout: 300_000 },
+    { timeout: 900_000 },
     async () => {
       // Arrange: a fresh orchestrator per crash point, each told to kill itself there
       const booked: string[] = [];

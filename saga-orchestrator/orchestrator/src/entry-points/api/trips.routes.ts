@@ -37,15 +37,25 @@ export function tripRoutes(
     const traceContext: Record<string, string> = {};
     propagation.inject(context.active(), traceContext);
     const owner = worker?.hasRoom() ? worker.owner : undefined;
-    const saga = await log.create({
-      id: randomUUID(),
-      idempotencyKey,
-      requestHash,
-      request: trip,
-      traceContext,
-      deadlineMs: deps.deadlineMs,
-      owner,
-    });
+    const saga = await log
+      .create({
+        id: randomUUID(),
+        idempotencyKey,
+        requestHash,
+        request: trip,
+        traceContext,
+        deadlineMs: deps.deadlineMs,
+        owner,
+      })
+      .catch((error: unknown) => {
+        // The saga log is the promise behind the 202; without it, say so and let the client
+        // retry with its Idempotency-Key.
+        throw problems.unavailable(
+          'saga-log-unavailable',
+          `The saga log is unavailable: ${(error as Error).message}`,
+          1,
+        );
+      });
     if (!saga.created && saga.requestHash !== requestHash)
       throw new AppError(
         'idempotency-key-reused',
