@@ -54,7 +54,7 @@ async function expectExactTotals(ids: string[], initialStock: number) {
        FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = ANY($1)`,
     [ids],
   );
-  const queries = queryClient(stack.url('query'), 20_000);
+  const queries = queryClient(stack.url('query'), 10_000);
   const views = await Promise.all(ids.map((id) => queries.product(id)));
   const readSold = views.reduce((sum, v) => sum + Number(v.body.unitsSold), 0);
   const readStock = views.reduce((sum, v) => sum + Number(v.body.stock), 0);

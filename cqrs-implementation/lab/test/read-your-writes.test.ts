@@ -15,7 +15,7 @@ beforeAll(async () => {
   stack = await startStack({ ns });
   stores = openStores(ns);
   commands = commandClient(stack.url('command'));
-  queries = queryClient(stack.url('query'), 20_000);
+  queries = queryClient(stack.url('query'), 10_000);
 });
 afterAll(async () => {
   await stopAllStacks();

@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('live rebuild', () => {
   it('When the read model is rebuilt while commands flow, then queries keep answering from the old generation, the switch is atomic, and no event is lost', async () => {
     const commands = commandClient(stack.url('command'));
-    const queries = queryClient(stack.url('query'), 20_000);
+    const queries = queryClient(stack.url('query'), 10_000);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
       ids.push(

@@ -58,7 +58,7 @@ describe('projector replay', () => {
       last = order.body;
       if (i % 3 === 0) last = (await commands.cancel(order.body.id, 1)).body;
     }
-    await queryClient(stack.url('query'), 20_000).product(product.body.id, last.consistencyToken);
+    await queryClient(stack.url('query'), 10_000).product(product.body.id, last.consistencyToken);
     const { rows } = await stores.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM outbox',
     );
@@ -86,7 +86,7 @@ describe('projector replay', () => {
   it('When the projector rejects an event as poison, then it lands in the dead-letter topic with its reason, later events still apply, and dlq replay applies it once fixed', async () => {
     await restartProjector({ LAB_CHAOS: '1', PROJECTOR_POISON_TYPES: 'ProductRestocked' });
     const commands = commandClient(stack.url('command'));
-    const queries = queryClient(stack.url('query'), 20_000);
+    const queries = queryClient(stack.url('query'), 10_000);
     const product = await commands.createProduct({
       sku: 'poison',
       name: 'Poison',

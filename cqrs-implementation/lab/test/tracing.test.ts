@@ -70,7 +70,7 @@ describe('tracing', () => {
       }),
     });
     const order = (await res.json()) as { id: string; consistencyToken: string };
-    await queryClient(stack.url('query'), 20_000).order(order.id, order.consistencyToken);
+    await queryClient(stack.url('query'), 10_000).order(order.id, order.consistencyToken);
 
     const inTrace = (service: ServiceName) => spansOf(service).filter((s) => s.traceId === traceId);
     const redisWrite = await waitFor('the projector to write Redis in the same trace', () =>

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('exercise 04: read your writes against a slow projector', () => {
   it('When a client reads with the token of its own write, then it sees the write, however slow the projector', async () => {
     const commands = commandClient(stack.url('command'));
-    const queries = queryClient(stack.url('query'), 20_000);
+    const queries = queryClient(stack.url('query'), 10_000);
     const product = await commands.createProduct({
       sku: 'ex04',
       name: 'Kettle',
@@ -47,7 +47,7 @@ describe('exercise 04: read your writes against a slow projector', () => {
 
   it('When the read model cannot catch up within the budget, then 503 with Retry-After, not a stale answer', async () => {
     const commands = commandClient(stack.url('command'));
-    const queries = queryClient(stack.url('query'), 20_000);
+    const queries = queryClient(stack.url('query'), 10_000);
     const product = await commands.createProduct({
       sku: 'ex04-b',
       name: 'Mug',

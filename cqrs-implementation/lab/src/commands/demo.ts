@@ -19,7 +19,7 @@ export async function demo(): Promise<number> {
   const stack = await startStack({ ns });
   const stores = connect(ns);
   const commands = commandClient(stack.url('command'));
-  const queries = queryClient(stack.url('query'), 20_000);
+  const queries = queryClient(stack.url('query'), 10_000);
   try {
     step(
       '1. A write lands in PostgreSQL; its event travels outbox -> relay -> Kafka -> projector -> Redis',
