@@ -30,6 +30,7 @@ export interface SpawnedService {
 }
 
 const telemetryRegister = fileURLToPath(new URL('../telemetry/register.ts', import.meta.url));
+const exitWithParent = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
 const running = new Set<ChildProcess>();
 // A test that fails half-way must not leave services running into the next test file.
 process.once('exit', () => {
@@ -46,10 +47,14 @@ export function serviceNodeArgs(entry: string): string[] {
  * GET /readyz answers 200: the service is listening and its dependencies answer.
  */
 export async function spawnService(options: SpawnOptions): Promise<SpawnedService> {
-  const child = spawn(process.execPath, serviceNodeArgs(options.entry), {
-    env: { ...process.env, LOG_LEVEL: 'info', ...options.env, PORT: String(options.port ?? 0) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', exitWithParent, ...serviceNodeArgs(options.entry)],
+    {
+      env: { ...process.env, LOG_LEVEL: 'info', ...options.env, PORT: String(options.port ?? 0) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   running.add(child);
   const logs: string[] = [];
   let listeningUrl: string | undefined;
