@@ -7,6 +7,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Each file starts five services; on two cores, files side by side starve each other.
     fileParallelism: false,
+    // Five services per file beside the other labs' suites on one PostgreSQL (100 connections
+    // by default): small pools queue briefly instead of refusing with "too many clients".
+    env: { DB_POOL_SIZE: '5' },
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },
