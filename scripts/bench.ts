@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: runs every built lab's benchmark (`pnpm lab <lab> bench`), each of which
- * writes `<lab>/bench/results.json` and `<lab>/bench/REPORT.md`, then gathers the reports
+ * writes `<lab>/lab/bench/results.json` and `<lab>/lab/bench/REPORT.md`, then gathers the reports
  * into BENCHMARKS.md. Figures are ratios against baselines measured in the same run, so
  * they mean the same on a laptop and on a 2-core CI machine.
  */
@@ -32,7 +32,7 @@ for (const [name, dir] of labs) {
     stdio: 'inherit',
   });
   if (result.status !== 0) failed = true;
-  const report = join(root, dir, 'bench', 'REPORT.md');
+  const report = join(root, dir, 'lab', 'bench', 'REPORT.md');
   if (existsSync(report)) sections.push(readFileSync(report, 'utf8'), '');
 }
 writeFileSync(join(root, 'BENCHMARKS.md'), sections.join('\n'));

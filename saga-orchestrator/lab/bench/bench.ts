@@ -193,7 +193,7 @@ export async function bench(): Promise<void> {
       ),
       '',
     ];
-    const out = join(import.meta.dirname, '..', '..', 'bench');
+    const out = import.meta.dirname;
     (await import('node:fs')).mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(out, 'REPORT.md'), lines.join('\n'));
