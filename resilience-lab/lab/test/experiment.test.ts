@@ -42,7 +42,6 @@ describe('experiment cascade --quick', () => {
       expect(guarded.availabilitySuccessDuringFault).toBeGreaterThanOrEqual(0.99);
       // Bounded by the two bulkheads (5 concurrent calls each), whatever the arrival rate.
       expect(guarded.maxGatewayInFlight).toBeLessThanOrEqual(10);
-      expect(guarded.breakerOpens).toBeGreaterThanOrEqual(1);
 
       expect(unprotected.availabilitySuccessDuringFault).toBeLessThan(0.9);
       expect(unprotected.maxGatewayInFlight).toBeGreaterThan(3 * guarded.maxGatewayInFlight);
