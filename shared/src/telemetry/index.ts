@@ -2,13 +2,18 @@ import { appendFileSync } from 'node:fs';
 import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import {
+  ExpressInstrumentation,
+  ExpressLayerType,
+} from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   InMemorySpanExporter,
   NoopSpanProcessor,
@@ -108,6 +113,11 @@ export function startTelemetry(
     // they do; the service name is the one attribute the lab's traces need.
     autoDetectResources: false,
     spanProcessors: [spanProcessorFor(mode)],
+    // With nowhere to send spans, recording them is pure cost: an unsampled span still has a
+    // trace id and span id (logs, problem documents and traceparent headers carry them), but
+    // instrumentation skips its attributes and timings. Every other mode records every trace,
+    // because a lab's traces are read one by one.
+    sampler: mode === 'none' ? new AlwaysOffSampler() : new AlwaysOnSampler(),
     // Metrics are Prometheus text at /metrics and logs are JSON on stdout; without these
     // the SDK would start OTLP metric and log exporters from its environment defaults.
     metricReaders: [],
@@ -118,7 +128,9 @@ export function startTelemetry(
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? ''),
       }),
       new UndiciInstrumentation(),
-      new ExpressInstrumentation(),
+      // One span per middleware (body parser, metrics, problem handler...) would outnumber the
+      // spans that show the pattern; the router and route-handler spans keep http.route.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
