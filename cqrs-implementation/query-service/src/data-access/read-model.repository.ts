@@ -29,7 +29,7 @@ end
 local ids = redis.call('ZREVRANGE', key, first, first + tonumber(ARGV[4]))
 local docs = {}
 for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'order:' .. id, 'doc') or '' end
-return docs`,
+return {ids, docs}`,
   cqrsTopProducts: `${LIVE}
 local ids = redis.call('ZREVRANGE', base .. 'top-products', 0, tonumber(ARGV[2]) - 1)
 local docs = {}
@@ -47,24 +47,33 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
   const scripts = redis as unknown as Record<keyof typeof SCRIPTS, Script>;
   const call = (name: keyof typeof SCRIPTS, ...args: (string | number)[]) =>
     scripts[name].call(redis, `${prefix}cqrs:`, ...args);
-  const docs = (raw: unknown) =>
-    (raw as string[]).filter(Boolean).map((d) => JSON.parse(d) as unknown);
+  // A view document is stored in the shape the API answers with, so it travels as text from
+  // Redis to the socket: parsing it only to serialise it again would be the read side's
+  // biggest cost. An id whose document is missing (a rebuild in progress) is left out.
+  const present = (docs: string[]) => docs.filter(Boolean);
 
   return {
-    async view(kind: ViewKind, id: string): Promise<unknown> {
+    async view(kind: ViewKind, id: string): Promise<string | undefined> {
       const raw = (await call('cqrsGetView', kind, id)) as string | null;
-      return raw ? (JSON.parse(raw) as unknown) : undefined;
+      return raw ?? undefined;
     },
     async versions(aggregates: readonly (readonly [ViewKind, string])[]): Promise<number[]> {
       return (await call('cqrsVersions', ...aggregates.flat())) as number[];
     },
     /** One page plus one extra entry, which tells whether there is a next page. Undefined for an unknown cursor. */
-    async customerOrders(customerId: string, afterOrderId: string, limit: number) {
-      const raw = await call('cqrsCustomerOrders', customerId, afterOrderId, limit);
-      return raw === null ? undefined : docs(raw);
+    async customerOrders(
+      customerId: string,
+      afterOrderId: string,
+      limit: number,
+    ): Promise<{ id: string; doc: string }[] | undefined> {
+      const raw = (await call('cqrsCustomerOrders', customerId, afterOrderId, limit)) as
+        [string[], string[]] | null;
+      if (raw === null) return undefined;
+      const [ids, docs] = raw;
+      return ids.map((id, i) => ({ id, doc: docs[i] ?? '' })).filter((entry) => entry.doc);
     },
-    async topProducts(limit: number): Promise<unknown[]> {
-      return docs(await call('cqrsTopProducts', limit));
+    async topProducts(limit: number): Promise<string[]> {
+      return present((await call('cqrsTopProducts', limit)) as string[]);
     },
   };
 }

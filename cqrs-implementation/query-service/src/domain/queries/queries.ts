@@ -1,7 +1,10 @@
 import { AppError, problems } from '@lab/shared/http';
 import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
 
-/** Query use cases: each one is a single read of a model shaped for it, no joins. */
+/**
+ * Query use cases: each one is a single read of a model shaped for it, no joins. They answer
+ * JSON text assembled from the stored documents (see the repository), never re-serialised.
+ */
 export async function getOrder(readModel: ReadModelRepository, id: string) {
   const order = await readModel.view('order', id);
   if (!order) throw problems.notFound(`Order ${id}`);
@@ -15,7 +18,7 @@ export async function getProduct(readModel: ReadModelRepository, id: string) {
 }
 
 export async function topProducts(readModel: ReadModelRepository, limit: number) {
-  return { items: await readModel.topProducts(limit) };
+  return `{"items":[${(await readModel.topProducts(limit)).join(',')}]}`;
 }
 
 /**
@@ -32,11 +35,10 @@ export async function customerOrders(
   const page = await readModel.customerOrders(customerId, after, limit);
   if (!page) throw new AppError('invalid-cursor', 400, 'The cursor does not point into this list.');
   const items = page.slice(0, limit);
-  const last = items.at(-1) as { id: string } | undefined;
-  return {
-    items,
-    nextCursor: page.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
-  };
+  const last = items.at(-1);
+  const nextCursor =
+    page.length > limit && last ? Buffer.from(last.id).toString('base64url') : null;
+  return `{"items":[${items.map((item) => item.doc).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
 }
 
 function decodeCursor(cursor: string): string {

@@ -41,7 +41,7 @@ export function readRoutes(
   app.get('/orders/:id', async (req, res) => {
     const { id } = parse(req, 'params', Id);
     await consistent(req);
-    res.json(await getOrder(readModel, id));
+    res.type('json').send(await getOrder(readModel, id));
   });
 
   app.get('/customers/:id/orders', async (req, res) => {
@@ -52,19 +52,19 @@ export function readRoutes(
       z.object({ limit: Limit(100, 20), cursor: z.string().min(1).max(200).optional() }),
     );
     await consistent(req);
-    res.json(await customerOrders(readModel, id, query.cursor, query.limit));
+    res.type('json').send(await customerOrders(readModel, id, query.cursor, query.limit));
   });
 
   // Before /products/:id, or "top" would be taken for an id.
   app.get('/products/top', async (req, res) => {
     const { limit } = parse(req, 'query', z.object({ limit: Limit(100, 10) }));
     await consistent(req);
-    res.json(await topProducts(readModel, limit));
+    res.type('json').send(await topProducts(readModel, limit));
   });
 
   app.get('/products/:id', async (req, res) => {
     const { id } = parse(req, 'params', Id);
     await consistent(req);
-    res.json(await getProduct(readModel, id));
+    res.type('json').send(await getProduct(readModel, id));
   });
 }
