@@ -60,6 +60,24 @@ export async function measureRate(
   return { requests, errors, seconds: elapsed, rps: requests / elapsed };
 }
 
+/**
+ * Measures each target `rounds` times, alternating between them, and keeps each one's median:
+ * on a shared 2-core machine a burst of background work then lands in one round of one target
+ * instead of deciding a whole ratio.
+ */
+export async function interleavedRates(
+  targets: Target[],
+  rounds: number,
+  seconds: number,
+  connections = 16,
+): Promise<number[]> {
+  const samples: number[][] = targets.map(() => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, target] of targets.entries())
+      samples[i]?.push((await measureRate(target, seconds, connections)).rps);
+  return samples.map((rates) => percentile(rates, 50));
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

@@ -13,10 +13,11 @@ import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit'
 import { eventTopic, deadLetterTopic, labKafka } from '../src/admin/topic.ts';
 import { commandClient } from '../src/client.ts';
 import { ENTRIES, isolatedNamespace, serviceEnv, startStack } from '../src/stack.ts';
-import { measureRate, percentile } from './load.ts';
+import { interleavedRates, percentile } from './load.ts';
 import { seedOrders } from './seed.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const LAG_RATE = 500;
 const PRODUCTS = 200;
@@ -82,35 +83,15 @@ export async function runBench(): Promise<number> {
 
     // --- 1. Outbox overhead: the same command, with and without the outbox insert --------------
     say('outbox overhead: POST /orders with and without the outbox (relay and projector stopped)');
-    const withOutbox: number[] = [];
-    const without: number[] = [];
-    for (let round = 0; round < 2; round++) {
-      without.push(
-        (
-          await measureRate(
-            { origin: noOutbox.url, method: 'POST', path: () => '/orders', body: orderBody },
-            SECONDS / 2,
-            8,
-          )
-        ).rps,
-      );
-      withOutbox.push(
-        (
-          await measureRate(
-            {
-              origin: stack.url('command'),
-              method: 'POST',
-              path: () => '/orders',
-              body: orderBody,
-            },
-            SECONDS / 2,
-            8,
-          )
-        ).rps,
-      );
-    }
-    const rpsWith = withOutbox.reduce((a, b) => a + b) / withOutbox.length;
-    const rpsWithout = without.reduce((a, b) => a + b) / without.length;
+    const [rpsWithout = 0, rpsWith = 0] = await interleavedRates(
+      [
+        { origin: noOutbox.url, method: 'POST', path: () => '/orders', body: orderBody },
+        { origin: stack.url('command'), method: 'POST', path: () => '/orders', body: orderBody },
+      ],
+      ROUNDS,
+      SECONDS / 2,
+      8,
+    );
     const overhead = 1 - rpsWith / rpsWithout;
     rows.push({
       metric: 'POST /orders with outbox (req/s)',
@@ -200,7 +181,6 @@ export async function runBench(): Promise<number> {
 
     // --- 4. Reads: query endpoints vs a bare Express endpoint; Redis vs PostgreSQL joins --------
     say('reads: query service vs bare Express; customer orders from Redis vs PostgreSQL joins');
-    const bare = await measureRate({ origin: baseline.url, path: () => '/bare' }, SECONDS);
     const queryUrl = stack.url('query');
     const customer = (n: number) => `bench-${(n * 37) % 1000}`;
     const reads: [string, (n: number) => string][] = [
@@ -211,36 +191,39 @@ export async function runBench(): Promise<number> {
         (n) => `/customers/${customer(n)}/orders?limit=20`,
       ],
     ];
-    const byName = new Map<string, number>();
-    for (const [name, path] of reads) {
-      const rate = await measureRate({ origin: queryUrl, path }, SECONDS);
-      byName.set(name, rate.rps);
+    const [bare = 0, fromPg = 0, ...fromQuery] = await interleavedRates(
+      [
+        { origin: baseline.url, path: () => '/bare' },
+        { origin: baseline.url, path: (n) => `/customers/${customer(n)}/orders` },
+        ...reads.map(([, path]) => ({ origin: queryUrl, path })),
+      ],
+      ROUNDS,
+      SECONDS / 2,
+    );
+    for (const [i, [name]] of reads.entries()) {
+      const rps = fromQuery[i] ?? 0;
       rows.push({
         metric: `${name} (req/s)`,
-        value: rate.rps,
-        baseline: bare.rps,
-        ratio: rate.rps / bare.rps,
+        value: rps,
+        baseline: bare,
+        ratio: rps / bare,
         unit: 'req/s',
         target: '≥ 80% of bare Express',
-        met: rate.rps / bare.rps >= 0.8,
+        met: rps / bare >= 0.8,
       });
     }
-    const fromPg = await measureRate(
-      { origin: baseline.url, path: (n) => `/customers/${customer(n)}/orders` },
-      SECONDS,
-    );
-    const fromRedis = byName.get('GET /customers/:id/orders (20 per page)') ?? 0;
+    const fromRedis = fromQuery[2] ?? 0;
     rows.push({
       metric: 'customer orders: Redis read model vs PostgreSQL joins over 100k orders',
       value: fromRedis,
-      baseline: fromPg.rps,
-      ratio: fromRedis / fromPg.rps,
+      baseline: fromPg,
+      ratio: fromRedis / fromPg,
       unit: 'req/s',
       target: '≥ 5×',
-      met: fromRedis / fromPg.rps >= 5,
+      met: fromRedis / fromPg >= 5,
     });
     notes.push(
-      `Bare Express baseline: ${bare.rps.toFixed(0)} req/s (same undici client, 16 connections, ${SECONDS} s per run).`,
+      `Bare Express baseline: ${bare.toFixed(0)} req/s. Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands).`,
     );
 
     writeReport(rows, notes);
@@ -350,6 +333,7 @@ function writeReport(rows: Row[], notes: string[]) {
     generatedAt: new Date().toISOString(),
     node: process.version,
     seconds: SECONDS,
+    rounds: ROUNDS,
     rows,
     notes,
   };
@@ -365,7 +349,7 @@ function writeReport(rows: Row[], notes: string[]) {
   const report = [
     '## CQRS lab benchmark',
     '',
-    `Run on ${results.generatedAt}, Node ${process.version}, ${SECONDS} s per throughput measurement; every service is a separate process on this machine.`,
+    `Run on ${results.generatedAt}, Node ${process.version}; every service is a separate process on this machine, sharing it with the load generator.`,
     '',
     ...table,
     '',
