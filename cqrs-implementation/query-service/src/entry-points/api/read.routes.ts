@@ -24,6 +24,14 @@ const ConsistencyHeaders = z.object({
     .optional(),
 });
 
+// Built once: constructing a zod schema (and compiling its parser on first use) costs more
+// than a read-model lookup, so no route builds one per request.
+const CustomerOrdersQuery = z.object({
+  limit: Limit(100, 20),
+  cursor: z.string().min(1).max(200).optional(),
+});
+const TopProductsQuery = z.object({ limit: Limit(100, 10) });
+
 export function readRoutes(
   app: Express,
   readModel: ReadModelRepository,
@@ -46,18 +54,14 @@ export function readRoutes(
 
   app.get('/customers/:id/orders', async (req, res) => {
     const { id } = parse(req, 'params', Customer);
-    const query = parse(
-      req,
-      'query',
-      z.object({ limit: Limit(100, 20), cursor: z.string().min(1).max(200).optional() }),
-    );
+    const query = parse(req, 'query', CustomerOrdersQuery);
     await consistent(req);
     res.type('json').send(await customerOrders(readModel, id, query.cursor, query.limit));
   });
 
   // Before /products/:id, or "top" would be taken for an id.
   app.get('/products/top', async (req, res) => {
-    const { limit } = parse(req, 'query', z.object({ limit: Limit(100, 10) }));
+    const { limit } = parse(req, 'query', TopProductsQuery);
     await consistent(req);
     res.type('json').send(await topProducts(readModel, limit));
   });
