@@ -185,8 +185,8 @@ export interface ConsumerOptions<S extends z.ZodType> {
   partitionsConsumedConcurrently?: number;
   /**
    * Upper bounds of one fetch (kafkajs defaults: 10 MB per fetch, 1 MB per partition). During
-   * a catch-up every fetch comes back full and its messages are decoded at once, so these bound
-   * the consumer's memory more than anything the handler does.
+   * a catch-up every fetch comes back full and is decoded at once, so a consumer running with a
+   * small heap caps them to keep one fetch well inside it.
    */
   maxBytes?: number;
   maxBytesPerPartition?: number;
