@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { percentile } from '@lab/shared/testkit';
 
 export interface Rate {
   requests: number;
@@ -75,13 +76,5 @@ export async function interleavedRates(
   for (let round = 0; round < rounds; round++)
     for (const [i, target] of targets.entries())
       samples[i]?.push((await measureRate(target, seconds, connections)).rps);
-  return samples.map((rates) => percentile(rates, 50));
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-  );
+  return samples.map((rates) => percentile(rates, 50) ?? 0);
 }

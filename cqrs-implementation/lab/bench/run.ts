@@ -13,7 +13,8 @@ import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit'
 import { eventTopic, deadLetterTopic, labKafka } from '../src/admin/topic.ts';
 import { commandClient } from '../src/client.ts';
 import { ENTRIES, isolatedNamespace, serviceEnv, startStack } from '../src/stack.ts';
-import { interleavedRates, percentile } from './load.ts';
+import { percentile } from '@lab/shared/testkit';
+import { interleavedRates } from './load.ts';
 import { seedOrders } from './seed.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -326,8 +327,8 @@ async function measureLag(
   return {
     sent,
     achievedRate: accepted / elapsed,
-    p50: percentile(lags, 50),
-    p99: percentile(lags, 99),
+    p50: percentile(lags, 50) ?? Number.NaN,
+    p99: percentile(lags, 99) ?? Number.NaN,
     max: Math.max(...lags),
     unseen,
   };

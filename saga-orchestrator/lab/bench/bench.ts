@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { databaseUrlFor, dropDatabase } from '@lab/shared/pg';
+import { percentile } from '@lab/shared/testkit';
 import {
   bookTrip,
   chaos,
@@ -32,10 +33,6 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1000);
 const CONCURRENCY = 20;
 const STEPS = 7;
 
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-};
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
 
@@ -211,8 +208,8 @@ export async function bench(): Promise<void> {
     const tripsPerSecond = loaded.length / sagaSeconds;
     const baselinePerSecond = TRIPS / baseSeconds;
     const stats = (values: number[]) => ({
-      p50: round(pct(values, 50)),
-      p99: round(pct(values, 99)),
+      p50: round(percentile(values, 50) ?? 0),
+      p99: round(percentile(values, 99) ?? 0),
     });
     const results = {
       generatedAt: new Date().toISOString(),

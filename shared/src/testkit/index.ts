@@ -2,3 +2,4 @@ export { resolveInfrastructure, type Infrastructure } from './infrastructure.ts'
 export { uniqueName } from './names.ts';
 export { serviceNodeArgs, spawnService, type SpawnedService, type SpawnOptions } from './spawn.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
+export { percentile } from './stats.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import CircuitBreaker from 'opossum';
 import { Agent, request } from 'undici';
 import { waitFor } from '@lab/shared/testkit';
-import { percentile } from '../experiments/analysis.ts';
+import { percentile } from '@lab/shared/testkit';
 import { runExperiment } from '../experiments/run-experiment.ts';
 import { startLab } from '../lab-processes.ts';
 import { supplierAdmin } from '../supplier-admin.ts';

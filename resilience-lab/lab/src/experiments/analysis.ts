@@ -1,3 +1,4 @@
+import { percentile } from '@lab/shared/testkit';
 import type { SupplierCall } from '../supplier-admin.ts';
 import type { ExperimentDefinition } from './definitions.ts';
 import type { LoadRoute, LoadSample } from './load-generator.ts';
@@ -76,12 +77,6 @@ export interface VariantResult {
   headline: Headline;
   phases: PhaseSummary[];
   seconds: Second[];
-}
-
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 }
 
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
