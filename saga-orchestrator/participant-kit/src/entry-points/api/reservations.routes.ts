@@ -16,6 +16,8 @@ const ReserveBody = z
   })
   .strict();
 const Params = z.object({ id: ReservationId });
+const NewInventory = z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict();
+const InventoryParams = z.object({ id: z.uuid() });
 
 export function reservationRoutes(
   app: Express,
@@ -64,16 +66,12 @@ export function reservationRoutes(
 /** Lab administration (LAB_CHAOS=1 only): tests and demos create inventory to fight over. */
 export function inventoryRoutes(app: Express, pool: Pool): void {
   app.post('/inventory', async (req, res) => {
-    const { capacity } = parse(
-      req,
-      'body',
-      z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict(),
-    );
+    const { capacity } = parse(req, 'body', NewInventory);
     const id = await reservations.createInventory(pool, capacity);
     res.status(201).location(`/inventory/${id}`).json({ id });
   });
   app.get('/inventory/:id', async (req, res) => {
-    const { id } = parse(req, 'params', z.object({ id: z.uuid() }), 404);
+    const { id } = parse(req, 'params', InventoryParams, 404);
     const counts = await reservations.readInventory(pool, id);
     if (!counts) throw problems.notFound('The inventory');
     res.json(counts);

@@ -14,6 +14,12 @@ const ChargeBody = z
   })
   .strict();
 const Params = z.object({ id: ChargeId });
+const NewCard = z
+  .object({
+    cardToken: z.string().min(1).max(100),
+    limitCents: z.number().int().min(0).max(1_000_000_000_000),
+  })
+  .strict();
 
 export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Chaos }): void {
   const { pool, chaos } = deps;
@@ -48,16 +54,7 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Chaos }): 
 /** Lab administration (LAB_CHAOS=1 only): a card with a limit, to make declines happen. */
 export function cardRoutes(app: Express, pool: Pool): void {
   app.post('/cards', async (req, res) => {
-    const { cardToken, limitCents } = parse(
-      req,
-      'body',
-      z
-        .object({
-          cardToken: z.string().min(1).max(100),
-          limitCents: z.number().int().min(0).max(1_000_000_000_000),
-        })
-        .strict(),
-    );
+    const { cardToken, limitCents } = parse(req, 'body', NewCard);
     await charges.createCard(pool, cardToken, limitCents);
     res.status(201).json({ cardToken, limitCents });
   });
