@@ -200,7 +200,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const stop = async () => {
     const current = child;
     child = undefined;
-    if (current === undefined || current.exitCode !== null) return;
+    // undefined (never started) and a number (already exited) both mean nothing to stop.
+    if (current?.exitCode !== null) return;
     const exited = new Promise((resolve) => current.once('exit', resolve));
     current.kill('SIGKILL');
     await exited;
