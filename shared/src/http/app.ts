@@ -2,7 +2,13 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import { context, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { httpRequestDuration, registry } from '../metrics.ts';
-import { AppError, PROBLEM_TYPE_BASE, type ProblemDocument } from './errors.ts';
+import {
+  AppError,
+  dependencyUnavailable,
+  isDependencyUnavailable,
+  PROBLEM_TYPE_BASE,
+  type ProblemDocument,
+} from './errors.ts';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -145,11 +151,20 @@ export function createApp(options: AppOptions): Express {
   });
 
   const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    const known = error instanceof AppError ? error : fromFrameworkError(error);
+    const known =
+      error instanceof AppError
+        ? error
+        : (fromFrameworkError(error) ??
+          // A database, cache or broker that went away is not a bug: 503 with Retry-After,
+          // and the client's retry succeeds once it is back. Its message stays in the log.
+          (isDependencyUnavailable(error) ? dependencyUnavailable(error) : undefined));
     const appError = known ?? new AppError('internal', 500, 'An unexpected error occurred.');
     if (!known) logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
     else if (appError.httpStatus >= 500)
-      logger.warn({ code: appError.code, path: req.path }, appError.message);
+      logger.warn(
+        { code: appError.code, path: req.path, err: appError.cause ?? undefined },
+        appError.message,
+      );
 
     const problem: ProblemDocument = {
       ...appError.extensions,

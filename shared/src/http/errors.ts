@@ -61,3 +61,80 @@ export interface ProblemDocument {
   errors?: readonly FieldIssue[];
   [extension: string]: unknown;
 }
+
+/**
+ * Is this error a dependency that cannot be reached right now (PostgreSQL, Redis or Kafka
+ * down, restarting, refusing connections), as opposed to a bug or a request the dependency
+ * rejected? Only the first is a 503: a client that retries later will succeed. A query that
+ * PostgreSQL refused (a constraint, a data error) fails the same way on every retry, so it
+ * must never be reported as "unavailable".
+ */
+export function isDependencyUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (typeof current !== 'object') return false;
+    const { code, name, message } = current as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+    };
+    // Sockets: refused, reset, timed out, broken pipe, host unreachable.
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    // PostgreSQL SQLSTATE class 08 (connection exception) and 57P01-03 (shutting down,
+    // crash recovery, not accepting connections yet); 53300 too many connections.
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')
+    )
+      return true;
+    if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
+    if (
+      typeof message === 'string' &&
+      UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
+    )
+      return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+// Errors the drivers raise by class name when the connection, not the request, failed.
+const UNAVAILABLE_NAMES = new Set([
+  // ioredis: commands given up on while reconnecting.
+  'MaxRetriesPerRequestError',
+  // kafkajs: broker unreachable or gone.
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+// pg and ioredis report some connection losses only in their message.
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/, // pg: server closed the connection (restart, crash)
+  /^timeout exceeded when trying to connect/, // pg pool: no connection within connectionTimeoutMillis
+  /Client has encountered a connection error and is not queryable/, // pg: client lost its socket
+  /^Connection is closed\.?$/, // ioredis
+  /enableOfflineQueue options is false/, // ioredis: disconnected, command refused at once
+  /^the database system is (starting up|shutting down|in recovery mode)/,
+];
+
+/** The 503 for an unreachable dependency: the client should come back after `retryAfterSeconds`. */
+export const dependencyUnavailable = (cause: unknown, retryAfterSeconds = 2) =>
+  new AppError(
+    'dependency-unavailable',
+    503,
+    'A dependency of this service is unreachable; retry later.',
+    { headers: { 'Retry-After': String(retryAfterSeconds) }, cause },
+  );

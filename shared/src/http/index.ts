@@ -1,6 +1,8 @@
 export { createApp, type AppOptions, type ReadinessCheck } from './app.ts';
 export {
   AppError,
+  dependencyUnavailable,
+  isDependencyUnavailable,
   problems,
   PROBLEM_TYPE_BASE,
   type FieldIssue,
