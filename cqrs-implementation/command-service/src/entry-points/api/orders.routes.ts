@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Outbox } from '../../data-access/outbox.repository.ts';
 import { cancelOrder } from '../../domain/commands/cancel-order.command.ts';
@@ -8,7 +8,11 @@ import { placeOrder } from '../../domain/commands/place-order.command.ts';
 import { IdParams } from './products.routes.ts';
 
 const NewOrder = z.object({
-  customerId: z.string().regex(/^[\w.:-]{1,64}$/, 'expected 1-64 letters, digits or _ . : -'),
+  customerId: text({
+    max: 64,
+    pattern: /^[\w.:-]+$/,
+    patternMessage: 'expected 1-64 letters, digits or _ . : -',
+  }),
   lines: z
     .array(
       z.object({
@@ -20,10 +24,11 @@ const NewOrder = z.object({
     .max(50),
 });
 const OrderHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .regex(/^[\x21-\x7e]{1,200}$/, 'expected 1-200 visible ASCII characters')
-    .optional(),
+  'idempotency-key': text({
+    max: 200,
+    pattern: /^[\x21-\x7e]+$/,
+    patternMessage: 'expected 1-200 visible ASCII characters',
+  }).optional(),
 });
 const Cancel = z.object({
   expectedVersion: z

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Outbox } from '../../data-access/outbox.repository.ts';
 import { createProduct } from '../../domain/commands/create-product.command.ts';
@@ -8,8 +8,9 @@ import { restockProduct } from '../../domain/commands/restock-product.command.ts
 
 const MAX_UNITS = 1_000_000_000;
 const NewProduct = z.object({
-  sku: z.string().trim().min(1).max(64),
-  name: z.string().trim().min(1).max(200),
+  // Kept exactly as sent (no trimming): the read model must show the name the client wrote.
+  sku: text({ max: 64, pattern: /\S/, patternMessage: 'must not be blank' }),
+  name: text({ max: 200, pattern: /\S/, patternMessage: 'must not be blank' }),
   priceCents: z.number().int().min(0).max(MAX_UNITS),
   stock: z.number().int().min(0).max(MAX_UNITS),
 });
