@@ -1,15 +1,16 @@
 import { z } from 'zod';
+import { text } from '@lab/shared/http';
 import type { RetryPolicy, SagaDefinition } from './saga-definition.ts';
 
 export const TripRequest = z
   .object({
-    customerId: z.string().min(1).max(100),
+    customerId: text({ max: 100 }),
     flight: z.object({ id: z.uuid() }).strict(),
     hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
     car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
     payment: z
       .object({
-        cardToken: z.string().min(1).max(100),
+        cardToken: text({ max: 100 }),
         amountCents: z.number().int().min(1).max(100_000_000),
       })
       .strict(),

@@ -2,13 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { context, propagation } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { AppError, parse, problems } from '@lab/shared/http';
+import { AppError, isDependencyUnavailable, parse, problems, text } from '@lab/shared/http';
 import type { SagaLog, StepRow } from '../../data-access/saga-log.repository.ts';
 import { TripRequest } from '../../domain/book-trip.saga.ts';
 import { sagaMetrics } from '../../domain/saga-metrics.ts';
 import type { SagaWorker } from '../../domain/saga-worker.ts';
 
-const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
+const Headers = z.object({ 'idempotency-key': text({ max: 200 }).optional() });
 const Params = z.object({ id: z.uuid() });
 
 function timelineEntry(step: StepRow) {
@@ -48,12 +48,19 @@ export function tripRoutes(
         owner,
       })
       .catch((error: unknown) => {
-        // The saga log is the promise behind the 202; without it, say so and let the client
-        // retry with its Idempotency-Key.
-        throw problems.unavailable(
+        // The saga log is the promise behind the 202. Only a log that cannot be reached is a
+        // 503: the client retries with its Idempotency-Key and succeeds once it is back. A
+        // write the database refused fails the same way on every retry, so it stays an opaque
+        // 500, and the driver's message never reaches the client.
+        if (!isDependencyUnavailable(error)) throw error;
+        throw new AppError(
           'saga-log-unavailable',
-          `The saga log is unavailable: ${(error as Error).message}`,
-          1,
+          503,
+          'The saga log is unreachable; retry later.',
+          {
+            headers: { 'Retry-After': '1' },
+            cause: error,
+          },
         );
       });
     if (!saga.created && saga.requestHash !== requestHash)

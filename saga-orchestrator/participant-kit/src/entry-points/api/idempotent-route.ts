@@ -1,11 +1,11 @@
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, text } from '@lab/shared/http';
 import type { Pool, PoolClient } from '@lab/shared/pg';
 import { idempotent, requestHash, type Outcome } from '../../data-access/idempotency.repository.ts';
 import { finishOrLose } from './chaos.middleware.ts';
 
-const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200) });
+const Headers = z.object({ 'idempotency-key': text({ max: 200 }) });
 
 /**
  * A mutating participant endpoint: the caller's Idempotency-Key (the orchestrator derives it
@@ -14,6 +14,7 @@ const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200) });
 export function idempotentRoute(
   pool: Pool,
   work: (client: PoolClient, req: Request) => Promise<Outcome>,
+  // Runs before the key is recorded: a request rejected here leaves no trace in the database.
   validate: (req: Request) => void = () => undefined,
 ): RequestHandler {
   return async (req, res) => {

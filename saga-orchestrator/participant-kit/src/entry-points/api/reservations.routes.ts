@@ -1,13 +1,13 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems } from '@lab/shared/http';
+import { parse, problems, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Chaos } from '../../domain/chaos.ts';
 import * as reservations from '../../data-access/reservation.repository.ts';
 import { chaosGate, serverTiming } from './chaos.middleware.ts';
 import { idempotentRoute } from './idempotent-route.ts';
 
-const ReservationId = z.string().min(1).max(200);
+const ReservationId = text({ max: 200 });
 const ReserveBody = z
   .object({
     reservationId: ReservationId,
@@ -39,16 +39,20 @@ export function reservationRoutes(
     '/reservations/:id/confirm',
     serverTiming,
     chaosGate(chaos, 'confirmation'),
-    idempotentRoute(pool, (client, req) =>
-      reservations.confirm(client, parse(req, 'params', Params).id),
+    idempotentRoute(
+      pool,
+      (client, req) => reservations.confirm(client, parse(req, 'params', Params).id),
+      (req) => parse(req, 'params', Params),
     ),
   );
   app.post(
     '/reservations/:id/cancel',
     serverTiming,
     chaosGate(chaos, 'compensation'),
-    idempotentRoute(pool, (client, req) =>
-      reservations.cancel(client, parse(req, 'params', Params).id),
+    idempotentRoute(
+      pool,
+      (client, req) => reservations.cancel(client, parse(req, 'params', Params).id),
+      (req) => parse(req, 'params', Params),
     ),
   );
   app.get('/reservations/:id', async (req, res) => {

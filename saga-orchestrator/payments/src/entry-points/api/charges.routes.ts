@@ -1,22 +1,23 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems } from '@lab/shared/http';
+import { parse, problems, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import { chaosGate, idempotentRoute, serverTiming, type Chaos } from '@lab/saga-participant-kit';
 import * as charges from '../../data-access/charge.repository.ts';
 
-const ChargeId = z.string().min(1).max(200);
+const ChargeId = text({ max: 200 });
+const CardToken = text({ max: 100 });
 const ChargeBody = z
   .object({
     chargeId: ChargeId,
-    cardToken: z.string().min(1).max(100),
+    cardToken: CardToken,
     amountCents: z.number().int().min(1).max(100_000_000),
   })
   .strict();
 const Params = z.object({ id: ChargeId });
 const NewCard = z
   .object({
-    cardToken: z.string().min(1).max(100),
+    cardToken: CardToken,
     limitCents: z.number().int().min(0).max(1_000_000_000_000),
   })
   .strict();
@@ -37,7 +38,11 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Chaos }): 
     '/charges/:id/refund',
     serverTiming,
     chaosGate(chaos, 'compensation'),
-    idempotentRoute(pool, (client, req) => charges.refund(client, parse(req, 'params', Params).id)),
+    idempotentRoute(
+      pool,
+      (client, req) => charges.refund(client, parse(req, 'params', Params).id),
+      (req) => parse(req, 'params', Params),
+    ),
   );
   app.get('/charges/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);
