@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
+import { isDependencyUnavailable } from './http/errors.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -18,15 +19,31 @@ export function databaseUrlFor(baseUrl: string, database: string): string {
   return url.toString();
 }
 
-export function createPool(connectionString: string, options: pg.PoolConfig = {}): pg.Pool {
+export interface PoolOptions extends pg.PoolConfig {
+  /** Where a connection that broke (server restarted, crashed, network cut) is reported. */
+  logger?: Logger;
+}
+
+export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
+  const { logger, ...config } = options;
   const pool = new pg.Pool({
     connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
-    ...options,
+    ...config,
   });
-  // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the
-  // process. The next query reconnects, so note it and carry on.
+  // A client whose server went away emits 'error'; with no listener that kills the process.
+  // The pool listens only while a client is idle, so a client checked out by a request (in a
+  // transaction, between two queries) would take the service down with it: every client gets
+  // its own listener for its whole life. The broken client is discarded (the pool drops it on
+  // release, withTransaction destroys it) and the next checkout connects afresh, so the error
+  // only needs reporting; requests meanwhile fail as dependency-unavailable (503).
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      logger?.warn({ err: error }, 'PostgreSQL connection lost; the pool will reconnect');
+    });
+  });
+  // An idle client's error is re-emitted here too; the client's own listener already logged it.
   pool.on('error', () => undefined);
   return pool;
 }
@@ -42,58 +59,110 @@ export async function withTransaction<T>(
   isolation: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE' = 'READ COMMITTED',
 ): Promise<T> {
   const client = await pool.connect();
+  // Set when the connection itself failed: such a client must not go back to the pool, where
+  // the next command would pick up a dead socket (or a transaction still open on the server).
+  let broken: Error | undefined;
   try {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (isDependencyUnavailable(error)) broken = error as Error;
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
 const MIGRATION_LOCK_WAIT_MS = 30_000;
+const STARTUP_RETRY_FIRST_MS = 250;
+const STARTUP_RETRY_MAX_MS = 5000;
 
-/** Creates `database` on the server of `adminUrl` unless it exists; safe to race. */
-export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  if (!/^[a-z][a-z0-9_]{0,62}$/.test(database))
-    throw new Error(`invalid database name: ${database}`);
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (found.rowCount) return;
-    await client.query(`CREATE DATABASE ${database}`).catch((error: unknown) => {
-      // Two processes starting together both see "missing"; the loser's duplicate is fine.
-      if (
-        (error as { code?: string }).code !== '42P04' &&
-        (error as { code?: string }).code !== '23505'
-      )
-        throw error;
-    });
-  } finally {
-    await client.end();
+/**
+ * Runs `attempt` until PostgreSQL answers it. At start-up the database may not be reachable
+ * yet (it boots after the service, or is restarting): the service waits for it, reporting each
+ * try, instead of crashing. Any other error (bad SQL, a broken migration) is thrown at once.
+ */
+async function whenReachable<T>(
+  what: string,
+  logger: Logger | undefined,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  let delay = STARTUP_RETRY_FIRST_MS;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isDependencyUnavailable(error)) throw error;
+      logger?.warn(
+        { err: error, attempt: tries, retryInMs: delay },
+        `PostgreSQL is not reachable yet (${what}); waiting for it`,
+      );
+      await sleep(delay);
+      delay = Math.min(delay * 2, STARTUP_RETRY_MAX_MS);
+    }
   }
 }
 
-export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
+/** A one-off connection that never outlives its work, and never crashes the process. */
+async function withAdminClient<T>(
+  adminUrl: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  // The server can go away between connect and end; the failing query reports it.
+  client.on('error', () => undefined);
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.connect();
+    return await work(client);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Creates `database` on the server of `adminUrl` unless it exists; safe to race. Waits (and
+ * logs each try at warn) while the server is not reachable yet.
+ */
+export async function ensureDatabase(
+  adminUrl: string,
+  database: string,
+  options: { logger?: Logger } = {},
+): Promise<void> {
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(database))
+    throw new Error(`invalid database name: ${database}`);
+  await whenReachable(`creating database ${database}`, options.logger, () =>
+    withAdminClient(adminUrl, async (client) => {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (found.rowCount) return;
+      await client.query(`CREATE DATABASE ${database}`).catch((error: unknown) => {
+        // Two processes starting together both see "missing"; the loser's duplicate is fine.
+        if (
+          (error as { code?: string }).code !== '42P04' &&
+          (error as { code?: string }).code !== '23505'
+        )
+          throw error;
+      });
+    }),
+  );
+}
+
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  await withAdminClient(adminUrl, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
+  );
 }
 
 /**
  * Creates the service's database if needed and applies its versioned SQL migrations
  * (node-pg-migrate: one `.sql` file per version with `-- Up Migration` / `-- Down Migration`
  * sections, applied in order under an advisory lock, so replicas starting together migrate
- * once). Returns the names of the migrations applied now; none on a second run.
+ * once). Returns the names of the migrations applied now; none on a second run. While
+ * PostgreSQL is not reachable yet it waits for it, logging each try at warn.
  */
 export async function migrate(options: {
   adminUrl: string;
@@ -101,18 +170,20 @@ export async function migrate(options: {
   dir: string;
   logger?: Logger;
 }): Promise<string[]> {
-  await ensureDatabase(options.adminUrl, options.database);
+  await ensureDatabase(options.adminUrl, options.database, { logger: options.logger });
   const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
   for (;;) {
     try {
-      const applied = await runner({
-        databaseUrl: databaseUrlFor(options.adminUrl, options.database),
-        dir: options.dir,
-        direction: 'up',
-        migrationsTable: 'schema_migrations',
-        checkOrder: true,
-        log: (message) => options.logger?.debug({ migration: message }, 'migration'),
-      });
+      const applied = await whenReachable(`migrating ${options.database}`, options.logger, () =>
+        runner({
+          databaseUrl: databaseUrlFor(options.adminUrl, options.database),
+          dir: options.dir,
+          direction: 'up',
+          migrationsTable: 'schema_migrations',
+          checkOrder: true,
+          log: (message) => options.logger?.debug({ migration: message }, 'migration'),
+        }),
+      );
       return applied.map((migration) => migration.name);
     } catch (error) {
       // node-pg-migrate refuses rather than waits when another process holds the lock; the
