@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { codePointLength, issuesOf, text } from '../src/http/index.ts';
+import { codePointLength, idempotencyKey, issuesOf, text } from '../src/http/index.ts';
 
 const field = text({ max: 1000 });
 
@@ -91,6 +91,14 @@ describe('text fields that PostgreSQL can hold', () => {
     const id = text({ max: 64, pattern: /^[\w.:-]+$/, patternMessage: 'expected an id' });
     expect(id.parse('cust-1:a.b')).toBe('cust-1:a.b');
     expect(id.safeParse('cust 1').error?.issues[0]?.message).toBe('expected an id');
+  });
+
+  it('When an Idempotency-Key is not 1-200 visible ASCII characters, then it is rejected', () => {
+    const key = idempotencyKey();
+    expect(key.parse('trip-1:reserve-flight')).toBe('trip-1:reserve-flight');
+    // Latin-1 bytes as Node decodes them from a header: refused, not stored as other text.
+    for (const bad of ['', 'a b', 'caf\u00e9', 'k\u0000', 'x'.repeat(201)])
+      expect(key.safeParse(bad).success).toBe(false);
   });
 
   it('When a field inside a request is bad, then the issue names the field and says why', () => {

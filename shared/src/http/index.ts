@@ -9,5 +9,5 @@ export {
   type ProblemDocument,
 } from './errors.ts';
 export { onShutdown, start, type RunningServer, type ShutdownHook } from './server.ts';
-export { codePointLength, text, unstorableText, type TextOptions } from './text.ts';
+export { codePointLength, idempotencyKey, text, unstorableText, type TextOptions } from './text.ts';
 export { issuesOf, parse } from './validate.ts';

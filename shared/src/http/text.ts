@@ -88,3 +88,16 @@ export function text(options: TextOptions) {
       });
   });
 }
+
+/**
+ * The Idempotency-Key header: 1-200 visible ASCII characters, as an HTTP structured-field
+ * string allows. Node decodes header bytes as Latin-1, so a key with other bytes would be
+ * stored as different text from the one the client meant; refusing it keeps the key the client
+ * retries with equal to the key the database holds.
+ */
+export const idempotencyKey = () =>
+  text({
+    max: 200,
+    pattern: /^[\x21-\x7e]+$/,
+    patternMessage: 'expected 1-200 visible ASCII characters',
+  });

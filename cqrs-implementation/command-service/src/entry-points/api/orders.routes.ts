@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, text } from '@lab/shared/http';
+import { idempotencyKey, parse, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Outbox } from '../../data-access/outbox.repository.ts';
 import { cancelOrder } from '../../domain/commands/cancel-order.command.ts';
@@ -24,11 +24,7 @@ const NewOrder = z.object({
     .max(50),
 });
 const OrderHeaders = z.object({
-  'idempotency-key': text({
-    max: 200,
-    pattern: /^[\x21-\x7e]+$/,
-    patternMessage: 'expected 1-200 visible ASCII characters',
-  }).optional(),
+  'idempotency-key': idempotencyKey().optional(),
 });
 const Cancel = z.object({
   expectedVersion: z

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, text } from '@lab/shared/http';
 import type { CallContext } from '../../domain/supplier-dependency.ts';
 
-export const skuParams = z.object({ sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/) });
+// The SKU keys the fallback cache and goes into the supplier's URL: one schema for all text.
+export const skuParams = z.object({
+  sku: text({
+    max: 64,
+    pattern: /^[A-Za-z0-9][A-Za-z0-9-]*$/,
+    patternMessage: 'expected letters, digits and -, starting with a letter or digit',
+  }),
+});
 
 type UseCase = (sku: string, ctx: CallContext) => Promise<unknown>;
 

@@ -1,14 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { AppError, parse, problems } from '@lab/shared/http';
+import { AppError, parse, problems, text } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger, CallOutcome } from '../../domain/call-ledger.ts';
 import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
 import type { ChaosController, SupplierRoute } from '../../domain/chaos.ts';
 import { supplierMetrics } from '../../domain/supplier-metrics.ts';
 
-export const skuParams = z.object({ sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/) });
+// The SKU is recorded in the call ledger and echoed in answers: one schema for all text.
+export const skuParams = z.object({
+  sku: text({
+    max: 64,
+    pattern: /^[A-Za-z0-9][A-Za-z0-9-]*$/,
+    patternMessage: 'expected letters, digits and -, starting with a letter or digit',
+  }),
+});
 
 interface Deps {
   chaos: ChaosController;

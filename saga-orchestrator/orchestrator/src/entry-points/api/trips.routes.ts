@@ -2,13 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { context, propagation } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { AppError, isDependencyUnavailable, parse, problems, text } from '@lab/shared/http';
+import {
+  AppError,
+  idempotencyKey,
+  isDependencyUnavailable,
+  parse,
+  problems,
+} from '@lab/shared/http';
 import type { SagaLog, StepRow } from '../../data-access/saga-log.repository.ts';
 import { TripRequest } from '../../domain/book-trip.saga.ts';
 import { sagaMetrics } from '../../domain/saga-metrics.ts';
 import type { SagaWorker } from '../../domain/saga-worker.ts';
 
-const Headers = z.object({ 'idempotency-key': text({ max: 200 }).optional() });
+const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
 const Params = z.object({ id: z.uuid() });
 
 function timelineEntry(step: StepRow) {

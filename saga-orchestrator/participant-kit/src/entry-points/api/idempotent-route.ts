@@ -1,11 +1,11 @@
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { parse, text } from '@lab/shared/http';
+import { idempotencyKey, parse } from '@lab/shared/http';
 import type { Pool, PoolClient } from '@lab/shared/pg';
 import { idempotent, requestHash, type Outcome } from '../../data-access/idempotency.repository.ts';
 import { finishOrLose } from './chaos.middleware.ts';
 
-const Headers = z.object({ 'idempotency-key': text({ max: 200 }) });
+const Headers = z.object({ 'idempotency-key': idempotencyKey() });
 
 /**
  * A mutating participant endpoint: the caller's Idempotency-Key (the orchestrator derives it
