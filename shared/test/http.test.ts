@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService, type SpawnedService } from '../src/testkit/index.ts';
+import { spawnService, waitFor, type SpawnedService } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
 let service: SpawnedService;
@@ -89,9 +89,13 @@ describe('HTTP behaviour every service shares', () => {
 
   it('When it logs inside a request, then the line carries trace_id and span_id', async () => {
     await fetch(`${service.url}/slow?ms=1`);
-    const line = service.logs.find((l) => l.includes('slow request started'));
-    expect(line).toBeDefined();
-    const record = JSON.parse(line!) as Record<string, unknown>;
+    // The response can overtake the log line on its way through the child's stdout pipe.
+    const line = await waitFor(
+      'the request log line',
+      () => service.logs.find((l) => l.includes('slow request started')),
+      { timeoutMs: 10_000, intervalMs: 10 },
+    );
+    const record = JSON.parse(line) as Record<string, unknown>;
     expect(record.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(record.span_id).toMatch(/^[0-9a-f]{16}$/);
   });

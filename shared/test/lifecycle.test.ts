@@ -1,8 +1,21 @@
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { spawnService, waitFor } from '../src/testkit/index.ts';
+import { ANNOUNCE_ENV, spawnService, waitFor } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+const oneShot = new URL('./fixtures/one-shot-service.ts', import.meta.url).pathname;
+const spawner = new URL('./fixtures/spawner.ts', import.meta.url).pathname;
+const exitWithParent = new URL('../src/testkit/exit-with-parent.ts', import.meta.url).pathname;
+
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -50,5 +63,55 @@ describe('service lifecycle', () => {
     const res = await fetch(`${second.url}/readyz`);
     expect(res.status).toBe(200);
     await second.stop();
+  });
+
+  it('When a service logs nothing but warnings, then the test kit still finds it and waits for /readyz', async () => {
+    const service = await spawnService({ entry: fixture, env: { LOG_LEVEL: 'warn' } });
+    try {
+      expect(service.logs.some((l) => l.includes('"listening"'))).toBe(false);
+      const res = await fetch(`${service.url}/readyz`);
+      expect(res.status).toBe(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('When a service dies during start-up, then the error says how and shows its last log lines', async () => {
+    const failing = spawnService({ entry: fixture, env: { GREETING: '' } });
+
+    await expect(failing).rejects.toThrow(/exited with code 1[\s\S]*GREETING/);
+  });
+
+  it('When a service has nothing left to do, then neither the IPC channel nor the stdin guard keeps it alive', async () => {
+    const child = spawn(process.execPath, ['--import', exitWithParent, oneShot], {
+      env: { ...process.env, [ANNOUNCE_ENV]: 'ipc' },
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+    });
+    const announced = new Promise<unknown>((resolve) => child.once('message', resolve));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    const message = (await announced) as { type?: string; url?: string };
+    expect(message.type).toBe('listening');
+    expect(message.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await exited).toBe(0);
+  });
+
+  it('When the process that spawned a service is SIGKILLed, then the service dies with it', async () => {
+    const parent = spawn(process.execPath, [spawner], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const { pid } = await waitFor(
+      'the spawner to report its service',
+      () => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        return line ? (JSON.parse(line) as { pid: number }) : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(gone(pid)).toBe(false);
+
+    parent.kill('SIGKILL');
+
+    await waitFor('the orphaned service to exit', () => gone(pid), { timeoutMs: 10_000 });
   });
 });

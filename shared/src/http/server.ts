@@ -47,7 +47,24 @@ export async function start(
       }, DRAIN_DEADLINE_MS);
       server.closeIdleConnections();
     }));
-  return { server, port: bound, url: `http://${host}:${bound}`, stop };
+  const url = `http://${host}:${bound}`;
+  announceListening(url);
+  return { server, port: bound, url, stop };
+}
+
+/**
+ * Tells the process that spawned this service (the test kit, `pnpm lab <lab> up`) where it
+ * listens, over the IPC channel rather than the log: a service started with LOG_LEVEL=warn,
+ * or with another log format, must be just as easy to find. Only when the spawner asked for it
+ * (LAB_ANNOUNCE_LISTENING=ipc), so a process that merely has an IPC channel (a vitest worker)
+ * gets no message it does not expect.
+ */
+function announceListening(url: string): void {
+  if (process.env.LAB_ANNOUNCE_LISTENING !== 'ipc' || !process.send) return;
+  // A callback, so a spawner that is already gone is no error here: exit-with-parent acts on it.
+  process.send({ type: 'listening', url }, () => undefined);
+  // The channel carried its one message; it must never keep a finished service alive.
+  process.channel?.unref();
 }
 
 export type ShutdownHook = () => Promise<unknown>;

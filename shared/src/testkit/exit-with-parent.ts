@@ -11,5 +11,7 @@ process.stdin.on('error', () => {
   process.kill(process.pid, 'SIGKILL');
 });
 process.stdin.resume();
-// The guard must not be the reason a service that finished its work keeps running.
+// The guard must not be the reason a service that finished its work keeps running, and
+// neither must the IPC channel the service announces its address on: both are unreferenced.
 process.stdin.unref();
+process.channel?.unref();

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './wait.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SpawnOptions {
   /** Absolute path of the service's `src/start.ts`. */
   entry: string;
   env?: Record<string, string | undefined>;
-  /** Port to bind; 0 (default) lets the OS pick, and the service's `listening` log says which. */
+  /** Port to bind; 0 (default) lets the OS pick, and the service announces which. */
   port?: number;
   readyPath?: string;
   timeoutMs?: number;
@@ -29,6 +29,17 @@ export interface SpawnedService {
   stop: () => Promise<number | null>;
 }
 
+/**
+ * Set in every service the test kit spawns: `start()` in @lab/shared/http then announces its
+ * bound address over the IPC channel, so finding a service never depends on its log level or
+ * log format.
+ */
+export const ANNOUNCE_ENV = 'LAB_ANNOUNCE_LISTENING';
+export interface ListeningMessage {
+  type: 'listening';
+  url: string;
+}
+
 const telemetryRegister = fileURLToPath(new URL('../telemetry/register.ts', import.meta.url));
 const exitWithParent = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -42,6 +53,44 @@ export function serviceNodeArgs(entry: string): string[] {
   return ['--import', telemetryRegister, '--disable-warning=TimeoutNegativeWarning', entry];
 }
 
+const TAIL_LINES = 30;
+
+function isListening(message: unknown): message is ListeningMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { type?: unknown }).type === 'listening' &&
+    typeof (message as { url?: unknown }).url === 'string'
+  );
+}
+
+/**
+ * Polls `probe` until it yields a value; gives up at once when the process has died (waiting
+ * out the deadline would only hide the crash) and at the deadline otherwise.
+ */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  alive: () => boolean,
+  deadline: number,
+): Promise<T> {
+  let lastError: unknown;
+  for (;;) {
+    if (!alive()) throw new Error(`it exited while waiting ${what}`);
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out waiting ${what}${why}`);
+    }
+    await sleep(20);
+  }
+}
+
 /**
  * Starts a service as its own process, exactly as `pnpm lab ... up` does, and resolves once
  * GET /readyz answers 200: the service is listening and its dependencies answer.
@@ -51,18 +100,29 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
     process.execPath,
     ['--import', exitWithParent, ...serviceNodeArgs(options.entry)],
     {
-      env: { ...process.env, LOG_LEVEL: 'info', ...options.env, PORT: String(options.port ?? 0) },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        ...options.env,
+        PORT: String(options.port ?? 0),
+        [ANNOUNCE_ENV]: 'ipc',
+      },
+      // stdin is the exit-with-parent lifeline; the fourth descriptor carries the address.
+      stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
     },
   );
   running.add(child);
   const logs: string[] = [];
   let listeningUrl: string | undefined;
+  child.on('message', (message) => {
+    if (isListening(message)) listeningUrl ??= message.url;
+  });
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
       if (!line) continue;
       logs.push(line);
       if (options.echo) process.stdout.write(`[${options.echo}] ${line}\n`);
+      // A process not built on @lab/shared/http (a benchmark baseline) can only say it in a log.
       if (!listeningUrl && line.includes('"listening"')) {
         try {
           listeningUrl = (JSON.parse(line) as { url?: string }).url;
@@ -72,44 +132,61 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
       }
     }
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   let exitCode: number | null | undefined;
+  let exitSignal: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       exitCode = code;
+      exitSignal = signal;
       running.delete(child);
       resolve(code);
+    });
+  });
+  // 'close' comes after the last byte of stdout and stderr: the tail of a crash is complete.
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => {
+      resolve();
     });
   });
   const alive = () => exitCode === undefined;
 
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const url = await waitFor(
-    `${options.entry} to log its listening address`,
-    () => {
-      if (!alive())
-        throw new Error(`exited with ${String(exitCode)}:\n${logs.slice(-20).join('\n')}`);
-      return listeningUrl;
-    },
-    { timeoutMs, intervalMs: 20 },
-  ).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  await waitFor(
-    `${url}${options.readyPath ?? '/readyz'} to answer 200`,
+  const readyPath = options.readyPath ?? '/readyz';
+  const failStart = async (error: unknown): Promise<never> => {
+    const wasAlive = alive();
+    if (wasAlive) child.kill('SIGKILL');
+    await Promise.race([closed, sleep(2000, undefined, { ref: false })]);
+    const reason = error instanceof Error ? error.message : String(error);
+    const how = wasAlive
+      ? 'it was killed'
+      : `it exited with ${exitSignal ? `signal ${exitSignal}` : `code ${String(exitCode)}`}`;
+    const tail = logs.slice(-TAIL_LINES);
+    throw new Error(
+      `${options.entry} did not become ready: ${reason}; ${how}. ` +
+        (tail.length > 0
+          ? `Its last ${tail.length} log line(s):\n${tail.join('\n')}`
+          : 'It wrote nothing to stdout or stderr.'),
+    );
+  };
+  const deadline = Date.now() + timeoutMs;
+  const url = await until(
+    'to announce its listening address',
+    () => listeningUrl,
+    alive,
+    deadline,
+  ).catch(failStart);
+  await until(
+    `for ${url}${readyPath} to answer 200`,
     async () => {
-      if (!alive())
-        throw new Error(`exited with ${String(exitCode)}:\n${logs.slice(-20).join('\n')}`);
-      const res = await fetch(`${url}${options.readyPath ?? '/readyz'}`);
-      return res.status === 200;
+      const res = await fetch(`${url}${readyPath}`);
+      await res.body?.cancel();
+      return res.status === 200 || undefined;
     },
-    { timeoutMs, intervalMs: 20 },
-  ).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
+    alive,
+    deadline,
+  ).catch(failStart);
 
   return {
     url,

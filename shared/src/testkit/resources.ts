@@ -1,0 +1,163 @@
+/**
+ * What a lab run creates on the shared infrastructure and must remove again: databases it was
+ * given to own, Redis key prefixes, Kafka topic prefixes (and consumer groups named after
+ * them). Owning is declared up front, so a run that fails half-way still knows what to drop.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface OwnedResources {
+  /** Databases on this PostgreSQL server (the admin URL: any database on it). */
+  postgres?: { url: string; databases: string[] };
+  redis?: { url: string; keyPrefixes: string[] };
+  kafka?: { brokers: string; topicPrefixes: string[] };
+}
+
+/** Each store gets this long; a store that is already gone (a destroyed private one) is skipped. */
+const RELEASE_BUDGET_MS = 15_000;
+
+const owned = new Set<OwnedResources>();
+
+/** Declares resources this process must drop; `releaseOwned()` (or its exit) drops them. */
+export function own(resources: OwnedResources): OwnedResources {
+  owned.add(resources);
+  return resources;
+}
+
+/** Drops these resources now and forgets them; errors are reported, never thrown. */
+export async function release(resources: OwnedResources): Promise<string[]> {
+  owned.delete(resources);
+  const problems: string[] = [];
+  const attempt = async (what: string, work: () => Promise<void>) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`no answer within ${RELEASE_BUDGET_MS} ms`));
+          }, RELEASE_BUDGET_MS);
+          timer.unref();
+        }),
+      ]);
+    } catch (error) {
+      problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const { postgres, redis, kafka } = resources;
+  await Promise.all([
+    postgres && attempt('dropping databases', () => dropDatabases(postgres)),
+    redis && attempt('deleting Redis keys', () => deleteKeys(redis)),
+    kafka && attempt('deleting Kafka topics', () => deleteTopics(kafka)),
+  ]);
+  return problems;
+}
+
+/** Releases everything this process still owns. */
+export async function releaseOwned(): Promise<string[]> {
+  const all = [...owned];
+  return (await Promise.all(all.map((resources) => release(resources)))).flat();
+}
+
+async function dropDatabases({ url, databases }: { url: string; databases: string[] }) {
+  if (databases.length === 0) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    for (const name of databases)
+      await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteKeys({ url, keyPrefixes }: { url: string; keyPrefixes: string[] }) {
+  // An empty prefix would mean every key on the server: never owned, never deleted.
+  const prefixes = keyPrefixes.filter((prefix) => prefix.length > 0);
+  if (prefixes.length === 0) return;
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(
+          cursor,
+          'MATCH',
+          `${globEscape(prefix)}*`,
+          'COUNT',
+          500,
+        );
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function deleteTopics({
+  brokers,
+  topicPrefixes,
+}: {
+  brokers: string;
+  topicPrefixes: string[];
+}) {
+  const prefixes = topicPrefixes.filter((prefix) => prefix.length > 0);
+  if (prefixes.length === 0) return;
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({
+    clientId: 'lab-testkit-cleanup',
+    brokers: brokers.split(','),
+    connectionTimeout: 2000,
+    retry: { retries: 1, initialRetryTime: 100 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const mine = (name: string) => prefixes.some((prefix) => name.startsWith(prefix));
+    const { groups } = await admin.listGroups();
+    const groupIds = groups.map((group) => group.groupId).filter(mine);
+    if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter(mine);
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+const releaseScript = fileURLToPath(new URL('./release-resources.ts', import.meta.url));
+
+/**
+ * Last resort when the process exits with resources still owned (a demo that threw past its
+ * cleanup, a test worker whose afterAll never ran): an exit handler cannot wait for a promise,
+ * so a short-lived child process drops them while this one waits for it.
+ */
+process.once('exit', () => {
+  if (owned.size === 0) return;
+  spawnSync(process.execPath, [releaseScript, JSON.stringify([...owned])], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 60_000,
+  });
+});
