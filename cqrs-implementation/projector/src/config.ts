@@ -14,6 +14,9 @@ const schema = z.object({
   LOG_LEVEL: env.logLevel(),
   // A dead projector's partitions wait this long before another member takes them.
   PROJECTOR_SESSION_TIMEOUT_MS: env.positiveInt(6000),
+  // How often an idle projector looks for the read model's checkpoint in Redis (a store that
+  // restarted empty has none); it also looks on every Redis reconnect.
+  PROJECTOR_CHECKPOINT_CHECK_MS: env.positiveInt(1000),
   LAB_CHAOS: env.flag(),
   // An additional read model to maintain (a module path exporting `project`); the lab's
   // exercises plug theirs in here.

@@ -13,6 +13,7 @@ import { createRedis, type Redis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelStore } from './data-access/read-model.store.ts';
 import { startProjector, type ExtraProjection } from './entry-points/kafka/events.consumer.ts';
+import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
 
 const config = readConfig();
 const logger = createLogger('projector', config.LOG_LEVEL);
@@ -66,6 +67,8 @@ if (config.PROJECTOR_EXTRA_MODULE) {
   logger.info({ module: config.PROJECTOR_EXTRA_MODULE }, 'maintaining an extra read model');
 }
 
+const healer = createHealer({ kafka, topic, groupId, store, logger });
+
 // A broker that is starting (or a topic whose leader is still being elected) refuses the
 // first requests; that is a reason to try again shortly, not to exit.
 const consumer = await (async () => {
@@ -80,6 +83,7 @@ const consumer = await (async () => {
         sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
         chaos,
         extra,
+        healer,
       });
     } catch (error) {
       if (attempt >= 30) throw error;
@@ -88,6 +92,21 @@ const consumer = await (async () => {
     }
   }
 })();
+
+await keepEventLog(kafka, topic, logger);
+
+// The store can forget the read model while no event flows (a Redis restarted empty keeps
+// nothing on these machines): look at the checkpoint at start, on every reconnect and
+// periodically, not only when the next event fails to apply.
+const checkCheckpoint = () => {
+  healer.check().catch((error: unknown) => {
+    logger.warn({ err: error }, 'cannot check the read-model checkpoint; will retry');
+  });
+};
+checkCheckpoint();
+redis.on('ready', checkCheckpoint);
+const checkpointTimer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
+checkpointTimer.unref();
 
 const app = createApp({
   service: 'projector',
@@ -101,6 +120,10 @@ onShutdown(
   logger,
   [server],
   [
+    async () => {
+      clearInterval(checkpointTimer);
+      await healer.stop();
+    },
     () => consumer.stop(),
     () => (adminConnected ? admin.disconnect() : Promise.resolve()),
     () => redis.quit(),

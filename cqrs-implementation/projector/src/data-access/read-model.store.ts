@@ -9,12 +9,26 @@ import type { ViewUpdate } from '../domain/product-view.projection.ts';
  *   cqrs:<gen>:order:<id>                 hash {version, doc}
  *   cqrs:<gen>:top-products               sorted set, score = units sold
  *   cqrs:<gen>:customer:<id>:orders       sorted set, score = placed-at ms
+ *   cqrs:checkpoint                       hash: state ("healing" | "ready"), heal target, and
+ *                                         p<partition> = next offset the projector will apply
+ *   cqrs:heal-lease                       the projector replaying the log into an emptied store
  * The query service reads the same layout (its own copy of it: services share no code).
  */
 export const readModelBase = (prefix: string) => `${prefix}cqrs:`;
 export const DEFAULT_GENERATION = 'g1';
 
-export type ApplyOutcome = 'applied' | 'duplicate' | 'stale';
+/**
+ * `lost`: the store has no checkpoint, so it is not the store the projector has been feeding
+ * (a cache node restarted empty, or was replaced). Nothing was written; the projector must
+ * heal the read model before it carries on.
+ */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'lost';
+
+/** Where a live event came from, recorded in the checkpoint in the same script as its views. */
+export interface EventPosition {
+  partition: number;
+  offset: string;
+}
 
 /**
  * Applies one view update atomically with a per-aggregate version check. Redis runs the
@@ -24,7 +38,13 @@ export type ApplyOutcome = 'applied' | 'duplicate' | 'stale';
  *
  * With no explicit generation, the update goes to the live generation and, during a rebuild,
  * to the one being built too, decided inside the script so an event can never slip between
- * "rebuild started" and "projector noticed". (Keys are computed in the script, which a Redis
+ * "rebuild started" and "projector noticed".
+ *
+ * A live event (no explicit generation) also advances the read model's own checkpoint, in the
+ * same script as its views: the checkpoint and the views live and die together. The Kafka
+ * group's committed offsets live in the broker and survive a Redis that forgot everything, so
+ * they alone would let the projector carry on past events whose views no longer exist. A
+ * missing checkpoint is how the projector learns that the store is not the one it fed. (Keys are computed in the script, which a Redis
  * Cluster would refuse; this lab runs one Redis node.)
  */
 const APPLY_SCRIPT = `
@@ -44,23 +64,85 @@ local function apply(gen)
   return 'applied'
 end
 if explicit ~= '' then return apply(explicit) end
+local checkpoint = base .. 'checkpoint'
+if redis.call('EXISTS', checkpoint) == 0 then return 'lost' end
+if ARGV[9] ~= '' then
+  local after = tonumber(ARGV[10]) + 1
+  if after > tonumber(redis.call('HGET', checkpoint, ARGV[9]) or '0') then
+    redis.call('HSET', checkpoint, ARGV[9], after)
+  end
+end
 local live = redis.call('GET', base .. 'generation') or '${DEFAULT_GENERATION}'
 local building = redis.call('GET', base .. 'building')
 if building and building ~= live then apply(building) end
 return apply(live)
 `;
 
+/**
+ * Starts a heal if one is due: no checkpoint at all, or a heal whose projector stopped renewing
+ * its lease (it crashed half-way). The new checkpoint says "healing until these offsets" and is
+ * created here, so live events are applied again from this instant while the replay fills in
+ * everything before `until`. Several projectors may race; exactly one wins.
+ */
+const BEGIN_HEAL_SCRIPT = `
+local checkpoint, lease = ARGV[1] .. 'checkpoint', ARGV[1] .. 'heal-lease'
+local state = redis.call('HGET', checkpoint, 'state')
+if state == 'ready' then return 0 end
+if state == 'healing' and redis.call('EXISTS', lease) == 1 then return 0 end
+redis.call('HSET', checkpoint, 'state', 'healing', 'until', ARGV[3], 'since', ARGV[4])
+redis.call('SET', lease, ARGV[2], 'PX', ARGV[5])
+return 1
+`;
+
+/** Renews the healer's lease; 0 when it lost it (store emptied again, or another healer). */
+const RENEW_HEAL_SCRIPT = `
+if redis.call('GET', ARGV[1] .. 'heal-lease') ~= ARGV[2] then return 0 end
+redis.call('PEXPIRE', ARGV[1] .. 'heal-lease', ARGV[3])
+return 1
+`;
+
+/** Marks the read model complete, but only for the heal that still owns the lease. */
+const FINISH_HEAL_SCRIPT = `
+local checkpoint, lease = ARGV[1] .. 'checkpoint', ARGV[1] .. 'heal-lease'
+if redis.call('GET', lease) ~= ARGV[2] then return 0 end
+if redis.call('HGET', checkpoint, 'state') ~= 'healing' then return 0 end
+redis.call('HSET', checkpoint, 'state', 'ready')
+redis.call('HDEL', checkpoint, 'until', 'since')
+redis.call('DEL', lease)
+return 1
+`;
+
+export type CheckpointState = 'missing' | 'healing' | 'orphaned' | 'ready';
+
 interface WithApply {
   cqrsApply: (...args: (string | number)[]) => Promise<ApplyOutcome>;
+  cqrsBeginHeal: (...args: (string | number)[]) => Promise<number>;
+  cqrsRenewHeal: (...args: (string | number)[]) => Promise<number>;
+  cqrsFinishHeal: (...args: (string | number)[]) => Promise<number>;
 }
 
 export function createReadModelStore(redis: Redis, prefix: string) {
   const base = readModelBase(prefix);
-  if (!('cqrsApply' in redis))
-    redis.defineCommand('cqrsApply', { numberOfKeys: 0, lua: APPLY_SCRIPT });
-  const run = (redis as unknown as WithApply).cqrsApply.bind(redis);
-  const apply = (update: ViewUpdate, generation = ''): Promise<ApplyOutcome> =>
-    run(
+  const scripts = {
+    cqrsApply: APPLY_SCRIPT,
+    cqrsBeginHeal: BEGIN_HEAL_SCRIPT,
+    cqrsRenewHeal: RENEW_HEAL_SCRIPT,
+    cqrsFinishHeal: FINISH_HEAL_SCRIPT,
+  };
+  for (const [name, lua] of Object.entries(scripts))
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+  const commands = redis as unknown as WithApply;
+  /**
+   * With an explicit generation (a rebuild's copy) the update goes there only and leaves the
+   * checkpoint alone. A live event passes its position so the checkpoint advances with it; a
+   * replayed one passes none (the replay runs behind the live consumer, not ahead of it).
+   */
+  const apply = (
+    update: ViewUpdate,
+    generation = '',
+    position?: EventPosition,
+  ): Promise<ApplyOutcome> =>
+    commands.cqrsApply(
       base,
       generation,
       update.kind,
@@ -69,6 +151,36 @@ export function createReadModelStore(redis: Redis, prefix: string) {
       JSON.stringify(update.doc),
       update.index.owner,
       update.index.score,
+      position ? `p${position.partition}` : '',
+      position?.offset ?? '0',
     );
-  return { base, apply };
+
+  const checkpointState = async (): Promise<CheckpointState> => {
+    const [state, leased] = await redis
+      .multi()
+      .hget(`${base}checkpoint`, 'state')
+      .exists(`${base}heal-lease`)
+      .exec()
+      .then((replies) => (replies ?? []).map(([error, value]) => (error ? null : value)));
+    if (state === 'ready') return 'ready';
+    if (state === 'healing') return leased === 1 ? 'healing' : 'orphaned';
+    return 'missing';
+  };
+
+  return {
+    base,
+    apply,
+    checkpointState,
+    beginHeal: async (owner: string, until: Record<number, number>, leaseMs: number) =>
+      (await commands.cqrsBeginHeal(
+        base,
+        owner,
+        JSON.stringify(until),
+        new Date().toISOString(),
+        leaseMs,
+      )) === 1,
+    renewHeal: async (owner: string, leaseMs: number) =>
+      (await commands.cqrsRenewHeal(base, owner, leaseMs)) === 1,
+    finishHeal: async (owner: string) => (await commands.cqrsFinishHeal(base, owner)) === 1,
+  };
 }

@@ -5,13 +5,19 @@ import type { Redis } from '@lab/shared/redis';
  * read-model.store.ts). Every read resolves the live generation inside a Lua script, in the
  * same round trip as the data, so a rebuild's switch is atomic for readers too: a request sees
  * the old generation or the new one, never a mix.
+ *
+ * The same round trip reads the projector's checkpoint: unless it says `ready`, the store has
+ * forgotten the read model (a Redis restarted empty) and the projector is still replaying it,
+ * so a missing view or a short list may be the loss, not the truth. The repository reports
+ * that as ReadModelIncomplete and the query answers 503 read-model-behind, never a false 404.
  */
-const LIVE = `local gen = redis.call('GET', ARGV[1] .. 'generation') or 'g1'
+const LIVE = `local complete = redis.call('HGET', ARGV[1] .. 'checkpoint', 'state') == 'ready'
+local gen = redis.call('GET', ARGV[1] .. 'generation') or 'g1'
 local base = ARGV[1] .. gen .. ':'`;
 
 const SCRIPTS = {
   cqrsGetView: `${LIVE}
-return redis.call('HGET', base .. ARGV[2] .. ':' .. ARGV[3], 'doc')`,
+return {redis.call('HGET', base .. ARGV[2] .. ':' .. ARGV[3], 'doc'), complete and 1 or 0}`,
   cqrsVersions: `${LIVE}
 local out = {}
 for i = 2, #ARGV, 2 do
@@ -23,21 +29,31 @@ local key = base .. 'customer:' .. ARGV[2] .. ':orders'
 local first = 0
 if ARGV[3] ~= '' then
   local rank = redis.call('ZREVRANK', key, ARGV[3])
-  if not rank then return false end
+  if not rank then
+    if complete then return false end
+    return {{}, {}, 0}
+  end
   first = rank + 1
 end
 local ids = redis.call('ZREVRANGE', key, first, first + tonumber(ARGV[4]))
 local docs = {}
 for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'order:' .. id, 'doc') or '' end
-return {ids, docs}`,
+return {ids, docs, complete and 1 or 0}`,
   cqrsTopProducts: `${LIVE}
 local ids = redis.call('ZREVRANGE', base .. 'top-products', 0, tonumber(ARGV[2]) - 1)
 local docs = {}
 for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'product:' .. id, 'doc') or '' end
-return docs`,
+return {docs, complete and 1 or 0}`,
 };
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+export class ReadModelIncomplete extends Error {
+  constructor() {
+    super('The read model is being restored from the event log.');
+    this.name = 'ReadModelIncomplete';
+  }
+}
 
 export type ViewKind = 'product' | 'order';
 
@@ -54,8 +70,10 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
 
   return {
     async view(kind: ViewKind, id: string): Promise<string | undefined> {
-      const raw = (await call('cqrsGetView', kind, id)) as string | null;
-      return raw ?? undefined;
+      const [doc, complete] = (await call('cqrsGetView', kind, id)) as [string | null, number];
+      if (doc) return doc;
+      if (!complete) throw new ReadModelIncomplete();
+      return undefined;
     },
     async versions(aggregates: readonly (readonly [ViewKind, string])[]): Promise<number[]> {
       return (await call('cqrsVersions', ...aggregates.flat())) as number[];
@@ -67,13 +85,16 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
       limit: number,
     ): Promise<{ id: string; doc: string }[] | undefined> {
       const raw = (await call('cqrsCustomerOrders', customerId, afterOrderId, limit)) as
-        [string[], string[]] | null;
+        [string[], string[], number] | null;
       if (raw === null) return undefined;
-      const [ids, docs] = raw;
+      const [ids, docs, complete] = raw;
+      if (!complete) throw new ReadModelIncomplete();
       return ids.map((id, i) => ({ id, doc: docs[i] ?? '' })).filter((entry) => entry.doc);
     },
     async topProducts(limit: number): Promise<string[]> {
-      return present((await call('cqrsTopProducts', limit)) as string[]);
+      const [docs, complete] = (await call('cqrsTopProducts', limit)) as [string[], number];
+      if (!complete) throw new ReadModelIncomplete();
+      return present(docs);
     },
   };
 }

@@ -22,13 +22,26 @@ export function createWakeUp(databaseUrl: string, logger: Logger, Client: typeof
     (connecting ??= (async () => {
       const next = new Client({ connectionString: databaseUrl });
       next.on('notification', wake);
-      next.on('error', (error) => {
+      // A server restart ends the session with an error or just closes it; either way the next
+      // wait opens a new one, and a wake-up now makes the relay look at what was missed.
+      const lost = (error?: Error) => {
+        if (client !== next) return;
         logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
         client = undefined;
         connecting = undefined;
+        wake();
+      };
+      next.on('error', lost);
+      next.on('end', () => {
+        lost();
       });
-      await next.connect();
-      await next.query('LISTEN outbox_inserted');
+      try {
+        await next.connect();
+        await next.query('LISTEN outbox_inserted');
+      } catch (error) {
+        await next.end().catch(() => undefined);
+        throw error;
+      }
       client = next;
     })().catch((error: unknown) => {
       connecting = undefined;
@@ -54,7 +67,9 @@ export function createWakeUp(databaseUrl: string, logger: Logger, Client: typeof
   };
 
   const close = async () => {
-    await client?.end().catch(() => undefined);
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => undefined);
   };
 
   return { wait, wake, close };

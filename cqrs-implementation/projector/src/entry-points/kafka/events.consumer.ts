@@ -5,6 +5,7 @@ import { counter, histogram } from '@lab/shared/metrics';
 import type { createReadModelStore } from '../../data-access/read-model.store.ts';
 import { EventEnvelope } from '../../domain/events.ts';
 import { projectEvent } from '../../domain/project-event.ts';
+import type { Healer } from './read-model-healer.ts';
 
 const events = counter('cqrs_projector_events_total', 'Events handled by outcome', ['outcome']);
 const deadLettered = counter(
@@ -31,6 +32,7 @@ export interface ProjectorOptions {
   sessionTimeoutMs: number;
   chaos: { applyDelayMs: number; poisonTypes: string[] };
   extra?: ExtraProjection;
+  healer: Healer;
 }
 
 /**
@@ -56,11 +58,20 @@ export function startProjector(options: ProjectorOptions) {
     onDeadLetter: () => {
       deadLettered.inc();
     },
-    handle: async (event) => {
+    handle: async (event, meta) => {
       if (chaos.poisonTypes.includes(event.type))
         throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
       if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs);
-      const outcome = await store.apply(projectEvent(event));
+      const update = projectEvent(event);
+      const position = { partition: meta.partition, offset: meta.offset };
+      let outcome = await store.apply(update, '', position);
+      // The store forgot the read model: start the heal (it recreates the checkpoint), then
+      // apply this event on top. Until then it is not committed, so nothing is skipped.
+      while (outcome === 'lost') {
+        await options.healer.check();
+        outcome = await store.apply(update, '', position);
+        if (outcome === 'lost') await sleep(200);
+      }
       await options.extra?.(event);
       events.inc({ outcome });
       if (outcome === 'applied')

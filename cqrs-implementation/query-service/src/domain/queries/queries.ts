@@ -1,24 +1,40 @@
 import { AppError, problems } from '@lab/shared/http';
-import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
+import {
+  ReadModelIncomplete,
+  type ReadModelRepository,
+} from '../../data-access/read-model.repository.ts';
+
+/**
+ * A read model being restored from the event log cannot tell "does not exist" from "not
+ * replayed yet": the honest answer is the one a lagging read model gives, 503 with Retry-After.
+ */
+async function complete<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (!(error instanceof ReadModelIncomplete)) throw error;
+    throw problems.unavailable('read-model-behind', error.message, 1);
+  }
+}
 
 /**
  * Query use cases: each one is a single read of a model shaped for it, no joins. They answer
  * JSON text assembled from the stored documents (see the repository), never re-serialised.
  */
 export async function getOrder(readModel: ReadModelRepository, id: string) {
-  const order = await readModel.view('order', id);
+  const order = await complete(readModel.view('order', id));
   if (!order) throw problems.notFound(`Order ${id}`);
   return order;
 }
 
 export async function getProduct(readModel: ReadModelRepository, id: string) {
-  const product = await readModel.view('product', id);
+  const product = await complete(readModel.view('product', id));
   if (!product) throw problems.notFound(`Product ${id}`);
   return product;
 }
 
 export async function topProducts(readModel: ReadModelRepository, limit: number) {
-  return `{"items":[${(await readModel.topProducts(limit)).join(',')}]}`;
+  return `{"items":[${(await complete(readModel.topProducts(limit))).join(',')}]}`;
 }
 
 /**
@@ -32,7 +48,7 @@ export async function customerOrders(
   limit: number,
 ) {
   const after = cursor === undefined ? '' : decodeCursor(cursor);
-  const page = await readModel.customerOrders(customerId, after, limit);
+  const page = await complete(readModel.customerOrders(customerId, after, limit));
   if (!page) throw new AppError('invalid-cursor', 400, 'The cursor does not point into this list.');
   const items = page.slice(0, limit);
   const last = items.at(-1);

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '@lab/shared/testkit';
+import { commandClient } from '../src/client.ts';
+import { verifyLab } from '../src/audit/verify.ts';
+import { isolatedNamespace, startStack, stopAllStacks, type Stack } from '../src/stack.ts';
+import { openStores, type Stores } from './helpers.ts';
+import { startCommandLoad } from './load.ts';
+import { waitFor } from './wait.ts';
+
+let redis: PrivateRedis;
+let stack: Stack;
+let stores: Stores;
+const products: string[] = [];
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  const ns = isolatedNamespace('redisloss', { redisUrl: redis.url });
+  stores = openStores(ns);
+  stack = await startStack({ ns });
+  const commands = commandClient(stack.url('command'));
+  for (let i = 0; i < 3; i++) {
+    const res = await commands.createProduct({
+      sku: `loss-${i}`,
+      name: `Loss ${i}`,
+      priceCents: 700,
+      stock: 100_000,
+    });
+    products.push(res.body.id);
+  }
+}, 300_000);
+afterAll(async () => {
+  await stopAllStacks();
+  // The namespace's keys live on the private Redis: it must answer for the clean-up.
+  await redis.start();
+  await stores.close();
+  await redis.destroy();
+});
+
+interface Seen {
+  status: number;
+  code?: string;
+  retryAfter: string | null;
+  contentType: string | null;
+}
+
+async function probe(url: string, headers: Record<string, string> = {}): Promise<Seen> {
+  const res = await fetch(url, { headers });
+  const body = (await res.json().catch(() => ({}))) as { code?: string };
+  return {
+    status: res.status,
+    code: body.code,
+    retryAfter: res.headers.get('retry-after'),
+    contentType: res.headers.get('content-type'),
+  };
+}
+
+const orderIds = async () =>
+  (await stores.pool.query<{ id: string }>('SELECT id FROM orders ORDER BY id')).rows.map(
+    (r) => r.id,
+  );
+
+/**
+ * Restarts the private Redis empty and polls the query service for known aggregates until
+ * every one is back; returns every answer seen on the way and the heal time.
+ */
+async function loseAndHeal(ids: { orders: string[]; products: string[] }) {
+  const query = stack.url('query');
+  const paths = [
+    ...ids.products.map((id) => `/products/${id}`),
+    ...ids.orders.slice(-20).map((id) => `/orders/${id}`),
+  ];
+  const whileDown: Seen[] = [];
+  await redis.stop();
+  const [, , , anOrder] = ids.orders;
+  // Redis down: an unreachable dependency, with or without a consistency-token wait.
+  whileDown.push(await probe(`${query}${paths[0] ?? ''}`));
+  whileDown.push(await probe(`${query}/customers/load-0/orders`));
+  // A consistency token for an order that is in the write model, as a client holds one.
+  const token = Buffer.from(JSON.stringify({ v: 1, a: [['order', anOrder, 1]] })).toString(
+    'base64url',
+  );
+  whileDown.push(
+    await probe(`${query}/orders/${anOrder ?? ''}`, {
+      'x-consistency-token': token,
+      'x-consistency-timeout-ms': '500',
+    }),
+  );
+
+  await redis.start();
+  const restartedAt = Date.now();
+  const whileHealing: Seen[] = [];
+  await waitFor(
+    'every known aggregate back in the read model',
+    async () => {
+      const seen = await Promise.all(paths.map((path) => probe(`${query}${path}`)));
+      whileHealing.push(...seen);
+      return seen.every((s) => s.status === 200);
+    },
+    { timeoutMs: 120_000, intervalMs: 20 },
+  );
+  const violations = await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 60_000);
+  return { whileDown, whileHealing, healMs: Date.now() - restartedAt, violations };
+}
+
+describe('Redis loses the read model', () => {
+  it(
+    'When Redis restarts empty while orders flow, then queries say 503 while it is down, read-model-behind (never 404) while the projector replays, and every aggregate comes back',
+    { timeout: 300_000 },
+    async () => {
+      const load = startCommandLoad(stack.url('command'), products, 2);
+      await waitFor('orders flowing', () => load.ledger.placed >= 40);
+      const result = await loseAndHeal({ orders: await orderIds(), products });
+      await load.stop();
+      console.log(`read model healed ${result.healMs} ms after Redis restarted empty (flowing)`);
+
+      for (const seen of result.whileDown) {
+        expect(seen.status).toBe(503);
+        expect(seen.contentType).toContain('application/problem+json');
+        expect(seen.retryAfter).not.toBeNull();
+      }
+      // Right after the restart the query service may still be reconnecting (503
+      // dependency-unavailable); after that, views not replayed yet are read-model-behind.
+      const notOk = result.whileHealing.filter((s) => s.status !== 200);
+      for (const seen of notOk) {
+        expect(seen.status).toBe(503);
+        expect(['read-model-behind', 'dependency-unavailable']).toContain(seen.code);
+        expect(seen.retryAfter).not.toBeNull();
+      }
+      expect(notOk.map((s) => s.code)).toContain('read-model-behind');
+      expect(load.ledger.errors).toBe(0);
+      // Orders placed after the heal's end offsets came through the live consumer.
+      expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 60_000)).toEqual(
+        [],
+      );
+      expect(result.violations).toEqual([]);
+      expect(stack.services.projector?.alive()).toBe(true);
+      expect(stack.services.query?.alive()).toBe(true);
+    },
+  );
+
+  it(
+    'When Redis restarts empty while no event flows, then the idle projector notices and heals the read model',
+    { timeout: 300_000 },
+    async () => {
+      const result = await loseAndHeal({ orders: await orderIds(), products });
+      console.log(`read model healed ${result.healMs} ms after Redis restarted empty (idle)`);
+      for (const seen of result.whileHealing.filter((s) => s.status !== 200)) {
+        expect(seen.status).toBe(503);
+        expect(['read-model-behind', 'dependency-unavailable']).toContain(seen.code);
+      }
+      expect(result.violations).toEqual([]);
+      expect(stack.services.projector?.alive()).toBe(true);
+    },
+  );
+});

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+import type { Kafka } from '@lab/shared/kafka';
+import type { Logger } from '@lab/shared/logging';
+import { counter, gauge } from '@lab/shared/metrics';
+import type { createReadModelStore } from '../../data-access/read-model.store.ts';
+import { EventEnvelope } from '../../domain/events.ts';
+import { projectEvent } from '../../domain/project-event.ts';
+
+const heals = counter(
+  'cqrs_projector_heals_total',
+  'Read models replayed from the event log after the store lost them, by result',
+  ['result'],
+);
+let lastHealMs = 0;
+gauge(
+  'cqrs_projector_last_heal_seconds',
+  'How long the last completed heal took, from detecting the loss to a complete read model',
+  [],
+  function () {
+    this.set(lastHealMs / 1000);
+  },
+);
+for (const result of ['completed', 'aborted']) heals.inc({ result }, 0);
+
+// kafkajs is CommonJS: Node sees its enums only through the default export.
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
+
+export interface HealerOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  store: ReturnType<typeof createReadModelStore>;
+  logger: Logger;
+  /** A healer that stops renewing its lease this long is presumed dead; another one takes over. */
+  leaseMs?: number;
+}
+
+/**
+ * The event topic is the read side's source of truth: a read model the store forgot is rebuilt
+ * by replaying it. Kafka deletes old segments after the broker's retention (24 h on the local
+ * broker), which would make a replay silently incomplete, so the projector keeps the event
+ * topic for ever. Every event carries its aggregate's whole resulting state, so log compaction
+ * keyed by aggregate would also do; it is not used because other consumers (the exercises'
+ * extra read models, the dead-letter replays) want every event, not the last one per aggregate.
+ */
+export async function keepEventLog(kafka: Kafka, topic: string, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC_RESOURCE,
+          name: topic,
+          configEntries: [
+            { name: 'retention.ms', value: '-1' },
+            { name: 'retention.bytes', value: '-1' },
+          ],
+        },
+      ],
+    });
+  } catch (error) {
+    logger.warn({ err: error, topic }, 'cannot set the event topic to keep every event');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Notices that Redis lost the read model (its checkpoint is gone) and heals it without an
+ * operator: a heal first recreates the checkpoint as "healing until the log's current end",
+ * so live events are applied again at once, then replays the topic from its beginning up to
+ * that end with a throwaway consumer group. Replayed and live events interleave safely: each
+ * event carries its aggregate's resulting state and the store's version check keeps the
+ * highest version, whichever arrives first. While the checkpoint says "healing", the query
+ * service answers 503 read-model-behind instead of 404 for views not replayed yet.
+ */
+export function createHealer(options: HealerOptions) {
+  const { kafka, topic, store, logger } = options;
+  const leaseMs = options.leaseMs ?? 10_000;
+  const owner = `${process.pid}:${randomUUID()}`;
+  let checking: Promise<void> | undefined;
+  let replaying: Promise<void> | undefined;
+  let stopped = false;
+
+  const logEnds = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  /** Reads every partition from its start up to `until`; false when the heal was overtaken. */
+  const replay = async (until: Map<number, number>): Promise<{ ok: boolean; events: number }> => {
+    const remaining = new Set([...until].filter(([, end]) => end > 0).map(([p]) => p));
+    if (remaining.size === 0) return { ok: true, events: 0 };
+    const healGroup = `${options.groupId}.heal.${randomUUID()}`;
+    const consumer = kafka.consumer({
+      groupId: healGroup,
+      allowAutoTopicCreation: false,
+      maxBytes: 1024 * 1024,
+      maxBytesPerPartition: 256 * 1024,
+    });
+    let aborted = false;
+    let events = 0;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) aborted = true;
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch }) => {
+          const end = until.get(batch.partition) ?? 0;
+          const wanted = batch.messages.filter((m) => Number(m.offset) < end);
+          const outcomes = await Promise.all(
+            wanted.map(async (message) => {
+              let update;
+              try {
+                const parsed = EventEnvelope.safeParse(JSON.parse(message.value?.toString() ?? ''));
+                if (!parsed.success) return 'skipped';
+                update = projectEvent(parsed.data);
+              } catch {
+                // Poison: the live consumer dead-lettered it when it first came by.
+                return 'skipped';
+              }
+              return store.apply(update);
+            }),
+          );
+          events += wanted.length;
+          if (outcomes.includes('lost')) aborted = true;
+          if (wanted.some((m) => Number(m.offset) >= end - 1)) remaining.delete(batch.partition);
+        },
+      });
+      let renewedAt = Date.now();
+      while (remaining.size > 0 && !aborted && !stopped) {
+        await sleep(50);
+        if (Date.now() - renewedAt >= leaseMs / 5) {
+          // A store emptied again mid-heal (or a healer that took over) ends this replay.
+          if (!(await store.renewHeal(owner, leaseMs))) aborted = true;
+          renewedAt = Date.now();
+        }
+      }
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      const admin = kafka.admin();
+      await admin
+        .connect()
+        .then(() => admin.deleteGroups([healGroup]))
+        .catch(() => undefined)
+        .finally(() => admin.disconnect());
+    }
+    return { ok: remaining.size === 0 && !aborted, events };
+  };
+
+  const heal = async (until: Map<number, number>, detectedAt: number) => {
+    const { ok, events } = await replay(until);
+    if (ok && (await store.finishHeal(owner))) {
+      lastHealMs = Date.now() - detectedAt;
+      heals.inc({ result: 'completed' });
+      logger.info({ events, durationMs: lastHealMs }, 'read model healed from the event log');
+    } else {
+      heals.inc({ result: 'aborted' });
+      logger.warn({ events }, 'read-model heal overtaken; the next check starts another');
+    }
+  };
+
+  /**
+   * Starts a heal when one is due and resolves once live events may be applied again (the
+   * checkpoint exists), not when the replay is done. Safe to call often: one check at a time,
+   * and at most one replay per projector.
+   */
+  const check = (): Promise<void> =>
+    (checking ??= (async () => {
+      if (replaying || stopped) return;
+      const state = await store.checkpointState();
+      if (state === 'ready' || state === 'healing') return;
+      const detectedAt = Date.now();
+      const ends = await logEnds();
+      const until = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+      if (!(await store.beginHeal(owner, Object.fromEntries(until), leaseMs))) return;
+      const trimmed = ends.filter((p) => Number(p.low) > 0);
+      if (trimmed.length > 0)
+        logger.error(
+          { topic, partitions: trimmed.map((p) => p.partition) },
+          'the event log no longer starts at offset 0; the replay cannot restore what was deleted. Run `pnpm lab cqrs rebuild`',
+        );
+      logger.warn(
+        { state, until: Object.fromEntries(until) },
+        'read model lost its checkpoint; healing by replaying the event log',
+      );
+      replaying = heal(until, detectedAt)
+        .catch((error: unknown) => {
+          heals.inc({ result: 'aborted' });
+          logger.warn({ err: error }, 'read-model heal failed; the next check starts another');
+        })
+        .finally(() => {
+          replaying = undefined;
+        });
+    })().finally(() => {
+      checking = undefined;
+    }));
+
+  return {
+    check,
+    stop: async () => {
+      stopped = true;
+      await replaying;
+    },
+  };
+}
+
+export type Healer = ReturnType<typeof createHealer>;
