@@ -195,3 +195,93 @@ export async function migrate(options: {
     }
   }
 }
+
+export interface ListenOptions {
+  connectionString: string;
+  /** Channels to LISTEN on, e.g. the one an outbox trigger NOTIFYs at commit. */
+  channels: string[];
+  onNotification: (notification: pg.Notification) => void;
+  /**
+   * Called each time LISTEN is in place, the first time and after every reconnect.
+   * PostgreSQL does not keep notifications for a session that is not listening, so whatever
+   * was committed while the connection was down was never announced: the caller catches up
+   * here (the relay, for instance, reads the outbox for rows it has not published).
+   */
+  onListening?: () => void;
+  logger?: Logger;
+}
+
+export interface Listener {
+  /** True while LISTEN is in place; false while reconnecting. */
+  listening: () => boolean;
+  close: () => Promise<void>;
+}
+
+const LISTEN_RETRY_FIRST_MS = 100;
+const LISTEN_RETRY_MAX_MS = 5000;
+
+/**
+ * A dedicated LISTEN connection that outlives PostgreSQL restarts: when it breaks it
+ * reconnects with backoff, re-issues LISTEN and calls `onListening` so nothing committed in
+ * between is missed. It never throws or crashes the process; it reports each loss at warn.
+ */
+export function listen(options: ListenOptions): Listener {
+  const { logger } = options;
+  let client: pg.Client | undefined;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let delay = LISTEN_RETRY_FIRST_MS;
+
+  const retry = (error: unknown) => {
+    if (closed || timer) return;
+    logger?.warn({ err: error, retryInMs: delay }, 'LISTEN connection lost; reconnecting');
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, delay);
+    delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
+  };
+
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: options.connectionString });
+    next.on('notification', options.onNotification);
+    const lost = (error: unknown) => {
+      if (client === next) client = undefined;
+      next.removeAllListeners('end');
+      void next.end().catch(() => undefined);
+      retry(error);
+    };
+    next.on('error', lost);
+    next.on('end', () => {
+      lost(new Error('Connection terminated'));
+    });
+    try {
+      await next.connect();
+      for (const channel of options.channels)
+        await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      lost(error);
+      return;
+    }
+    if (closed) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    client = next;
+    delay = LISTEN_RETRY_FIRST_MS;
+    options.onListening?.();
+  };
+
+  void connect();
+  return {
+    listening: () => client !== undefined,
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      const current = client;
+      client = undefined;
+      current?.removeAllListeners('end');
+      await current?.end().catch(() => undefined);
+    },
+  };
+}

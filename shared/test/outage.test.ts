@@ -1,0 +1,198 @@
+import { createServer, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  spawnService,
+  startPrivatePostgres,
+  startPrivateRedis,
+  waitFor,
+  type PrivatePostgres,
+  type PrivateRedis,
+  type SpawnedService,
+} from '../src/testkit/index.ts';
+
+/**
+ * A service built from the shared pg, redis and http building blocks, with its PostgreSQL and
+ * Redis (private instances, never the machine's shared ones) stopped and restarted under it.
+ */
+const entry = new URL('./fixtures/outage-service.ts', import.meta.url).pathname;
+const START_BUDGET_MS = 60_000;
+
+let postgres: PrivatePostgres;
+let redis: PrivateRedis;
+let service: SpawnedService;
+// Whatever beforeAll got as far as starting, undone in reverse even when a step failed.
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  postgres = await startPrivatePostgres();
+  cleanups.push(() => {
+    postgres.destroy();
+  });
+  redis = await startPrivateRedis();
+  cleanups.push(() => redis.destroy());
+  service = await spawnService({
+    entry,
+    env: { DATABASE_URL: postgres.url, REDIS_URL: redis.url },
+    timeoutMs: START_BUDGET_MS,
+  });
+  cleanups.push(() => service.stop());
+}, START_BUDGET_MS + 30_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function call(method: string, path: string, body?: unknown, base = service.url) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined && {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    retryAfter: res.headers.get('retry-after'),
+    body: (await res.json()) as Record<string, unknown>,
+  };
+}
+
+/** What every request that needed the missing dependency must get: never a 500. */
+function expectUnavailable(answer: Awaited<ReturnType<typeof call>>) {
+  expect(answer.status).toBe(503);
+  expect(answer.type).toMatch(/^application\/problem\+json/);
+  expect(Number(answer.retryAfter)).toBeGreaterThan(0);
+  expect(answer.body.code).toBe('dependency-unavailable');
+}
+
+async function readiness(base = service.url) {
+  return (await fetch(`${base}/readyz`)).status;
+}
+
+/** Backends of the service's transactions that hold a checked-out client right now. */
+async function holdingTransactions(): Promise<number> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = 'outage_service' AND state IN ('active', 'idle in transaction')
+          AND (query LIKE '%pg_sleep%' OR query LIKE '%holding%')`,
+    );
+    return rows[0]?.n ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('outage: a service built from the shared building blocks', () => {
+  it.each(['fast', 'immediate'] as const)(
+    'When PostgreSQL stops (%s) under requests holding checked-out clients, then they and every request until it is back get 503 with Retry-After, readiness says 503, and it recovers by itself',
+    async (mode) => {
+      expect((await call('PUT', '/items/1', { name: 'before' })).status).toBe(200);
+      const listeningBefore = (await call('GET', '/notifications')).body.listening as number;
+
+      const held = [
+        call('POST', '/hold?in=server&ms=20000'),
+        call('POST', '/hold?in=service&ms=3000'),
+      ];
+      await waitFor(
+        'both requests to hold a client',
+        async () => (await holdingTransactions()) >= 2,
+      );
+
+      postgres.stop(mode);
+      for (const answer of await Promise.all(held)) expectUnavailable(answer);
+      expectUnavailable(await call('GET', '/items/1'));
+      expectUnavailable(await call('PUT', '/items/2', { name: 'during' }));
+      expect(await readiness()).toBe(503);
+      expect(service.alive()).toBe(true);
+
+      await postgres.start();
+      await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
+        timeoutMs: 20_000,
+      });
+      expect(await call('GET', '/items/1')).toMatchObject({
+        status: 200,
+        body: { name: 'before' },
+      });
+      expect((await call('PUT', '/items/2', { name: 'after' })).status).toBe(200);
+      expect((await call('POST', '/hold?in=service&ms=0')).status).toBe(200);
+
+      // The LISTEN connection came back on its own, announced it, and hears NOTIFY again.
+      const { received } = (await call('GET', '/notifications')).body as { received: number };
+      await waitFor('LISTEN to be re-issued', async () => {
+        const now = (await call('GET', '/notifications')).body;
+        return (now.listening as number) > listeningBefore;
+      });
+      expect((await call('PUT', '/items/3', { name: 'heard' })).status).toBe(200);
+      await waitFor(
+        'the NOTIFY after the restart to arrive',
+        async () => ((await call('GET', '/notifications')).body.received as number) > received,
+      );
+      expect(service.alive()).toBe(true);
+      expect(service.logs.join('\n')).not.toMatch(/Unhandled 'error' event|"level":50/);
+    },
+    60_000,
+  );
+
+  it('When Redis is killed and comes back empty, then requests get 503 meanwhile and a Lua script defined once works again without a restart', async () => {
+    expect((await call('POST', '/counters/visits')).body.value).toBe(1);
+
+    await redis.stop();
+    expectUnavailable(await call('POST', '/counters/visits'));
+    expect(await readiness()).toBe(503);
+    expect(service.alive()).toBe(true);
+
+    await redis.start();
+    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
+      timeoutMs: 20_000,
+    });
+    // The new server is empty: the count starts over, and the script is loaded anew.
+    expect(await call('POST', '/counters/visits')).toMatchObject({
+      status: 200,
+      body: { value: 1 },
+    });
+    expect(service.logs.join('\n')).not.toMatch(/Unhandled error event|"level":50/);
+  }, 60_000);
+
+  it('When PostgreSQL is not reachable at start-up, then the service waits for it and becomes ready once it is', async () => {
+    // Only the service under test may knock on the port below: the other one goes first.
+    await service.stop();
+    postgres.stop('fast');
+    // Something on the port that hangs up on every connection, as a server not yet accepting
+    // does; it counts the service's attempts, so the test knows the service is waiting.
+    const attempts: Socket[] = [];
+    const impostor = createServer((socket) => {
+      attempts.push(socket);
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => impostor.listen(postgres.port, '127.0.0.1', resolve));
+    let late: SpawnedService | undefined;
+    try {
+      const starting = spawnService({
+        entry,
+        env: { DATABASE_URL: postgres.url, DATABASE_NAME: 'late_service', REDIS_URL: redis.url },
+        timeoutMs: START_BUDGET_MS,
+      });
+      starting.catch(() => undefined);
+      await waitFor('the service to try PostgreSQL twice', () => attempts.length >= 2, {
+        timeoutMs: 30_000,
+      });
+      await new Promise((resolve) => impostor.close(resolve));
+      await postgres.start();
+      late = await starting;
+      expect(
+        late.logs.filter((line) => line.includes('not reachable yet')).length,
+      ).toBeGreaterThanOrEqual(2);
+      expect((await call('PUT', '/items/7', { name: 'late' }, late.url)).status).toBe(200);
+      expect(await readiness(late.url)).toBe(200);
+    } finally {
+      impostor.close();
+      await late?.stop();
+    }
+  }, 90_000);
+});
