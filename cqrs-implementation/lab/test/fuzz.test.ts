@@ -1,7 +1,8 @@
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWriteModel, verifyLab } from '../src/audit/verify.ts';
-import { commandClient } from '../src/client.ts';
+import { commandClient, queryClient } from '../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
 import { openStores, type Stores } from './helpers.ts';
 
@@ -42,6 +43,9 @@ const junk = fc.oneof(
   fc.double(),
   fc.constantFrom(0, -1, 1e12, 2 ** 31, Number.MAX_SAFE_INTEGER, null, true, '', ' ', '1', [], {}),
   fc.string({ maxLength: 30 }),
+  // Any code point, NUL included, and UTF-16 that is not well-formed: text PostgreSQL refuses.
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  fc.constantFrom('\u0000', 'x\u0000', '\ud800', 'x\udfff', '\udc00\ud800'),
   fc.anything({ maxDepth: 2 }),
 );
 // Mostly well-formed values, so the fuzzer reaches the domain and the database, not only the validator.
@@ -203,5 +207,126 @@ describe('fuzzing every endpoint', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+// What PostgreSQL's UTF-8 text cannot hold: NUL, and lone UTF-16 surrogates (which the driver
+// would silently write as U+FFFD). JSON carries both as escapes.
+const UNSTORABLE = { nul: 'a\u0000b', high: 'a\ud800b', low: '\udc00' };
+// Text it can hold that is easy to mangle: astral, combining, right-to-left, joiners, padding.
+const AWKWARD = ' 𝄞 Cafe\u0301 שלום 👩‍👩‍👧 \u202e\t';
+
+async function problemFields(res: Response) {
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  const problem = (await res.json()) as { errors?: { path: string }[] };
+  return (problem.errors ?? []).map((e) => e.path);
+}
+
+/** One request with a header no fetch would send; resolves with the status line. */
+function rawStatus(url: string, requestHead: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.end(requestHead));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      resolve(answer.split('\r\n')[0] ?? '');
+    });
+  });
+}
+
+async function writeModelCounts() {
+  const { rows } = await stores.pool.query<{ n: string }>(
+    `SELECT (SELECT count(*) FROM products) || '/' || (SELECT count(*) FROM orders) || '/' ||
+            (SELECT count(*) FROM idempotency_keys) || '/' || (SELECT count(*) FROM outbox) AS n`,
+  );
+  return rows[0]?.n;
+}
+
+describe('text PostgreSQL cannot hold', () => {
+  it('When a text field, path parameter, query parameter or header holds a NUL or a lone surrogate, then 400 naming it and nothing is written', async () => {
+    const before = await writeModelCounts();
+    const command = stack.url('command');
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${command}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const product = { sku: 'hostile', name: 'Hostile', priceCents: 1, stock: 1 };
+    const order = { customerId: 'hostile', lines: [{ productId: productIds[0], quantity: 1 }] };
+    for (const bad of Object.values(UNSTORABLE)) {
+      expect(await problemFields(await post('/products', { ...product, sku: bad }))).toEqual([
+        'body.sku',
+      ]);
+      expect(await problemFields(await post('/products', { ...product, name: bad }))).toEqual([
+        'body.name',
+      ]);
+      expect(await problemFields(await post('/orders', { ...order, customerId: bad }))).toEqual([
+        'body.customerId',
+      ]);
+    }
+    // Header bytes arrive as Latin-1: a key that is not visible ASCII would be stored as
+    // different text, so it is refused by name; a NUL never gets past Node's HTTP parser.
+    expect(
+      await problemFields(await post('/orders', order, { 'idempotency-key': 'caf\u00e9' })),
+    ).toEqual(['headers.idempotency-key']);
+    expect(
+      await rawStatus(
+        command,
+        `POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    ).toMatch(/^HTTP\/1\.1 400 /);
+
+    const query = stack.url('query');
+    expect(await problemFields(await fetch(`${query}/customers/a%00b/orders`))).toEqual([
+      'params.id',
+    ]);
+    expect(await problemFields(await fetch(`${query}/customers/x/orders?cursor=%00`))).toEqual([
+      'query.cursor',
+    ]);
+    // A lone surrogate has no UTF-8 form, so in a URL it can only be invalid percent-escapes:
+    // the router refuses to decode them.
+    const undecodable = await fetch(`${query}/customers/a%ED%A0%80/orders`);
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
+
+    expect(await writeModelCounts()).toBe(before);
+  });
+
+  it('When names and SKUs hold astral, combining, right-to-left and padded text, then the write model and both read models give it back byte for byte', async () => {
+    const sku = `${AWKWARD}${productIds.length}`;
+    const created = await commandClient(stack.url('command')).createProduct({
+      sku,
+      name: AWKWARD,
+      priceCents: 5,
+      stock: 5,
+    });
+    expect(created.status).toBe(201);
+    const { rows } = await stores.pool.query<{ sku: string; name: string }>(
+      'SELECT sku, name FROM products WHERE id = $1',
+      [created.body.id],
+    );
+    expect(Buffer.from(rows[0]!.sku)).toEqual(Buffer.from(sku));
+    expect(Buffer.from(rows[0]!.name)).toEqual(Buffer.from(AWKWARD));
+
+    const placed = await commandClient(stack.url('command')).placeOrder({
+      customerId: 'hostile-text',
+      lines: [{ productId: created.body.id, quantity: 1 }],
+    });
+    expect(placed.status).toBe(201);
+    // The consistency token makes the query service wait for the projector, by condition.
+    const reads = queryClient(stack.url('query'), 10_000);
+    const view = await reads.product(created.body.id, created.body.consistencyToken);
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    expect(Buffer.from(view.body.sku as string)).toEqual(Buffer.from(sku));
+    expect(Buffer.from(view.body.name as string)).toEqual(Buffer.from(AWKWARD));
+    const orderView = await reads.order(placed.body.id, placed.body.consistencyToken);
+    const lines = orderView.body.lines as { productName: string }[];
+    expect(Buffer.from(lines[0]!.productName)).toEqual(Buffer.from(AWKWARD));
   });
 });
