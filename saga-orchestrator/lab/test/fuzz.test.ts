@@ -1,8 +1,24 @@
+import { connect } from 'node:net';
 import fc from 'fast-check';
+import pg from 'pg';
+import { databaseUrlFor } from '@lab/shared/pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { auditSaga } from '../src/audit.ts';
-import { createStock, tripRequest, waitForStatus, type Stock } from '../src/saga-client.ts';
-import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import {
+  createStock,
+  getTrip,
+  post,
+  tripRequest,
+  waitForStatus,
+  type Stock,
+} from '../src/saga-client.ts';
+import {
+  startSagaLab,
+  tolerantBudgets,
+  uniqueDatabases,
+  type SagaLab,
+  type ServiceName,
+} from '../src/saga-lab.ts';
 
 let lab: SagaLab;
 let stock: Stock;
@@ -37,7 +53,12 @@ const send = (url: string, body: string, headers: Record<string, string> = {}) =
 const bentTrip = fc
   .record({
     field: fc.constantFrom('customerId', 'flight', 'hotel', 'car', 'payment', 'extra'),
-    value: fc.jsonValue({ maxDepth: 2 }),
+    value: fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      // Text PostgreSQL cannot store: NUL and lone surrogates.
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.constantFrom('\u0000', 'a\ud800', '\udfff'),
+    ),
   })
   .map(({ field, value }) => ({
     ...tripRequest({ flight: '', hotel: '', car: '' }),
@@ -104,5 +125,173 @@ describe('property-based fuzzing of the public endpoints', () => {
     const { tripId } = (await res.json()) as { tripId: string };
     expect((await waitForStatus(lab.urls.orchestrator, tripId)).status).toBe('COMPLETED');
     expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+  });
+});
+
+// What PostgreSQL's UTF-8 text cannot hold: NUL, and lone UTF-16 surrogates (which the driver
+// would silently write as U+FFFD). JSON carries both as escapes.
+const UNSTORABLE = ['a\u0000b', 'a\ud800b', '\udc00'];
+// Text it can hold that is easy to mangle: astral, combining, right-to-left, joiners, padding.
+const AWKWARD = ' 𝄞 Cafe\u0301 שלום 👩‍👩‍👧 \u202e\t';
+
+async function fieldsOf(res: Response) {
+  const text = await res.text();
+  expect(res.status, text).toBe(400);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  return ((JSON.parse(text) as { errors?: { path: string }[] }).errors ?? []).map((e) => e.path);
+}
+
+/** One request with a header no fetch would send; resolves with the status line. */
+function rawStatus(url: string, requestHead: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.end(requestHead));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      resolve(answer.split('\r\n')[0] ?? '');
+    });
+  });
+}
+
+/** Row counts of every table a request could write, in all five databases. */
+async function rowCounts(): Promise<Record<string, number>> {
+  const tables: Record<ServiceName, string[]> = {
+    orchestrator: ['sagas', 'saga_steps'],
+    flights: ['reservations', 'idempotency_keys'],
+    hotels: ['reservations', 'idempotency_keys'],
+    cars: ['reservations', 'idempotency_keys'],
+    payments: ['cards', 'charges', 'idempotency_keys'],
+  };
+  const counts: Record<string, number> = {};
+  for (const [service, names] of Object.entries(tables)) {
+    const client = new pg.Client({
+      connectionString: databaseUrlFor(
+        process.env.DATABASE_URL!,
+        lab.databases[service as ServiceName],
+      ),
+    });
+    await client.connect();
+    try {
+      for (const table of names) {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${table}`,
+        );
+        counts[`${service}.${table}`] = rows[0]!.n;
+      }
+    } finally {
+      await client.end();
+    }
+  }
+  return counts;
+}
+
+describe('text PostgreSQL cannot hold', () => {
+  test('When a trip, reservation or charge field, path id or Idempotency-Key holds a NUL or a lone surrogate, then 400 naming it, never 5xx, and nothing is written', async () => {
+    for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
+      await send(`${lab.urls[name]}/_chaos`, JSON.stringify({ mode: 'off' }));
+    const before = await rowCounts();
+    const trip = tripRequest(stock);
+    const key = { 'idempotency-key': 'hostile-text' };
+    const { orchestrator, hotels, payments } = lab.urls;
+    for (const bad of UNSTORABLE) {
+      expect(
+        await fieldsOf(
+          await send(`${orchestrator}/trips`, JSON.stringify({ ...trip, customerId: bad })),
+        ),
+      ).toEqual(['body.customerId']);
+      expect(
+        await fieldsOf(
+          await send(
+            `${orchestrator}/trips`,
+            JSON.stringify({ ...trip, payment: { ...trip.payment, cardToken: bad } }),
+          ),
+        ),
+      ).toEqual(['body.payment.cardToken']);
+      expect(
+        await fieldsOf(
+          await send(
+            `${hotels}/reservations`,
+            JSON.stringify({ reservationId: bad, inventoryId: stock.hotel }),
+            key,
+          ),
+        ),
+      ).toEqual(['body.reservationId']);
+      const charge = { chargeId: 'hostile', cardToken: 'card-ok', amountCents: 1 };
+      expect(
+        await fieldsOf(
+          await send(`${payments}/charges`, JSON.stringify({ ...charge, chargeId: bad }), key),
+        ),
+      ).toEqual(['body.chargeId']);
+      expect(
+        await fieldsOf(
+          await send(`${payments}/charges`, JSON.stringify({ ...charge, cardToken: bad }), key),
+        ),
+      ).toEqual(['body.cardToken']);
+      expect(
+        await fieldsOf(
+          await send(`${payments}/cards`, JSON.stringify({ cardToken: bad, limitCents: 1 })),
+        ),
+      ).toEqual(['body.cardToken']);
+    }
+    for (const path of ['/reservations/a%00b/confirm', '/reservations/a%00b/cancel'])
+      expect(await fieldsOf(await send(`${hotels}${path}`, '{}', key))).toEqual(['params.id']);
+    expect(await fieldsOf(await send(`${payments}/charges/a%00b/refund`, '{}', key))).toEqual([
+      'params.id',
+    ]);
+    expect(await fieldsOf(await fetch(`${hotels}/reservations/a%00b`))).toEqual(['params.id']);
+    expect(await fieldsOf(await fetch(`${payments}/charges/a%00b`))).toEqual(['params.id']);
+    // A lone surrogate has no UTF-8 form, so in a URL it can only be invalid percent-escapes:
+    // the router refuses to decode them.
+    const undecodable = await send(`${hotels}/reservations/a%ED%A0%80/cancel`, '{}', key);
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
+
+    // Header bytes arrive as Latin-1: a key that is not visible ASCII would be stored as other
+    // text, so it is refused by name; a NUL never gets past Node's HTTP parser.
+    const latin1 = { 'idempotency-key': 'caf\u00e9' };
+    expect(
+      await fieldsOf(await send(`${orchestrator}/trips`, JSON.stringify(trip), latin1)),
+    ).toEqual(['headers.idempotency-key']);
+    expect(await fieldsOf(await send(`${hotels}/reservations/x/cancel`, '{}', latin1))).toEqual([
+      'headers.idempotency-key',
+    ]);
+    for (const [url, path] of [
+      [orchestrator, '/trips'],
+      [hotels, '/reservations/x/cancel'],
+    ] as const)
+      expect(
+        await rawStatus(
+          url,
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ).toMatch(/^HTTP\/1\.1 400 /);
+
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  test('When a trip carries astral, combining, right-to-left and padded text, then the saga log and the payment keep it byte for byte', async () => {
+    await post(`${lab.urls.payments}/cards`, { cardToken: AWKWARD, limitCents: 1_000_000_000 });
+    const res = await send(
+      `${lab.urls.orchestrator}/trips`,
+      JSON.stringify(tripRequest(stock, { customerId: AWKWARD, cardToken: AWKWARD })),
+    );
+    expect(res.status).toBe(202);
+    const { tripId } = (await res.json()) as { tripId: string };
+    expect((await waitForStatus(lab.urls.orchestrator, tripId)).status).toBe('COMPLETED');
+    const stored = (await getTrip(lab.urls.orchestrator, tripId)) as unknown as {
+      request: { customerId: string; payment: { cardToken: string } };
+    };
+    expect(Buffer.from(stored.request.customerId)).toEqual(Buffer.from(AWKWARD));
+    expect(Buffer.from(stored.request.payment.cardToken)).toEqual(Buffer.from(AWKWARD));
+    const charge = (await (await fetch(`${lab.urls.payments}/charges/${tripId}`)).json()) as {
+      cardToken: string;
+      status: string;
+    };
+    expect(charge.status).toBe('CAPTURED');
+    expect(Buffer.from(charge.cardToken)).toEqual(Buffer.from(AWKWARD));
   });
 });
