@@ -77,3 +77,27 @@ describe('fuzzing the public endpoints', () => {
     );
   });
 });
+
+describe('text no store could hold', () => {
+  it('When a SKU holds a NUL or undecodable escapes, then gateway and supplier answer 400 problem+json, the NUL named as params.sku', async () => {
+    for (const base of [
+      `${lab.gateway.url}/quotes/`,
+      `${lab.gateway.url}/availability/`,
+      `${lab.supplier.url}/prices/`,
+      `${lab.supplier.url}/stock/`,
+    ]) {
+      const nul = await fetch(`${base}sku%00x`);
+      expect(nul.status).toBe(400);
+      expect(nul.headers.get('content-type')).toContain('application/problem+json');
+      const problem = (await nul.json()) as { errors: { path: string; message: string }[] };
+      expect(problem.errors.map((e) => e.path)).toEqual(['params.sku']);
+      expect(problem.errors[0]?.message).toMatch(/NUL/);
+      // A lone surrogate has no UTF-8 form: in a URL it is invalid percent-escapes, refused
+      // by the router before any cache key or supplier URL is built from it.
+      const surrogate = await fetch(`${base}sku%ED%A0%80`);
+      expect(surrogate.status).toBe(400);
+      expect(surrogate.headers.get('content-type')).toContain('application/problem+json');
+      await surrogate.arrayBuffer();
+    }
+  });
+});
