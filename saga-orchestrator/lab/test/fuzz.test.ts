@@ -273,6 +273,30 @@ describe('text PostgreSQL cannot hold', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  test('When the saga log refuses a write, then the answer is an opaque 500, never a 503 that invites retries, and the database message stays inside', async () => {
+    const admin = new pg.Client({
+      connectionString: databaseUrlFor(process.env.DATABASE_URL!, lab.databases.orchestrator),
+    });
+    await admin.connect();
+    // A rule only this test's trips break: the log is reachable but refuses the insert.
+    await admin.query(
+      `ALTER TABLE sagas ADD CONSTRAINT fuzz_refused CHECK (request->>'customerId' <> 'refused')`,
+    );
+    try {
+      const res = await send(
+        `${lab.urls.orchestrator}/trips`,
+        JSON.stringify(tripRequest(stock, { customerId: 'refused' })),
+      );
+      const body = await res.text();
+      expect(res.status, body).toBe(500);
+      expect(res.headers.get('retry-after')).toBeNull();
+      expect(body).not.toMatch(/fuzz_refused|violates|constraint|sagas/);
+    } finally {
+      await admin.query('ALTER TABLE sagas DROP CONSTRAINT fuzz_refused');
+      await admin.end();
+    }
+  });
+
   test('When a trip carries astral, combining, right-to-left and padded text, then the saga log and the payment keep it byte for byte', async () => {
     await post(`${lab.urls.payments}/cards`, { cardToken: AWKWARD, limitCents: 1_000_000_000 });
     const res = await send(
