@@ -31,6 +31,8 @@ interface Charge {
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
+  // A server that goes away mid-audit fails the query; without a listener it would also crash.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return (await client.query(sql)).rows as T[];
@@ -45,8 +47,14 @@ const inventoryKinds = [
   ['cars', 'car'],
 ] as const;
 
-export async function auditSaga(adminUrl: string, databases: Databases): Promise<string[]> {
-  const url = (name: keyof Databases) => databaseUrlFor(adminUrl, databases[name]);
+/** `sagaLogUrl`: the saga log's server when it is not the participants' (`adminUrl`). */
+export async function auditSaga(
+  adminUrl: string,
+  databases: Databases,
+  sagaLogUrl = adminUrl,
+): Promise<string[]> {
+  const url = (name: keyof Databases) =>
+    databaseUrlFor(name === 'orchestrator' ? sagaLogUrl : adminUrl, databases[name]);
   const violations: string[] = [];
   const sagas = await query<Saga>(
     url('orchestrator'),

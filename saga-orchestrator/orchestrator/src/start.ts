@@ -42,6 +42,7 @@ await migrate({
 });
 const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
   max: config.DB_POOL_SIZE,
+  logger,
 });
 const log = new SagaLog(pool, config.LEASE_TTL_MS);
 let shuttingDown = false;

@@ -43,6 +43,7 @@ export async function runParticipant(options: ParticipantOptions): Promise<void>
   });
   const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
     max: config.DB_POOL_SIZE,
+    logger,
   });
   const chaos = new Chaos();
   const app = createApp({

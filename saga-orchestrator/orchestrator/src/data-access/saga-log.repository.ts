@@ -177,16 +177,27 @@ export class SagaLog {
     return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
   }
 
-  async attemptFailed(lease: Lease, step: string, error: string, ambiguous: boolean) {
+  /**
+   * An `uncounted` attempt (the participant's database was unreachable) moves `budget_base` up
+   * with `attempts`, so `attempts - budget_base`, the count the retry limit and the STUCK
+   * threshold compare against, stays where it was.
+   */
+  async attemptFailed(
+    lease: Lease,
+    step: string,
+    error: string,
+    how: { ambiguous: boolean; uncounted: boolean },
+  ) {
     await this.fenced(
       lease,
       `WITH s AS (
          UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
           WHERE ${FENCE} RETURNING id)
-       UPDATE saga_steps SET state = 'RETRYING', last_error = $6, ambiguous = ambiguous OR $7
+       UPDATE saga_steps SET state = 'RETRYING', last_error = $6, ambiguous = ambiguous OR $7,
+              budget_base = budget_base + CASE WHEN $8 THEN 1 ELSE 0 END
          FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
        RETURNING 1`,
-      [step, error, ambiguous],
+      [step, error, how.ambiguous, how.uncounted],
     );
   }
 

@@ -1,3 +1,4 @@
+import { isDependencyUnavailable } from '@lab/shared/http';
 import { counter, gauge, histogram } from '@lab/shared/metrics';
 
 export const sagaMetrics = {
@@ -28,7 +29,13 @@ export function sagasByState(count: () => Promise<Record<string, number>>) {
     ['status'],
     async function () {
       this.reset();
-      for (const [status, n] of Object.entries(await count())) this.set({ status }, n);
+      // With the saga log unreachable this gauge is left empty: /metrics still serves the
+      // process's other metrics, which are what an operator looks at during an outage.
+      const counts = await count().catch((error: unknown) => {
+        if (isDependencyUnavailable(error)) return {};
+        throw error;
+      });
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
     },
   );
 }

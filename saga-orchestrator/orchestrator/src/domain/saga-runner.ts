@@ -12,7 +12,7 @@ import {
 import type { CrashPoint } from './crash-points.ts';
 import type { ParticipantCall, RetryPolicy, SagaDefinition } from './saga-definition.ts';
 import { sagaMetrics } from './saga-metrics.ts';
-import type { SagaPolicy } from './saga-policy.ts';
+import type { Answer, SagaPolicy } from './saga-policy.ts';
 
 const tracer = trace.getTracer('saga-orchestrator');
 
@@ -31,6 +31,8 @@ export interface RunnerDeps {
 
 interface Attempt {
   outcome: 'ok' | 'rejected' | 'transient';
+  /** The participant could not reach its own database: the step was not tried, only delayed. */
+  unavailable: boolean;
   error: string;
   attempts: number;
   budgetBase: number;
@@ -42,6 +44,18 @@ interface Compensation {
   name: string;
   call: ParticipantCall;
   retry: RetryPolicy;
+}
+
+/**
+ * A participant answers 503 `dependency-unavailable` when its own database is unreachable
+ * (restarting, failing over). That says nothing about the business outcome and will pass once
+ * the database is back, so it must not use up the attempts that decide between retrying and
+ * compensating: a restart of a participant's database would otherwise compensate trips that
+ * were never refused, and leave their compensations STUCK because they could not reach it
+ * either.
+ */
+export function participantUnavailable(answer: Answer): boolean {
+  return answer.status === 503 && answer.code === 'dependency-unavailable';
 }
 
 /**
@@ -123,8 +137,12 @@ export class SagaRunner {
         }
         if (attempt.outcome === 'transient') ambiguousSteps.add(step.name);
         const ambiguous = ambiguousSteps.has(step.name);
+        // Only counted attempts exhaust the step; the step's deadline bounds the rest, so a
+        // participant whose database stays away longer than that still ends in compensation.
         const exhausted =
-          attempt.attempts >= step.retry.maxAttempts || attempt.deadlineAt.getTime() <= Date.now();
+          (!attempt.unavailable &&
+            attempt.attempts - attempt.budgetBase >= step.retry.maxAttempts) ||
+          attempt.deadlineAt.getTime() <= Date.now();
         if (step.kind !== 'retriable' && (attempt.outcome === 'rejected' || exhausted)) {
           await this.fail(saga, lease, saga.cursor, `${step.name}: ${attempt.error}`, ambiguous);
           continue;
@@ -157,7 +175,9 @@ export class SagaRunner {
           saga.comp_cursor += 1;
           continue;
         }
-        if (attempt.attempts - attempt.budgetBase >= this.deps.stuckAfter) {
+        // An unreachable database is not a compensation that fails: it is retried until the
+        // database is back, however long that takes, and never shows as STUCK.
+        if (!attempt.unavailable && attempt.attempts - attempt.budgetBase >= this.deps.stuckAfter) {
           await log.markStuck(lease, compensation.name, attempt.error);
           sagaMetrics.finished.inc({ status: 'COMPENSATION_STUCK' });
           logger.error(
@@ -253,9 +273,11 @@ export class SagaRunner {
     });
     crash('after-call', name);
     const outcome = policy.classify(answer);
-    stop({ outcome });
+    const unavailable = outcome === 'transient' && participantUnavailable(answer);
+    stop({ outcome: unavailable ? 'unavailable' : outcome });
     return {
       outcome,
+      unavailable,
       error: answer.error ?? '',
       attempts: started.attempts,
       budgetBase: started.budgetBase,
@@ -265,15 +287,27 @@ export class SagaRunner {
   }
 
   private async backoff(lease: Lease, name: string, attempt: Attempt, retry: RetryPolicy) {
-    await this.deps.log.attemptFailed(lease, name, attempt.error, attempt.outcome === 'transient');
+    await this.deps.log.attemptFailed(lease, name, attempt.error, {
+      ambiguous: attempt.outcome === 'transient',
+      uncounted: attempt.unavailable,
+    });
     sagaMetrics.retries.inc({ step: name });
+    // An uncounted attempt does not advance the counted ones, so its backoff grows with every
+    // attempt instead: a participant waiting for its database is not called in a tight loop.
     const delay = this.deps.policy.backoffMs(
-      attempt.attempts - attempt.budgetBase,
+      attempt.unavailable ? attempt.attempts : attempt.attempts - attempt.budgetBase,
       retry,
       Math.random,
     );
     this.deps.logger.info(
-      { sagaId: lease.sagaId, step: name, attempt: attempt.attempts, delay, error: attempt.error },
+      {
+        sagaId: lease.sagaId,
+        step: name,
+        attempt: attempt.attempts,
+        delay,
+        error: attempt.error,
+        unavailable: attempt.unavailable,
+      },
       'step failed: retrying',
     );
     await sleep(delay);

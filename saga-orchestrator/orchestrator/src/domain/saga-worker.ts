@@ -1,8 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDependencyUnavailable } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { Lease, SagaLog } from '../data-access/saga-log.repository.ts';
 import { sagaMetrics } from './saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
+
+// While the saga log is unreachable, a saga waits this long (doubling) before looking again.
+const LOG_RETRY_FIRST_MS = 100;
+const LOG_RETRY_MAX_MS = 2000;
 
 /**
  * The claim loop: picks up sagas nobody is driving (new ones accepted while busy, ones whose
@@ -11,6 +16,9 @@ import type { SagaRunner } from './saga-runner.ts';
  */
 export class SagaWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** A lease claimed for a saga that is still in flight here, taken over when its run ends. */
+  private readonly newerLease = new Map<string, Lease>();
+  private claimFailing = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly log: SagaLog;
@@ -51,33 +59,80 @@ export class SagaWorker {
   }
 
   launch(lease: Lease): void {
-    if (this.inFlight.has(lease.sagaId)) return;
-    const running = this.runner
-      .run(lease)
-      .catch((error: unknown) => {
-        // A database hiccup mid-saga: the lease runs out and a claim resumes it from the log.
-        this.logger.error({ err: error, sagaId: lease.sagaId }, 'saga run interrupted');
-      })
-      .finally(() => {
-        this.inFlight.delete(lease.sagaId);
-        sagaMetrics.inFlight.set(this.inFlight.size);
-      });
+    if (this.inFlight.has(lease.sagaId)) {
+      // Its lease ran out while the run waited for the saga log and the claim loop took it
+      // again: the run in flight carries on with this lease instead of a fenced-out one.
+      this.newerLease.set(lease.sagaId, lease);
+      return;
+    }
+    const running = this.drive(lease).finally(() => {
+      this.inFlight.delete(lease.sagaId);
+      this.newerLease.delete(lease.sagaId);
+      sagaMetrics.inFlight.set(this.inFlight.size);
+    });
     this.inFlight.set(lease.sagaId, running);
     sagaMetrics.inFlight.set(this.inFlight.size);
   }
 
-  async start(): Promise<void> {
-    if (!this.options.claim) return;
-    const recovered = await this.log.releaseLeasesOf(this.options.owner);
-    if (recovered > 0)
-      this.logger.info({ recovered }, 'resuming sagas left unfinished by a previous run');
-    this.loop = this.claimLoop();
+  /**
+   * Runs the saga until it is terminal, handed back or lost to another instance. Without its
+   * log the orchestrator cannot decide anything (every transition is written before the next
+   * call), so a run that cannot reach the log pauses and starts again from the log once it
+   * answers; it never guesses, and never marks a trip failed because a write did not land.
+   * Every write is fenced by the lease, so if the lease ran out meanwhile and another instance
+   * claimed the saga, this run's first write is refused and the other instance carries on.
+   */
+  private async drive(first: Lease): Promise<void> {
+    let lease = first;
+    let delay = LOG_RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        await this.runner.run(lease);
+      } catch (error) {
+        if (this.stopped || !isDependencyUnavailable(error)) {
+          // A bug or a refused write: the lease runs out and a claim resumes it from the log.
+          this.logger.error({ err: error, sagaId: lease.sagaId }, 'saga run interrupted');
+          return;
+        }
+        if (delay === LOG_RETRY_FIRST_MS)
+          this.logger.warn(
+            { err: error, sagaId: lease.sagaId },
+            'saga log unreachable: saga paused until it answers',
+          );
+        await sleep(delay);
+        delay = Math.min(delay * 2, LOG_RETRY_MAX_MS);
+        lease = this.takeNewerLease(lease);
+        continue;
+      }
+      const newer = this.takeNewerLease(lease);
+      if (newer === lease) return;
+      lease = newer;
+    }
+  }
+
+  private takeNewerLease(lease: Lease): Lease {
+    const newer = this.newerLease.get(lease.sagaId);
+    this.newerLease.delete(lease.sagaId);
+    return newer && newer.version > lease.version ? newer : lease;
+  }
+
+  /** Starts the claim loop; its first act is taking back this owner's leases from a previous run. */
+  start(): Promise<void> {
+    if (this.options.claim) this.loop = this.claimLoop();
+    return Promise.resolve();
   }
 
   private async claimLoop(): Promise<void> {
+    let released = false;
     while (!this.stopped) {
       let claimed = 0;
       try {
+        if (!released) {
+          const recovered = await this.log.releaseLeasesOf(this.options.owner);
+          released = true;
+          if (recovered > 0)
+            this.logger.info({ recovered }, 'resuming sagas left unfinished by a previous run');
+        }
         const room = this.options.maxInFlight - this.inFlight.size;
         if (room > 0) {
           const leases = await this.log.claim(
@@ -87,8 +142,12 @@ export class SagaWorker {
           claimed = leases.length;
           for (const lease of leases) this.launch(lease);
         }
+        if (this.claimFailing) this.logger.info('saga log reachable again: claiming resumed');
+        this.claimFailing = false;
       } catch (error) {
-        this.logger.warn({ err: error }, 'claim failed; retrying');
+        // One line per outage, not one per poll.
+        if (!this.claimFailing) this.logger.warn({ err: error }, 'claim failed; retrying');
+        this.claimFailing = true;
       }
       if (claimed < this.options.batch) await sleep(this.options.pollMs);
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '@lab/shared/http';
+import { AppError, isDependencyUnavailable } from '@lab/shared/http';
 import type { Pool, PoolClient } from '@lab/shared/pg';
 
 export interface Outcome {
@@ -31,6 +31,11 @@ export async function idempotent(
   work: (client: PoolClient) => Promise<Outcome>,
 ): Promise<Outcome & { replayed: boolean }> {
   const client = await pool.connect();
+  // Set when the connection itself broke (the database restarted mid-transaction): such a
+  // client is destroyed, not pooled. The caller gets a 503 and retries with the same key; the
+  // key row, the effect and the answer committed together or not at all, so the retry either
+  // replays the answer or does the work for the first time.
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const inserted = await client.query(
@@ -70,10 +75,13 @@ export async function idempotent(
     await client.query('COMMIT');
     return { ...outcome, replayed: false };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (isDependencyUnavailable(error)) broken = error as Error;
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -1,0 +1,280 @@
+/**
+ * The saga against PostgreSQL that goes away under load, on PRIVATE servers (the machine's
+ * shared one is never touched): one for the orchestrator's saga log, one for the four
+ * participants, so that a participant's database can be down while the saga log is up. A
+ * database that is unreachable for a while is a transient failure: no trip may be compensated
+ * for it, no compensation may get stuck on it, and a client may see 503 + Retry-After while it
+ * lasts, never a 500.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import pg from 'pg';
+import { startPrivatePostgres, waitFor, type PrivatePostgres } from '@lab/shared/testkit';
+import { auditSaga } from '../src/audit.ts';
+import {
+  bookTrip,
+  chaos,
+  createInventory,
+  getTrip,
+  inventory,
+  tripRequest,
+  TERMINAL,
+  waitForStatus,
+  type Trip,
+} from '../src/saga-client.ts';
+import { startSagaLab, uniqueDatabases, type SagaLab, type ServiceName } from '../src/saga-lab.ts';
+
+const TRIPS = 80;
+const ROOMS = 60;
+const CLIENTS = 10;
+
+const MAX_ATTEMPTS = 3;
+const STUCK_AFTER = 3;
+
+/** The participants' server and the saga log's server. */
+let server: PrivatePostgres;
+let logServer: PrivatePostgres;
+let lab: SagaLab;
+
+/**
+ * The private clusters run with synchronous_commit off for speed. An `immediate` stop is a
+ * crash, and a crash may lose commits that were not flushed yet: a participant would forget a
+ * reservation it had acknowledged. Production runs with it on, and so does this test (a role
+ * setting outranks the server's command line).
+ */
+async function durableCommits(url: string) {
+  const admin = new pg.Client({ connectionString: url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  await admin.query('ALTER ROLE postgres SET synchronous_commit = on');
+  await admin.end();
+}
+
+beforeAll(async () => {
+  [server, logServer] = await Promise.all([startPrivatePostgres(), startPrivatePostgres()]);
+  await Promise.all([durableCommits(server.url), durableCommits(logServer.url)]);
+  lab = await startSagaLab({
+    databases: uniqueDatabases('pgrestart'),
+    env: { DATABASE_URL: server.url },
+    // Retry limits below the defaults, so an outage that used them up would show; the attempt
+    // timeout is above it, so a slow answer on a loaded machine is not mistaken for a failure.
+    orchestratorEnv: {
+      DATABASE_URL: logServer.url,
+      STEP_TIMEOUT_MS: '3000',
+      STEP_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      COMPENSATION_STUCK_AFTER: String(STUCK_AFTER),
+      RETRY_MAX_MS: '300',
+      LEASE_TTL_MS: '3000',
+    },
+  });
+}, 180_000);
+afterAll(async () => {
+  try {
+    await lab.stop();
+  } finally {
+    // Also when the lab never started: the clusters and their files go in any case.
+    server.destroy();
+    logServer.destroy();
+  }
+});
+
+interface Seen {
+  status: number | 'network-error';
+  retryAfter: string | null;
+  contentType: string | null;
+}
+
+/** One request, remembered: what a client saw matters as much as what the saga did. */
+async function observe(seen: Seen[], url: string, init?: RequestInit) {
+  try {
+    const res = await fetch(url, init);
+    seen.push({
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      contentType: res.headers.get('content-type'),
+    });
+    return res;
+  } catch {
+    seen.push({ status: 'network-error', retryAfter: null, contentType: null });
+    return undefined;
+  }
+}
+
+const problem = expect.objectContaining({
+  status: 503,
+  retryAfter: expect.stringMatching(/^\d+$/) as unknown,
+  contentType: expect.stringContaining('application/problem+json') as unknown,
+}) as unknown;
+
+/** While the server is down: every service says so on /readyz, and the API answers 503. */
+async function probeOutage(acceptedTrip: string): Promise<Seen[]> {
+  for (const name of Object.keys(lab.urls) as ServiceName[]) {
+    const res = await fetch(`${lab.urls[name]}/readyz`);
+    expect(res.status, `${name} /readyz while PostgreSQL is down`).toBe(503);
+  }
+  const seen: Seen[] = [];
+  const body = JSON.stringify(tripRequest(stockIds, { customerId: 'probe' }));
+  await observe(seen, `${lab.urls.orchestrator}/trips`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `probe-${Date.now()}` },
+    body,
+  });
+  await observe(seen, `${lab.urls.orchestrator}/trips/${acceptedTrip}`);
+  await observe(seen, `${lab.urls.hotels}/inventory/${stockIds.hotel}`);
+  return seen;
+}
+
+let stockIds: { flight: string; hotel: string; car: string };
+
+test(
+  'When PostgreSQL restarts (fast, then immediate) while trips are booked, then every accepted trip ends COMPLETED or sold-out COMPENSATED and verify passes',
+  { timeout: 240_000 },
+  async () => {
+    // Arrange: rooms for 45 of the 60 trips, so compensations run across the outages too
+    stockIds = {
+      flight: await createInventory(lab.urls.flights, TRIPS),
+      hotel: await createInventory(lab.urls.hotels, ROOMS),
+      car: await createInventory(lab.urls.cars, TRIPS),
+    };
+    const accepted: string[] = [];
+    const seen: Seen[] = [];
+
+    // Act: a client books 60 trips, four at a time, retrying a 503 with the same key
+    const book = async (i: number) => {
+      const body = JSON.stringify(
+        tripRequest(stockIds, { customerId: `c${i}`, amountCents: 1000 }),
+      );
+      accepted.push(
+        await waitFor(
+          `trip c${i} to be accepted`,
+          async () => {
+            const res = await observe(seen, `${lab.urls.orchestrator}/trips`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'idempotency-key': `c${i}` },
+              body,
+            });
+            if (res?.status !== 202) return undefined;
+            return ((await res.json()) as { tripId: string }).tripId;
+          },
+          { timeoutMs: 60_000, intervalMs: 100 },
+        ),
+      );
+    };
+    let next = 0;
+    const client = Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < TRIPS) await book(next++);
+      }),
+    );
+    const outages: Seen[] = [];
+    for (const [mode, after] of [
+      ['fast', 20],
+      ['immediate', 50],
+    ] as const) {
+      await waitFor(`${after} trips accepted`, () => accepted.length >= after, {
+        timeoutMs: 60_000,
+      });
+      // One restart of "the database": both servers at once, as if they were one.
+      server.stop(mode);
+      logServer.stop(mode);
+      outages.push(...(await probeOutage(accepted[0]!)));
+      await Promise.all([server.start(), logServer.start()]);
+    }
+    await client;
+
+    const trips = await waitFor(
+      `all ${TRIPS} trips to be terminal`,
+      async () => {
+        const all = await Promise.all(accepted.map((id) => getTrip(lab.urls.orchestrator, id)));
+        return all.every((trip) => TERMINAL.includes(trip.status)) ? all : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+
+    // Assert: what the client saw
+    expect(outages.length).toBeGreaterThan(0);
+    for (const answer of outages) expect(answer).toEqual(problem);
+    expect(seen.filter((answer) => answer.status !== 202)).toEqual(
+      seen.filter((answer) => answer.status !== 202).map(() => problem),
+    );
+    // Assert: what the saga did
+    const byStatus = (status: string) => trips.filter((trip: Trip) => trip.status === status);
+    expect(accepted.length).toBe(TRIPS);
+    expect(new Set(accepted).size).toBe(TRIPS);
+    expect(byStatus('COMPLETED').length).toBe(ROOMS);
+    expect(byStatus('COMPENSATED').map((trip) => trip.failureReason)).toEqual(
+      Array.from({ length: TRIPS - ROOMS }, () => expect.stringContaining('sold-out') as unknown),
+    );
+    expect(await auditSaga(server.url, lab.databases, logServer.url)).toEqual([]);
+    for (const [name, service] of Object.entries(lab.services))
+      expect(service.alive(), `${name} is still running`).toBe(true);
+    for (const name of Object.keys(lab.urls) as ServiceName[])
+      expect((await fetch(`${lab.urls[name]}/readyz`)).status, `${name} /readyz`).toBe(200);
+  },
+);
+
+test(
+  "When the participants' database is down longer than the retry limits, then steps and compensations wait for it instead of compensating or getting STUCK",
+  { timeout: 120_000 },
+  async () => {
+    // Arrange: trip Y is rejected at the hotel and its first cancel-flight hangs, so its
+    // compensation is under way when the database goes; trip Z is booked during the outage
+    const stock = {
+      flight: await createInventory(lab.urls.flights, 5),
+      hotel: await createInventory(lab.urls.hotels, 5),
+      car: await createInventory(lab.urls.cars, 5),
+    };
+    await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
+    await chaos(lab.urls.flights, { mode: 'hang', next: 1, on: 'compensation' });
+    const y = await bookTrip(lab.urls.orchestrator, tripRequest(stock, { customerId: 'y' }));
+    await waitFor('cancel-flight of Y to be under way', async () => {
+      const trip = await getTrip(lab.urls.orchestrator, y);
+      return trip.timeline.find((step) => step.name === 'cancel-flight')?.state === 'RUNNING';
+    });
+
+    // Act: the participants' database goes away; the saga log stays up
+    server.stop('fast');
+    const z = await bookTrip(lab.urls.orchestrator, tripRequest(stock, { customerId: 'z' }));
+    const attemptsOf = async (id: string, name: string) =>
+      (await getTrip(lab.urls.orchestrator, id)).timeline.find((step) => step.name === name);
+    // Held down until both have been tried more often than their limits allow
+    const [cancelFlight, reserveFlight] = await waitFor(
+      'retries past the limits while the database is down',
+      async () => {
+        const both = await Promise.all([
+          attemptsOf(y, 'cancel-flight'),
+          attemptsOf(z, 'reserve-flight'),
+        ]);
+        return (both[0]?.attempts ?? 0) > STUCK_AFTER + 1 &&
+          (both[1]?.attempts ?? 0) > MAX_ATTEMPTS + 1
+          ? both
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const participantReady = await fetch(`${lab.urls.flights}/readyz`);
+    const orchestratorReady = await fetch(`${lab.urls.orchestrator}/readyz`);
+    const inventoryRead = await fetch(`${lab.urls.hotels}/inventory/${stock.hotel}`);
+    await server.start();
+    const [tripY, tripZ] = await Promise.all([
+      waitForStatus(lab.urls.orchestrator, y, TERMINAL, 60_000),
+      waitForStatus(lab.urls.orchestrator, z, TERMINAL, 60_000),
+    ]);
+
+    // Assert: while down, the participants said so and the orchestrator kept waiting
+    expect(cancelFlight?.lastError).toContain('dependency-unavailable');
+    expect(reserveFlight?.lastError).toContain('dependency-unavailable');
+    expect(participantReady.status).toBe(503);
+    expect(orchestratorReady.status).toBe(200);
+    expect(inventoryRead.status).toBe(503);
+    expect(inventoryRead.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Assert: once back, Y finished its compensation and Z was booked, nothing else
+    expect(tripY.status).toBe('COMPENSATED');
+    expect(tripY.failureReason).toContain('chaos-rejected');
+    expect(tripZ.status).toBe('COMPLETED');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({
+      held: 0,
+      confirmed: 1,
+    });
+    expect(await auditSaga(server.url, lab.databases, logServer.url)).toEqual([]);
+  },
+);
