@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL, Redis and a single-node Apache Kafka broker on this machine, without Docker.
+# PostgreSQL, Redis, a single-node Apache Kafka broker and Zipkin on this machine, without Docker.
 #
 #   pnpm infra:local up       start whatever is not running, wait until each answers, print the env
 #   pnpm infra:local down     stop only what `up` started (PostgreSQL/Redis that were already running stay)
@@ -8,10 +8,14 @@
 # PostgreSQL and Redis come from the machine's packages. Kafka is the real broker, resolved by
 # Maven from infra/kafka/pom.xml into .infra/kafka/lib (a stable path: fault tests start their
 # own private broker from the same jars) and run as one combined KRaft broker/controller.
+# Zipkin is the trace UI when there is no Docker (so no Jaeger): Maven fetches the
+# io.zipkin:zipkin-server exec jar into .infra/zipkin/lib once; it keeps traces in memory only
+# and listens on 127.0.0.1:9411 alone. Services send it spans with LAB_TRACE_EXPORT=zipkin.
 #
 # Environment:
 #   KAFKA_HOME_DIR   where the broker keeps its config, KRaft data, logs and pid (.infra/kafka)
 #   KAFKA_WAIT_SECS  how long to wait for the broker to serve metadata (90)
+#   ZIPKIN_WAIT_SECS how long to wait for Zipkin to report itself healthy (60)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +31,12 @@ probe_src="$root/infra/kafka/WaitForBroker.java"
 pg_host=127.0.0.1 pg_port=5432
 redis_host=127.0.0.1 redis_port=6379
 kafka_host=127.0.0.1 kafka_port=9092 controller_port=9093
+zipkin_host=127.0.0.1 zipkin_port=9411
+zipkin_version=3.5.1
+zipkin_home="$state/zipkin"
+zipkin_jar="$zipkin_home/lib/zipkin-server-$zipkin_version-exec.jar"
+zipkin_pidfile="$zipkin_home/zipkin.pid"
+zipkin_wait=${ZIPKIN_WAIT_SECS:-60}
 
 say() { echo "infra: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -263,6 +273,90 @@ kafka_status() {
   if [[ -f $kafka_probe/WaitForBroker.class ]]; then kafka_serves 20 >/dev/null 2>&1; fi
 }
 
+# --- Zipkin -------------------------------------------------------------------------------
+
+# Healthy and Zipkin: /health names its storage under "zipkin", which tells it apart from
+# anything else that might hold the port (Jaeger, for one, can also accept spans on 9411).
+zipkin_up() {
+  curl -fsS --max-time 2 "http://$zipkin_host:$zipkin_port/health" 2>/dev/null | grep -q '"zipkin"'
+}
+
+zipkin_running() {
+  [[ -f $zipkin_pidfile ]] || return 1
+  local pid
+  pid=$(cat "$zipkin_pidfile")
+  kill -0 "$pid" 2>/dev/null && grep -qa 'zipkin-server' "/proc/$pid/cmdline" 2>/dev/null
+}
+
+resolve_zipkin() {
+  [[ -f $zipkin_jar ]] && return
+  command -v mvn >/dev/null || die "mvn is needed once to fetch Zipkin (Debian: apt-get install maven)"
+  command -v java >/dev/null || die "java 17+ is needed to run Zipkin (Debian: apt-get install openjdk-17-jre-headless)"
+  say "fetching Zipkin $zipkin_version with Maven (first run downloads ~130 MB)"
+  local tmp="$zipkin_home/lib.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  # One self-contained jar, so no project file is needed; -C refuses a download whose checksum
+  # does not match Maven Central's.
+  (cd "$zipkin_home" && mvn -q -B -C org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="io.zipkin:zipkin-server:$zipkin_version:jar:exec" -DoutputDirectory="$tmp" \
+    >"$zipkin_home/maven.log" 2>&1) ||
+    { cat "$zipkin_home/maven.log" >&2; die "Maven could not fetch Zipkin"; }
+  # Swapped in whole so an interrupted download never looks resolved; older versions go.
+  rm -rf "$zipkin_home/lib"
+  mv "$tmp" "$zipkin_home/lib"
+}
+
+start_zipkin() {
+  if zipkin_running; then
+    zipkin_up && return
+    # Started a moment ago by another `up`, or wedged: give it the start-up budget, no more.
+    wait_until "Zipkin" "$zipkin_wait" zipkin_up && return
+    die "Zipkin (pid $(cat "$zipkin_pidfile")) runs but is not healthy; see $zipkin_home/zipkin.log"
+  fi
+  if port_open "$zipkin_host" "$zipkin_port"; then
+    zipkin_up && { say "using the Zipkin already on $zipkin_host:$zipkin_port"; return; }
+    die "$zipkin_host:$zipkin_port is taken by something that does not answer as Zipkin"
+  fi
+  resolve_zipkin
+  say "starting Zipkin (UI: http://$zipkin_host:$zipkin_port, logs: $zipkin_home/zipkin.log)"
+  # Every setting that could reach outside this machine or keep data is pinned on the command
+  # line, which outranks the environment variables Zipkin otherwise reads (KAFKA_BOOTSTRAP_SERVERS,
+  # STORAGE_TYPE, ES_HOSTS...): in-memory storage capped well inside the heap (50,000 spans hold
+  # ~110 MB), only the HTTP collector, API and UI on one loopback port, no self-tracing, no
+  # service discovery. The JDK's resolver, because Armeria's own DNS client keeps a UDP socket
+  # bound on every interface.
+  setsid java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dcom.linecorp.armeria.useJdkDnsResolver=true \
+    -jar "$zipkin_jar" \
+    "--armeria.ports[0].ip=$zipkin_host" "--armeria.ports[0].port=$zipkin_port" \
+    --zipkin.storage.type=mem --zipkin.storage.mem.max-spans=50000 \
+    --zipkin.collector.kafka.enabled=false --zipkin.collector.rabbitmq.enabled=false \
+    --zipkin.collector.activemq.enabled=false --zipkin.collector.pulsar.enabled=false \
+    --zipkin.collector.scribe.enabled=false --zipkin.collector.grpc.enabled=false \
+    --zipkin.discovery.eureka.enabled=false --zipkin.self-tracing.enabled=false \
+    >"$zipkin_home/zipkin.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$zipkin_pidfile"
+  if ! wait_until "Zipkin" "$zipkin_wait" zipkin_up; then
+    zipkin_running || say "Zipkin exited; last lines of its log:"
+    tail -n 20 "$zipkin_home/zipkin.log" >&2 || true
+    stop_zipkin
+    die "Zipkin did not start"
+  fi
+}
+
+stop_zipkin() {
+  zipkin_running || { rm -f "$zipkin_pidfile"; return 0; }
+  local pid
+  pid=$(cat "$zipkin_pidfile")
+  say "stopping Zipkin (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_until "Zipkin shutdown" 15 eval "! kill -0 $pid 2>/dev/null"; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$zipkin_pidfile"
+}
+
 # --- commands -----------------------------------------------------------------------------
 
 print_env() {
@@ -270,6 +364,7 @@ print_env() {
 DATABASE_URL=postgres://postgres@$pg_host:$pg_port/postgres
 REDIS_URL=redis://$redis_host:$redis_port
 KAFKA_BROKERS=$kafka_host:$kafka_port
+ZIPKIN_URL=http://$zipkin_host:$zipkin_port
 EOF
 }
 
@@ -286,9 +381,11 @@ case $cmd in
     start_postgres
     start_redis
     start_kafka
+    start_zipkin
     print_env
     ;;
   down)
+    stop_zipkin
     stop_kafka
     stop_redis
     stop_postgres
@@ -299,6 +396,7 @@ case $cmd in
     report "postgres $pg_host:$pg_port" pg_up
     report "redis $redis_host:$redis_port" redis_up
     report "kafka $kafka_host:$kafka_port" kafka_status
+    report "zipkin $zipkin_host:$zipkin_port" zipkin_up
     exit "$down"
     ;;
   *)
