@@ -77,6 +77,11 @@ describe('Kafka outage', () => {
         60_000,
       );
       expect(violations).toEqual([]);
+      // Neither the relay nor the projector gave up on the broker: both rode the outage out.
+      for (const name of ['relay', 'projector'] as const) {
+        expect(stack.services[name]?.alive(), `${name} alive`).toBe(true);
+        expect((await fetch(`${stack.url(name)}/readyz`)).status).toBe(200);
+      }
     },
   );
 });

@@ -86,6 +86,12 @@ async function loseAndHeal(ids: { orders: string[]; products: string[] }) {
     }),
   );
 
+  const readiness = await Promise.all(
+    (['query', 'projector'] as const).map(async (name) => {
+      return (await fetch(`${stack.url(name)}/readyz`)).status;
+    }),
+  );
+
   await redis.start();
   const restartedAt = Date.now();
   const whileHealing: Seen[] = [];
@@ -99,7 +105,9 @@ async function loseAndHeal(ids: { orders: string[]; products: string[] }) {
     { timeoutMs: 120_000, intervalMs: 20 },
   );
   const violations = await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 60_000);
-  return { whileDown, whileHealing, healMs: Date.now() - restartedAt, violations };
+  const healMs = Date.now() - restartedAt;
+  const { rows } = await stores.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
+  return { whileDown, readiness, whileHealing, healMs, events: rows[0]?.n ?? 0, violations };
 }
 
 describe('Redis loses the read model', () => {
@@ -111,7 +119,10 @@ describe('Redis loses the read model', () => {
       await waitFor('orders flowing', () => load.ledger.placed >= 40);
       const result = await loseAndHeal({ orders: await orderIds(), products });
       await load.stop();
-      console.log(`read model healed ${result.healMs} ms after Redis restarted empty (flowing)`);
+      console.log(
+        `read model healed ${result.healMs} ms after Redis restarted empty, ${result.events} events in the log (flowing)`,
+      );
+      expect(result.readiness).toEqual([503, 503]);
 
       for (const seen of result.whileDown) {
         expect(seen.status).toBe(503);
@@ -143,7 +154,9 @@ describe('Redis loses the read model', () => {
     { timeout: 300_000 },
     async () => {
       const result = await loseAndHeal({ orders: await orderIds(), products });
-      console.log(`read model healed ${result.healMs} ms after Redis restarted empty (idle)`);
+      console.log(
+        `read model healed ${result.healMs} ms after Redis restarted empty, ${result.events} events in the log (idle)`,
+      );
       for (const seen of result.whileHealing.filter((s) => s.status !== 200)) {
         expect(seen.status).toBe(503);
         expect(['read-model-behind', 'dependency-unavailable']).toContain(seen.code);
