@@ -125,7 +125,7 @@ describe('Redis loses the read model', () => {
       expect(result.readiness).toEqual([503, 503]);
 
       for (const seen of result.whileDown) {
-        expect(seen.status).toBe(503);
+        expect(seen).toMatchObject({ status: 503, code: 'dependency-unavailable' });
         expect(seen.contentType).toContain('application/problem+json');
         expect(seen.retryAfter).not.toBeNull();
       }
