@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -19,16 +20,20 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import { zipkinEndpoint } from './zipkin.ts';
+
+export { DEFAULT_ZIPKIN_ENDPOINT, zipkinEndpoint, zipkinReachable } from './zipkin.ts';
 
 /**
  * Where finished spans go:
  * - `otlp`   to OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger in docker compose);
+ * - `zipkin` to ZIPKIN_ENDPOINT (default: the Zipkin `pnpm infra:local up` runs on 127.0.0.1:9411);
  * - `memory` kept in this process, for tests that inspect their own spans;
  * - `file:<path>` one JSON line per span, for tests that inspect spans of a spawned service;
  * - `none`   spans still get ids (logs and problem documents carry them) but go nowhere.
  * LAB_TRACE_EXPORT chooses; without it, OTLP when an endpoint is set, otherwise none.
  */
-export type TraceExport = 'otlp' | 'memory' | 'none' | `file:${string}`;
+export type TraceExport = 'otlp' | 'zipkin' | 'memory' | 'none' | `file:${string}`;
 
 export interface SpanRecord {
   service: string;
@@ -82,12 +87,20 @@ function spanProcessorFor(mode: TraceExport): SpanProcessor {
   if (mode.startsWith('file:'))
     return new SimpleSpanProcessor({ exporter: new JsonLinesSpanExporter(mode.slice(5)) });
   if (mode === 'otlp') return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+  if (mode === 'zipkin')
+    return new BatchSpanProcessor({
+      exporter: new ZipkinExporter({ url: zipkinEndpoint() }),
+      // Batched so a busy service sends one request per interval, not one per span; a second
+      // rather than the default five, because a learner opens the trace right after acting.
+      scheduledDelayMillis: 1000,
+    });
   return new NoopSpanProcessor();
 }
 
 export function traceExportFromEnv(env = process.env): TraceExport {
   const chosen = env.LAB_TRACE_EXPORT;
-  if (chosen === 'otlp' || chosen === 'memory' || chosen === 'none') return chosen;
+  if (chosen === 'otlp' || chosen === 'zipkin' || chosen === 'memory' || chosen === 'none')
+    return chosen;
   if (chosen?.startsWith('file:')) return chosen as TraceExport;
   return env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none';
 }
