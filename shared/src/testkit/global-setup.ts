@@ -9,6 +9,7 @@ export async function setup(): Promise<void> {
   process.env.DATABASE_URL = infra.databaseUrl;
   process.env.REDIS_URL = infra.redisUrl;
   process.env.KAFKA_BROKERS = infra.kafkaBrokers;
+  process.env.ZIPKIN_URL = infra.zipkinUrl;
 }
 
 export async function teardown(): Promise<void> {
