@@ -184,7 +184,10 @@ export function createHealer(options: HealerOptions) {
       if (state === 'ready' || state === 'healing') return;
       const detectedAt = Date.now();
       const ends = await logEnds();
-      const until = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+      // A partition with nothing left to read (empty, or emptied by retention) is not waited for.
+      const until = new Map(
+        ends.map((p) => [p.partition, Number(p.high) > Number(p.low) ? Number(p.high) : 0]),
+      );
       if (!(await store.beginHeal(owner, Object.fromEntries(until), leaseMs))) return;
       const trimmed = ends.filter((p) => Number(p.low) > 0);
       if (trimmed.length > 0)
@@ -194,7 +197,7 @@ export function createHealer(options: HealerOptions) {
         );
       logger.warn(
         { state, until: Object.fromEntries(until) },
-        'read model lost its checkpoint; healing by replaying the event log',
+        'no read-model checkpoint in Redis (new or emptied store); replaying the event log into it',
       );
       replaying = heal(until, detectedAt)
         .catch((error: unknown) => {
