@@ -1,5 +1,13 @@
 import { join } from 'node:path';
-import { spawnService, uniqueName, type SpawnedService } from '@lab/shared/testkit';
+import {
+  own,
+  release,
+  serviceGroup,
+  uniqueName,
+  type OwnedResources,
+  type ServiceDefinition,
+  type SpawnedService,
+} from '@lab/shared/testkit';
 
 export const LAB_DIR = join(import.meta.dirname, '..', '..');
 export const ENTRIES = {
@@ -40,19 +48,40 @@ export function defaultNamespace(env = process.env): LabNamespace {
   };
 }
 
-/** A namespace no other test file uses, so test files run in parallel on one infrastructure. */
+const owned = new WeakMap<LabNamespace, OwnedResources>();
+
+/**
+ * A namespace no other test file uses, so test files run in parallel on one infrastructure.
+ * The caller owns it: its database, Redis keys and topics (with the projector's consumer group)
+ * are dropped by `releaseNamespace`, or by the test kit after the test file ends, pass or fail.
+ */
 export function isolatedNamespace(
   label: string,
   overrides: Partial<LabNamespace> = {},
 ): LabNamespace {
   const name = uniqueName(`cqrs_${label}`);
-  return {
+  const ns: LabNamespace = {
     ...defaultNamespace(),
     databaseName: name,
     redisKeyPrefix: `${name}:`,
     topicPrefix: `${name}.`,
     ...overrides,
   };
+  owned.set(
+    ns,
+    own({
+      postgres: { url: ns.databaseUrl, databases: [ns.databaseName] },
+      redis: { url: ns.redisUrl, keyPrefixes: [ns.redisKeyPrefix] },
+      kafka: { brokers: ns.kafkaBrokers, topicPrefixes: [ns.topicPrefix] },
+    }),
+  );
+  return ns;
+}
+
+/** Drops what an isolated namespace created: its database, Redis keys, topics and groups. */
+export async function releaseNamespace(ns: LabNamespace): Promise<string[]> {
+  const resources = owned.get(ns);
+  return resources ? release(resources) : [];
 }
 
 export function serviceEnv(ns: LabNamespace): Record<string, string> {
@@ -73,6 +102,8 @@ export interface StackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   echo?: boolean;
   only?: ServiceName[];
+  /** The services' LOG_LEVEL; tests leave it at info, the CLI passes the user's choice. */
+  logLevel?: string;
 }
 
 export interface Stack {
@@ -105,50 +136,45 @@ export async function stopAllStacks(): Promise<void> {
   await Promise.allSettled([...running].map((stack) => stack.stop()));
 }
 
+const START_ORDER: ServiceName[] = ['command', 'relay', 'projector', 'query'];
+
 /** Starts the lab's services as real processes; the command service first, as it migrates the schema. */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const services: Stack['services'] = {};
-  const start = async (name: ServiceName, extraEnv: Record<string, string> = {}) => {
-    const service = await spawnService({
-      entry: ENTRIES[name],
-      port: options.ports?.[name] ?? 0,
-      env: {
-        ...serviceEnv(options.ns),
-        ...(NODE_OPTIONS[name] && {
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${NODE_OPTIONS[name]}`.trim(),
-        }),
-        ...options.env?.[name],
-        ...extraEnv,
-      },
-      // Generous: on a busy 2-core machine a Node service with telemetry can take a while to boot.
-      timeoutMs: 120_000,
-      ...(options.echo && { echo: name }),
-    });
-    services[name] = service;
-    return service;
+  const env = {
+    ...serviceEnv(options.ns),
+    ...(options.logLevel && { LOG_LEVEL: options.logLevel }),
   };
-  const wanted = options.only ?? (['command', 'relay', 'projector', 'query'] as ServiceName[]);
+  const group = serviceGroup<ServiceName>({
+    services: Object.fromEntries(
+      START_ORDER.map((name) => [
+        name,
+        {
+          entry: ENTRIES[name],
+          port: options.ports?.[name] ?? 0,
+          env: { ...env, ...options.env?.[name] },
+          ...(NODE_OPTIONS[name] && { nodeOptions: NODE_OPTIONS[name] }),
+          order: name === 'command' ? 0 : 1,
+        },
+      ]),
+    ) as Record<ServiceName, ServiceDefinition>,
+    // Generous: on a busy 2-core machine a Node service with telemetry can take a while to boot.
+    timeoutMs: 120_000,
+    ...(options.echo && { echo: true }),
+  });
   const stack: Stack = {
     ns: options.ns,
-    services,
-    url: (name) => {
-      const service = services[name];
-      if (!service) throw new Error(`${name} is not running`);
-      return service.url;
-    },
-    start,
-    kill: async (name) => {
-      await services[name]?.kill();
-    },
+    services: group.services,
+    url: group.url,
+    start: (name, extraEnv = {}) => group.start(name, { env: extraEnv }),
+    kill: group.kill,
     stop: async () => {
       running.delete(stack);
-      await Promise.all(Object.values(services).map((s) => s.stop()));
+      await group.cleanup();
     },
   };
   running.add(stack);
   try {
-    if (wanted.includes('command')) await start('command');
-    await Promise.all(wanted.filter((n) => n !== 'command').map((n) => start(n)));
+    await group.startAll(options.only ?? START_ORDER);
   } catch (error) {
     await stack.stop();
     throw error;

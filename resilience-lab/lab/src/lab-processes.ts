@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { serviceGroup, type SpawnedService } from '@lab/shared/testkit';
 
 export const supplierEntry = fileURLToPath(new URL('../../supplier/src/start.ts', import.meta.url));
 export const gatewayEntry = fileURLToPath(new URL('../../gateway/src/start.ts', import.meta.url));
@@ -13,6 +13,8 @@ export interface StartOptions {
   gatewayPort?: number;
   supplierPort?: number;
   echo?: boolean;
+  /** The services' LOG_LEVEL; tests leave it at info, the CLI passes the user's choice. */
+  logLevel?: string;
 }
 
 export interface RunningLab {
@@ -23,28 +25,34 @@ export interface RunningLab {
 
 /** The supplier (with chaos controls) and a gateway pointed at it, each its own process. */
 export async function startLab(options: StartOptions = {}): Promise<RunningLab> {
-  const supplier = await spawnService({
-    entry: supplierEntry,
-    port: options.supplierPort ?? 0,
-    env: { LAB_CHAOS: '1', ...options.supplierEnv },
-    timeoutMs: STARTUP_TIMEOUT_MS,
-    ...(options.echo && { echo: 'supplier' }),
-  });
-  const gateway = await spawnService({
-    entry: gatewayEntry,
-    port: options.gatewayPort ?? 0,
-    env: { SUPPLIER_URL: supplier.url, ...options.gatewayEnv },
-    timeoutMs: STARTUP_TIMEOUT_MS,
-    ...(options.echo && { echo: 'gateway' }),
-  }).catch(async (error: unknown) => {
-    await supplier.kill();
-    throw error;
-  });
-  return {
-    supplier,
-    gateway,
-    stop: async () => {
-      await Promise.all([gateway.stop(), supplier.stop()]);
+  const common = options.logLevel ? { LOG_LEVEL: options.logLevel } : {};
+  const group = serviceGroup({
+    services: {
+      supplier: {
+        entry: supplierEntry,
+        port: options.supplierPort ?? 0,
+        env: { ...common, LAB_CHAOS: '1', ...options.supplierEnv },
+        order: 0,
+      },
+      // SUPPLIER_URL is only known once the supplier listens; it is passed at start.
+      gateway: {
+        entry: gatewayEntry,
+        port: options.gatewayPort ?? 0,
+        env: { ...common, ...options.gatewayEnv },
+        order: 1,
+      },
     },
-  };
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    ...(options.echo && { echo: true }),
+  });
+  try {
+    const supplier = await group.start('supplier');
+    const gateway = await group.start('gateway', {
+      env: { SUPPLIER_URL: supplier.url, ...options.gatewayEnv },
+    });
+    return { supplier, gateway, stop: group.cleanup };
+  } catch (error) {
+    await group.cleanup();
+    throw error;
+  }
 }

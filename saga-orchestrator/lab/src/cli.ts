@@ -87,8 +87,7 @@ async function main(): Promise<number> {
       await up();
       return 0;
     case 'demo':
-      await (await import('./demo.ts')).demo();
-      return 0;
+      return (await import('./demo.ts')).demo();
     case 'verify':
       return verify();
     case 'exercise':

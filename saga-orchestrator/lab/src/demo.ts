@@ -2,7 +2,6 @@
  * `pnpm lab saga demo`: the saga working and failing, narrated. It starts its own services on
  * free ports with throwaway databases, so it never touches the data of `pnpm lab saga up`.
  */
-import { dropDatabase } from '@lab/shared/pg';
 import { auditSaga } from './audit.ts';
 import {
   bookTrip,
@@ -14,7 +13,7 @@ import {
   waitForStatus,
   type Trip,
 } from './saga-client.ts';
-import { startSagaLab, uniqueDatabases } from './saga-lab.ts';
+import { dropOwnedDatabases, startSagaLab, uniqueDatabases, type SagaLab } from './saga-lab.ts';
 
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 const show = (trip: Trip) => {
@@ -27,16 +26,18 @@ const show = (trip: Trip) => {
     );
 };
 
-export async function demo(): Promise<void> {
+/** Exit status 0 when the auditor finds every trip fully booked or fully undone. */
+export async function demo(): Promise<number> {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const databases = uniqueDatabases('demo');
   say('Starting orchestrator, flights, hotels, cars and payments (each with its own database)');
-  const lab = await startSagaLab({
-    databases,
-    env: { LOG_LEVEL: 'warn' },
-    orchestratorEnv: { LOG_LEVEL: 'info' },
-  });
+  let lab: SagaLab | undefined;
   try {
+    lab = await startSagaLab({
+      databases,
+      env: { LOG_LEVEL: 'warn' },
+      orchestratorEnv: { LOG_LEVEL: 'info' },
+    });
     const stock = await createStock(lab.urls, 10);
     const o = lab.urls.orchestrator;
 
@@ -79,8 +80,9 @@ export async function demo(): Promise<void> {
     process.stdout.write(
       violations.length === 0 ? '   verify: no violations\n' : `${violations.join('\n')}\n`,
     );
+    return violations.length === 0 ? 0 : 1;
   } finally {
-    await lab.stop();
-    for (const name of Object.values(databases)) await dropDatabase(adminUrl, name);
+    // Also when a step failed: every service stopped, the five demo databases dropped.
+    await (lab ? lab.stop() : dropOwnedDatabases(databases));
   }
 }

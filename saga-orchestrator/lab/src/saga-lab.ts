@@ -1,9 +1,18 @@
 /**
  * Starts the five saga services as real processes, exactly as `pnpm lab saga up` does, with
  * their own databases. Tests pass unique database names; the CLI uses the DESIGN defaults.
+ * The service processes are run by the test kit's service group; this file only says which
+ * services the saga has, what each needs and who owns which database.
  */
 import { join } from 'node:path';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import {
+  own,
+  release,
+  serviceGroup,
+  type OwnedResources,
+  type ServiceDefinition,
+  type SpawnedService,
+} from '@lab/shared/testkit';
 
 const labDir = join(import.meta.dirname, '..', '..');
 export const entries = {
@@ -47,15 +56,34 @@ export function defaultDatabases(): Databases {
   };
 }
 
+const adminUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ownedDatabases = new WeakMap<Databases, OwnedResources>();
+
+/**
+ * Five database names no other test file uses. Whoever asks for them owns them: the lab
+ * started on them drops them in `stop()`, and the test kit drops them after the test file
+ * ends if nothing else did, pass or fail. The DESIGN defaults are never dropped.
+ */
 export function uniqueDatabases(prefix: string): Databases {
   const suffix = Math.random().toString(16).slice(2, 10);
-  return {
+  const databases: Databases = {
     orchestrator: `t_${prefix}_orch_${suffix}`,
     flights: `t_${prefix}_flights_${suffix}`,
     hotels: `t_${prefix}_hotels_${suffix}`,
     cars: `t_${prefix}_cars_${suffix}`,
     payments: `t_${prefix}_pay_${suffix}`,
   };
+  ownedDatabases.set(
+    databases,
+    own({ postgres: { url: adminUrl(), databases: Object.values(databases) } }),
+  );
+  return databases;
+}
+
+/** Drops the databases `uniqueDatabases` handed out (no-op for any other set). */
+export async function dropOwnedDatabases(databases: Databases): Promise<string[]> {
+  const owned = ownedDatabases.get(databases);
+  return owned ? release(owned) : [];
 }
 
 export interface LabOptions {
@@ -78,31 +106,30 @@ export interface SagaLab {
   databases: Databases;
   orchestratorEnv: (extra?: Record<string, string>) => Record<string, string>;
   startOrchestrator: (extra?: Record<string, string>, port?: number) => Promise<SpawnedService>;
+  /** Stops every service, then drops the databases if they came from `uniqueDatabases`. */
   stop: () => Promise<void>;
 }
 
 export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
   const port = (name: ServiceName) => (options.ports === 'design' ? designPorts[name] : 0);
   const common = { LAB_CHAOS: '1', LOG_LEVEL: 'info', ...options.env };
-  const services: Partial<Record<ServiceName, SpawnedService>> = {};
-  await Promise.all(
-    participants.map(async (name) => {
-      if (options.participantUrls) return;
-      services[name] = await spawnService({
-        entry: entries[name],
-        port: port(name),
-        ...(options.echo && { echo: name }),
-        env: { ...common, DATABASE_NAME: options.databases[name] },
-        timeoutMs: 90_000,
-      });
-    }),
-  );
-  const urls = Object.fromEntries(
-    participants.map((name) => [
-      name,
-      options.participantUrls?.[name] ?? services[name]?.url ?? '',
-    ]),
-  ) as Record<ServiceName, string>;
+  const definitions = {} as Record<ServiceName, ServiceDefinition>;
+  for (const name of participants)
+    definitions[name] = {
+      entry: entries[name],
+      port: port(name),
+      env: { ...common, DATABASE_NAME: options.databases[name] },
+      order: 0,
+    };
+  // The orchestrator's environment names the participants' addresses, known once they run.
+  definitions.orchestrator = { entry: entries.orchestrator, port: port('orchestrator'), order: 1 };
+  const group = serviceGroup<ServiceName>({
+    services: definitions,
+    timeoutMs: 90_000,
+    ...(options.echo && { echo: true }),
+  });
+  const services = group.services;
+  const urls = {} as Record<ServiceName, string>;
   const orchestratorEnv = (extra: Record<string, string> = {}) => ({
     ...common,
     DATABASE_NAME: options.databases.orchestrator,
@@ -120,21 +147,27 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
     databases: options.databases,
     orchestratorEnv,
     startOrchestrator: async (extra, fixedPort) => {
-      const service = await spawnService({
-        entry: entries.orchestrator,
-        port: fixedPort ?? port('orchestrator'),
-        ...(options.echo && { echo: 'orchestrator' }),
+      const service = await group.start('orchestrator', {
         env: orchestratorEnv(extra),
-        timeoutMs: 90_000,
+        ...(fixedPort !== undefined && { port: fixedPort }),
       });
-      services.orchestrator = service;
       urls.orchestrator = service.url;
       return service;
     },
     stop: async () => {
-      await Promise.all(Object.values(services).map((service) => service.stop()));
+      await group.cleanup();
+      await dropOwnedDatabases(options.databases);
     },
   };
-  if (options.orchestrator !== false) await lab.startOrchestrator();
+  try {
+    if (!options.participantUrls) await group.startAll([...participants]);
+    for (const name of participants)
+      urls[name] = options.participantUrls?.[name] ?? services[name]?.url ?? '';
+    if (options.orchestrator !== false) await lab.startOrchestrator();
+  } catch (error) {
+    // A lab that cannot start leaves no process and no database of its own behind.
+    await lab.stop();
+    throw error;
+  }
   return lab;
 }

@@ -19,6 +19,7 @@ export {
   type ServiceGroupOptions,
 } from './services.ts';
 export { own, release, releaseOwned, type OwnedResources } from './resources.ts';
+export { namesStartingWith, runLabCommand, type LabCommandResult } from './lab-command.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';
 export {

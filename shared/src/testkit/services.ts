@@ -87,7 +87,7 @@ export function serviceGroup<Name extends string>(
     services,
     url: (name) => {
       const service = services[name];
-      if (!service?.alive()) throw new Error(`${name} is not running`);
+      if (!service) throw new Error(`${name} was never started`);
       return service.url;
     },
     start,

@@ -1,9 +1,8 @@
-import { dropDatabase } from '@lab/shared/pg';
 import { waitFor } from '@lab/shared/testkit';
 import { listDeadLetters, replayDeadLetters } from '../admin/dead-letters.ts';
 import { verifyLab } from '../audit/verify.ts';
 import { commandClient, queryClient } from '../client.ts';
-import { isolatedNamespace, startStack } from '../stack.ts';
+import { isolatedNamespace, releaseNamespace, startStack, type Stack } from '../stack.ts';
 import { connect } from './stores.ts';
 
 const step = (title: string) => process.stdout.write(`\n== ${title}\n`);
@@ -16,11 +15,12 @@ const say = (line: string) => process.stdout.write(`   ${line}\n`);
 export async function demo(): Promise<number> {
   const ns = isolatedNamespace('demo');
   step('Starting command service, relay, projector and query service on free ports');
-  const stack = await startStack({ ns });
+  let stack: Stack | undefined;
   const stores = connect(ns);
-  const commands = commandClient(stack.url('command'));
-  const queries = queryClient(stack.url('query'), 10_000);
   try {
+    stack = await startStack({ ns, logLevel: process.env.LOG_LEVEL ?? 'info' });
+    const commands = commandClient(stack.url('command'));
+    const queries = queryClient(stack.url('query'), 10_000);
     step(
       '1. A write lands in PostgreSQL; its event travels outbox -> relay -> Kafka -> projector -> Redis',
     );
@@ -123,11 +123,10 @@ export async function demo(): Promise<number> {
     );
     return violations.length === 0 ? 0 : 1;
   } finally {
+    // Also when a step failed: the demo leaves no database, key, topic or process behind.
     step('Stopping the services and dropping the demo data');
-    await stack.stop();
-    const keys = await stores.redis.keys(`${ns.redisKeyPrefix}*`);
-    if (keys.length > 0) await stores.redis.unlink(...keys);
+    await stack?.stop();
     await stores.close();
-    await dropDatabase(ns.databaseUrl, ns.databaseName).catch(() => undefined);
+    for (const problem of await releaseNamespace(ns)) say(`cleanup: ${problem}`);
   }
 }

@@ -2,7 +2,12 @@ import { DESIGN_PORTS, defaultNamespace, startStack } from '../stack.ts';
 
 /** `pnpm lab cqrs up`: the four services at their DESIGN ports, logs prefixed, Ctrl-C stops them. */
 export async function up(): Promise<number> {
-  const stack = await startStack({ ns: defaultNamespace(), ports: DESIGN_PORTS, echo: true });
+  const stack = await startStack({
+    ns: defaultNamespace(),
+    ports: DESIGN_PORTS,
+    echo: true,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  });
   process.stdout.write(
     [
       '',

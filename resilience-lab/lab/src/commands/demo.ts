@@ -22,10 +22,11 @@ async function breakerState(lab: RunningLab) {
 /** Prices slow down twice: first an unprotected gateway drowns, then a protected one does not. */
 export async function demo(): Promise<number> {
   const pool = { POOL_CONNECTIONS: '4' };
+  const logLevel = process.env.LOG_LEVEL ?? 'info';
   say(
     '1. An UNPROTECTED gateway: one pool of 4 connections to the supplier, no timeout, no bulkhead.',
   );
-  const bare = await startLab({ gatewayEnv: { ...pool, PROTECTIONS: 'none' } });
+  const bare = await startLab({ logLevel, gatewayEnv: { ...pool, PROTECTIONS: 'none' } });
   try {
     say(
       `   healthy: /availability answers in ${(await timed(`${bare.gateway.url}/availability/sku-1`)).ms} ms`,
@@ -57,6 +58,7 @@ export async function demo(): Promise<number> {
     '\n3. The same with PROTECTIONS=all: timeout 500 ms, bulkhead of 2 for prices, breaker, retries, fallback.',
   );
   const guarded = await startLab({
+    logLevel,
     gatewayEnv: {
       ...pool,
       PROTECTIONS: 'all',

@@ -1,19 +1,12 @@
-import { spawnService } from '@lab/shared/testkit';
-import { gatewayEntry, supplierEntry } from '../lab-processes.ts';
+import { startLab } from '../lab-processes.ts';
 
 /** Supplier (chaos on) at 3302 and gateway at 3301, logs prefixed, Ctrl-C stops both gracefully. */
 export async function up(): Promise<number> {
-  const supplier = await spawnService({
-    entry: supplierEntry,
-    port: Number(process.env.SUPPLIER_PORT ?? 3302),
-    env: { LAB_CHAOS: '1' },
-    echo: 'supplier',
-  });
-  const gateway = await spawnService({
-    entry: gatewayEntry,
-    port: Number(process.env.GATEWAY_PORT ?? 3301),
-    env: { SUPPLIER_URL: supplier.url },
-    echo: 'gateway',
+  const { gateway, supplier, stop } = await startLab({
+    supplierPort: Number(process.env.SUPPLIER_PORT ?? 3302),
+    gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
+    echo: true,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
   });
   process.stdout.write(
     `\nResilience lab is up: gateway ${gateway.url}, supplier ${supplier.url} (chaos on).\n` +
@@ -31,6 +24,6 @@ export async function up(): Promise<number> {
       resolve();
     });
   });
-  await Promise.all([gateway.stop(), supplier.stop()]);
+  await stop();
   return 0;
 }
