@@ -6,7 +6,14 @@ import {
   trace,
   type Context,
 } from '@opentelemetry/api';
-import { Kafka, logLevel, type IHeaders, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type EachMessageHandler,
+  type IHeaders,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 
@@ -196,6 +203,9 @@ export interface RunningConsumer {
   stop: () => Promise<void>;
 }
 
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 10_000;
+
 export const DEAD_LETTER_HEADERS = {
   reason: 'dlq-reason',
   topic: 'dlq-source-topic',
@@ -216,24 +226,19 @@ export async function startConsumer<S extends z.ZodType>(
   const { kafka, logger } = options;
   await ensureTopics(kafka, [...options.topics, options.deadLetterTopic]);
   const deadLetters = await createProducer(kafka);
-  const consumer = kafka.consumer({
-    groupId: options.groupId,
-    allowAutoTopicCreation: false,
-    ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
-    ...(options.maxBytesPerPartition !== undefined && {
-      maxBytesPerPartition: options.maxBytesPerPartition,
-    }),
-    ...(options.sessionTimeoutMs !== undefined && {
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 3)),
-    }),
-  });
-  await consumer.connect();
-  await consumer.subscribe({
-    topics: options.topics,
-    fromBeginning: options.fromBeginning ?? true,
-  });
-
+  const newConsumer = () =>
+    kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
+      ...(options.maxBytesPerPartition !== undefined && {
+        maxBytesPerPartition: options.maxBytesPerPartition,
+      }),
+      ...(options.sessionTimeoutMs !== undefined && {
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 3)),
+      }),
+    });
   const deadLetter = async (reason: string, meta: MessageMeta, raw: Buffer | null) => {
     logger.warn(
       { reason, topic: meta.topic, partition: meta.partition, offset: meta.offset },
@@ -260,70 +265,111 @@ export async function startConsumer<S extends z.ZodType>(
     options.onDeadLetter?.(reason, meta);
   };
 
-  await consumer.run({
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-    eachMessage: async ({ topic, partition, message }) => {
-      const meta: MessageMeta = {
-        topic,
-        partition,
-        offset: message.offset,
-        key: message.key?.toString(),
-        timestamp: Number(message.timestamp),
-        headers: headersToCarrier(message.headers),
-      };
-      const parent = propagation.extract(context.active(), meta.headers);
-      const span = tracer.startSpan(
-        `${topic} process`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.destination.name': topic,
-            'messaging.kafka.offset': meta.offset,
-            'messaging.consumer.group.name': options.groupId,
-          },
+  const eachMessage: EachMessageHandler = async ({ topic, partition, message }) => {
+    const meta: MessageMeta = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString(),
+      timestamp: Number(message.timestamp),
+      headers: headersToCarrier(message.headers),
+    };
+    const parent = propagation.extract(context.active(), meta.headers);
+    const span = tracer.startSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.kafka.offset': meta.offset,
+          'messaging.consumer.group.name': options.groupId,
         },
-        parent,
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), async () => {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(message.value?.toString() ?? '');
+        } catch {
+          await deadLetter('not JSON', meta, message.value);
+          return;
+        }
+        const parsed = options.schema.safeParse(payload);
+        if (!parsed.success) {
+          const reason = parsed.error.issues
+            .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+            .join('; ');
+          await deadLetter(`schema: ${reason}`, meta, message.value);
+          return;
+        }
+        try {
+          await options.handle(parsed.data, meta);
+        } catch (error) {
+          if (!(error instanceof PoisonMessageError)) throw error;
+          await deadLetter(error.message, meta, message.value);
+        }
+      });
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      logger.warn(
+        { err: error, topic, partition, offset: meta.offset },
+        'message failed; it will be redelivered',
       );
-      try {
-        await context.with(trace.setSpan(parent, span), async () => {
-          let payload: unknown;
-          try {
-            payload = JSON.parse(message.value?.toString() ?? '');
-          } catch {
-            await deadLetter('not JSON', meta, message.value);
-            return;
-          }
-          const parsed = options.schema.safeParse(payload);
-          if (!parsed.success) {
-            const reason = parsed.error.issues
-              .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-              .join('; ');
-            await deadLetter(`schema: ${reason}`, meta, message.value);
-            return;
-          }
-          try {
-            await options.handle(parsed.data, meta);
-          } catch (error) {
-            if (!(error instanceof PoisonMessageError)) throw error;
-            await deadLetter(error.message, meta, message.value);
-          }
-        });
-      } catch (error) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-        logger.warn(
-          { err: error, topic, partition, offset: meta.offset },
-          'message failed; it will be redelivered',
-        );
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  });
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
+
+  // kafkajs restarts a consumer that crashed on a retriable error (the broker unreachable
+  // until its retries ran out) by itself. A crash it deems non-retriable (an unexpected
+  // answer from a broker that is coming back) would leave the projector or participant idle
+  // for ever while its lag grows: a fresh consumer joins the group again and resumes from the
+  // committed offsets, trying again with backoff while the broker is still away.
+  let consumer = newConsumer();
+  let stopping = false;
+  let rejoin: NodeJS.Timeout | undefined;
+  const run = async (current: Consumer) => {
+    current.on(current.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopping) return;
+      logger.warn({ err: payload.error }, 'consumer stopped after a crash; starting a new one');
+      scheduleRejoin(RESTART_FIRST_MS);
+    });
+    await current.connect();
+    await current.subscribe({
+      topics: options.topics,
+      fromBeginning: options.fromBeginning ?? true,
+    });
+    await current.run({
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachMessage,
+    });
+  };
+  const scheduleRejoin = (delay: number) => {
+    if (stopping || rejoin) return;
+    rejoin = setTimeout(() => {
+      rejoin = undefined;
+      void (async () => {
+        await consumer.disconnect().catch(() => undefined);
+        consumer = newConsumer();
+        try {
+          await run(consumer);
+        } catch (error) {
+          logger.warn({ err: error }, 'consumer cannot rejoin yet; retrying');
+          scheduleRejoin(Math.min(delay * 2, RESTART_MAX_MS));
+        }
+      })();
+    }, delay);
+  };
+  await run(consumer);
 
   return {
     stop: async () => {
+      stopping = true;
+      clearTimeout(rejoin);
       await consumer.disconnect();
       await deadLetters.disconnect();
     },

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -12,7 +14,8 @@ import {
 } from '../src/kafka.ts';
 import { createLogger } from '../src/logging.ts';
 import { memoryExporter, startTelemetry } from '../src/telemetry/index.ts';
-import { uniqueName, waitFor } from '../src/testkit/index.ts';
+import { isDependencyUnavailable } from '../src/http/errors.ts';
+import { freePort, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createLogger('kafka-test', 'warn');
@@ -152,4 +155,137 @@ describe('kafka', () => {
       await dlqReader.disconnect();
     }
   });
+});
+
+/**
+ * The network between this process and the broker, cut and restored at will: the shared
+ * broker stays up for every other test, while this client sees it vanish (open connections
+ * dropped, new ones refused) and come back.
+ */
+async function cuttableNetwork() {
+  const nowhere = await freePort();
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    const socket = connect({ host, port: cut ? nowhere : port }, onConnect);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    return socket;
+  };
+  return {
+    socketFactory,
+    cut: () => {
+      cut = true;
+      // What the client sees when the broker's host goes away: its connections reset.
+      for (const socket of sockets)
+        socket.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    },
+    restore: () => {
+      cut = false;
+    },
+  };
+}
+
+async function deleteTopics(topics: string[]) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('kafka outage', () => {
+  it('When the broker goes away and comes back, then a producer send fails as dependency-unavailable meanwhile and the consumer resumes by itself', async () => {
+    const topic = uniqueName('outage');
+    await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+    const network = await cuttableNetwork();
+    const crashes: string[] = [];
+    const cutOff = new Kafka({
+      clientId: 'kafka-outage-test',
+      brokers,
+      socketFactory: network.socketFactory,
+      connectionTimeout: 1000,
+      retry: { initialRetryTime: 100, retries: 2 },
+      logLevel: logLevel.ERROR,
+      logCreator: () => (entry) => {
+        if (entry.log.message.startsWith('Crash')) crashes.push(entry.log.message);
+      },
+    });
+    const handled: number[] = [];
+    const consumer = await startConsumer({
+      kafka: cutOff,
+      groupId: `${topic}-group`,
+      topics: [topic],
+      deadLetterTopic: `${topic}.dlq`,
+      schema: z.object({ seq: z.number() }),
+      logger,
+      sessionTimeoutMs: 6000,
+      handle: (message) => {
+        handled.push(message.seq);
+        return Promise.resolve();
+      },
+    });
+    const cutProducer = await createProducer(cutOff);
+    try {
+      await publish(producer, topic, [{ key: 'k', value: { seq: 1 } }]);
+      await waitFor('the first message', () => handled.includes(1), { timeoutMs: 30_000 });
+
+      network.cut();
+      const failure = await publish(cutProducer, topic, [{ key: 'k', value: { seq: 0 } }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect(isDependencyUnavailable(failure)).toBe(true);
+      await waitFor('the consumer to crash on the lost broker', () => crashes.length > 0, {
+        timeoutMs: 30_000,
+      });
+
+      network.restore();
+      await publish(producer, topic, [{ key: 'k', value: { seq: 2 } }]);
+      await waitFor('the message sent after the outage', () => handled.includes(2), {
+        timeoutMs: 45_000,
+      });
+      expect(handled).not.toContain(0);
+    } finally {
+      network.restore();
+      await consumer.stop();
+      await cutProducer.disconnect();
+      await deleteTopics([topic, `${topic}.dlq`]);
+    }
+  }, 120_000);
+  it('When a handler fails with an error kafkajs will not retry, then a new consumer takes over and the message is redelivered', async () => {
+    const topic = uniqueName('fatal');
+    await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+    const attempts: number[] = [];
+    const consumer = await startConsumer({
+      kafka,
+      groupId: `${topic}-group`,
+      topics: [topic],
+      deadLetterTopic: `${topic}.dlq`,
+      schema: z.object({ seq: z.number() }),
+      logger,
+      sessionTimeoutMs: 6000,
+      handle: (message) => {
+        attempts.push(message.seq);
+        // kafkajs neither retries nor restarts on an error that says it is not retriable
+        // (its own protocol errors do); on its own the consumer would stay stopped.
+        if (attempts.length === 1)
+          return Promise.reject(Object.assign(new Error('fatal once'), { retriable: false }));
+        return Promise.resolve();
+      },
+    });
+    try {
+      await publish(producer, topic, [{ key: 'k', value: { seq: 1 } }]);
+      await waitFor('the message to be handled again', () => attempts.length >= 2, {
+        timeoutMs: 45_000,
+      });
+      expect(attempts.slice(0, 2)).toEqual([1, 1]);
+    } finally {
+      await consumer.stop();
+      await deleteTopics([topic, `${topic}.dlq`]);
+    }
+  }, 60_000);
 });
