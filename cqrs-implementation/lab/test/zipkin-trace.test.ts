@@ -1,16 +1,13 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import {
   isolatedNamespace,
   startStack,
-  type LabNamespace,
   type ServiceName,
   type Stack,
   stopAllStacks,
 } from '../src/stack.ts';
-import { openStores, type Stores } from './helpers.ts';
 
 /** A span as Zipkin's v2 API returns it (names and service names lower-cased by Zipkin). */
 interface ZipkinSpan {
@@ -26,9 +23,7 @@ interface ZipkinSpan {
 const zipkin = process.env.ZIPKIN_URL ?? 'http://127.0.0.1:9411';
 const traced: ServiceName[] = ['command', 'relay', 'projector'];
 
-let ns: LabNamespace;
 let stack: Stack;
-let stores: Stores | undefined;
 // Zipkin lists traces by service name; names unique to this run keep parallel runs apart.
 let serviceNames: Record<ServiceName, string>;
 
@@ -38,23 +33,9 @@ async function zipkinGet<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function deleteTopics(namespace: LabNamespace): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'zipkin-trace-test-cleanup',
-    brokers: namespace.kafkaBrokers.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(namespace.topicPrefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 beforeAll(async () => {
-  ns = isolatedNamespace('zipkin');
+  // Owned by the test kit: its database, keys and topics are dropped when this file ends.
+  const ns = isolatedNamespace('zipkin');
   serviceNames = {
     command: `${ns.databaseName}-command`,
     relay: `${ns.databaseName}-relay`,
@@ -66,7 +47,6 @@ beforeAll(async () => {
     ZIPKIN_ENDPOINT: `${zipkin}/api/v2/spans`,
     OTEL_SERVICE_NAME: serviceNames[service],
   });
-  stores = openStores(ns);
   stack = await startStack({
     ns,
     env: Object.fromEntries(traced.map((service) => [service, exportTo(service)])),
@@ -74,8 +54,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stopAllStacks();
-  await stores?.close();
-  await deleteTopics(ns);
 });
 
 describe('tracing into Zipkin', () => {
