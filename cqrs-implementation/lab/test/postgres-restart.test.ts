@@ -18,9 +18,12 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await stopAllStacks();
-  await postgres.start();
-  await stores.close();
-  postgres.destroy();
+  try {
+    await postgres.start();
+    await stores.close();
+  } finally {
+    postgres.destroy();
+  }
 });
 
 interface Answer {

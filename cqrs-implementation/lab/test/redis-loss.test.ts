@@ -31,9 +31,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAllStacks();
   // The namespace's keys live on the private Redis: it must answer for the clean-up.
-  await redis.start();
-  await stores.close();
-  await redis.destroy();
+  try {
+    await redis.start();
+    await stores.close();
+  } finally {
+    await redis.destroy();
+  }
 });
 
 interface Seen {
