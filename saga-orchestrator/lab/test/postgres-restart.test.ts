@@ -63,7 +63,6 @@ beforeAll(async () => {
       STEP_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       COMPENSATION_STUCK_AFTER: String(STUCK_AFTER),
       RETRY_MAX_MS: '300',
-      LEASE_TTL_MS: '3000',
     },
   });
 }, 180_000);

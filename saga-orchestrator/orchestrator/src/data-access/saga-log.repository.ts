@@ -110,11 +110,12 @@ export class SagaLog {
   }
 
   /**
-   * Claims unleased or expired sagas. SKIP LOCKED lets instances claim side by side without
+   * Claims unleased or expired sagas, except `skip` (sagas this instance is still driving).
+   * SKIP LOCKED lets instances claim side by side without
    * waiting on each other's rows; without it two instances would queue on the same rows and
    * then both believe they own them.
    */
-  async claim(owner: string, limit: number): Promise<Lease[]> {
+  async claim(owner: string, limit: number, skip: readonly string[] = []): Promise<Lease[]> {
     const { rows } = await this.pool.query<{ id: string; lease_version: number }>(
       `UPDATE sagas s
           SET lease_owner = $1, lease_version = s.lease_version + 1,
@@ -123,12 +124,13 @@ export class SagaLog {
                 WHERE status IN ('PENDING', 'CONFIRMING', 'COMPENSATING')
                   AND next_attempt_at <= now()
                   AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                  AND NOT (id = ANY ($4::uuid[]))
                 ORDER BY next_attempt_at
                 LIMIT $3
                 FOR UPDATE SKIP LOCKED) claimable
         WHERE s.id = claimable.id
         RETURNING s.id, s.lease_version`,
-      [owner, this.leaseTtlMs, limit],
+      [owner, this.leaseTtlMs, limit, skip],
     );
     return rows.map((row) => ({ sagaId: row.id, owner, version: row.lease_version }));
   }

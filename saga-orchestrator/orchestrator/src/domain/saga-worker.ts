@@ -5,7 +5,8 @@ import type { Lease, SagaLog } from '../data-access/saga-log.repository.ts';
 import { sagaMetrics } from './saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
-// While the saga log is unreachable, a saga waits this long (doubling) before looking again.
+// While the saga log is unreachable, a saga waits this long (doubling) before looking again,
+// or less: the claim loop wakes every paused saga as soon as the log answers it.
 const LOG_RETRY_FIRST_MS = 100;
 const LOG_RETRY_MAX_MS = 2000;
 
@@ -19,6 +20,9 @@ export class SagaWorker {
   /** A lease claimed for a saga that is still in flight here, taken over when its run ends. */
   private readonly newerLease = new Map<string, Lease>();
   private claimFailing = false;
+  /** Sagas whose run waits for the saga log; their leases may run out meanwhile. */
+  private readonly paused = new Set<string>();
+  private logBack = Promise.withResolvers<undefined>();
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly log: SagaLog;
@@ -67,6 +71,7 @@ export class SagaWorker {
     }
     const running = this.drive(lease).finally(() => {
       this.inFlight.delete(lease.sagaId);
+      this.paused.delete(lease.sagaId);
       this.newerLease.delete(lease.sagaId);
       sagaMetrics.inFlight.set(this.inFlight.size);
     });
@@ -99,7 +104,8 @@ export class SagaWorker {
             { err: error, sagaId: lease.sagaId },
             'saga log unreachable: saga paused until it answers',
           );
-        await sleep(delay);
+        this.paused.add(lease.sagaId);
+        await Promise.race([sleep(delay), this.logBack.promise]);
         delay = Math.min(delay * 2, LOG_RETRY_MAX_MS);
         lease = this.takeNewerLease(lease);
         continue;
@@ -135,14 +141,21 @@ export class SagaWorker {
         }
         const room = this.options.maxInFlight - this.inFlight.size;
         if (room > 0) {
+          // A paused saga's lease may have run out while the log was down; it is still this
+          // instance's to resume, and claiming it here would only fence out its own run.
           const leases = await this.log.claim(
             this.options.owner,
             Math.min(room, this.options.batch),
+            [...this.paused],
           );
           claimed = leases.length;
           for (const lease of leases) this.launch(lease);
         }
-        if (this.claimFailing) this.logger.info('saga log reachable again: claiming resumed');
+        if (this.claimFailing) {
+          this.logger.info({ paused: this.paused.size }, 'saga log reachable again: resuming');
+          this.logBack.resolve(undefined);
+          this.logBack = Promise.withResolvers<undefined>();
+        }
         this.claimFailing = false;
       } catch (error) {
         // One line per outage, not one per poll.
