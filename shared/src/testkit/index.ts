@@ -31,19 +31,23 @@ export {
 } from './private-infra.ts';
 
 /**
- * Inside a vitest worker, the test file that imports the test kit gets one more afterAll: it
- * stops every service the file started and drops every database, key prefix and topic it owns,
- * after the file's own afterAll hooks (vitest runs them last-registered first), so a file whose
- * tests failed half-way leaves nothing behind either.
+ * Inside a vitest worker, the test file that imports the test kit is wrapped once more: after
+ * everything else the file does, its own afterAll hooks included, every service it started is
+ * stopped and every database, key prefix and topic it owns is dropped. An aroundAll rather than
+ * an afterAll, so it runs even when a test, a beforeAll or an afterAll of the file failed.
  */
 if (process.env.VITEST_WORKER_ID !== undefined) {
-  const { afterAll } = await import('vitest');
+  const { aroundAll } = await import('vitest');
   try {
-    afterAll(async () => {
-      await cleanupAllGroups();
-      await releaseOwned();
+    aroundAll(async (runSuite) => {
+      try {
+        await runSuite();
+      } finally {
+        await cleanupAllGroups();
+        await releaseOwned();
+      }
     }, 60_000);
   } catch {
-    // Imported outside a test file's collection (a global setup): nothing to attach to.
+    // Imported outside a test file's collection (a global setup): nothing to wrap.
   }
 }
