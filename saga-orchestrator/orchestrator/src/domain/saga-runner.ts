@@ -31,7 +31,7 @@ export interface RunnerDeps {
 
 interface Attempt {
   outcome: 'ok' | 'rejected' | 'transient';
-  /** The participant could not reach its own database: the step was not tried, only delayed. */
+  /** The participant could not reach its own database: retried, but not counted as a failure. */
   unavailable: boolean;
   error: string;
   attempts: number;

@@ -94,11 +94,13 @@ export class SagaWorker {
       try {
         await this.runner.run(lease);
       } catch (error) {
-        if (this.stopped || !isDependencyUnavailable(error)) {
+        if (!isDependencyUnavailable(error)) {
           // A bug or a refused write: the lease runs out and a claim resumes it from the log.
           this.logger.error({ err: error, sagaId: lease.sagaId }, 'saga run interrupted');
           return;
         }
+        // Shutting down: the lease runs out and the next instance resumes it from the log.
+        if (this.stopped) return;
         if (delay === LOG_RETRY_FIRST_MS)
           this.logger.warn(
             { err: error, sagaId: lease.sagaId },
