@@ -1,7 +1,17 @@
 import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import {
+  KafkaJSConnectionError,
+  KafkaJSGroupCoordinatorNotFound,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+} from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDependencyUnavailable } from '../src/http/errors.ts';
+import {
+  freePort,
   spawnService,
   startPrivatePostgres,
   startPrivateRedis,
@@ -23,25 +33,6 @@ let redis: PrivateRedis;
 let service: SpawnedService;
 // Whatever beforeAll got as far as starting, undone in reverse even when a step failed.
 const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  postgres = await startPrivatePostgres();
-  cleanups.push(() => {
-    postgres.destroy();
-  });
-  redis = await startPrivateRedis();
-  cleanups.push(() => redis.destroy());
-  service = await spawnService({
-    entry,
-    env: { DATABASE_URL: postgres.url, REDIS_URL: redis.url },
-    timeoutMs: START_BUDGET_MS,
-  });
-  cleanups.push(() => service.stop());
-}, START_BUDGET_MS + 30_000);
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
 
 async function call(method: string, path: string, body?: unknown, base = service.url) {
   const res = await fetch(`${base}${path}`, {
@@ -89,6 +80,25 @@ async function holdingTransactions(): Promise<number> {
 }
 
 describe('outage: a service built from the shared building blocks', () => {
+  beforeAll(async () => {
+    postgres = await startPrivatePostgres();
+    cleanups.push(() => {
+      postgres.destroy();
+    });
+    redis = await startPrivateRedis();
+    cleanups.push(() => redis.destroy());
+    service = await spawnService({
+      entry,
+      env: { DATABASE_URL: postgres.url, REDIS_URL: redis.url },
+      timeoutMs: START_BUDGET_MS,
+    });
+    cleanups.push(() => service.stop());
+  }, START_BUDGET_MS + 30_000);
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
   it.each(['fast', 'immediate'] as const)(
     'When PostgreSQL stops (%s) under requests holding checked-out clients, then they and every request until it is back get 503 with Retry-After, readiness says 503, and it recovers by itself',
     async (mode) => {
@@ -195,4 +205,148 @@ describe('outage: a service built from the shared building blocks', () => {
       await late?.stop();
     }
   }, 90_000);
+});
+
+/** The error `work` fails with; a test that expected one and got none fails here. */
+async function failureOf(work: () => Promise<unknown>): Promise<unknown> {
+  const outcome = await work().then(
+    () => ({ failed: false as const }),
+    (error: unknown) => ({ failed: true as const, error }),
+  );
+  if (!outcome.failed) throw new Error('expected a failure');
+  return outcome.error;
+}
+
+describe('isDependencyUnavailable: driver errors an outage produces', () => {
+  it('When pg cannot connect (nothing listening, or a server that hangs up), then it is unavailable', async () => {
+    const port = await freePort();
+    const refused = await failureOf(async () => {
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
+      await client.connect();
+    });
+    expect(isDependencyUnavailable(refused)).toBe(true);
+
+    const hangUp = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port: hangUpPort } = hangUp.address() as { port: number };
+      const terminated = await failureOf(async () => {
+        const client = new pg.Client({
+          connectionString: `postgres://postgres@127.0.0.1:${hangUpPort}/x`,
+        });
+        await client.connect();
+      });
+      expect(String(terminated)).toMatch(/Connection terminated/);
+      expect(isDependencyUnavailable(terminated)).toBe(true);
+    } finally {
+      hangUp.close();
+    }
+  });
+
+  it('When PostgreSQL reports it is shutting down or starting, then it is unavailable; when it rejects the query, it is not', () => {
+    const fromServer = (code: string, message: string) =>
+      Object.assign(new pg.DatabaseError(message, 0, 'error'), { code });
+    expect(
+      isDependencyUnavailable(
+        fromServer('57P01', 'terminating connection due to administrator command'),
+      ),
+    ).toBe(true);
+    expect(isDependencyUnavailable(fromServer('57P03', 'the database system is starting up'))).toBe(
+      true,
+    );
+    expect(
+      isDependencyUnavailable(
+        fromServer('23505', 'duplicate key value violates unique constraint'),
+      ),
+    ).toBe(false);
+    expect(
+      isDependencyUnavailable(fromServer('57014', 'canceling statement due to statement timeout')),
+    ).toBe(false);
+  });
+
+  it('When ioredis is disconnected (refused at once, given up on while reconnecting, closed) or Redis is loading, then it is unavailable; a script error is not', async () => {
+    const port = await freePort();
+    const offline = new Redis(`redis://127.0.0.1:${port}`, {
+      enableOfflineQueue: false,
+      retryStrategy: () => 1000,
+      lazyConnect: true,
+    });
+    offline.on('error', () => undefined);
+    const refused = await failureOf(() => offline.get('k'));
+    expect(String(refused)).toMatch(/enableOfflineQueue/);
+    expect(isDependencyUnavailable(refused)).toBe(true);
+    offline.disconnect();
+
+    const retrying = new Redis(`redis://127.0.0.1:${port}`, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 1000,
+    });
+    retrying.on('error', () => undefined);
+    const givenUp = await failureOf(() => retrying.get('k'));
+    expect((givenUp as Error).name).toBe('MaxRetriesPerRequestError');
+    expect(isDependencyUnavailable(givenUp)).toBe(true);
+    retrying.disconnect();
+
+    const ended = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
+    ended.disconnect();
+    const closed = await failureOf(() => ended.get('k'));
+    expect(String(closed)).toMatch(/Connection is closed/);
+    expect(isDependencyUnavailable(closed)).toBe(true);
+
+    // Real reply errors, made by the shared Redis itself (a script that touches no key).
+    const shared = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      const loading = await failureOf(() =>
+        shared.eval("return redis.error_reply('LOADING Redis is loading the dataset')", 0),
+      );
+      expect(isDependencyUnavailable(loading)).toBe(true);
+      const scriptBug = await failureOf(() => shared.eval("return redis.call('NOSUCHCMD')", 0));
+      expect(isDependencyUnavailable(scriptBug)).toBe(false);
+    } finally {
+      shared.disconnect();
+    }
+  });
+
+  it('When kafkajs gives up on an unreachable broker or one without a leader yet, then it is unavailable; an authorization refusal is not', () => {
+    // kafkajs's declared constructor types omit the options its errors are built with.
+    const make = (Class: unknown, ...args: unknown[]) =>
+      Reflect.construct(Class as new (...params: unknown[]) => Error, args);
+    const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
+    expect(
+      isDependencyUnavailable(make(KafkaJSNonRetriableError, refused, { cause: refused })),
+    ).toBe(true);
+    expect(
+      isDependencyUnavailable(
+        make(KafkaJSNumberOfRetriesExceeded, refused, { retryCount: 8, retryTime: 1000 }),
+      ),
+    ).toBe(true);
+    expect(isDependencyUnavailable(make(KafkaJSGroupCoordinatorNotFound, 'no coordinator'))).toBe(
+      true,
+    );
+    const protocol = (type: string, retriable: boolean) =>
+      make(
+        KafkaJSProtocolError,
+        Object.assign(new Error(`broker says ${type}`), { type, code: 5, retriable }),
+      );
+    expect(isDependencyUnavailable(protocol('LEADER_NOT_AVAILABLE', true))).toBe(true);
+    expect(isDependencyUnavailable(protocol('NOT_COORDINATOR_FOR_GROUP', true))).toBe(true);
+    expect(isDependencyUnavailable(protocol('TOPIC_AUTHORIZATION_FAILED', false))).toBe(false);
+  });
+
+  it('When every address of a host refuses, then it is unavailable; a bug is never', () => {
+    const refusedAt = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    expect(
+      isDependencyUnavailable(
+        new AggregateError([refusedAt('::1:5432'), refusedAt('127.0.0.1:5432')]),
+      ),
+    ).toBe(true);
+    expect(
+      isDependencyUnavailable(new AggregateError([refusedAt('::1:5432'), new TypeError('bug')])),
+    ).toBe(false);
+    expect(isDependencyUnavailable(new TypeError('Cannot read properties of undefined'))).toBe(
+      false,
+    );
+    expect(isDependencyUnavailable(new Error('Connection string is invalid'))).toBe(false);
+  });
 });

@@ -87,6 +87,19 @@ export function isDependencyUnavailable(error: unknown): boolean {
     )
       return true;
     if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
+    // kafkajs: the broker answered, but only to say it cannot serve this now (a partition
+    // without a leader, a coordinator still loading) as it does while restarting.
+    const { type } = current as { type?: unknown };
+    if (
+      name === 'KafkaJSProtocolError' &&
+      typeof type === 'string' &&
+      UNAVAILABLE_KAFKA_TYPES.has(type)
+    )
+      return true;
+    // Node: a host with several addresses (localhost: ::1 and 127.0.0.1) failing on each.
+    const { errors } = current as { errors?: unknown };
+    if (Array.isArray(errors) && errors.length > 0 && errors.every(isDependencyUnavailable))
+      return true;
     if (
       typeof message === 'string' &&
       UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
@@ -106,6 +119,7 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
   'ENOTFOUND',
+  'ECONNABORTED',
 ]);
 
 // Errors the drivers raise by class name when the connection, not the request, failed.
@@ -118,9 +132,23 @@ const UNAVAILABLE_NAMES = new Set([
   'KafkaJSRequestTimeoutError',
   'KafkaJSBrokerNotFound',
   'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSGroupCoordinatorNotFound',
 ]);
 
-// pg and ioredis report some connection losses only in their message.
+const UNAVAILABLE_KAFKA_TYPES = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+]);
+
+// pg and ioredis report some connection losses, and Redis its "not now" replies, only in
+// their message.
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/, // pg: server closed the connection (restart, crash)
   /^timeout exceeded when trying to connect/, // pg pool: no connection within connectionTimeoutMillis
@@ -128,6 +156,9 @@ const UNAVAILABLE_MESSAGES = [
   /^Connection is closed\.?$/, // ioredis
   /enableOfflineQueue options is false/, // ioredis: disconnected, command refused at once
   /^the database system is (starting up|shutting down|in recovery mode)/,
+  // Redis replies that mean "not now": loading its dataset after a restart, a replica that
+  // lost its primary, a cluster mid-failover.
+  /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN) /,
 ];
 
 /** The 503 for an unreachable dependency: the client should come back after `retryAfterSeconds`. */
