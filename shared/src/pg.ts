@@ -39,7 +39,12 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   // release, withTransaction destroys it) and the next checkout connects afresh, so the error
   // only needs reporting; requests meanwhile fail as dependency-unavailable (503).
   pool.on('connect', (client) => {
+    // One loss can arrive twice (the server's FATAL notice, then the socket closing): it is
+    // one event to report, and the listener must stay for the second.
+    let reported = false;
     client.on('error', (error) => {
+      if (reported) return;
+      reported = true;
       logger?.warn({ err: error }, 'PostgreSQL connection lost; the pool will reconnect');
     });
   });

@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isDependencyUnavailable } from '../src/http/errors.ts';
 import { createPool, databaseUrlFor, dropDatabase, migrate, withTransaction } from '../src/pg.ts';
-import { uniqueName } from '../src/testkit/index.ts';
+import { uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const databases = [uniqueName('orders_svc'), uniqueName('billing_svc')];
@@ -62,5 +64,36 @@ describe('pg', () => {
     const { rowCount } = await pool.query('SELECT 1 FROM items WHERE id = 1');
     expect(rowCount).toBe(0);
     await pool.end();
+  });
+
+  it('When the server ends a connection checked out by a transaction, then the process survives, the error is logged once and the broken client is not reused', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const pool = createPool(adminUrl, { max: 1, logger });
+    const admin = createPool(adminUrl, { max: 1 });
+    try {
+      let killedPid = 0;
+      const failure = await withTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        killedPid = rows[0]!.pid;
+        // The backend goes away while this client is checked out and idle between queries:
+        // its 'error' event has no pool listener to land on.
+        await admin.query('SELECT pg_terminate_backend($1)', [killedPid]);
+        await waitFor('the client to hear of it', () => warnings.length > 0);
+        await client.query('SELECT 1');
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isDependencyUnavailable(failure)).toBe(true);
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40 });
+
+      const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(rows[0]!.pid).not.toBe(killedPid);
+    } finally {
+      await pool.end();
+      await admin.end();
+    }
   });
 });
