@@ -36,7 +36,9 @@ export {
  * stopped and every database, key prefix and topic it owns is dropped. An aroundAll rather than
  * an afterAll, so it runs even when a test, a beforeAll or an afterAll of the file failed.
  */
-if (process.env.VITEST_WORKER_ID !== undefined) {
+// The worker global, not only the environment: a lab CLI that a test runs as a child process
+// inherits VITEST_WORKER_ID but is no test file.
+if (process.env.VITEST_WORKER_ID !== undefined && '__vitest_worker__' in globalThis) {
   const { aroundAll } = await import('vitest');
   try {
     aroundAll(async (runSuite) => {
