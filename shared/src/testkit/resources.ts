@@ -161,3 +161,22 @@ process.once('exit', () => {
     timeout: 60_000,
   });
 });
+
+/**
+ * Ctrl-C during a demo: without a handler Node dies at once and the exit handler above never
+ * runs. While something is owned, a SIGINT or SIGTERM becomes an ordinary exit, which drops it.
+ * A command that handles the signal itself (`up`) and owns nothing is left alone, and with
+ * nothing owned and no other handler the signal ends the process as it always would.
+ * Not in a vitest worker: there the runner owns the signals and the file's cleanup hook runs.
+ */
+if (!('__vitest_worker__' in globalThis)) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      if (owned.size === 0 && process.listenerCount(signal) > 1) return;
+      process.exit(code);
+    });
+  }
+}
