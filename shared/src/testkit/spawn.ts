@@ -9,6 +9,7 @@ export interface SpawnOptions {
   /** Port to bind; 0 (default) lets the OS pick, and the service announces which. */
   port?: number;
   readyPath?: string;
+  /** Budget for each phase: announcing the address, then /readyz answering 200. */
   timeoutMs?: number;
   /** Also print each log line to this process's stdout behind `[echo]`, as `pnpm lab up` does. */
   echo?: string;
@@ -117,23 +118,34 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
   child.on('message', (message) => {
     if (isListening(message)) listeningUrl ??= message.url;
   });
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (!line) continue;
-      logs.push(line);
-      if (options.echo) process.stdout.write(`[${options.echo}] ${line}\n`);
-      // A process not built on @lab/shared/http (a benchmark baseline) can only say it in a log.
-      if (!listeningUrl && line.includes('"listening"')) {
-        try {
-          listeningUrl = (JSON.parse(line) as { url?: string }).url;
-        } catch {
-          // A non-JSON line that mentions listening; keep looking.
-        }
+  const collectLine = (line: string) => {
+    if (!line) return;
+    logs.push(line);
+    if (options.echo) process.stdout.write(`[${options.echo}] ${line}\n`);
+    // A process not built on @lab/shared/http (a benchmark baseline) can only say it in a log.
+    if (!listeningUrl && line.includes('"listening"')) {
+      try {
+        listeningUrl = (JSON.parse(line) as { url?: string }).url;
+      } catch {
+        // A non-JSON line that mentions listening; keep looking.
       }
     }
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  // A pipe delivers chunks, not lines: the part after the last newline waits for the rest.
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) collectLine(line);
+    });
+    stream?.on('end', () => {
+      collectLine(partial);
+      partial = '';
+    });
+  };
+  collect(child.stdout);
+  collect(child.stderr);
   let exitCode: number | null | undefined;
   let exitSignal: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((resolve) => {
@@ -170,12 +182,11 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
           : 'It wrote nothing to stdout or stderr.'),
     );
   };
-  const deadline = Date.now() + timeoutMs;
   const url = await until(
     'to announce its listening address',
     () => listeningUrl,
     alive,
-    deadline,
+    Date.now() + timeoutMs,
   ).catch(failStart);
   await until(
     `for ${url}${readyPath} to answer 200`,
@@ -185,7 +196,7 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
       return res.status === 200 || undefined;
     },
     alive,
-    deadline,
+    Date.now() + timeoutMs,
   ).catch(failStart);
 
   return {
