@@ -22,6 +22,13 @@ const logger = createLogger('kafka-test', 'warn');
 const kafka = createKafka('kafka-test', brokers, logger);
 const fixture = new URL('./fixtures/consumer.ts', import.meta.url).pathname;
 let producer: Producer;
+const madeTopics: string[] = [];
+
+function newTopic(prefix: string): string {
+  const topic = uniqueName(prefix);
+  madeTopics.push(topic);
+  return topic;
+}
 
 interface Received {
   received: number;
@@ -50,11 +57,27 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await producer.disconnect();
+  // Only now: a topic deleted while a producer still sends to others makes its next metadata
+  // refresh fail. Each test's topics, dead-letter topics and consumer groups share its name.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ours = (name: string) => madeTopics.some((topic) => name.startsWith(topic));
+    const { groups } = await admin.listGroups();
+    const groupIds = groups.map((group) => group.groupId).filter(ours);
+    // A group whose SIGKILLed members have not timed out yet refuses; the broker expires it
+    // once empty, and its topics are gone either way.
+    if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter(ours);
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 describe('kafka', () => {
   it("When messages are produced, then a second process gets each once per consumer group, in key order, in the producer's trace", async () => {
-    const topic = uniqueName('orders');
+    const topic = newTopic('orders');
     await ensureTopics(kafka, [{ topic, partitions: 3 }]);
     const keys = ['a', 'b', 'c', 'd'];
     const messages = Array.from({ length: 40 }, (_, seq) => ({
@@ -100,7 +123,7 @@ describe('kafka', () => {
   });
 
   it('When a poison message arrives, then it lands on the dead-letter topic with its reason and the next one is consumed', async () => {
-    const topic = uniqueName('payments');
+    const topic = newTopic('payments');
     const deadLetterTopic = `${topic}.dlq`;
     await ensureTopics(kafka, [
       { topic, partitions: 1 },
@@ -186,19 +209,9 @@ async function cuttableNetwork() {
   };
 }
 
-async function deleteTopics(topics: string[]) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 describe('kafka outage', () => {
   it('When the broker goes away and comes back, then a producer send fails as dependency-unavailable meanwhile and the consumer resumes by itself', async () => {
-    const topic = uniqueName('outage');
+    const topic = newTopic('outage');
     await ensureTopics(kafka, [{ topic, partitions: 1 }]);
     const network = await cuttableNetwork();
     const crashes: string[] = [];
@@ -253,11 +266,10 @@ describe('kafka outage', () => {
       network.restore();
       await consumer.stop();
       await cutProducer.disconnect();
-      await deleteTopics([topic, `${topic}.dlq`]);
     }
   }, 120_000);
   it('When a handler fails with an error kafkajs will not retry, then a new consumer takes over and the message is redelivered', async () => {
-    const topic = uniqueName('fatal');
+    const topic = newTopic('fatal');
     await ensureTopics(kafka, [{ topic, partitions: 1 }]);
     const attempts: number[] = [];
     const consumer = await startConsumer({
@@ -285,7 +297,6 @@ describe('kafka outage', () => {
       expect(attempts.slice(0, 2)).toEqual([1, 1]);
     } finally {
       await consumer.stop();
-      await deleteTopics([topic, `${topic}.dlq`]);
     }
   }, 60_000);
 });
