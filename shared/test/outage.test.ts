@@ -10,6 +10,7 @@ import {
 } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
+import { createRedis } from '../src/redis.ts';
 import {
   freePort,
   spawnService,
@@ -348,5 +349,25 @@ describe('isDependencyUnavailable: driver errors an outage produces', () => {
       false,
     );
     expect(isDependencyUnavailable(new Error('Connection string is invalid'))).toBe(false);
+  });
+});
+
+describe('createRedis before its first connection', () => {
+  it('When a command is issued the moment the client is created, then it waits for the connection instead of being refused', async () => {
+    const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('When Redis is not there at start-up, then a command fails after that one attempt, as dependency-unavailable', async () => {
+    const redis = createRedis(`redis://127.0.0.1:${await freePort()}`);
+    try {
+      expect(isDependencyUnavailable(await failureOf(() => redis.ping()))).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
