@@ -42,6 +42,9 @@ if (!existsSync(cliOf(lab.dir))) {
   );
   process.exit(2);
 }
+// Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
+// the dispatcher waits for that and exits with the CLI's status instead of dying first.
+process.on('SIGINT', () => undefined);
 const result = spawnSync(
   process.execPath,
   ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
