@@ -1,0 +1,58 @@
+/**
+ * The one way a learner's exercise code reaches a running service. A service names its seams
+ * (the functions an exercise may replace) with their production implementations; when the lab
+ * runs it with LAB_CHAOS=1 and LAB_EXERCISE_MODULE=<path>, every seam that module exports
+ * replaces the production one. Production never loads code from a path in its environment:
+ * without LAB_CHAOS the variable is refused, so a stray setting cannot swap a service's logic.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+
+type Seams = Record<string, unknown>;
+
+export interface ExerciseEnv {
+  LAB_CHAOS?: boolean;
+  LAB_EXERCISE_MODULE?: string | undefined;
+}
+
+export class ExerciseModuleError extends Error {
+  override name = 'ExerciseModuleError';
+}
+
+/**
+ * Returns `seams` with each one the exercise module exports swapped in. A module that exports
+ * something the service does not offer as a seam is refused with the list of seams it does
+ * offer: a misspelt export would otherwise be ignored and the check would test nothing.
+ */
+export async function withExerciseSeams<S extends Seams>(
+  service: string,
+  seams: S,
+  env: ExerciseEnv,
+  logger?: Logger,
+): Promise<S> {
+  const path = env.LAB_EXERCISE_MODULE;
+  if (!path) return seams;
+  if (!env.LAB_CHAOS)
+    throw new ExerciseModuleError(
+      `${service}: LAB_EXERCISE_MODULE is a lab-only setting; it needs LAB_CHAOS=1`,
+    );
+  const loaded = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  const replaced: string[] = [];
+  const result: Seams = { ...seams };
+  for (const [name, value] of Object.entries(loaded)) {
+    if (!(name in seams))
+      throw new ExerciseModuleError(
+        `${service}: ${path} exports "${name}", which is not a seam of this service ` +
+          `(seams: ${Object.keys(seams).join(', ')})`,
+      );
+    if (typeof value !== typeof seams[name])
+      throw new ExerciseModuleError(
+        `${service}: ${path} exports "${name}" as a ${typeof value}, expected a ${typeof seams[name]}`,
+      );
+    result[name] = value;
+    replaced.push(name);
+  }
+  logger?.warn({ module: path, replaced }, 'exercise code replaces production seams');
+  return result as S;
+}

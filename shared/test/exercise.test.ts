@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { withExerciseSeams } from '../src/exercise.ts';
+
+const fixture = (name: string) => join(import.meta.dirname, 'fixtures', 'exercise', `${name}.ts`);
+const seams = { double: (n: number) => n * 2, triple: (n: number) => n * 3 };
+
+describe('exercise seams', () => {
+  test('When no exercise module is set, then the production seams are used', async () => {
+    const loaded = await withExerciseSeams('svc', seams, { LAB_CHAOS: true });
+    expect(loaded.double(1)).toBe(2);
+  });
+
+  test('When the module exports a seam, then it replaces that seam and only that one', async () => {
+    const loaded = await withExerciseSeams('svc', seams, {
+      LAB_CHAOS: true,
+      LAB_EXERCISE_MODULE: fixture('good'),
+    });
+    expect(loaded.double(1)).toBe(20);
+    expect(loaded.triple(1)).toBe(3);
+  });
+
+  test('When the lab knobs are off, then an exercise module is refused', async () => {
+    await expect(
+      withExerciseSeams('svc', seams, { LAB_CHAOS: false, LAB_EXERCISE_MODULE: fixture('good') }),
+    ).rejects.toThrow(/needs LAB_CHAOS=1/);
+  });
+
+  test('When the module exports a name that is not a seam, then it is refused with the seams listed', async () => {
+    await expect(
+      withExerciseSeams('svc', seams, {
+        LAB_CHAOS: true,
+        LAB_EXERCISE_MODULE: fixture('misspelt'),
+      }),
+    ).rejects.toThrow(/"dubble".*seams: double, triple/);
+  });
+});
