@@ -2,6 +2,7 @@ import { releaseOwned } from './resources.ts';
 import { cleanupAllGroups } from './services.ts';
 
 export { resolveInfrastructure, type Infrastructure } from './infrastructure.ts';
+export { exerciseModule } from './exercises.ts';
 export { uniqueName } from './names.ts';
 export {
   ANNOUNCE_ENV,
