@@ -20,7 +20,10 @@ await migrate({
   dir: join(import.meta.dirname, 'data-access', 'migrations'),
   logger,
 });
-const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), { max: 20 });
+const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
+  max: 20,
+  logger,
+});
 const outbox = config.BENCH_SKIP_OUTBOX ? noOutbox : transactionalOutbox;
 if (config.BENCH_SKIP_OUTBOX) logger.warn('BENCH_SKIP_OUTBOX=1: commands write no events');
 

@@ -16,7 +16,7 @@ export const ENTRIES = {
   relay: join(LAB_DIR, 'relay', 'src', 'start.ts'),
   projector: join(LAB_DIR, 'projector', 'src', 'start.ts'),
 } as const;
-export const DESIGN_PORTS = { command: 3101, query: 3102, relay: 3103, projector: 3104 } as const;
+export const DEFAULT_PORTS = { command: 3101, query: 3102, relay: 3103, projector: 3104 } as const;
 export const COMMAND_MIGRATIONS = join(
   LAB_DIR,
   'command-service',

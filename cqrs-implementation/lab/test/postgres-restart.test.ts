@@ -136,11 +136,13 @@ describe('PostgreSQL restart', () => {
       expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 60_000)).toEqual(
         [],
       );
-      // The relay listens again (it does not merely poll): its LISTEN session is back.
+      // The relay listens again (it does not merely poll): its LISTEN session is back. The
+      // shared listen() quotes the channel as an identifier.
       await waitFor('the relay to LISTEN again', async () => {
         const { rows: listening } = await stores.pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND query = 'LISTEN outbox_inserted'`,
+            WHERE datname = current_database()
+              AND query IN ('LISTEN outbox_inserted', 'LISTEN "outbox_inserted"')`,
         );
         return (listening[0]?.n ?? 0) > 0;
       });

@@ -11,17 +11,17 @@ import { createLogger } from '@lab/shared/logging';
 import { gauge } from '@lab/shared/metrics';
 import { createRedis, type Redis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
-import { createReadModelStore } from './data-access/read-model.store.ts';
+import { createReadModelRepository } from './data-access/read-model.repository.ts';
 import { startProjector, type ExtraProjection } from './entry-points/kafka/events.consumer.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
 
 const config = readConfig();
 const logger = createLogger('projector', config.LOG_LEVEL);
-const redis = createRedis(config.REDIS_URL);
+const redis = createRedis(config.REDIS_URL, { logger });
 const kafka = createKafka('cqrs-projector', config.KAFKA_BROKERS, logger);
 const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 const groupId = `${config.KAFKA_TOPIC_PREFIX}cqrs-projector`;
-const store = createReadModelStore(redis, config.REDIS_KEY_PREFIX);
+const store = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
 
 // Lag in events: how far the group's committed offsets trail the end of each partition.
 const admin = kafka.admin();
@@ -126,6 +126,14 @@ onShutdown(
     },
     () => consumer.stop(),
     () => (adminConnected ? admin.disconnect() : Promise.resolve()),
-    () => redis.quit(),
+    // QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must
+    // not turn a clean SIGTERM into a failed shutdown: drop the socket instead.
+    () =>
+      redis.quit().then(
+        () => undefined,
+        () => {
+          redis.disconnect();
+        },
+      ),
   ],
 );

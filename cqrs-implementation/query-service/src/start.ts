@@ -14,7 +14,7 @@ import { readRoutes } from './entry-points/api/read.routes.ts';
 
 const config = readConfig();
 const logger = createLogger('query-service', config.LOG_LEVEL);
-const redis = createRedis(config.REDIS_URL);
+const redis = createRedis(config.REDIS_URL, { logger });
 const readModel = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
 
 let wait = waitForToken;
@@ -37,4 +37,18 @@ const app = createApp({
 
 const server = await start(app, config.PORT, config.HOST);
 logger.info({ url: server.url }, 'listening');
-onShutdown(logger, [server], [() => redis.quit()]);
+// QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must not
+// turn a clean SIGTERM into a failed shutdown: drop the socket instead.
+onShutdown(
+  logger,
+  [server],
+  [
+    () =>
+      redis.quit().then(
+        () => undefined,
+        () => {
+          redis.disconnect();
+        },
+      ),
+  ],
+);

@@ -5,7 +5,6 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import pg from 'pg';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
@@ -23,7 +22,7 @@ import { createWakeUp } from './data-access/outbox-listener.ts';
 const config = readConfig();
 const logger = createLogger('relay', config.LOG_LEVEL);
 const databaseUrl = databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME);
-const pool = createPool(databaseUrl, { max: 4 });
+const pool = createPool(databaseUrl, { max: 4, logger });
 const kafka = createKafka('cqrs-relay', config.KAFKA_BROKERS, logger);
 const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 
@@ -45,7 +44,7 @@ gauge(
   },
 );
 
-const wakeUp = createWakeUp(databaseUrl, logger, pg.Client);
+const wakeUp = createWakeUp(databaseUrl, logger);
 const relay = createRelay({
   pool,
   kafka,

@@ -10,6 +10,15 @@ export interface StoredResponse {
  * Claims an idempotency key inside the command's transaction. A concurrent request with the
  * same key blocks on the unique index until the first commits (then sees its response) or
  * rolls back (then claims the key itself), so one key can never produce two orders.
+ *
+ * Only a success is stored. A rejected command (insufficient stock, unknown product) throws,
+ * and the transaction that claimed the key rolls back with it, so the key is free again and a
+ * retry with the same key is judged afresh: the stock may have been restocked since. That is
+ * right here because a rejection wrote nothing, published no event, and the key belongs to a
+ * client that is free to try the same order again. The saga's participants do the opposite and
+ * store a rejection to replay it: there the key names one step of one saga, the orchestrator
+ * records the answer in its saga log and acts on it (a rejection starts the compensation), so
+ * a duplicate of that call must get the answer the saga already acted on, not a new one.
  */
 export async function claimKey(
   client: PoolClient,

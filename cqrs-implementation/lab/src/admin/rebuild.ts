@@ -3,9 +3,9 @@ import type { Pool } from '@lab/shared/pg';
 import type { Redis } from '@lab/shared/redis';
 import {
   DEFAULT_GENERATION,
-  createReadModelStore,
+  createReadModelRepository,
   readModelBase,
-} from '../../../projector/src/data-access/read-model.store.ts';
+} from '../../../projector/src/data-access/read-model.repository.ts';
 import { orderView } from '../../../projector/src/domain/order-view.projection.ts';
 import { productView } from '../../../projector/src/domain/product-view.projection.ts';
 
@@ -59,7 +59,7 @@ export async function rebuildReadModel(
   const log = options.log ?? (() => undefined);
   const batchSize = options.batchSize ?? 1000;
   const base = readModelBase(prefix);
-  const store = createReadModelStore(redis, prefix);
+  const store = createReadModelRepository(redis, prefix);
   const live = (await redis.get(`${base}generation`)) ?? DEFAULT_GENERATION;
   const next = `g${Number(live.slice(1)) + 1}`;
   if (options.force) {

@@ -1,10 +1,10 @@
-import { DESIGN_PORTS, defaultNamespace, startStack } from '../stack.ts';
+import { DEFAULT_PORTS, defaultNamespace, startStack } from '../stack.ts';
 
-/** `pnpm lab cqrs up`: the four services at their DESIGN ports, logs prefixed, Ctrl-C stops them. */
+/** `pnpm lab cqrs up`: the four services at their default ports (the ones the root README lists), logs prefixed, Ctrl-C stops them. */
 export async function up(): Promise<number> {
   const stack = await startStack({
     ns: defaultNamespace(),
-    ports: DESIGN_PORTS,
+    ports: DEFAULT_PORTS,
     echo: true,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   });

@@ -2,7 +2,7 @@ import type { Redis } from '@lab/shared/redis';
 
 /**
  * Reads the read models the projector writes (key layout documented in the projector's
- * read-model.store.ts). Every read resolves the live generation inside a Lua script, in the
+ * read-model.repository.ts). Every read resolves the live generation inside a Lua script, in the
  * same round trip as the data, so a rebuild's switch is atomic for readers too: a request sees
  * the old generation or the new one, never a mix.
  *

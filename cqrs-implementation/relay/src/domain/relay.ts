@@ -8,7 +8,7 @@ import {
   type Producer,
 } from '@lab/shared/kafka';
 import type { Logger } from '@lab/shared/logging';
-import type { Pool } from '@lab/shared/pg';
+import { withTransaction, type Pool } from '@lab/shared/pg';
 import { markPublished, type ClaimStrategy, type OutboxRow } from '../data-access/outbox-claim.ts';
 
 const published = counter('cqrs_relay_published_total', 'Outbox events published to Kafka');
@@ -74,37 +74,30 @@ export function createRelay(options: RelayOptions) {
   /**
    * One batch in one transaction: claim, publish, mark published, commit. A crash after the
    * publish and before the commit publishes the batch again on restart: at-least-once, which
-   * is why the projector ignores versions it has already applied.
+   * is why the projector ignores versions it has already applied. The claim's advisory lock is
+   * transaction-scoped, so it is held exactly as long as this batch.
    */
   const relayBatch = async (): Promise<BatchOutcome> => {
     const kafkaProducer = await connect();
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const claim = await options.claim(client, options.batchSize);
-      if (claim.events.length > 0) {
-        await publish(kafkaProducer, topic, claim.events.map(eventMessage));
+    const claim = await withTransaction(pool, async (client) => {
+      const claimed = await options.claim(client, options.batchSize);
+      if (claimed.events.length > 0) {
+        await publish(kafkaProducer, topic, claimed.events.map(eventMessage));
         await markPublished(
           client,
-          claim.events.map((e) => e.position),
+          claimed.events.map((e) => e.position),
         );
       }
-      await client.query('COMMIT');
-      const now = Date.now();
-      for (const event of claim.events)
-        publishLag.observe((now - event.occurredAt.getTime()) / 1000);
-      published.inc(claim.events.length);
-      recent.push({ at: now, count: claim.events.length });
-      if (claim.heldBack > 0) heldBackTotal.inc();
-      if (!claim.leader) return 'standby';
-      if (claim.events.length >= options.batchSize) return 'published';
-      return claim.heldBack > 0 ? 'held-back' : claim.events.length > 0 ? 'published' : 'idle';
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return claimed;
+    });
+    const now = Date.now();
+    for (const event of claim.events) publishLag.observe((now - event.occurredAt.getTime()) / 1000);
+    published.inc(claim.events.length);
+    recent.push({ at: now, count: claim.events.length });
+    if (claim.heldBack > 0) heldBackTotal.inc();
+    if (!claim.leader) return 'standby';
+    if (claim.events.length >= options.batchSize) return 'published';
+    return claim.heldBack > 0 ? 'held-back' : claim.events.length > 0 ? 'published' : 'idle';
   };
 
   const dropProducer = async () => {

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from '@lab/shared/pg';
 import type { Redis } from '@lab/shared/redis';
 import {
-  createReadModelStore,
+  createReadModelRepository,
   readModelBase,
-} from '../../../../projector/src/data-access/read-model.store.ts';
+} from '../../../../projector/src/data-access/read-model.repository.ts';
 import { orderView } from '../../../../projector/src/domain/order-view.projection.ts';
 import { productView } from '../../../../projector/src/domain/product-view.projection.ts';
 import { snapshotOrders, snapshotProducts } from '../snapshot.ts';
@@ -22,7 +22,7 @@ export async function rebuild(
   options: { pauseMs: number },
 ) {
   const base = readModelBase(prefix);
-  const store = createReadModelStore(redis, prefix);
+  const store = createReadModelRepository(redis, prefix);
   const live = (await redis.get(`${base}generation`)) ?? 'g1';
   const next = `g${Number(live.slice(1)) + 1}`;
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PoisonMessageError, startConsumer, type Kafka } from '@lab/shared/kafka';
 import type { Logger } from '@lab/shared/logging';
 import { counter, histogram } from '@lab/shared/metrics';
-import type { createReadModelStore } from '../../data-access/read-model.store.ts';
+import type { createReadModelRepository } from '../../data-access/read-model.repository.ts';
 import { EventEnvelope } from '../../domain/events.ts';
 import { projectEvent } from '../../domain/project-event.ts';
 import type { Healer } from './read-model-healer.ts';
@@ -27,7 +27,7 @@ export interface ProjectorOptions {
   kafka: Kafka;
   topic: string;
   groupId: string;
-  store: ReturnType<typeof createReadModelStore>;
+  store: ReturnType<typeof createReadModelRepository>;
   logger: Logger;
   sessionTimeoutMs: number;
   chaos: { applyDelayMs: number; poisonTypes: string[] };
@@ -52,7 +52,7 @@ export function startProjector(options: ProjectorOptions) {
     sessionTimeoutMs: options.sessionTimeoutMs,
     partitionsConsumedConcurrently: 3,
     // A catch-up fetch comes back full; these caps keep a decoded fetch well inside the
-    // projector's small heap (see PROJECTOR_NODE_OPTIONS) at no cost in events/s.
+    // projector's small heap (its start script's --max-old-space-size=64) at no cost in events/s.
     maxBytes: 1024 * 1024,
     maxBytesPerPartition: 256 * 1024,
     onDeadLetter: () => {

@@ -4,7 +4,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka } from '@lab/shared/kafka';
 import type { Logger } from '@lab/shared/logging';
 import { counter, gauge } from '@lab/shared/metrics';
-import type { createReadModelStore } from '../../data-access/read-model.store.ts';
+import type { createReadModelRepository } from '../../data-access/read-model.repository.ts';
 import { EventEnvelope } from '../../domain/events.ts';
 import { projectEvent } from '../../domain/project-event.ts';
 
@@ -31,7 +31,7 @@ export interface HealerOptions {
   kafka: Kafka;
   topic: string;
   groupId: string;
-  store: ReturnType<typeof createReadModelStore>;
+  store: ReturnType<typeof createReadModelRepository>;
   logger: Logger;
   /** A healer that stops renewing its lease this long is presumed dead; another one takes over. */
   leaseMs?: number;

@@ -121,7 +121,7 @@ interface WithApply {
   cqrsFinishHeal: (...args: (string | number)[]) => Promise<number>;
 }
 
-export function createReadModelStore(redis: Redis, prefix: string) {
+export function createReadModelRepository(redis: Redis, prefix: string) {
   const base = readModelBase(prefix);
   const scripts = {
     cqrsApply: APPLY_SCRIPT,
