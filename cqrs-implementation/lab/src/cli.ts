@@ -1,20 +1,19 @@
 /**
- * `pnpm lab cqrs <command>`: the CQRS lab's harness. Every command works against the
+ * `pnpm lab cqrs <task>`: the CQRS lab's harness, one file per task in tasks/. Every task works against the
  * infrastructure named by DATABASE_URL / REDIS_URL / KAFKA_BROKERS (the `pnpm infra:local`
  * defaults otherwise) and the lab's default namespace (DATABASE_NAME, REDIS_KEY_PREFIX,
  * KAFKA_TOPIC_PREFIX), the same one `up` starts the services on.
  */
-import { bench } from './commands/bench.ts';
-import { demo } from './commands/demo.ts';
-import { exercise } from './commands/exercise.ts';
-import { dlq, rebuild, replay } from './commands/maintenance.ts';
-import { up } from './commands/up.ts';
-import { verify } from './commands/verify.ts';
+import { bench } from './tasks/bench.ts';
+import { demo } from './tasks/demo.ts';
+import { exercise } from './tasks/exercise.ts';
+import { dlq } from './tasks/dead-letters.ts';
+import { rebuild } from './tasks/rebuild.ts';
+import { replay } from './tasks/replay.ts';
+import { up } from './tasks/up.ts';
+import { verify } from './tasks/verify.ts';
 
-const commands: Record<
-  string,
-  { run: (args: string[]) => Promise<number> | number; help: string }
-> = {
+const tasks: Record<string, { run: (args: string[]) => Promise<number> | number; help: string }> = {
   up: { run: up, help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops' },
   demo: { run: demo, help: 'narrated scenario: the pattern working, then failing and recovering' },
   verify: { run: verify, help: 'audit the write model and compare it with Redis; exit 1 on drift' },
@@ -29,15 +28,15 @@ const commands: Record<
 };
 
 const [name = '', ...args] = process.argv.slice(2);
-const command = commands[name];
-if (!command) {
-  process.stdout.write('Usage: pnpm lab cqrs <command>\n\n');
-  for (const [key, { help }] of Object.entries(commands))
+const task = tasks[name];
+if (!task) {
+  process.stdout.write('Usage: pnpm lab cqrs <task>\n\n');
+  for (const [key, { help }] of Object.entries(tasks))
     process.stdout.write(`  ${key.padEnd(9)} ${help}\n`);
   process.exit(name === '' ? 0 : 2);
 }
 try {
-  process.exit(await command.run(args));
+  process.exit(await task.run(args));
 } catch (error) {
   process.stderr.write(`cqrs ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

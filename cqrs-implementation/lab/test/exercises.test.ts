@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exerciseDirs } from '../src/commands/exercise.ts';
+import { exerciseDirs } from '../src/tasks/exercise.ts';
 
 interface FileResult {
   name: string;

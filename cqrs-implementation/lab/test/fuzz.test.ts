@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditWriteModel, verifyLab } from '../src/audit/verify.ts';
+import { auditWriteModel, verifyLab } from '../src/audit.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 let stack: Stack;

@@ -1,6 +1,6 @@
 import { createPool, databaseUrlFor, dropDatabase, type Pool } from '@lab/shared/pg';
 import { createRedis, type Redis } from '@lab/shared/redis';
-import type { LabNamespace } from '../src/stack.ts';
+import type { LabNamespace } from '../src/services.ts';
 
 export interface Stores {
   pool: Pool;

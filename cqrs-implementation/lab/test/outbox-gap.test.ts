@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
 import { waitFor } from './wait.ts';
-import { COMMAND_MIGRATIONS, isolatedNamespace, startStack, stopAllStacks } from '../src/stack.ts';
+import {
+  COMMAND_MIGRATIONS,
+  isolatedNamespace,
+  startStack,
+  stopAllStacks,
+} from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { readEventTopic } from './kafka-reader.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
 import { waitFor } from './wait.ts';
-import { LAB_DIR } from '../src/stack.ts';
+import { LAB_DIR } from '../src/services.ts';
 
 const KAFKA_LIB = join(LAB_DIR, '..', '.infra', 'kafka', 'lib');
 

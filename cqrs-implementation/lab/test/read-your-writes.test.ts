@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { verifyLab } from '../src/audit/verify.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
+import { verifyLab } from '../src/audit.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 let stack: Stack;

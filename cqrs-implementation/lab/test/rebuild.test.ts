@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
-import { rebuildReadModel } from '../src/admin/rebuild.ts';
-import { verifyLab } from '../src/audit/verify.ts';
+import { rebuildReadModel } from '../src/tasks/rebuild.ts';
+import { verifyLab } from '../src/audit.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 

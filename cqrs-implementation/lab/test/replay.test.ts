@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from '@lab/shared/redis';
 import { waitFor } from './wait.ts';
-import { listDeadLetters, replayDeadLetters } from '../src/admin/dead-letters.ts';
-import { rewindProjector } from '../src/admin/replay.ts';
-import { verifyLab } from '../src/audit/verify.ts';
+import { listDeadLetters, replayDeadLetters } from '../src/tasks/dead-letters.ts';
+import { rewindProjector } from '../src/tasks/replay.ts';
+import { verifyLab } from '../src/audit.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { metric } from './metrics.ts';
 

@@ -12,7 +12,7 @@ import {
   type ServiceName,
   type Stack,
   stopAllStacks,
-} from '../src/stack.ts';
+} from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cqrs-traces-'));

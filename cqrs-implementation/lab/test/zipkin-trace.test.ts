@@ -7,7 +7,7 @@ import {
   type ServiceName,
   type Stack,
   stopAllStacks,
-} from '../src/stack.ts';
+} from '../src/services.ts';
 
 /** A span as Zipkin's v2 API returns it (names and service names lower-cased by Zipkin). */
 interface ZipkinSpan {

@@ -7,7 +7,7 @@ import {
   isolatedNamespace,
   startStack,
   stopAllStacks,
-} from '../../src/stack.ts';
+} from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
 import { implementation } from '../support.ts';

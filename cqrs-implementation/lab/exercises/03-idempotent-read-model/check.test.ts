@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/wait.ts';
-import { rewindProjector } from '../../src/admin/replay.ts';
+import { rewindProjector } from '../../src/tasks/replay.ts';
 import { commandClient } from '../../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { metric } from '../../test/metrics.ts';
 import { implementation } from '../support.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandClient, queryClient } from '../../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/stack.ts';
+import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { implementation } from '../support.ts';
 

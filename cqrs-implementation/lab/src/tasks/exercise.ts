@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_DIR } from '../stack.ts';
+import { LAB_DIR } from '../services.ts';
 
 const EXERCISES = join(LAB_DIR, 'lab', 'exercises');
 

@@ -1,6 +1,6 @@
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { createRedis } from '@lab/shared/redis';
-import type { LabNamespace } from '../stack.ts';
+import type { LabNamespace } from './services.ts';
 
 /** Connections to the lab's database and Redis for a CLI command; closed by `close`. */
 export function connect(ns: LabNamespace) {

@@ -1,4 +1,4 @@
-import { DEFAULT_PORTS, defaultNamespace, startStack } from '../stack.ts';
+import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
 
 /** `pnpm lab cqrs up`: the four services at their default ports (the ones the root README lists), logs prefixed, Ctrl-C stops them. */
 export async function up(): Promise<number> {

@@ -1,6 +1,6 @@
-import { verifyLab } from '../audit/verify.ts';
-import { defaultNamespace } from '../stack.ts';
-import { connect } from './stores.ts';
+import { verifyLab } from '../audit.ts';
+import { defaultNamespace } from '../services.ts';
+import { connect } from '../stores.ts';
 
 /** `pnpm lab cqrs verify`: every aggregate in PostgreSQL against Redis; exit 1 on any drift. */
 export async function verify(): Promise<number> {

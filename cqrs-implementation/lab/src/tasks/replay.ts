@@ -1,5 +1,5 @@
-import type { LabNamespace } from '../stack.ts';
-import { eventTopic, labKafka, projectorGroup } from './topic.ts';
+import { defaultNamespace, type LabNamespace } from '../services.ts';
+import { eventTopic, labKafka, projectorGroup } from '../topic.ts';
 
 /**
  * Rewinds the projector's consumer group to the start of the event topic, so the next
@@ -18,4 +18,13 @@ export async function rewindProjector(ns: LabNamespace): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** `pnpm lab cqrs replay`: rewind the (stopped) projector to the start of the topic. */
+export async function replay(): Promise<number> {
+  await rewindProjector(defaultNamespace());
+  say('projector group rewound to the beginning of the topic; start the projector to replay');
+  return 0;
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import { createKafka, ensureTopics, type Kafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
-import type { LabNamespace } from '../stack.ts';
+import type { LabNamespace } from './services.ts';
 
 export const eventTopic = (ns: LabNamespace) => `${ns.topicPrefix}cqrs.events`;
 export const deadLetterTopic = (ns: LabNamespace) => `${eventTopic(ns)}.dlq`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEAD_LETTER_HEADERS, createProducer, headersToCarrier } from '@lab/shared/kafka';
-import type { LabNamespace } from '../stack.ts';
-import { deadLetterTopic, eventTopic, labKafka, readToEnd } from './topic.ts';
+import { defaultNamespace, type LabNamespace } from '../services.ts';
+import { deadLetterTopic, eventTopic, labKafka, readToEnd } from '../topic.ts';
 
 export interface DeadLetter {
   partition: number;
@@ -84,4 +84,25 @@ export async function replayDeadLetters(ns: LabNamespace): Promise<number> {
   } finally {
     await producer.disconnect();
   }
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** `pnpm lab cqrs dlq [list|replay]` */
+export async function dlq(args: string[]): Promise<number> {
+  const ns = defaultNamespace();
+  const action = args[0] ?? 'list';
+  if (action === 'list') {
+    const letters = await listDeadLetters(ns);
+    for (const l of letters)
+      say(`${l.source}  ${l.summary}\n    reason: ${l.reason}\n    failed at ${l.failedAt}`);
+    say(`${letters.length} dead letter(s)`);
+    return 0;
+  }
+  if (action === 'replay') {
+    say(`replayed ${await replayDeadLetters(ns)} dead letter(s) to the event topic`);
+    return 0;
+  }
+  say('usage: pnpm lab cqrs dlq [list|replay]');
+  return 2;
 }

@@ -1,9 +1,9 @@
 import { waitFor } from '@lab/shared/testkit';
-import { listDeadLetters, replayDeadLetters } from '../admin/dead-letters.ts';
-import { verifyLab } from '../audit/verify.ts';
+import { listDeadLetters, replayDeadLetters } from './dead-letters.ts';
+import { verifyLab } from '../audit.ts';
 import { commandClient, queryClient } from '../client.ts';
-import { isolatedNamespace, releaseNamespace, startStack, type Stack } from '../stack.ts';
-import { connect } from './stores.ts';
+import { isolatedNamespace, releaseNamespace, startStack, type Stack } from '../services.ts';
+import { connect } from '../stores.ts';
 
 const step = (title: string) => process.stdout.write(`\n== ${title}\n`);
 const say = (line: string) => process.stdout.write(`   ${line}\n`);

@@ -8,6 +8,8 @@ import {
 } from '../../../projector/src/data-access/read-model.repository.ts';
 import { orderView } from '../../../projector/src/domain/order-view.projection.ts';
 import { productView } from '../../../projector/src/domain/product-view.projection.ts';
+import { defaultNamespace } from '../services.ts';
+import { connect } from '../stores.ts';
 
 export interface RebuildOptions {
   batchSize?: number;
@@ -158,4 +160,24 @@ export async function rebuildReadModel(
   log(`switched readers to ${next}; dropping ${live}`);
   await unlinkGeneration(redis, base, live);
   return { from: live, to: next, products, orders };
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** `pnpm lab cqrs rebuild [--force]` */
+export async function rebuild(args: string[]): Promise<number> {
+  const ns = defaultNamespace();
+  const stores = connect(ns);
+  try {
+    const result = await rebuildReadModel(stores.pool, stores.redis, ns.redisKeyPrefix, {
+      force: args.includes('--force'),
+      log: say,
+    });
+    say(
+      `rebuilt ${result.products} products and ${result.orders} orders: ${result.from} -> ${result.to}`,
+    );
+    return 0;
+  } finally {
+    await stores.close();
+  }
 }
