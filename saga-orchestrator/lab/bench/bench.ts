@@ -19,6 +19,7 @@ import { percentile } from '@lab/shared/testkit';
 import {
   bookTrip,
   chaos,
+  clearChaos,
   createStock,
   tripRequest,
   TERMINAL,
@@ -189,12 +190,12 @@ export async function bench(): Promise<void> {
     await db.query('TRUNCATE saga_steps, sagas');
     // Every trip's first call hangs, so all of them are accepted, logged and mid-step when the
     // orchestrator dies: the most work a restart can find.
-    await chaos(lab.urls.flights, { mode: 'hang', on: 'action' });
+    await chaos(lab.urls.flights, { target: 'action', faults: { hang: 1 } });
     await closedLoop(IN_FLIGHT, CONCURRENCY, () =>
       bookTrip(lab.urls.orchestrator, tripRequest(stock)),
     );
     await lab.services.orchestrator?.kill();
-    await chaos(lab.urls.flights, { mode: 'off' });
+    await clearChaos(lab.urls.flights);
     const { rows: left } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM sagas WHERE NOT (status = ANY($1::text[]))`,
       [TERMINAL],

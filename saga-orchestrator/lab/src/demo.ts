@@ -60,8 +60,8 @@ export async function demo(): Promise<number> {
     say(
       '4. Hotels fails twice with 500 and payments loses its answer: retries with the same idempotency key, one effect each',
     );
-    await chaos(lab.urls.hotels, { mode: 'error', next: 2 });
-    await chaos(lab.urls.payments, { mode: 'lose-response', next: 1 });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { error: 1 }, next: 2 });
+    await chaos(lab.urls.payments, { target: 'action', faults: { 'lose-response': 1 }, next: 1 });
     show(await waitForStatus(o, await bookTrip(o, tripRequest(stock))));
 
     say(

@@ -1,4 +1,5 @@
 /** What a client of the lab does over HTTP: set up inventory, book trips, inject faults. */
+import type { ChaosRule } from '@lab/shared/chaos';
 import { waitFor } from '@lab/shared/testkit';
 import type { Participant } from './saga-lab.ts';
 
@@ -52,11 +53,16 @@ export async function inventory(participantUrl: string, id: string) {
   return json<{ capacity: number; held: number; confirmed: number; available: number }>(res, [200]);
 }
 
-export async function chaos(
-  participantUrl: string,
-  rule: { mode: string; next?: number; rate?: number; seed?: number; on?: string },
-) {
+/** Sets one chaos rule on a participant (the body of `POST /_chaos`, see @lab/shared/chaos). */
+export async function chaos(participantUrl: string, rule: ChaosRule) {
   await post(`${participantUrl}/_chaos`, rule);
+}
+
+/** Removes a participant's chaos rules: every one, or the one on `target`. */
+export async function clearChaos(participantUrl: string, target?: string) {
+  const query = target === undefined ? '' : `?target=${encodeURIComponent(target)}`;
+  const res = await fetch(`${participantUrl}/_chaos${query}`, { method: 'DELETE' });
+  await json(res, [200]);
 }
 
 export interface Stock {

@@ -4,6 +4,7 @@ import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
   chaos,
+  clearChaos,
   createStock,
   getTrip,
   post,
@@ -130,7 +131,7 @@ describe('crash recovery from the saga log', () => {
       STEP_MAX_ATTEMPTS: '1000',
       STEP_TIMEOUT_MS: '500',
     });
-    await chaos(lab.urls.hotels, { mode: 'hang' });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { hang: 1 } });
     const tripId = await bookTrip(first.url, tripRequest(stock));
     const before = await waitFor('the hotel step to be retrying', async () => {
       const trip = await getTrip(first.url, tripId);
@@ -145,7 +146,7 @@ describe('crash recovery from the saga log', () => {
       STEP_TIMEOUT_MS: '500',
     });
     const trip = await waitForStatus(second.url, tripId);
-    await chaos(lab.urls.hotels, { mode: 'off' });
+    await clearChaos(lab.urls.hotels);
 
     // Assert: the 60 s budget of the new process did not reset the 3 s one stored in the log
     const hotel = trip.timeline.find((s) => s.name === 'reserve-hotel');

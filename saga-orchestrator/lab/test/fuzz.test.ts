@@ -5,6 +5,7 @@ import { databaseUrlFor } from '@lab/shared/pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { auditSaga } from '../src/audit.ts';
 import {
+  clearChaos,
   createStock,
   getTrip,
   post,
@@ -120,7 +121,7 @@ describe('property-based fuzzing of the public endpoints', () => {
 
   test('When valid trips are accepted during the fuzzing, then each still ends terminal and verify finds nothing half-written', async () => {
     for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
-      await send(`${lab.urls[name]}/_chaos`, JSON.stringify({ mode: 'off' }));
+      await clearChaos(lab.urls[name]);
     const res = await send(`${lab.urls.orchestrator}/trips`, JSON.stringify(tripRequest(stock)));
     const { tripId } = (await res.json()) as { tripId: string };
     expect((await waitForStatus(lab.urls.orchestrator, tripId)).status).toBe('COMPLETED');
@@ -192,7 +193,7 @@ async function rowCounts(): Promise<Record<string, number>> {
 describe('text PostgreSQL cannot hold', () => {
   test('When a trip, reservation or charge field, path id or Idempotency-Key holds a NUL or a lone surrogate, then 400 naming it, never 5xx, and nothing is written', async () => {
     for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
-      await send(`${lab.urls[name]}/_chaos`, JSON.stringify({ mode: 'off' }));
+      await clearChaos(lab.urls[name]);
     const before = await rowCounts();
     const trip = tripRequest(stock);
     const key = { 'idempotency-key': 'hostile-text' };

@@ -222,8 +222,8 @@ test(
       hotel: await createInventory(lab.urls.hotels, 5),
       car: await createInventory(lab.urls.cars, 5),
     };
-    await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
-    await chaos(lab.urls.flights, { mode: 'hang', next: 1, on: 'compensation' });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
+    await chaos(lab.urls.flights, { target: 'compensation', faults: { hang: 1 }, next: 1 });
     const y = await bookTrip(lab.urls.orchestrator, tripRequest(stock, { customerId: 'y' }));
     await waitFor('cancel-flight of Y to be under way', async () => {
       const trip = await getTrip(lab.urls.orchestrator, y);

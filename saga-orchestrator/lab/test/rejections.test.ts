@@ -3,6 +3,7 @@ import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
   chaos,
+  clearChaos,
   createStock,
   inventory,
   post,
@@ -27,7 +28,7 @@ beforeAll(async () => {
   });
 });
 afterEach(async () => {
-  await Promise.all(participants.map((name) => chaos(lab.urls[name], { mode: 'off' })));
+  await Promise.all(participants.map((name) => clearChaos(lab.urls[name])));
 });
 afterAll(async () => {
   await lab.stop();
@@ -72,7 +73,7 @@ describe('a business rejection compensates the earlier steps in reverse order', 
     async (participant, _step, expected) => {
       // Arrange
       const stock = await createStock(lab.urls, 3);
-      await chaos(lab.urls[participant], { mode: 'reject', next: 1, on: 'action' });
+      await chaos(lab.urls[participant], { target: 'action', faults: { reject: 1 }, next: 1 });
 
       // Act
       const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));

@@ -3,6 +3,7 @@ import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
   chaos,
+  clearChaos,
   createStock,
   getTrip,
   inventory,
@@ -28,7 +29,7 @@ beforeAll(async () => {
   });
 });
 afterEach(async () => {
-  await Promise.all(participants.map((name) => chaos(lab.urls[name], { mode: 'off' })));
+  await Promise.all(participants.map((name) => clearChaos(lab.urls[name])));
 });
 afterAll(async () => {
   await lab.stop();
@@ -40,7 +41,7 @@ const names = (trip: Trip) => trip.timeline.map((entry) => entry.name);
 describe('transient failures are retried, business ones are not', () => {
   test('When hotels fails twice with 500, then the step is retried and the trip COMPLETES', async () => {
     const stock = await createStock(lab.urls, 2);
-    await chaos(lab.urls.hotels, { mode: 'error', next: 2 });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { error: 1 }, next: 2 });
 
     const trip = await waitForStatus(
       lab.urls.orchestrator,
@@ -56,7 +57,7 @@ describe('transient failures are retried, business ones are not', () => {
 
   test('When flights hangs, then the per-step timeout aborts the call and the retry COMPLETES the trip', async () => {
     const stock = await createStock(lab.urls, 2);
-    await chaos(lab.urls.flights, { mode: 'hang', next: 1 });
+    await chaos(lab.urls.flights, { target: 'action', faults: { hang: 1 }, next: 1 });
 
     const trip = await waitForStatus(
       lab.urls.orchestrator,
@@ -70,7 +71,7 @@ describe('transient failures are retried, business ones are not', () => {
 
   test('When cars keeps failing past the retry limit, then the trip is COMPENSATED, the ambiguous car hold included', async () => {
     const stock = await createStock(lab.urls, 2);
-    await chaos(lab.urls.cars, { mode: 'error' });
+    await chaos(lab.urls.cars, { target: 'action', faults: { error: 1 } });
 
     const trip = await waitForStatus(
       lab.urls.orchestrator,
@@ -87,8 +88,8 @@ describe('transient failures are retried, business ones are not', () => {
 describe('compensations are retried until they succeed', () => {
   test('When cancel-flight fails 3 times, then it is retried and the trip ends COMPENSATED', async () => {
     const stock = await createStock(lab.urls, 2);
-    await chaos(lab.urls.cars, { mode: 'reject', next: 1 });
-    await chaos(lab.urls.flights, { mode: 'error', next: 3, on: 'compensation' });
+    await chaos(lab.urls.cars, { target: 'action', faults: { reject: 1 }, next: 1 });
+    await chaos(lab.urls.flights, { target: 'compensation', faults: { error: 1 }, next: 3 });
 
     const trip = await waitForStatus(
       lab.urls.orchestrator,
@@ -107,8 +108,8 @@ describe('compensations are retried until they succeed', () => {
   test('When a compensation keeps failing, then the trip shows COMPENSATION_STUCK and the operator retry finishes it', async () => {
     // Arrange: the hotel is rejected and releasing the flight hold fails every time
     const stock = await createStock(lab.urls, 2);
-    await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
-    await chaos(lab.urls.flights, { mode: 'error', on: 'compensation' });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
+    await chaos(lab.urls.flights, { target: 'compensation', faults: { error: 1 } });
     const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
 
     // Act 1: it gives up visibly
@@ -118,7 +119,7 @@ describe('compensations are retried until they succeed', () => {
     expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ held: 1 });
 
     // Act 2: the cause is fixed and the operator retries
-    await chaos(lab.urls.flights, { mode: 'off' });
+    await clearChaos(lab.urls.flights);
     await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
     const trip = await waitForStatus(lab.urls.orchestrator, tripId);
 
@@ -137,9 +138,9 @@ describe('exactly one effect per step', () => {
     // Arrange: a card whose limit fits exactly one charge
     const stock = await createStock(lab.urls, 3);
     await post(`${lab.urls.payments}/cards`, { cardToken: 'card-one', limitCents: 70_000 });
-    await chaos(lab.urls.hotels, { mode: 'lose-response', next: 1 });
-    await chaos(lab.urls.payments, { mode: 'lose-response', next: 1 });
-    await chaos(lab.urls.cars, { mode: 'lose-response', next: 1, on: 'confirmation' });
+    await chaos(lab.urls.hotels, { target: 'action', faults: { 'lose-response': 1 }, next: 1 });
+    await chaos(lab.urls.payments, { target: 'action', faults: { 'lose-response': 1 }, next: 1 });
+    await chaos(lab.urls.cars, { target: 'confirmation', faults: { 'lose-response': 1 }, next: 1 });
 
     // Act
     const tripId = await bookTrip(

@@ -1,5 +1,10 @@
-export { Chaos, ChaosRequest, chaosTargets, type ChaosTarget } from './domain/chaos.ts';
-export { chaosGate, finishOrLose, serverTiming } from './entry-points/api/chaos.middleware.ts';
+export {
+  participantChaos,
+  participantChaosTargets,
+  type ParticipantChaos,
+  type ParticipantChaosTarget,
+} from './infrastructure/chaos.ts';
+export { serverTiming } from './entry-points/api/server-timing.ts';
 export { idempotentRoute } from './entry-points/api/idempotent-route.ts';
 export { idempotent, requestHash, type Outcome } from './data-access/idempotency.repository.ts';
 export {

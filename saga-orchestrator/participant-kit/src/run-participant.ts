@@ -4,8 +4,8 @@ import { env, loadConfig } from '@lab/shared/config';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate, type Pool } from '@lab/shared/pg';
-import { Chaos } from './domain/chaos.ts';
-import { chaosRoutes } from './entry-points/api/chaos.middleware.ts';
+import { chaosRoutes } from '@lab/shared/chaos';
+import { participantChaos, type ParticipantChaos } from './infrastructure/chaos.ts';
 import { inventoryRoutes, reservationRoutes } from './entry-points/api/reservations.routes.ts';
 
 export function participantConfigSchema(defaults: { port: number; database: string }) {
@@ -26,7 +26,10 @@ export interface ParticipantOptions {
   service: string;
   config: ParticipantConfig;
   migrationsDir: string;
-  routes: (app: Express, deps: { pool: Pool; chaos: Chaos; config: ParticipantConfig }) => void;
+  routes: (
+    app: Express,
+    deps: { pool: Pool; chaos: ParticipantChaos; config: ParticipantConfig },
+  ) => void;
   /** Lab administration routes, mounted only when LAB_CHAOS=1. */
   adminRoutes?: (app: Express, pool: Pool) => void;
 }
@@ -45,17 +48,15 @@ export async function runParticipant(options: ParticipantOptions): Promise<void>
     max: config.DB_POOL_SIZE,
     logger,
   });
-  const chaos = new Chaos();
+  const chaos = participantChaos();
   const app = createApp({
     service,
     logger,
     readiness: { postgres: () => pool.query('SELECT 1') },
     routes: (routes) => {
       options.routes(routes, { pool, chaos, config });
-      if (config.LAB_CHAOS) {
-        chaosRoutes(routes, chaos);
-        options.adminRoutes?.(routes, pool);
-      }
+      chaosRoutes(routes, chaos, { enabled: config.LAB_CHAOS, logger });
+      if (config.LAB_CHAOS) options.adminRoutes?.(routes, pool);
     },
   });
   const server = await start(app, config.PORT, config.HOST);

@@ -13,7 +13,7 @@ afterAll(async () => {
 
 test('When the car is sold out, then the hotel is released before the flight (reverse order)', async () => {
   const stock = await createStock(lab.urls, 2);
-  await chaos(lab.urls.cars, { mode: 'reject', next: 1 });
+  await chaos(lab.urls.cars, { target: 'action', faults: { reject: 1 }, next: 1 });
 
   const trip = await waitForStatus(
     lab.urls.orchestrator,

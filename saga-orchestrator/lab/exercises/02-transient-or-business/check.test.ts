@@ -13,7 +13,7 @@ afterAll(async () => {
 
 test('When hotels answers 500 twice, then the step is retried and the trip COMPLETES', async () => {
   const stock = await createStock(lab.urls, 2);
-  await chaos(lab.urls.hotels, { mode: 'error', next: 2 });
+  await chaos(lab.urls.hotels, { target: 'action', faults: { error: 1 }, next: 2 });
 
   const trip = await waitForStatus(
     lab.urls.orchestrator,
@@ -28,7 +28,7 @@ test('When hotels answers 500 twice, then the step is retried and the trip COMPL
 
 test('When hotels is sold out, then the trip is compensated without a retry', async () => {
   const stock = await createStock(lab.urls, 2);
-  await chaos(lab.urls.hotels, { mode: 'reject', next: 1 });
+  await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
 
   const trip = await waitForStatus(
     lab.urls.orchestrator,

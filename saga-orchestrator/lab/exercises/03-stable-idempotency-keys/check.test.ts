@@ -20,7 +20,7 @@ afterAll(async () => {
 
 test('When the hotel reservation commits but its answer is lost, then the retry is recognised and the trip COMPLETES with one room', async () => {
   const stock = await createStock(lab.urls, 3);
-  await chaos(lab.urls.hotels, { mode: 'lose-response', next: 1 });
+  await chaos(lab.urls.hotels, { target: 'action', faults: { 'lose-response': 1 }, next: 1 });
 
   const trip = await waitForStatus(
     lab.urls.orchestrator,

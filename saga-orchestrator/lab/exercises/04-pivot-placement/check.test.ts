@@ -36,7 +36,7 @@ test('When the car is sold out, then nothing has been charged and every hold is 
   expect(startError, 'the orchestrator refused your saga definition').toBe('');
   const { urls } = lab!;
   const stock = await createStock(urls, 2);
-  await chaos(urls.cars, { mode: 'reject', next: 1 });
+  await chaos(urls.cars, { target: 'action', faults: { reject: 1 }, next: 1 });
 
   const trip = await waitForStatus(
     urls.orchestrator,

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
+import {
+  bookTrip,
+  chaos,
+  clearChaos,
+  createStock,
+  tripRequest,
+  waitForStatus,
+} from '../../src/saga-client.ts';
 import type { SagaLab } from '../../src/saga-lab.ts';
 import { exerciseLab, implementation } from '../exercise-lab.ts';
 
@@ -38,13 +45,13 @@ test('When the ceiling is reached at random()=1, then waits grow exponentially u
 
 test('When hotels is down for the whole step budget, then the orchestrator retries a handful of times, not hundreds', async () => {
   const stock = await createStock(lab.urls, 2);
-  await chaos(lab.urls.hotels, { mode: 'error' });
+  await chaos(lab.urls.hotels, { target: 'action', faults: { error: 1 } });
 
   const trip = await waitForStatus(
     lab.urls.orchestrator,
     await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
   );
-  await chaos(lab.urls.hotels, { mode: 'off' });
+  await clearChaos(lab.urls.hotels);
 
   expect(trip.status).toBe('COMPENSATED');
   expect(trip.timeline.find((step) => step.name === 'reserve-hotel')?.attempts).toBeLessThan(30);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { idempotencyKey, parse } from '@lab/shared/http';
 import type { Pool, PoolClient } from '@lab/shared/pg';
 import { idempotent, requestHash, type Outcome } from '../../data-access/idempotency.repository.ts';
-import { finishOrLose } from './chaos.middleware.ts';
+import { finishOrLose } from '@lab/shared/chaos';
 
 const Headers = z.object({ 'idempotency-key': idempotencyKey() });
 

@@ -2,9 +2,10 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { parse, problems, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
-import type { Chaos } from '../../domain/chaos.ts';
+import type { ParticipantChaos } from '../../infrastructure/chaos.ts';
 import * as reservations from '../../data-access/reservation.repository.ts';
-import { chaosGate, serverTiming } from './chaos.middleware.ts';
+import { chaosGate } from '@lab/shared/chaos';
+import { serverTiming } from './server-timing.ts';
 import { idempotentRoute } from './idempotent-route.ts';
 
 const ReservationId = text({ max: 200 });
@@ -21,7 +22,7 @@ const InventoryParams = z.object({ id: z.uuid() });
 
 export function reservationRoutes(
   app: Express,
-  deps: { pool: Pool; chaos: Chaos; holdTtlMs: number },
+  deps: { pool: Pool; chaos: ParticipantChaos; holdTtlMs: number },
 ): void {
   const { pool, chaos } = deps;
   app.post(

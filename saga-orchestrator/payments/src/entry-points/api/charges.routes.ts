@@ -2,7 +2,8 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { parse, problems, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
-import { chaosGate, idempotentRoute, serverTiming, type Chaos } from '@lab/saga-participant-kit';
+import { chaosGate } from '@lab/shared/chaos';
+import { idempotentRoute, serverTiming, type ParticipantChaos } from '@lab/saga-participant-kit';
 import * as charges from '../../data-access/charge.repository.ts';
 
 const ChargeId = text({ max: 200 });
@@ -22,7 +23,7 @@ const NewCard = z
   })
   .strict();
 
-export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Chaos }): void {
+export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: ParticipantChaos }): void {
   const { pool, chaos } = deps;
   app.post(
     '/charges',
