@@ -18,9 +18,9 @@ const schema = z.object({
   // restarted empty has none); it also looks on every Redis reconnect.
   PROJECTOR_CHECKPOINT_CHECK_MS: env.positiveInt(1000),
   LAB_CHAOS: env.flag(),
-  // An additional read model to maintain (a module path exporting `project`); the lab's
-  // exercises plug theirs in here.
-  PROJECTOR_EXTRA_MODULE: z.string().optional(),
+  // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
+  // with LAB_CHAOS=1, as production never loads code named by its environment.
+  LAB_EXERCISE_MODULE: z.string().optional(),
   // Chaos knobs (only with LAB_CHAOS=1): a slow projector, and a projector "bug" that rejects
   // some event types so they end up in the dead-letter topic.
   PROJECTOR_APPLY_DELAY_MS: z.coerce.number().int().min(0).default(0),

@@ -2,18 +2,18 @@
  * The projector: turns the event stream into Redis read models. It owns no source of truth;
  * everything it writes can be rebuilt from the write model (`pnpm lab cqrs rebuild`).
  */
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
 import { gauge } from '@lab/shared/metrics';
-import { createRedis, type Redis } from '@lab/shared/redis';
+import { createRedis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelRepository } from './data-access/read-model.repository.ts';
-import { startProjector, type ExtraProjection } from './entry-points/kafka/events.consumer.ts';
+import { startProjector } from './entry-points/kafka/events.consumer.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
+import { projectorSeams } from './seams.ts';
 
 const config = readConfig();
 const logger = createLogger('projector', config.LOG_LEVEL);
@@ -58,14 +58,8 @@ const chaos = config.LAB_CHAOS
   : { applyDelayMs: 0, poisonTypes: [] };
 if (config.LAB_CHAOS) logger.warn(chaos, 'chaos knobs active');
 
-let extra: ExtraProjection | undefined;
-if (config.PROJECTOR_EXTRA_MODULE) {
-  const module = (await import(pathToFileURL(resolve(config.PROJECTOR_EXTRA_MODULE)).href)) as {
-    createProjection: (redis: Redis, keyPrefix: string) => ExtraProjection;
-  };
-  extra = module.createProjection(redis, config.REDIS_KEY_PREFIX);
-  logger.info({ module: config.PROJECTOR_EXTRA_MODULE }, 'maintaining an extra read model');
-}
+const { createProjection } = await withExerciseSeams('projector', projectorSeams, config, logger);
+const extra = createProjection(redis, config.REDIS_KEY_PREFIX);
 
 const healer = createHealer({ kafka, topic, groupId, store, logger });
 

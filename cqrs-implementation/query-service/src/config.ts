@@ -9,9 +9,10 @@ const schema = z.object({
   LOG_LEVEL: env.logLevel(),
   // How long a query carrying a consistency token waits for the read model by default.
   CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
-  // Which read-your-writes wait to use (a module path exporting `waitForToken`); the lab's
-  // exercises plug theirs in here.
-  QUERY_CONSISTENCY_MODULE: z.string().optional(),
+  LAB_CHAOS: env.flag(),
+  // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
+  // with LAB_CHAOS=1, as production never loads code named by its environment.
+  LAB_EXERCISE_MODULE: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,36 +2,28 @@
  * The query service: the read side of CQRS. It answers only from Redis read models shaped for
  * each question, never from the write model; a consistency token buys read-your-writes.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createRedis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelRepository } from './data-access/read-model.repository.ts';
-import { waitForToken } from './domain/consistency.ts';
 import { readRoutes } from './entry-points/api/read.routes.ts';
+import { querySeams } from './seams.ts';
 
 const config = readConfig();
 const logger = createLogger('query-service', config.LOG_LEVEL);
 const redis = createRedis(config.REDIS_URL, { logger });
 const readModel = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
 
-let wait = waitForToken;
-if (config.QUERY_CONSISTENCY_MODULE) {
-  const module = (await import(pathToFileURL(resolve(config.QUERY_CONSISTENCY_MODULE)).href)) as {
-    waitForToken: typeof waitForToken;
-  };
-  wait = module.waitForToken;
-  logger.warn({ module: config.QUERY_CONSISTENCY_MODULE }, 'using a custom consistency wait');
-}
+const { waitForToken } = await withExerciseSeams('query-service', querySeams, config, logger);
 
 const app = createApp({
   service: 'query-service',
   logger,
   readiness: { redis: () => redis.ping() },
   routes: (routes) => {
-    readRoutes(routes, readModel, config.CONSISTENCY_TIMEOUT_MS, wait);
+    readRoutes(routes, readModel, config.CONSISTENCY_TIMEOUT_MS, waitForToken);
   },
 });
 

@@ -16,8 +16,10 @@ const schema = z.object({
   RELAY_BATCH_SIZE: env.positiveInt(500),
   // Fallback when a NOTIFY is missed (the listening connection dropped): the relay still looks.
   RELAY_POLL_MS: env.positiveInt(500),
-  // Which outbox claim strategy to load (a module path); the lab's exercises plug theirs in here.
-  RELAY_CLAIM_MODULE: z.string().optional(),
+  LAB_CHAOS: env.flag(),
+  // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
+  // with LAB_CHAOS=1, as production never loads code named by its environment.
+  LAB_EXERCISE_MODULE: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema>;

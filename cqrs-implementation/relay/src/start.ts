@@ -3,21 +3,17 @@
  * to the read side, so it must neither lose an event (gap problem) nor reorder one
  * aggregate's events, and it must stay correct when several relays run at once.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
 import { gauge } from '@lab/shared/metrics';
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
-import {
-  claimSettledPrefix,
-  outboxBacklog,
-  type ClaimStrategy,
-} from './data-access/outbox-claim.ts';
+import { outboxBacklog } from './data-access/outbox-claim.ts';
 import { createRelay, runRelayLoop } from './domain/relay.ts';
 import { createWakeUp } from './data-access/outbox-listener.ts';
+import { relaySeams } from './seams.ts';
 
 const config = readConfig();
 const logger = createLogger('relay', config.LOG_LEVEL);
@@ -26,14 +22,7 @@ const pool = createPool(databaseUrl, { max: 4, logger });
 const kafka = createKafka('cqrs-relay', config.KAFKA_BROKERS, logger);
 const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 
-let claim: ClaimStrategy = claimSettledPrefix;
-if (config.RELAY_CLAIM_MODULE) {
-  const module = (await import(pathToFileURL(resolve(config.RELAY_CLAIM_MODULE)).href)) as {
-    claim: ClaimStrategy;
-  };
-  claim = module.claim;
-  logger.warn({ module: config.RELAY_CLAIM_MODULE }, 'using a custom outbox claim strategy');
-}
+const { claim } = await withExerciseSeams('relay', relaySeams, config, logger);
 
 gauge(
   'cqrs_outbox_backlog',

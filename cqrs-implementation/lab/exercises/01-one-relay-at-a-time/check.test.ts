@@ -10,7 +10,7 @@ import {
 } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
-import { implementation } from '../support.ts';
+import { exerciseModule } from '@lab/shared/testkit';
 
 const ns = isolatedNamespace('ex01');
 let stores: Stores;
@@ -18,7 +18,9 @@ let stores: Stores;
 beforeAll(async () => {
   await migrate({ adminUrl: ns.databaseUrl, database: ns.databaseName, dir: COMMAND_MIGRATIONS });
   stores = openStores(ns);
-  const env = { relay: { RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') } };
+  const env = {
+    relay: { LAB_CHAOS: '1', LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'claim.ts') },
+  };
   for (let i = 0; i < 2; i++) await startStack({ ns, only: ['relay'], env });
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import {
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { readEventTopic } from '../../test/kafka-reader.ts';
 import { metric } from '../../test/metrics.ts';
-import { implementation } from '../support.ts';
+import { exerciseModule } from '@lab/shared/testkit';
 
 const ns = isolatedNamespace('ex02');
 let relayUrl: string;
@@ -24,7 +24,9 @@ beforeAll(async () => {
   const stack = await startStack({
     ns,
     only: ['relay'],
-    env: { relay: { RELAY_CLAIM_MODULE: implementation(import.meta.url, 'claim.ts') } },
+    env: {
+      relay: { LAB_CHAOS: '1', LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'claim.ts') },
+    },
   });
   relayUrl = stack.url('relay');
   reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);

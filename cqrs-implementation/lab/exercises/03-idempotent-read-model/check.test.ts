@@ -5,10 +5,11 @@ import { commandClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { metric } from '../../test/metrics.ts';
-import { implementation } from '../support.ts';
+import { exerciseModule } from '@lab/shared/testkit';
 
 const projectorEnv = {
-  PROJECTOR_EXTRA_MODULE: implementation(import.meta.url, 'customer-spend.projection.ts'),
+  LAB_CHAOS: '1',
+  LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'customer-spend.projection.ts'),
 };
 let stack: Stack;
 let stores: Stores;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandClient, queryClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
-import { implementation } from '../support.ts';
+import { exerciseModule } from '@lab/shared/testkit';
 
 let stack: Stack;
 let stores: Stores;
@@ -14,7 +14,10 @@ beforeAll(async () => {
     env: {
       // A projector slowed down on purpose: 300 ms per event.
       projector: { LAB_CHAOS: '1', PROJECTOR_APPLY_DELAY_MS: '300' },
-      query: { QUERY_CONSISTENCY_MODULE: implementation(import.meta.url, 'consistency.ts') },
+      query: {
+        LAB_CHAOS: '1',
+        LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'consistency.ts'),
+      },
     },
   });
   stores = openStores(ns);

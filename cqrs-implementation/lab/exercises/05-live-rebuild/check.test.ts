@@ -7,7 +7,7 @@ import { commandClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { startCommandLoad } from '../../test/load.ts';
-import { implementation } from '../support.ts';
+import { exerciseModule } from '@lab/shared/testkit';
 
 type Rebuild = (
   pool: Pool,
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe('exercise 05: rebuild the read model live', () => {
   it('When the read model is rebuilt while orders keep coming, then the new generation misses nothing', async () => {
-    const { rebuild } = (await import(implementation(import.meta.url, 'rebuild.ts'))) as {
+    const { rebuild } = (await import(exerciseModule(import.meta.url, 'rebuild.ts'))) as {
       rebuild: Rebuild;
     };
     const commands = commandClient(stack.url('command'));

@@ -1,8 +1,11 @@
 import type { Redis } from '@lab/shared/redis';
 
 /**
- * Reads the read models the projector writes (key layout documented in the projector's
- * read-model.repository.ts). Every read resolves the live generation inside a Lua script, in the
+ * Reads the read models the projector writes. The key layout is documented in the projector's
+ * projector/src/data-access/read-model.repository.ts and repeated in this file's scripts: the
+ * two services share no code but @lab/shared, so each deploys on its own, and the layout is
+ * the contract between them, like an event's schema (a change to it changes both files).
+ * Every read resolves the live generation inside a Lua script, in the
  * same round trip as the data, so a rebuild's switch is atomic for readers too: a request sees
  * the old generation or the new one, never a mix.
  *

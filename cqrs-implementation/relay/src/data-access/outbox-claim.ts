@@ -22,7 +22,7 @@ export interface Claim {
 
 /**
  * How a relay picks the next events, inside the transaction that will later mark them
- * published. Pluggable so the lab's exercises can swap in their own (RELAY_CLAIM_MODULE).
+ * published. A seam of the relay (src/seams.ts): the lab's exercises swap in their own.
  */
 export type ClaimStrategy = (client: PoolClient, limit: number) => Promise<Claim>;
 

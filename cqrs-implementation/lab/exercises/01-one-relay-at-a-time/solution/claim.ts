@@ -1,4 +1,4 @@
-import type { ClaimStrategy, OutboxRow } from '../../../../relay/src/data-access/outbox-claim.ts';
+import type { ClaimStrategy, OutboxRow } from '@lab/cqrs-relay/seams';
 
 const RELAY_LOCK = 42_001;
 

@@ -1,4 +1,4 @@
-import type { ClaimStrategy, OutboxRow } from '../../../../relay/src/data-access/outbox-claim.ts';
+import type { ClaimStrategy, OutboxRow } from '@lab/cqrs-relay/seams';
 
 /**
  * Exercise 01: this claim works with one relay. Run two (for availability) and every event

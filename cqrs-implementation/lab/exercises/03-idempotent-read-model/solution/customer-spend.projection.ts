@@ -1,5 +1,5 @@
 import type { Redis } from '@lab/shared/redis';
-import type { EventEnvelope } from '../../../../projector/src/domain/events.ts';
+import type { EventEnvelope } from '@lab/cqrs-projector/seams';
 
 interface OrderState {
   customerId: string;

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { problems } from '@lab/shared/http';
-import { decodeToken } from '../../../../query-service/src/domain/consistency.ts';
-import type { ReadModelRepository } from '../../../../query-service/src/data-access/read-model.repository.ts';
+import { decodeToken, type ReadModelRepository } from '@lab/cqrs-query-service/seams';
 
 /**
  * Read-your-writes: the token lists the aggregates the write changed and the versions it gave

@@ -1,5 +1,4 @@
-import { decodeToken } from '../../../../query-service/src/domain/consistency.ts';
-import type { ReadModelRepository } from '../../../../query-service/src/data-access/read-model.repository.ts';
+import { decodeToken, type ReadModelRepository } from '@lab/cqrs-query-service/seams';
 
 /**
  * Exercise 04: the query service calls this before answering a query that carries

@@ -31,7 +31,7 @@ export interface ProjectorOptions {
   logger: Logger;
   sessionTimeoutMs: number;
   chaos: { applyDelayMs: number; poisonTypes: string[] };
-  extra?: ExtraProjection;
+  extra?: ExtraProjection | undefined;
   healer: Healer;
 }
 
