@@ -25,14 +25,16 @@ export class ExerciseModuleError extends Error {
  * something the service does not offer as a seam is refused with the list of seams it does
  * offer: a misspelt export would otherwise be ignored and the check would test nothing.
  */
-export async function withExerciseSeams<S extends Seams>(
+// `object`, not Seams: an interface (which has no index signature) must be accepted as well.
+export async function withExerciseSeams<S extends object>(
   service: string,
-  seams: S,
+  production: S,
   env: ExerciseEnv,
   logger?: Logger,
 ): Promise<S> {
   const path = env.LAB_EXERCISE_MODULE;
-  if (!path) return seams;
+  if (!path) return production;
+  const seams = production as Seams;
   if (!env.LAB_CHAOS)
     throw new ExerciseModuleError(
       `${service}: LAB_EXERCISE_MODULE is a lab-only setting; it needs LAB_CHAOS=1`,
