@@ -7,10 +7,23 @@ import { isDependencyUnavailable } from './http/errors.ts';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-// BIGINT and NUMERIC come back as strings by default; the labs' counters and money fit in a
-// JS number, and strings would leak into JSON answers and arithmetic.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+const asNumber = new Map<number, (value: string) => number>([
+  [pg.types.builtins.INT8, Number],
+  [pg.types.builtins.NUMERIC, Number],
+]);
+const driverParser = pg.types.getTypeParser as (oid: number, format?: string) => unknown;
+
+/**
+ * Column parsing that returns BIGINT and NUMERIC as JS numbers. The driver returns them as
+ * strings, because they can exceed a number's 53 bits of precision; the labs' counters,
+ * positions and money fit in a number, and a string would leak into JSON answers and
+ * arithmetic. A per-pool choice (pg's `types` option), so no other pg client in the process
+ * parses differently because this module was imported.
+ */
+export const numberTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    asNumber.get(oid) ?? driverParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
 
 /** The URL of `database` on the same server as `baseUrl`: one database per service. */
 export function databaseUrlFor(baseUrl: string, database: string): string {
@@ -22,6 +35,11 @@ export function databaseUrlFor(baseUrl: string, database: string): string {
 export interface PoolOptions extends pg.PoolConfig {
   /** Where a connection that broke (server restarted, crashed, network cut) is reported. */
   logger?: Logger;
+  /**
+   * How this pool parses column types: `numberTypes` unless given (every service reads its
+   * counts and amounts as numbers); pass `pg.types` for the driver's strings.
+   */
+  types?: pg.CustomTypesConfig;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
@@ -30,6 +48,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
+    types: numberTypes,
     ...config,
   });
   // A client whose server went away emits 'error'; with no listener that kills the process.

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
@@ -25,6 +26,27 @@ afterAll(async () => {
 });
 
 describe('pg', () => {
+  it('When a pool from createPool reads BIGINT and NUMERIC, then it gets numbers, while another pg client in the same process still gets the driver strings', async () => {
+    const sql = 'SELECT 9007199254740991::bigint AS big, 12.5::numeric AS amount, 3::int AS small';
+    const pool = createPool(adminUrl);
+    const driverPool = createPool(adminUrl, { types: pg.types });
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      expect((await pool.query(sql)).rows[0]).toEqual({
+        big: 9007199254740991,
+        amount: 12.5,
+        small: 3,
+      });
+      const driver = { big: '9007199254740991', amount: '12.5', small: 3 };
+      expect((await driverPool.query(sql)).rows[0]).toEqual(driver);
+      expect((await client.query(sql)).rows[0]).toEqual(driver);
+    } finally {
+      await client.end();
+      await Promise.all([pool.end(), driverPool.end()]);
+    }
+  });
+
   it('When migrations run twice on each service database, then the second run applies nothing', async () => {
     for (const database of databases) {
       expect(await migrate({ adminUrl, database, dir })).toEqual([
