@@ -13,10 +13,11 @@ import {
   type Producer,
 } from '../src/kafka.ts';
 import { createLogger } from '../src/logging.ts';
-import { memoryExporter, startTelemetry } from '../src/telemetry/index.ts';
+import { startTelemetry } from '../src/telemetry/index.ts';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
-import { freePort, uniqueName, waitFor } from '../src/testkit/index.ts';
+import { freePort, memorySpans, uniqueName, waitFor } from '../src/testkit/index.ts';
 
+const spans = memorySpans();
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createLogger('kafka-test', 'warn');
 const kafka = createKafka('kafka-test', brokers, logger);
@@ -52,7 +53,7 @@ function consumerProcess(topic: string, groupId: string) {
 }
 
 beforeAll(async () => {
-  startTelemetry('kafka-test', 'memory');
+  startTelemetry('kafka-test', spans.processor);
   producer = await createProducer(kafka);
 });
 afterAll(async () => {
@@ -85,9 +86,7 @@ describe('kafka', () => {
       value: { seq },
     }));
     await publish(producer, topic, messages);
-    const producerSpans = memoryExporter
-      .getFinishedSpans()
-      .filter((s) => s.name === `${topic} publish`);
+    const producerSpans = spans.spans().filter((s) => s.name === `${topic} publish`);
     expect(producerSpans).toHaveLength(40);
     const traceOfSeq = new Map(producerSpans.map((s, seq) => [seq, s.spanContext().traceId]));
 

@@ -1,6 +1,6 @@
-import { appendFileSync } from 'node:fs';
-import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { trace, type Attributes } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -13,11 +13,7 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
-  InMemorySpanExporter,
   NoopSpanProcessor,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { zipkinEndpoint } from './zipkin.ts';
@@ -28,13 +24,17 @@ export { DEFAULT_ZIPKIN_ENDPOINT, zipkinEndpoint, zipkinReachable } from './zipk
  * Where finished spans go:
  * - `otlp`   to OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger in docker compose);
  * - `zipkin` to ZIPKIN_ENDPOINT (default: the Zipkin `pnpm infra:local up` runs on 127.0.0.1:9411);
- * - `memory` kept in this process, for tests that inspect their own spans;
- * - `file:<path>` one JSON line per span, for tests that inspect spans of a spawned service;
  * - `none`   spans still get ids (logs and problem documents carry them) but go nowhere.
  * LAB_TRACE_EXPORT chooses; without it, OTLP when an endpoint is set, otherwise none.
+ * `file:<path>` (one JSON line per span) is the test kit's: a service started by the lab or a
+ * test gets it from @lab/shared/testkit, so nothing in a service image writes spans to disk.
  */
-export type TraceExport = 'otlp' | 'zipkin' | 'memory' | 'none' | `file:${string}`;
+export type TraceExport = 'otlp' | 'zipkin' | 'none';
 
+/**
+ * A finished span as the test kit's `file:` export writes it, one JSON object per line (see
+ * toSpanRecord in @lab/shared/testkit).
+ */
 export interface SpanRecord {
   service: string;
   name: string;
@@ -47,45 +47,9 @@ export interface SpanRecord {
   durationMs: number;
 }
 
-export const memoryExporter = new InMemorySpanExporter();
 let sdk: NodeSDK | undefined;
 
-export function toSpanRecord(span: ReadableSpan): SpanRecord {
-  const { traceId, spanId } = span.spanContext();
-  const [startS, startNs] = span.startTime;
-  const [durS, durNs] = span.duration;
-  return {
-    service: String(span.resource.attributes['service.name']),
-    name: span.name,
-    kind: SpanKind[span.kind],
-    traceId,
-    spanId,
-    parentSpanId: span.parentSpanContext?.spanId,
-    attributes: span.attributes,
-    startMs: startS * 1e3 + startNs / 1e6,
-    durationMs: durS * 1e3 + durNs / 1e6,
-  };
-}
-
-class JsonLinesSpanExporter implements SpanExporter {
-  private readonly path: string;
-  constructor(path: string) {
-    this.path = path;
-  }
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    const lines = spans.map((span) => JSON.stringify(toSpanRecord(span))).join('\n');
-    appendFileSync(this.path, `${lines}\n`);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 function spanProcessorFor(mode: TraceExport): SpanProcessor {
-  if (mode === 'memory') return new SimpleSpanProcessor({ exporter: memoryExporter });
-  if (mode.startsWith('file:'))
-    return new SimpleSpanProcessor({ exporter: new JsonLinesSpanExporter(mode.slice(5)) });
   if (mode === 'otlp') return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
   if (mode === 'zipkin')
     return new BatchSpanProcessor({
@@ -99,10 +63,24 @@ function spanProcessorFor(mode: TraceExport): SpanProcessor {
 
 export function traceExportFromEnv(env = process.env): TraceExport {
   const chosen = env.LAB_TRACE_EXPORT;
-  if (chosen === 'otlp' || chosen === 'zipkin' || chosen === 'memory' || chosen === 'none')
-    return chosen;
-  if (chosen?.startsWith('file:')) return chosen as TraceExport;
+  if (chosen === 'otlp' || chosen === 'zipkin' || chosen === 'none') return chosen;
   return env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none';
+}
+
+/** The service's name: its package's name without the scope, found from the entry point up. */
+export function serviceNameFromEntryPoint(entry = process.argv[1]): string {
+  let dir = dirname(entry ?? process.cwd());
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name) return pkg.name.replace(/^@[^/]+\//, '');
+    } catch {
+      // No package.json at this level; keep walking up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown-service';
+    dir = parent;
+  }
 }
 
 /**
@@ -114,15 +92,17 @@ export function traceExportFromEnv(env = process.env): TraceExport {
  */
 export function startTelemetry(
   serviceName: string,
-  mode: TraceExport = traceExportFromEnv(),
+  exportTo: TraceExport | SpanProcessor = traceExportFromEnv(),
 ): void {
   if (sdk) return;
+  // A processor is how the test kit sends spans to a file or to memory.
+  const mode = typeof exportTo === 'string' ? exportTo : undefined;
   sdk = new NodeSDK({
     serviceName,
     // Host and process detectors resolve asynchronously and hold back every export until
     // they do; the service name is the one attribute the lab's traces need.
     autoDetectResources: false,
-    spanProcessors: [spanProcessorFor(mode)],
+    spanProcessors: [mode ? spanProcessorFor(mode) : (exportTo as SpanProcessor)],
     // With nowhere to send spans, recording them is pure cost: an unsampled span still has a
     // trace id and span id (logs, problem documents and traceparent headers carry them), but
     // instrumentation skips its attributes and timings. Every other mode records every trace,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { traceFileFromEnv } from './trace-export.ts';
 
 export interface SpawnOptions {
   /** Absolute path of the service's `src/start.ts`. */
@@ -42,6 +43,7 @@ export interface ListeningMessage {
 }
 
 const telemetryRegister = fileURLToPath(new URL('../telemetry/register.ts', import.meta.url));
+const traceFileRegister = fileURLToPath(new URL('./trace-file-register.ts', import.meta.url));
 const exitWithParent = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
 const running = new Set<ChildProcess>();
 // A test that fails half-way must not leave services running into the next test file.
@@ -49,9 +51,14 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** The node arguments every lab service starts with, here and in `pnpm lab <lab> up`. */
-export function serviceNodeArgs(entry: string): string[] {
-  return ['--import', telemetryRegister, '--disable-warning=TimeoutNegativeWarning', entry];
+/**
+ * The node arguments every lab service starts with, here and in `pnpm lab <lab> up`. With
+ * LAB_TRACE_EXPORT=file:<path> in the service's environment, the test kit's register writes
+ * its spans to that file (see trace-export.ts); otherwise it is the service's own register.
+ */
+export function serviceNodeArgs(entry: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const register = traceFileFromEnv(env) === undefined ? telemetryRegister : traceFileRegister;
+  return ['--import', register, '--disable-warning=TimeoutNegativeWarning', entry];
 }
 
 const TAIL_LINES = 30;
@@ -97,17 +104,18 @@ async function until<T>(
  * GET /readyz answers 200: the service is listening and its dependencies answer.
  */
 export async function spawnService(options: SpawnOptions): Promise<SpawnedService> {
+  const env = {
+    ...process.env,
+    LOG_LEVEL: 'info',
+    ...options.env,
+    PORT: String(options.port ?? 0),
+    [ANNOUNCE_ENV]: 'ipc',
+  };
   const child = spawn(
     process.execPath,
-    ['--import', exitWithParent, ...serviceNodeArgs(options.entry)],
+    ['--import', exitWithParent, ...serviceNodeArgs(options.entry, env)],
     {
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'info',
-        ...options.env,
-        PORT: String(options.port ?? 0),
-        [ANNOUNCE_ENV]: 'ipc',
-      },
+      env,
       // stdin is the exit-with-parent lifeline; the fourth descriptor carries the address.
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
     },

@@ -1,0 +1,52 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { traceExportFromEnv, type SpanRecord } from '../src/telemetry/index.ts';
+import { serviceNodeArgs, spawnService, waitFor } from '../src/testkit/index.ts';
+
+const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'spans-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const spansIn = (path: string): SpanRecord[] =>
+  existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as SpanRecord)
+    : [];
+
+describe('trace export', () => {
+  it('When a service asks for LAB_TRACE_EXPORT=file:, then only the test kit honours it: the service register ignores it and the kit loads its own', () => {
+    const env = { LAB_TRACE_EXPORT: `file:${join(dir, 'x.jsonl')}` };
+    expect(traceExportFromEnv(env)).toBe('none');
+    expect(serviceNodeArgs(fixture, env).join(' ')).toContain('testkit/trace-file-register.ts');
+    expect(serviceNodeArgs(fixture, {}).join(' ')).toContain('telemetry/register.ts');
+  });
+
+  it('When the test kit starts a service with LAB_TRACE_EXPORT=file:, then each request is one JSON line per span in that file', async () => {
+    const path = join(dir, 'echo.jsonl');
+    const service = await spawnService({
+      entry: fixture,
+      env: { LAB_TRACE_EXPORT: `file:${path}`, OTEL_SERVICE_NAME: 'echo-traced' },
+    });
+    try {
+      const res = await fetch(`${service.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ada', count: 1 }),
+      });
+      expect(res.status).toBe(201);
+      const server = await waitFor('the server span in the file', () =>
+        spansIn(path).find((s) => s.kind === 'SERVER' && s.service === 'echo-traced'),
+      );
+      expect(server.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(server.attributes['http.route']).toBe('/echo');
+    } finally {
+      await service.stop();
+    }
+  });
+});
