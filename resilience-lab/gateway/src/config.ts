@@ -18,7 +18,6 @@ const protections = z
 
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
-const optionalModule = () => z.string().min(1).optional();
 
 export const configSchema = z.object({
   PORT: env.port(3301),
@@ -46,11 +45,9 @@ export const configSchema = z.object({
   RETRY_BUDGET_MIN_PER_SECOND: z.coerce.number().min(0).default(1),
   BULKHEAD_MAX_CONCURRENT: env.positiveInt(5),
   BULKHEAD_MAX_QUEUE: nonNegativeInt(10),
-  /** Exercise seams: a learner's module replaces one policy without touching the gateway. */
-  BACKOFF_MODULE: optionalModule(),
-  RETRY_POLICY_MODULE: optionalModule(),
-  BULKHEAD_MODULE: optionalModule(),
-  PRICE_CACHE_MODULE: optionalModule(),
+  /** Lab-only switches; LAB_EXERCISE_MODULE is refused without LAB_CHAOS (see src/seams.ts). */
+  LAB_CHAOS: env.flag(),
+  LAB_EXERCISE_MODULE: z.string().min(1).optional(),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -1,9 +1,10 @@
 import { createApp, onShutdown, start } from '@lab/shared/http';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createLogger } from '@lab/shared/logging';
 import { loadGatewayConfig } from './config.ts';
-import { createSupplierClient } from './data-access/supplier-client.ts';
-import { loadPolicies } from './domain/policies.ts';
-import { watchProcessHealth } from './domain/process-health.ts';
+import { createSupplierClient } from './data-access/supplier.client.ts';
+import { productionPolicies } from './domain/policies.ts';
+import { watchProcessHealth } from './infrastructure/process-health.ts';
 import { RetryBudget } from './domain/protections/retry-budget.ts';
 import { createAvailability, createQuotes } from './domain/quotes.use-case.ts';
 import { createSupplierDependency } from './domain/supplier-dependency.ts';
@@ -12,7 +13,8 @@ import { statusRoutes } from './entry-points/api/status.routes.ts';
 
 const config = loadGatewayConfig();
 const logger = createLogger('gateway', config.LOG_LEVEL);
-const policies = await loadPolicies(config);
+// With LAB_CHAOS=1 and LAB_EXERCISE_MODULE set, a learner's policies replace the gateway's own.
+const policies = await withExerciseSeams('gateway', productionPolicies, config, logger);
 const client = createSupplierClient(config.SUPPLIER_URL, config.POOL_CONNECTIONS);
 // One budget for all dependencies: retries are extra load on the same supplier.
 const budget = new RetryBudget({

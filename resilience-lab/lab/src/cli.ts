@@ -1,5 +1,5 @@
 /**
- * `pnpm lab resilience <command>`: up, demo, verify, experiment <name> [--quick] [--out dir],
+ * `pnpm lab resilience <task>`: up, demo, verify, experiment <name> [--quick] [--out dir],
  * exercise <n>, bench.
  */
 import { join } from 'node:path';
@@ -9,14 +9,14 @@ import { runExperiment } from './experiments/run-experiment.ts';
 const labDir = join(import.meta.dirname, '..');
 export const defaultResultsDir = join(labDir, 'bench', 'results');
 
-const [command, ...args] = process.argv.slice(2);
+const [task, ...args] = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const option = (name: string) => {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? args[index + 1] : undefined;
 };
 
-const usage = `Usage: pnpm lab resilience <command>
+const usage = `Usage: pnpm lab resilience <task>
   up                         start supplier (3302, chaos on) and gateway (3301) in the foreground
   demo                       narrated scenario: a slow supplier drowns an unprotected gateway, then not
   verify [--gateway url]     check breaker and bulkhead invariants (live gateway, else last experiments)
@@ -26,13 +26,13 @@ const usage = `Usage: pnpm lab resilience <command>
 `;
 
 async function main(): Promise<number> {
-  switch (command) {
+  switch (task) {
     case 'up':
-      return (await import('./commands/up.ts')).up();
+      return (await import('./tasks/up.ts')).up();
     case 'demo':
-      return (await import('./commands/demo.ts')).demo();
+      return (await import('./tasks/demo.ts')).demo();
     case 'verify':
-      return (await import('./commands/verify.ts')).verify(
+      return (await import('./tasks/verify.ts')).verify(
         option('gateway'),
         option('results') ?? defaultResultsDir,
       );
@@ -49,12 +49,12 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'exercise':
-      return (await import('./commands/exercise.ts')).exercise(args[0]);
+      return (await import('./tasks/exercise.ts')).exercise(args[0]);
     case 'bench':
-      return (await import('./commands/bench.ts')).bench();
+      return (await import('./tasks/bench.ts')).bench();
     default:
       process.stdout.write(usage);
-      return command === undefined || command === 'help' ? 0 : 2;
+      return task === undefined || task === 'help' ? 0 : 2;
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
-import { startLab, type RunningLab } from '../src/lab-processes.ts';
-import { supplierAdmin } from '../src/supplier-admin.ts';
+import { startLab, type RunningLab } from '../src/services.ts';
+import { supplierAdmin } from '../src/client.ts';
 
 let bulkheaded: RunningLab;
 let unprotected: RunningLab;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnService, type SpawnedService } from '@lab/shared/testkit';
-import { STARTUP_TIMEOUT_MS, supplierEntry } from '../src/lab-processes.ts';
-import { supplierAdmin, type ChaosBody } from '../src/supplier-admin.ts';
+import { STARTUP_TIMEOUT_MS, supplierEntry } from '../src/services.ts';
+import { supplierAdmin, type ChaosBody } from '../src/client.ts';
 
 let supplier: SpawnedService;
 let locked: SpawnedService;

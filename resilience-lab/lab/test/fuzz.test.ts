@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../src/lab-processes.ts';
-import { supplierAdmin } from '../src/supplier-admin.ts';
+import { startLab, type RunningLab } from '../src/services.ts';
+import { supplierAdmin } from '../src/client.ts';
 
 let lab: RunningLab;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../src/lab-processes.ts';
-import { supplierAdmin, type SupplierAdmin, type SupplierCall } from '../src/supplier-admin.ts';
+import { startLab, type RunningLab } from '../src/services.ts';
+import { supplierAdmin, type SupplierAdmin, type SupplierCall } from '../src/client.ts';
 
 interface RetryLog {
   requestId: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
-import { startLab, type RunningLab } from '../src/lab-processes.ts';
-import { supplierAdmin, type SupplierAdmin } from '../src/supplier-admin.ts';
+import { startLab, type RunningLab } from '../src/services.ts';
+import { supplierAdmin, type SupplierAdmin } from '../src/client.ts';
 
 let lab: RunningLab;
 let supplier: SupplierAdmin;

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../src/lab-processes.ts';
-import { supplierAdmin } from '../src/supplier-admin.ts';
+import { startLab, type RunningLab } from '../src/services.ts';
+import { supplierAdmin } from '../src/client.ts';
 
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 let lab: RunningLab;

@@ -1,8 +1,8 @@
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { loadSupplierConfig } from './config.ts';
-import { CallLedger } from './domain/call-ledger.ts';
-import { ChaosController } from './domain/chaos.ts';
+import { CallLedger } from './infrastructure/call-ledger.ts';
+import { ChaosController } from './infrastructure/chaos.ts';
 import { chaosRoutes } from './entry-points/api/chaos.routes.ts';
 import { supplierRoutes } from './entry-points/api/supplier.routes.ts';
 

@@ -1,8 +1,8 @@
 import { AppError } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
-import { gatewayMetrics } from './gateway-metrics.ts';
+import { gatewayMetrics } from '../infrastructure/gateway-metrics.ts';
 import { isBulkheadFull } from './protections/bulkhead.ts';
-import type { PriceCache } from './protections/price-cache.ts';
+import type { PriceCache } from './protections/fallback.ts';
 import type { CallContext, SupplierDependency } from './supplier-dependency.ts';
 import { rejectionOf, toProblem } from './supplier-problems.ts';
 

@@ -5,13 +5,14 @@ import {
   type Dependency,
   type SupplierAnswer,
   type SupplierClient,
-} from '../data-access/supplier-client.ts';
-import { gatewayMetrics } from './gateway-metrics.ts';
+} from '../data-access/supplier.client.ts';
+import { gatewayMetrics } from '../infrastructure/gateway-metrics.ts';
 import type { Policies } from './policies.ts';
 import { createBreaker } from './protections/breaker.ts';
 import { isBulkheadFull } from './protections/bulkhead.ts';
 import type { RetryBudget } from './protections/retry-budget.ts';
 import { withRetries } from './protections/retry.ts';
+import { startAttemptTimeout } from './protections/timeout.ts';
 
 export interface CallContext {
   requestId: string;
@@ -28,8 +29,6 @@ interface Deps {
   logger: Logger;
 }
 
-const NEVER = new AbortController().signal;
-
 /**
  * Every call to one supplier route goes through the same layers, outermost first:
  * bulkhead (a slot for this dependency) → retries (budgeted, jittered) → breaker (fail fast
@@ -41,20 +40,16 @@ export function createSupplierDependency({ name, client, config, policies, budge
   let inFlight = 0;
 
   async function attemptOnce(path: string, ctx: CallContext, attempt: number) {
-    const deadline = new AbortController();
-    const timer = on('timeout')
-      ? setTimeout(() => {
-          deadline.abort();
-        }, config.TIMEOUT_MS)
-      : undefined;
-    // Without cancellation the gateway keeps waiting for answers its caller no longer wants.
-    const callerSignal = on('timeout') ? ctx.callerSignal : NEVER;
+    const timeout = startAttemptTimeout(
+      on('timeout') ? config.TIMEOUT_MS : undefined,
+      ctx.callerSignal,
+    );
     inFlight += 1;
     gatewayMetrics.inFlight.set({ dependency: name }, inFlight);
     let outcome = 'ok';
     try {
       const answer: SupplierAnswer = await client.get(path, {
-        signal: AbortSignal.any([deadline.signal, callerSignal]),
+        signal: timeout.signal,
         headers: { 'x-request-id': ctx.requestId, 'x-attempt': String(attempt) },
       });
       // 4xx are failures too, so the retry policy decides about them; the breaker ignores them.
@@ -68,20 +63,20 @@ export function createSupplierDependency({ name, client, config, policies, budge
       return answer;
     } catch (error) {
       if (error instanceof SupplierFailure) throw error;
-      if (deadline.signal.aborted) {
+      if (timeout.timedOut()) {
         outcome = 'timeout';
         throw new SupplierFailure('timeout', `No answer within ${config.TIMEOUT_MS} ms.`, {
           cause: error,
         });
       }
-      if (callerSignal.aborted) {
+      if (timeout.callerLeft()) {
         outcome = 'caller-gone';
         throw new SupplierFailure('caller-gone', 'The caller left.', { cause: error });
       }
       outcome = 'connection';
       throw new SupplierFailure('connection', (error as Error).message, { cause: error });
     } finally {
-      clearTimeout(timer);
+      timeout.clear();
       inFlight -= 1;
       gatewayMetrics.inFlight.set({ dependency: name }, inFlight);
       gatewayMetrics.attempts.inc({ dependency: name, outcome });

@@ -1,5 +1,5 @@
 import { AppError, problems } from '@lab/shared/http';
-import { SupplierFailure } from '../data-access/supplier-client.ts';
+import { SupplierFailure } from '../data-access/supplier.client.ts';
 import { isBreakerOpen } from './protections/breaker.ts';
 import { isBulkheadFull } from './protections/bulkhead.ts';
 

@@ -1,10 +1,11 @@
-import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../../src/lab-processes.ts';
-import { supplierAdmin } from '../../src/supplier-admin.ts';
+import { exerciseModule } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/services.ts';
+import { supplierAdmin } from '../../src/client.ts';
 
-const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
-const { TIMEOUT_MS } = (await import(`${impl}/tuning.ts`)) as { TIMEOUT_MS: number };
+const tuning = pathToFileURL(exerciseModule(import.meta.url, 'tuning.ts')).href;
+const { TIMEOUT_MS } = (await import(tuning)) as { TIMEOUT_MS: number };
 let lab: RunningLab;
 
 beforeAll(async () => {

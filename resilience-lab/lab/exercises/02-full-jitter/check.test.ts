@@ -1,16 +1,16 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../../src/lab-processes.ts';
-import { supplierAdmin } from '../../src/supplier-admin.ts';
+import { exerciseModule } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/services.ts';
+import { supplierAdmin } from '../../src/client.ts';
 
-const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
 let lab: RunningLab;
 
 beforeAll(async () => {
   lab = await startLab({
     gatewayEnv: {
       PROTECTIONS: 'retry',
-      BACKOFF_MODULE: `${impl}/backoff.ts`,
+      LAB_CHAOS: '1',
+      LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'backoff.ts'),
       RETRY_MAX_ATTEMPTS: '2',
       RETRY_BASE_DELAY_MS: '200',
       RETRY_MAX_DELAY_MS: '1000',

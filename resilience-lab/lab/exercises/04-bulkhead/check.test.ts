@@ -1,17 +1,16 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
-import { startLab, type RunningLab } from '../../src/lab-processes.ts';
-import { supplierAdmin, type SupplierCall } from '../../src/supplier-admin.ts';
+import { exerciseModule, waitFor } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/services.ts';
+import { supplierAdmin, type SupplierCall } from '../../src/client.ts';
 
-const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
 let lab: RunningLab;
 
 beforeAll(async () => {
   lab = await startLab({
     gatewayEnv: {
       PROTECTIONS: 'bulkhead',
-      BULKHEAD_MODULE: `${impl}/bulkhead.ts`,
+      LAB_CHAOS: '1',
+      LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'bulkhead.ts'),
       POOL_CONNECTIONS: '4',
       BULKHEAD_MAX_CONCURRENT: '2',
       BULKHEAD_MAX_QUEUE: '2',

@@ -1,17 +1,16 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@lab/shared/testkit';
-import { startLab, type RunningLab } from '../../src/lab-processes.ts';
-import { supplierAdmin } from '../../src/supplier-admin.ts';
+import { exerciseModule, waitFor } from '@lab/shared/testkit';
+import { startLab, type RunningLab } from '../../src/services.ts';
+import { supplierAdmin } from '../../src/client.ts';
 
-const impl = resolve(import.meta.dirname, process.env.EXERCISE_IMPL ?? './start');
 let lab: RunningLab;
 
 beforeAll(async () => {
   lab = await startLab({
     gatewayEnv: {
       PROTECTIONS: 'breaker,fallback',
-      PRICE_CACHE_MODULE: `${impl}/price-cache.ts`,
+      LAB_CHAOS: '1',
+      LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'price-cache.ts'),
       BREAKER_VOLUME_THRESHOLD: '3',
       BREAKER_RESET_TIMEOUT_MS: '60000',
     },

@@ -1,5 +1,5 @@
 import { percentile } from '@lab/shared/testkit';
-import type { SupplierCall } from '../supplier-admin.ts';
+import type { SupplierCall } from '../client.ts';
 import type { ExperimentDefinition } from './definitions.ts';
 import type { LoadRoute, LoadSample } from './load-generator.ts';
 

@@ -1,4 +1,4 @@
-import type { ChaosBody } from '../supplier-admin.ts';
+import type { ChaosBody } from '../client.ts';
 
 export interface ScheduleStep {
   atS: number;

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '@lab/shared/testkit';
-import { startLab } from '../lab-processes.ts';
-import { supplierAdmin, type SupplierAdmin } from '../supplier-admin.ts';
+import { startLab } from '../services.ts';
+import { supplierAdmin, type SupplierAdmin } from '../client.ts';
 import { analyse, type RawVariant, type StatusSample, type VariantResult } from './analysis.ts';
 import { experimentDefinition, type ExperimentDefinition, type Variant } from './definitions.ts';
 import { startLoad } from './load-generator.ts';

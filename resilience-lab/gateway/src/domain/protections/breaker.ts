@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Logger } from '@lab/shared/logging';
-import { SupplierFailure } from '../../data-access/supplier-client.ts';
-import { gatewayMetrics } from '../gateway-metrics.ts';
+import { SupplierFailure } from '../../data-access/supplier.client.ts';
+import { gatewayMetrics } from '../../infrastructure/gateway-metrics.ts';
 
 export interface BreakerOptions {
   errorThresholdPercentage: number;

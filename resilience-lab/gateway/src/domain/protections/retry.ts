@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SupplierFailure } from '../../data-access/supplier-client.ts';
+import { SupplierFailure } from '../../data-access/supplier.client.ts';
 import { backoffCeiling, type BackoffDelay, type BackoffOptions } from './backoff.ts';
 import type { RetryBudget } from './retry-budget.ts';
-import type { RetryPolicy } from './retry-policy.ts';
+import type { RetryPredicate } from './retry-policy.ts';
 
 export interface RetryOptions extends BackoffOptions {
   maxAttempts: number;
@@ -15,7 +15,7 @@ export interface RetryOptions extends BackoffOptions {
   attemptTimeoutMs: number;
   budget: RetryBudget;
   backoff: BackoffDelay;
-  isRetryable: RetryPolicy;
+  isRetryable: RetryPredicate;
   random?: () => number;
   signal: AbortSignal;
   onDecision: (decision: RetryDecision) => void;

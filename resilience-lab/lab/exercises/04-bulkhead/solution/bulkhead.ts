@@ -3,7 +3,7 @@ export interface BulkheadOptions {
   maxQueue: number;
 }
 
-export class BulkheadFull extends Error {
+class BulkheadFull extends Error {
   override name = 'BulkheadFull';
 }
 

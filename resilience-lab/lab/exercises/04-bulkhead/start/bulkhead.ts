@@ -4,7 +4,8 @@ export interface BulkheadOptions {
 }
 
 /** Thrown when the bulkhead refuses a call; the gateway turns it into 503 + Retry-After. */
-export class BulkheadFull extends Error {
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- yours to throw on overflow
+class BulkheadFull extends Error {
   override name = 'BulkheadFull';
 }
 

@@ -2,8 +2,8 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { parse } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
-import type { CallLedger } from '../../domain/call-ledger.ts';
-import { ROUTES, chaosSettingsSchema, type ChaosController } from '../../domain/chaos.ts';
+import type { CallLedger } from '../../infrastructure/call-ledger.ts';
+import { ROUTES, chaosSettingsSchema, type ChaosController } from '../../infrastructure/chaos.ts';
 
 interface Deps {
   chaos: ChaosController;

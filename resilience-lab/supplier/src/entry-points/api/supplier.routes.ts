@@ -3,10 +3,10 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { AppError, parse, problems, text } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
-import type { CallLedger, CallOutcome } from '../../domain/call-ledger.ts';
+import type { CallLedger, CallOutcome } from '../../infrastructure/call-ledger.ts';
 import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
-import type { ChaosController, SupplierRoute } from '../../domain/chaos.ts';
-import { supplierMetrics } from '../../domain/supplier-metrics.ts';
+import type { ChaosController, SupplierRoute } from '../../infrastructure/chaos.ts';
+import { supplierMetrics } from '../../infrastructure/supplier-metrics.ts';
 
 // The SKU is recorded in the call ledger and echoed in answers: one schema for all text.
 export const skuParams = z.object({

@@ -1,4 +1,4 @@
-import { startLab } from '../lab-processes.ts';
+import { startLab } from '../services.ts';
 
 /** Supplier (chaos on) at 3302 and gateway at 3301, logs prefixed, Ctrl-C stops both gracefully. */
 export async function up(): Promise<number> {

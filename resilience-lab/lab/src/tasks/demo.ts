@@ -1,6 +1,6 @@
 import { waitFor } from '@lab/shared/testkit';
-import { startLab, type RunningLab } from '../lab-processes.ts';
-import { supplierAdmin } from '../supplier-admin.ts';
+import { startLab, type RunningLab } from '../services.ts';
+import { supplierAdmin } from '../client.ts';
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const slow = { route: 'prices' as const, latency: { p50Ms: 2000, p99Ms: 2500 } };

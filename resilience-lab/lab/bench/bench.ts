@@ -4,11 +4,11 @@ import CircuitBreaker from 'opossum';
 import { Agent, request } from 'undici';
 import { waitFor } from '@lab/shared/testkit';
 import { percentile } from '@lab/shared/testkit';
-import { runExperiment } from '../experiments/run-experiment.ts';
-import { startLab } from '../lab-processes.ts';
-import { supplierAdmin } from '../supplier-admin.ts';
+import { runExperiment } from '../src/experiments/run-experiment.ts';
+import { startLab } from '../src/services.ts';
+import { supplierAdmin } from '../src/client.ts';
 
-const benchDir = join(import.meta.dirname, '..', '..', 'bench');
+const benchDir = import.meta.dirname;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Row {

@@ -9,9 +9,10 @@ export interface PriceCache {
 }
 
 /**
- * The last good price per SKU. While the supplier cannot answer, a slightly old price marked
- * as such (source "cache", with its age) is more useful than an error, and costs the supplier
- * nothing. Bounded so that a scan of random SKUs cannot grow it without limit.
+ * The fallback: the last good price per SKU, which the quote use case serves when the supplier
+ * cannot answer (failure, open breaker, full bulkhead). A slightly old price marked as such
+ * (source "cache", with its age) is more useful than an error, and costs the supplier nothing.
+ * Bounded so that a scan of random SKUs cannot grow it without limit.
  */
 export function createPriceCache(maxEntries = 10_000): PriceCache {
   const entries = new Map<string, { price: unknown; at: number }>();
