@@ -77,3 +77,18 @@ export function queryClient(base: string, patienceMs?: number) {
       ),
   };
 }
+
+export interface RebuildResult {
+  from: string;
+  to: string;
+  products: number;
+  orders: number;
+}
+
+/** The projector's operator API. */
+export function projectorClient(base: string) {
+  return {
+    /** Answers when readers use the new generation; 409 while another rebuild runs. */
+    rebuild: (body: unknown = {}) => call<RebuildResult>('POST', `${base}/admin/rebuilds`, body),
+  };
+}

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
-import { rebuildReadModel } from '../src/tasks/rebuild.ts';
 import { verifyLab } from '../src/audit.ts';
-import { commandClient, queryClient } from '../src/client.ts';
+import { commandClient, projectorClient, queryClient } from '../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
@@ -12,7 +11,11 @@ let stores: Stores;
 
 beforeAll(async () => {
   const ns = isolatedNamespace('rebuild');
-  stack = await startStack({ ns });
+  // A pause between replayed events keeps the rebuild's window open while orders flow.
+  stack = await startStack({
+    ns,
+    env: { projector: { LAB_CHAOS: '1', PROJECTOR_REBUILD_PAUSE_MS: '20' } },
+  });
   stores = openStores(ns);
 });
 afterAll(async () => {
@@ -21,6 +24,18 @@ afterAll(async () => {
 });
 
 describe('live rebuild', () => {
+  it('When a rebuild is asked for with a malformed body, then 400 problem+json names the field and nothing is built', async () => {
+    const projector = projectorClient(stack.url('projector'));
+    for (const body of [{ force: 'yes' }, { forse: true }]) {
+      const reply = await projector.rebuild(body);
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(reply.body)).toContain(Object.keys(body)[0]);
+    }
+    expect(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:building`)).toBeNull();
+    expect(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:generation`)).toBeNull();
+  });
+
   it('When the read model is rebuilt while commands flow, then queries keep answering from the old generation, the switch is atomic, and no event is lost', async () => {
     const commands = commandClient(stack.url('command'));
     const queries = queryClient(stack.url('query'), 10_000);
@@ -44,10 +59,19 @@ describe('live rebuild', () => {
     const reader = (async () => {
       while (reading.on) answers.push((await queries.product(ids[0] ?? '')).status);
     })();
-    const result = await rebuildReadModel(stores.pool, stores.redis, stack.ns.redisKeyPrefix, {
-      batchSize: 10,
-      pauseMs: 20,
-    });
+    const projector = projectorClient(stack.url('projector'));
+    const rebuilding = projector.rebuild();
+    await waitFor('the new generation to be announced', async () =>
+      Boolean(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:building`)),
+    );
+    // One rebuild at a time: a second one while the first runs is refused, not queued.
+    const second = await projector.rebuild({});
+    expect(second.status).toBe(409);
+    expect(second.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(second.body).toMatchObject({ code: 'rebuild-in-progress', building: 'g2' });
+    const rebuilt = await rebuilding;
+    expect(rebuilt.status).toBe(200);
+    const result = rebuilt.body;
     const placedAtSwitch = load.ledger.placed;
     await waitFor('orders after the switch', () => load.ledger.placed >= placedAtSwitch + 10, {
       timeoutMs: 60_000,

@@ -21,9 +21,11 @@ const schema = z.object({
   // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
   // with LAB_CHAOS=1, as production never loads code named by its environment.
   LAB_EXERCISE_MODULE: z.string().optional(),
-  // Chaos knobs (only with LAB_CHAOS=1): a slow projector, and a projector "bug" that rejects
-  // some event types so they end up in the dead-letter topic.
+  // Chaos knobs (only with LAB_CHAOS=1): a slow projector, a projector "bug" that rejects
+  // some event types so they end up in the dead-letter topic, and a slow rebuild.
   PROJECTOR_APPLY_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  // A pause between the events a rebuild replays, so its window can be watched (and tested).
+  PROJECTOR_REBUILD_PAUSE_MS: z.coerce.number().int().min(0).default(0),
   PROJECTOR_POISON_TYPES: z
     .string()
     .default('')

@@ -1,6 +1,8 @@
 /**
- * The projector: turns the event stream into Redis read models. It owns no source of truth;
- * everything it writes can be rebuilt from the write model (`pnpm lab cqrs rebuild`).
+ * The projector: turns the event stream into Redis read models. It owns no source of truth:
+ * everything it writes is rebuilt by replaying the event topic, which it keeps for ever (the
+ * healer does so when Redis forgot the read model; `POST /admin/rebuilds`, behind
+ * `pnpm lab cqrs rebuild`, into a new generation).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withExerciseSeams } from '@lab/shared/exercise';
@@ -12,7 +14,9 @@ import { createRedis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelRepository } from './data-access/read-model.repository.ts';
 import { startProjector } from './entry-points/kafka/events.consumer.ts';
+import { createRebuildSteps } from './entry-points/kafka/read-model-rebuild.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
+import { adminRoutes } from './entry-points/api/admin.routes.ts';
 import { projectorSeams } from './seams.ts';
 
 const config = readConfig();
@@ -54,11 +58,20 @@ gauge(
 );
 
 const chaos = config.LAB_CHAOS
-  ? { applyDelayMs: config.PROJECTOR_APPLY_DELAY_MS, poisonTypes: config.PROJECTOR_POISON_TYPES }
-  : { applyDelayMs: 0, poisonTypes: [] };
+  ? {
+      applyDelayMs: config.PROJECTOR_APPLY_DELAY_MS,
+      poisonTypes: config.PROJECTOR_POISON_TYPES,
+      rebuildPauseMs: config.PROJECTOR_REBUILD_PAUSE_MS,
+    }
+  : { applyDelayMs: 0, poisonTypes: [], rebuildPauseMs: 0 };
 if (config.LAB_CHAOS) logger.warn(chaos, 'chaos knobs active');
 
-const { createProjection } = await withExerciseSeams('projector', projectorSeams, config, logger);
+const { createProjection, rebuildReadModel } = await withExerciseSeams(
+  'projector',
+  projectorSeams,
+  config,
+  logger,
+);
 const extra = createProjection(redis, config.REDIS_KEY_PREFIX);
 
 const healer = createHealer({ kafka, topic, groupId, store, logger });
@@ -99,6 +112,17 @@ const checkCheckpoint = () => {
 };
 checkCheckpoint();
 redis.on('ready', checkCheckpoint);
+
+let stopping = false;
+const rebuildSteps = createRebuildSteps({
+  kafka,
+  topic,
+  groupId,
+  store,
+  logger,
+  stopped: () => stopping,
+  pauseMs: chaos.rebuildPauseMs,
+});
 const checkpointTimer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
 checkpointTimer.unref();
 
@@ -106,7 +130,9 @@ const app = createApp({
   service: 'projector',
   logger,
   readiness: { redis: () => redis.ping() },
-  routes: () => undefined,
+  routes: (routes) => {
+    adminRoutes(routes, (options) => rebuildReadModel(rebuildSteps, options));
+  },
 });
 const server = await start(app, config.PORT, config.HOST);
 logger.info({ url: server.url, topic, groupId }, 'listening');
@@ -115,6 +141,7 @@ onShutdown(
   [server],
   [
     async () => {
+      stopping = true;
       clearInterval(checkpointTimer);
       await healer.stop();
     },

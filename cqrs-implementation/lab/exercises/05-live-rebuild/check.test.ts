@@ -1,26 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from '@lab/shared/pg';
-import type { Redis } from '@lab/shared/redis';
+import { exerciseModule } from '@lab/shared/testkit';
 import { waitFor } from '../../test/wait.ts';
 import { verifyLab } from '../../src/audit.ts';
-import { commandClient } from '../../src/client.ts';
+import { commandClient, projectorClient } from '../../src/client.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../../src/services.ts';
 import { openStores, type Stores } from '../../test/helpers.ts';
 import { startCommandLoad } from '../../test/load.ts';
-import { exerciseModule } from '@lab/shared/testkit';
 
-type Rebuild = (
-  pool: Pool,
-  redis: Redis,
-  prefix: string,
-  options: { pauseMs: number },
-) => Promise<void>;
 let stack: Stack;
 let stores: Stores;
 
 beforeAll(async () => {
   const ns = isolatedNamespace('ex05');
-  stack = await startStack({ ns, only: ['command', 'relay', 'projector'] });
+  stack = await startStack({
+    ns,
+    only: ['command', 'relay', 'projector'],
+    env: {
+      projector: {
+        LAB_CHAOS: '1',
+        // A pause between replayed events: the rebuild takes seconds, orders keep coming.
+        PROJECTOR_REBUILD_PAUSE_MS: '15',
+        LAB_EXERCISE_MODULE: exerciseModule(import.meta.url, 'rebuild.ts'),
+      },
+    },
+  });
   stores = openStores(ns);
 });
 afterAll(async () => {
@@ -30,9 +33,6 @@ afterAll(async () => {
 
 describe('exercise 05: rebuild the read model live', () => {
   it('When the read model is rebuilt while orders keep coming, then the new generation misses nothing', async () => {
-    const { rebuild } = (await import(exerciseModule(import.meta.url, 'rebuild.ts'))) as {
-      rebuild: Rebuild;
-    };
     const commands = commandClient(stack.url('command'));
     const product = await commands.createProduct({
       sku: 'ex05',
@@ -43,13 +43,14 @@ describe('exercise 05: rebuild the read model live', () => {
     const load = startCommandLoad(stack.url('command'), [product.body.id], 2);
     await waitFor('some history', () => load.ledger.placed >= 30, { timeoutMs: 60_000 });
 
-    await rebuild(stores.pool, stores.redis, stack.ns.redisKeyPrefix, { pauseMs: 15 });
+    const rebuilt = await projectorClient(stack.url('projector')).rebuild();
     const placed = load.ledger.placed;
     await waitFor('orders after the switch', () => load.ledger.placed >= placed + 5, {
       timeoutMs: 60_000,
     });
     await load.stop();
 
+    expect(rebuilt.status).toBe(200);
     expect(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:generation`)).toBe('g2');
     expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 15_000)).toEqual([]);
   });

@@ -12,7 +12,10 @@ import type { ViewUpdate } from '../domain/product-view.projection.ts';
  *   cqrs:checkpoint                       hash: state ("healing" | "ready"), heal target, and
  *                                         p<partition> = next offset the projector will apply
  *   cqrs:heal-lease                       the projector replaying the log into an emptied store
- * The query service reads the same layout (its own copy of it: services share no code).
+ * The query service reads the same layout from its own copy of it
+ * (query-service/src/data-access/read-model.repository.ts). The copy is on purpose: services
+ * share no code but @lab/shared, so each can be deployed on its own; the layout is the
+ * contract between them, like an event's schema, and a change to it changes both files.
  */
 export const readModelBase = (prefix: string) => `${prefix}cqrs:`;
 export const DEFAULT_GENERATION = 'g1';
@@ -167,10 +170,68 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
     return 'missing';
   };
 
+  /** Every key of one generation, dropped without blocking Redis (UNLINK, in SCAN pages). */
+  const dropGeneration = async (generation: string) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${base}${generation}:*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  };
+
+  const countViews = async (generation: string, kind: 'product' | 'order') => {
+    let cursor = '0';
+    let count = 0;
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${base}${generation}:${kind}:*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      count += keys.length;
+    } while (cursor !== '0');
+    return count;
+  };
+
   return {
     base,
     apply,
     checkpointState,
+    liveGeneration: async () => (await redis.get(`${base}generation`)) ?? DEFAULT_GENERATION,
+    /** The generation being built, if any. */
+    buildingGeneration: () => redis.get(`${base}building`),
+    /**
+     * Names `generation` as the one being built: from this instant every live event is applied
+     * to it too (the apply script reads `building`). False when another rebuild holds it.
+     */
+    announceBuilding: async (generation: string) =>
+      (await redis.set(`${base}building`, generation, 'NX')) !== null,
+    clearBuilding: async () => {
+      await redis.del(`${base}building`);
+    },
+    /** Points readers at `generation` and nothing else. */
+    setLiveGeneration: async (generation: string) => {
+      await redis.set(`${base}generation`, generation);
+    },
+    /** Points readers at `generation` and clears `building` in one MULTI. */
+    switchGeneration: async (generation: string) => {
+      await redis.multi().set(`${base}generation`, generation).del(`${base}building`).exec();
+    },
+    dropGeneration,
+    countViews: async (generation: string) => ({
+      products: await countViews(generation, 'product'),
+      orders: await countViews(generation, 'order'),
+    }),
     beginHeal: async (owner: string, until: Record<number, number>, leaseMs: number) =>
       (await commands.cqrsBeginHeal(
         base,
@@ -184,3 +245,5 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
     finishHeal: async (owner: string) => (await commands.cqrsFinishHeal(base, owner)) === 1,
   };
 }
+
+export type ReadModelRepository = ReturnType<typeof createReadModelRepository>;

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import type { Kafka } from '@lab/shared/kafka';
 import type { Logger } from '@lab/shared/logging';
 import { counter, gauge } from '@lab/shared/metrics';
 import type { createReadModelRepository } from '../../data-access/read-model.repository.ts';
-import { EventEnvelope } from '../../domain/events.ts';
-import { projectEvent } from '../../domain/project-event.ts';
+import { eventLogEnds, replayEventLog } from './event-log-replay.ts';
 
 const heals = counter(
   'cqrs_projector_heals_total',
@@ -86,79 +84,19 @@ export function createHealer(options: HealerOptions) {
   let replaying: Promise<void> | undefined;
   let stopped = false;
 
-  const logEnds = async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } finally {
-      await admin.disconnect();
-    }
-  };
-
-  /** Reads every partition from its start up to `until`; false when the heal was overtaken. */
-  const replay = async (until: Map<number, number>): Promise<{ ok: boolean; events: number }> => {
-    const remaining = new Set([...until].filter(([, end]) => end > 0).map(([p]) => p));
-    if (remaining.size === 0) return { ok: true, events: 0 };
-    const healGroup = `${options.groupId}.heal.${randomUUID()}`;
-    const consumer = kafka.consumer({
-      groupId: healGroup,
-      allowAutoTopicCreation: false,
-      maxBytes: 1024 * 1024,
-      maxBytesPerPartition: 256 * 1024,
+  /** Replays every partition from its start up to `until`; false when the heal was overtaken. */
+  const replay = (until: Map<number, number>) =>
+    replayEventLog({
+      kafka,
+      topic,
+      groupId: options.groupId,
+      until,
+      apply: (update) => store.apply(update),
+      // A store emptied again mid-heal (or a healer that took over) ends this replay.
+      keepGoing: () => store.renewHeal(owner, leaseMs),
+      checkEveryMs: leaseMs / 5,
+      stopped: () => stopped,
     });
-    let aborted = false;
-    let events = 0;
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) aborted = true;
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        partitionsConsumedConcurrently: 3,
-        eachBatch: async ({ batch }) => {
-          const end = until.get(batch.partition) ?? 0;
-          const wanted = batch.messages.filter((m) => Number(m.offset) < end);
-          const outcomes = await Promise.all(
-            wanted.map(async (message) => {
-              let update;
-              try {
-                const parsed = EventEnvelope.safeParse(JSON.parse(message.value?.toString() ?? ''));
-                if (!parsed.success) return 'skipped';
-                update = projectEvent(parsed.data);
-              } catch {
-                // Poison: the live consumer dead-lettered it when it first came by.
-                return 'skipped';
-              }
-              return store.apply(update);
-            }),
-          );
-          events += wanted.length;
-          if (outcomes.includes('lost')) aborted = true;
-          if (wanted.some((m) => Number(m.offset) >= end - 1)) remaining.delete(batch.partition);
-        },
-      });
-      let renewedAt = Date.now();
-      while (remaining.size > 0 && !aborted && !stopped) {
-        await sleep(50);
-        if (Date.now() - renewedAt >= leaseMs / 5) {
-          // A store emptied again mid-heal (or a healer that took over) ends this replay.
-          if (!(await store.renewHeal(owner, leaseMs))) aborted = true;
-          renewedAt = Date.now();
-        }
-      }
-    } finally {
-      await consumer.disconnect().catch(() => undefined);
-      const admin = kafka.admin();
-      await admin
-        .connect()
-        .then(() => admin.deleteGroups([healGroup]))
-        .catch(() => undefined)
-        .finally(() => admin.disconnect());
-    }
-    return { ok: remaining.size === 0 && !aborted, events };
-  };
 
   const heal = async (until: Map<number, number>, detectedAt: number) => {
     const { ok, events } = await replay(until);
@@ -183,17 +121,12 @@ export function createHealer(options: HealerOptions) {
       const state = await store.checkpointState();
       if (state === 'ready' || state === 'healing') return;
       const detectedAt = Date.now();
-      const ends = await logEnds();
-      // A partition with nothing left to read (empty, or emptied by retention) is not waited for.
-      const until = new Map(
-        ends.map((p) => [p.partition, Number(p.high) > Number(p.low) ? Number(p.high) : 0]),
-      );
+      const { until, trimmed } = await eventLogEnds(kafka, topic);
       if (!(await store.beginHeal(owner, Object.fromEntries(until), leaseMs))) return;
-      const trimmed = ends.filter((p) => Number(p.low) > 0);
       if (trimmed.length > 0)
         logger.error(
-          { topic, partitions: trimmed.map((p) => p.partition) },
-          'the event log no longer starts at offset 0; the replay cannot restore what was deleted. Run `pnpm lab cqrs rebuild`',
+          { topic, partitions: trimmed },
+          'the event log no longer starts at offset 0: no replay (neither this heal nor a rebuild) can restore the events deleted from it',
         );
       logger.warn(
         { state, until: Object.fromEntries(until) },
