@@ -24,8 +24,8 @@ import {
   tripRequest,
   TERMINAL,
   type Stock,
-} from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+} from '../src/client.ts';
+import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TRIPS = Number(process.env.BENCH_TRIPS ?? 300);

@@ -1,17 +1,17 @@
 /**
- * What every exercise check shares: a saga lab whose orchestrator loads the learner's module
- * (SAGA_POLICY_MODULE) from `EXERCISE_IMPL` (a directory), or from the exercise's `start/`.
+ * What every exercise check shares: a saga lab whose orchestrator runs with the learner's
+ * module as LAB_EXERCISE_MODULE (the orchestrator's seams, see @lab/saga-orchestrator/seams).
+ * `exerciseModule` picks the file: the exercise's start/ by default, another directory with
+ * EXERCISE_IMPL (`solution`, or an absolute path).
  */
-import { isAbsolute, join } from 'node:path';
-import { startSagaLab, uniqueDatabases, type Participant, type SagaLab } from '../src/saga-lab.ts';
+import { exerciseModule } from '@lab/shared/testkit';
+import { startSagaLab, uniqueDatabases, type Participant, type SagaLab } from '../src/services.ts';
 
-export function implementation(exerciseDir: string, file = 'policy.ts'): string {
-  const chosen = process.env.EXERCISE_IMPL ?? './start';
-  return join(isAbsolute(chosen) ? chosen : join(exerciseDir, chosen), file);
-}
+/** The learner's file of the exercise whose check is `checkUrl` (its import.meta.url). */
+export const policyModule = (checkUrl: string) => exerciseModule(checkUrl, 'policy.ts');
 
 export async function exerciseLab(
-  exerciseDir: string,
+  checkUrl: string,
   orchestratorEnv: Record<string, string> = {},
 ): Promise<SagaLab> {
   // The suite that proves the exercises starts the participants once and shares them.
@@ -21,7 +21,7 @@ export async function exerciseLab(
     databases: uniqueDatabases('exercise'),
     ...(participantUrls && { participantUrls }),
     orchestratorEnv: {
-      SAGA_POLICY_MODULE: implementation(exerciseDir),
+      LAB_EXERCISE_MODULE: policyModule(checkUrl),
       RETRY_BASE_MS: '20',
       RETRY_MAX_MS: '200',
       STEP_TIMEOUT_MS: '2000',

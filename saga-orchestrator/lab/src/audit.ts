@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { databaseUrlFor } from '@lab/shared/pg';
-import type { Databases } from './saga-lab.ts';
+import type { Databases } from './services.ts';
 
 interface Saga {
   id: string;
@@ -25,7 +25,8 @@ interface Reservation {
 }
 interface Charge {
   id: string;
-  amount_cents: number;
+  /** BIGINT: a plain pg client returns it as a string, so it is compared through Number. */
+  amount_cents: string;
   status: string;
 }
 
@@ -131,7 +132,8 @@ export async function auditSaga(
     const charge = chargeOf.get(saga.id);
     if (
       saga.status === 'COMPLETED' &&
-      (charge?.status !== 'CAPTURED' || charge.amount_cents !== saga.request.payment.amountCents)
+      (charge?.status !== 'CAPTURED' ||
+        Number(charge.amount_cents) !== saga.request.payment.amountCents)
     )
       violations.push(
         `COMPLETED trip ${saga.id} has charge ${charge ? `${charge.status} ${charge.amount_cents}` : 'missing'}, expected CAPTURED ${saga.request.payment.amountCents}`,

@@ -2,14 +2,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { databaseUrlFor } from '@lab/shared/pg';
 import { auditSaga } from '../src/audit.ts';
-import {
-  bookTrip,
-  createInventory,
-  inventory,
-  tripRequest,
-  waitForStatus,
-} from '../src/saga-client.ts';
-import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { bookTrip, createInventory, inventory, tripRequest, waitForStatus } from '../src/client.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 let lab: SagaLab;
 beforeAll(async () => {

@@ -11,8 +11,8 @@ import {
   tripRequest,
   waitForStatus,
   type Stock,
-} from '../src/saga-client.ts';
-import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+} from '../src/client.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 const forward = [
   'reserve-flight',

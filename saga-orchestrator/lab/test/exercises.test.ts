@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 const run = promisify(execFile);
 const labDir = join(import.meta.dirname, '..');

@@ -12,14 +12,14 @@ import {
   tripRequest,
   waitForStatus,
   type Stock,
-} from '../src/saga-client.ts';
+} from '../src/client.ts';
 import {
   startSagaLab,
   tolerantBudgets,
   uniqueDatabases,
   type SagaLab,
   type ServiceName,
-} from '../src/saga-lab.ts';
+} from '../src/services.ts';
 
 let lab: SagaLab;
 let stock: Stock;

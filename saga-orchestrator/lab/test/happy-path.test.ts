@@ -5,14 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SpanRecord } from '@lab/shared/telemetry';
 import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
-import {
-  bookTrip,
-  createStock,
-  inventory,
-  tripRequest,
-  waitForStatus,
-} from '../src/saga-client.ts';
-import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { bookTrip, createStock, inventory, tripRequest, waitForStatus } from '../src/client.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 const spans = join(tmpdir(), `saga-happy-${process.pid}.jsonl`);
 let lab: SagaLab;

@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPool, databaseUrlFor, dropDatabase, migrate, type Pool } from '@lab/shared/pg';
-import { uniqueName } from '@lab/shared/testkit';
-import { LeaseLostError, SagaLog } from '../../orchestrator/src/data-access/saga-log.repository.ts';
+import { databaseUrlFor } from '@lab/shared/pg';
 import { auditSaga } from '../src/audit.ts';
-import { bookTrip, createStock, getTrip, tripRequest, waitForStatus } from '../src/saga-client.ts';
-import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+import { bookTrip, createStock, getTrip, tripRequest, waitForStatus } from '../src/client.ts';
+import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 describe('two orchestrators share one backlog', () => {
   let lab: SagaLab;
@@ -53,45 +50,57 @@ describe('two orchestrators share one backlog', () => {
   });
 });
 
-describe('fencing', () => {
-  const database = uniqueName('saga_fence');
-  let pool: Pool;
+describe('a replayed POST /trips', () => {
+  let lab: SagaLab;
   beforeAll(async () => {
-    await migrate({
-      adminUrl: process.env.DATABASE_URL!,
-      database,
-      dir: join(import.meta.dirname, '../../orchestrator/src/data-access/migrations'),
+    lab = await startSagaLab({
+      databases: uniqueDatabases('replay'),
+      orchestratorEnv: { ...tolerantBudgets, SAGA_WORKER: '0' },
     });
-    pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
   });
   afterAll(async () => {
-    await pool.end();
-    await dropDatabase(process.env.DATABASE_URL!, database);
+    await lab.stop();
   });
 
-  test('When a stale instance writes after its lease expired and another claimed the saga, then the write is refused', async () => {
-    // Arrange: instance A owns a saga, stalls past its lease, instance B claims it
-    const log = new SagaLog(pool, 200);
-    const created = await log.create({
-      id: randomUUID(),
-      idempotencyKey: undefined,
-      requestHash: 'h',
-      request: {},
-      traceContext: {},
-      deadlineMs: 60_000,
-      owner: 'instance-a',
+  test('When the first POST committed the saga but its answer was lost, then the retry starts the saga at once even with SAGA_WORKER=own', async () => {
+    // Arrange: the saga row as an instance leaves it when its INSERT commits and neither the
+    // answer nor the run survives: leased to that instance for an hour, with no run behind it.
+    const stock = await createStock(lab.urls, 5);
+    const body = tripRequest(stock);
+    const key = `replay-${Date.now()}`;
+    const tripId = await bookTrip(lab.urls.orchestrator, body, { 'idempotency-key': key });
+    const client = new pg.Client(
+      databaseUrlFor(process.env.DATABASE_URL!, lab.databases.orchestrator),
+    );
+    await client.connect();
+    try {
+      await client.query(
+        `UPDATE sagas SET lease_owner = 'instance-own', lease_version = 1,
+                lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
+        [tripId],
+      );
+    } finally {
+      await client.end();
+    }
+    const own = await lab.startOrchestrator({
+      SAGA_WORKER: 'own',
+      ORCHESTRATOR_ID: 'instance-own',
+      LEASE_TTL_MS: '3600000',
     });
-    const stale = created.lease!;
-    await pool.query(`UPDATE sagas SET lease_expires_at = now() - interval '1 second'`);
-    const [fresh] = await log.claim('instance-b', 10);
 
-    // Act
-    const staleWrite = log.startAttempt(stale, 'reserve-flight', 'action', 1000);
-    const freshWrite = log.startAttempt(fresh!, 'reserve-flight', 'action', 1000);
+    // Act: the client retries with the same key
+    const res = await fetch(`${own.url}/trips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(body),
+    });
 
-    // Assert
-    await expect(staleWrite).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(freshWrite).resolves.toMatchObject({ attempts: 1 });
-    expect(fresh!.version).toBe(stale.version + 1);
+    // Assert: the replay names the same trip, and the trip runs to the end without waiting
+    // for the hour-long lease (no claim loop runs with SAGA_WORKER=own)
+    expect(res.status).toBe(202);
+    expect(res.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await res.json()) as { tripId: string }).tripId).toBe(tripId);
+    expect((await waitForStatus(own.url, tripId)).status).toBe('COMPLETED');
+    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
   });
 });

@@ -20,8 +20,8 @@ import {
   TERMINAL,
   waitForStatus,
   type Trip,
-} from '../src/saga-client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab, type ServiceName } from '../src/saga-lab.ts';
+} from '../src/client.ts';
+import { startSagaLab, uniqueDatabases, type SagaLab, type ServiceName } from '../src/services.ts';
 
 const TRIPS = 80;
 const ROOMS = 60;

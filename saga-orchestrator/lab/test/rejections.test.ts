@@ -10,14 +10,14 @@ import {
   tripRequest,
   waitForStatus,
   type Trip,
-} from '../src/saga-client.ts';
+} from '../src/client.ts';
 import {
   participants,
   startSagaLab,
   tolerantBudgets,
   uniqueDatabases,
   type SagaLab,
-} from '../src/saga-lab.ts';
+} from '../src/services.ts';
 
 let lab: SagaLab;
 

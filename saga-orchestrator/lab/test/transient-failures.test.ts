@@ -11,8 +11,8 @@ import {
   tripRequest,
   waitForStatus,
   type Trip,
-} from '../src/saga-client.ts';
-import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/saga-lab.ts';
+} from '../src/client.ts';
+import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 let lab: SagaLab;
 

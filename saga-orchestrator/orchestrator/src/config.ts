@@ -15,8 +15,8 @@ const schema = z
     LAB_CHAOS: env.flag(),
     /** e.g. `after-call:charge-payment`; honoured only with LAB_CHAOS=1. */
     LAB_CRASH_AT: z.string().optional(),
-    /** Lab seam for the exercises: a module replacing parts of the saga policy or definition. */
-    SAGA_POLICY_MODULE: z.string().optional(),
+    /** An exercise's module replacing some of the seams in seams.ts; only with LAB_CHAOS=1. */
+    LAB_EXERCISE_MODULE: z.string().min(1).optional(),
     /** Stable per instance: a restarted instance takes its own unfinished sagas back at once. */
     ORCHESTRATOR_ID: z.string().min(1).optional(),
     /**

@@ -1,38 +1,39 @@
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
 import { loadOrchestratorConfig } from './config.ts';
 import { ParticipantClient } from './data-access/participant.client.ts';
 import { SagaLog } from './data-access/saga-log.repository.ts';
-import { bookTripSaga, retryPolicy } from './domain/book-trip.saga.ts';
-import { crashSwitch } from './domain/crash-points.ts';
-import { validateSaga, type SagaDefinition } from './domain/saga-definition.ts';
-import { sagasByState } from './domain/saga-metrics.ts';
-import { loadPolicy } from './domain/saga-policy.ts';
+import { stepRetrySettings } from './domain/book-trip.saga.ts';
+import { validateSaga } from './domain/saga-definition.ts';
 import { SagaRunner } from './domain/saga-runner.ts';
 import { SagaWorker } from './domain/saga-worker.ts';
 import { tripRoutes } from './entry-points/api/trips.routes.ts';
+import { crashSwitch } from './infrastructure/crash-points.ts';
+import { sagasByState } from './infrastructure/saga-metrics.ts';
+import { orchestratorSeams } from './seams.ts';
 
 const config = loadOrchestratorConfig();
 const logger = createLogger('orchestrator');
 
-const retry = retryPolicy({
+const retry = stepRetrySettings({
   maxAttempts: config.STEP_MAX_ATTEMPTS,
   baseDelayMs: config.RETRY_BASE_MS,
   maxDelayMs: config.RETRY_MAX_MS,
   timeoutMs: config.STEP_TIMEOUT_MS,
   deadlineMs: config.STEP_DEADLINE_MS,
 });
-const labModule = config.LAB_CHAOS ? config.SAGA_POLICY_MODULE : undefined;
-const custom = labModule
-  ? ((await import(labModule)) as { sagaDefinition?: (r: typeof retry) => SagaDefinition<unknown> })
-  : {};
+// The lab's exercises replace seams here (LAB_EXERCISE_MODULE, honoured only with LAB_CHAOS=1).
+const { sagaDefinition, ...policy } = await withExerciseSeams(
+  'orchestrator',
+  orchestratorSeams,
+  config,
+  logger,
+);
 // A definition that could strand a saga (a compensatable step after the pivot, a missing
 // compensation) stops the orchestrator here, before it accepts a single trip.
-const definition = validateSaga(
-  (custom.sagaDefinition?.(retry) ?? bookTripSaga(retry)) as SagaDefinition<unknown>,
-);
-const policy = await loadPolicy(labModule);
+const definition = validateSaga(sagaDefinition(retry));
 
 await migrate({
   adminUrl: config.DATABASE_URL,

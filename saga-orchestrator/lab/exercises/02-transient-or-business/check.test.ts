@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
-import type { SagaLab } from '../../src/saga-lab.ts';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/client.ts';
+import type { SagaLab } from '../../src/services.ts';
 import { exerciseLab } from '../exercise-lab.ts';
 
 let lab: SagaLab;
 beforeAll(async () => {
-  lab = await exerciseLab(import.meta.dirname);
+  lab = await exerciseLab(import.meta.url);
 });
 afterAll(async () => {
   await lab.stop();

@@ -6,13 +6,13 @@ import {
   inventory,
   tripRequest,
   waitForStatus,
-} from '../../src/saga-client.ts';
-import type { SagaLab } from '../../src/saga-lab.ts';
+} from '../../src/client.ts';
+import type { SagaLab } from '../../src/services.ts';
 import { exerciseLab } from '../exercise-lab.ts';
 
 let lab: SagaLab;
 beforeAll(async () => {
-  lab = await exerciseLab(import.meta.dirname);
+  lab = await exerciseLab(import.meta.url);
 });
 afterAll(async () => {
   await lab.stop();

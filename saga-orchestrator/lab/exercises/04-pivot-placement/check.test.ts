@@ -1,29 +1,29 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/saga-client.ts';
-import type { SagaLab } from '../../src/saga-lab.ts';
-import { retryPolicy } from '../../../orchestrator/src/domain/book-trip.saga.ts';
+import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/client.ts';
+import type { SagaLab } from '../../src/services.ts';
 import {
+  stepRetrySettings,
   validateSaga,
-  type RetryPolicy,
+  type StepRetrySettings,
   type SagaDefinition,
-} from '../../../orchestrator/src/domain/saga-definition.ts';
-import { exerciseLab, implementation } from '../exercise-lab.ts';
+} from '@lab/saga-orchestrator/seams';
+import { exerciseLab, policyModule } from '../exercise-lab.ts';
 
 let lab: SagaLab | undefined;
 let startError = '';
 beforeAll(async () => {
   // The orchestrator runs this same validation at start-up and exits on a definition with a
   // compensatable step after the pivot; checking here first reports it without the wait.
-  const { sagaDefinition } = (await import(implementation(import.meta.dirname))) as {
-    sagaDefinition: (retry: RetryPolicy) => SagaDefinition<unknown>;
+  const { sagaDefinition } = (await import(policyModule(import.meta.url))) as {
+    sagaDefinition: (retry: StepRetrySettings) => SagaDefinition<unknown>;
   };
   try {
-    validateSaga(sagaDefinition(retryPolicy()));
+    validateSaga(sagaDefinition(stepRetrySettings()));
   } catch (error) {
     startError = (error as Error).message;
     return;
   }
-  lab = await exerciseLab(import.meta.dirname).catch((error: unknown) => {
+  lab = await exerciseLab(import.meta.url).catch((error: unknown) => {
     startError = (error as Error).message;
     return undefined;
   });

@@ -6,9 +6,9 @@ import {
   createStock,
   tripRequest,
   waitForStatus,
-} from '../../src/saga-client.ts';
-import type { SagaLab } from '../../src/saga-lab.ts';
-import { exerciseLab, implementation } from '../exercise-lab.ts';
+} from '../../src/client.ts';
+import type { SagaLab } from '../../src/services.ts';
+import { exerciseLab, policyModule } from '../exercise-lab.ts';
 
 type Backoff = (attempt: number, retry: object, random: () => number) => number;
 const retry = {
@@ -21,7 +21,7 @@ const retry = {
 
 let lab: SagaLab;
 beforeAll(async () => {
-  lab = await exerciseLab(import.meta.dirname, {
+  lab = await exerciseLab(import.meta.url, {
     STEP_DEADLINE_MS: '1500',
     STEP_MAX_ATTEMPTS: '1000',
     RETRY_BASE_MS: '50',
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 test('When the ceiling is reached at random()=1, then waits grow exponentially up to maxDelayMs, and jitter spreads them', async () => {
-  const { backoffMs } = (await import(implementation(import.meta.dirname))) as {
+  const { backoffMs } = (await import(policyModule(import.meta.url))) as {
     backoffMs: Backoff;
   };
 

@@ -110,6 +110,27 @@ export class SagaLog {
   }
 
   /**
+   * Takes one unfinished saga for `owner` when nobody else holds it: unleased, its lease run
+   * out, or leased to `owner` itself (a run this instance accepted but never started). A new
+   * lease version fences out any stale run, as a claim does. Undefined when another live
+   * instance holds it or it is finished.
+   */
+  async adopt(id: string, owner: string): Promise<Lease | undefined> {
+    const { rows } = await this.pool.query<{ lease_version: number }>(
+      `UPDATE sagas
+          SET lease_owner = $2, lease_version = lease_version + 1,
+              lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
+        WHERE id = $1
+          AND status IN ('PENDING', 'CONFIRMING', 'COMPENSATING')
+          AND (lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at < now())
+        RETURNING lease_version`,
+      [id, owner, this.leaseTtlMs],
+    );
+    const row = rows[0];
+    return row ? { sagaId: id, owner, version: row.lease_version } : undefined;
+  }
+
+  /**
    * Claims unleased or expired sagas, except `skip` (sagas this instance is still driving).
    * SKIP LOCKED lets instances claim side by side without
    * waiting on each other's rows; without it two instances would queue on the same rows and

@@ -1,24 +1,15 @@
-import { z } from 'zod';
-import { text } from '@lab/shared/http';
-import type { RetryPolicy, SagaDefinition } from './saga-definition.ts';
+import type { StepRetrySettings, SagaDefinition } from './saga-definition.ts';
 
-export const TripRequest = z
-  .object({
-    customerId: text({ max: 100 }),
-    flight: z.object({ id: z.uuid() }).strict(),
-    hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
-    car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
-    payment: z
-      .object({
-        cardToken: text({ max: 100 }),
-        amountCents: z.number().int().min(1).max(100_000_000),
-      })
-      .strict(),
-  })
-  .strict();
-export type TripRequest = z.infer<typeof TripRequest>;
+/** What a client asks for: the trip's three holds and the card that pays for them. */
+export interface TripRequest {
+  customerId: string;
+  flight: { id: string };
+  hotel: { id: string; nights: number };
+  car: { id: string; days: number };
+  payment: { cardToken: string; amountCents: number };
+}
 
-export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+export function stepRetrySettings(overrides: Partial<StepRetrySettings> = {}): StepRetrySettings {
   return {
     maxAttempts: 4,
     baseDelayMs: 50,
@@ -44,7 +35,9 @@ const onReservation = (participant: string, sagaId: string, verb: 'confirm' | 'c
  * releases), then charge the card (the pivot), then turn every hold into a sale. The holds come
  * first because they are cheap to undo; a charge is not.
  */
-export function bookTripSaga(retry: RetryPolicy = retryPolicy()): SagaDefinition<TripRequest> {
+export function bookTripSaga(
+  retry: StepRetrySettings = stepRetrySettings(),
+): SagaDefinition<TripRequest> {
   return {
     name: 'book-trip',
     steps: [

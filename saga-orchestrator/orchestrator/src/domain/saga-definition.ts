@@ -14,7 +14,7 @@ export interface ParticipantCall {
   body?: Record<string, unknown>;
 }
 
-export interface RetryPolicy {
+export interface StepRetrySettings {
   /** Attempts before a transient failure counts as a failure (ignored for retriable steps). */
   maxAttempts: number;
   baseDelayMs: number;
@@ -34,7 +34,7 @@ export interface StepDefinition<T> {
    * pivot failed after an ambiguous attempt (its effect may exist although we saw no answer).
    */
   compensation?: { name: string; call: (input: T, sagaId: string) => ParticipantCall };
-  retry: RetryPolicy;
+  retry: StepRetrySettings;
 }
 
 export interface SagaDefinition<T> {

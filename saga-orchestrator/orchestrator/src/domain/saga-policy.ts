@@ -1,4 +1,4 @@
-import type { RetryPolicy } from './saga-definition.ts';
+import type { StepRetrySettings } from './saga-definition.ts';
 
 export type CallOutcome =
   | { kind: 'ok'; status: number; participantMs: number }
@@ -12,8 +12,8 @@ export interface Answer {
 }
 
 /**
- * The decisions a saga engine makes about failures, gathered in one replaceable object (the
- * exercises swap pieces of it through SAGA_POLICY_MODULE).
+ * The decisions a saga engine makes about failures, gathered in one object whose functions are
+ * the orchestrator's exercise seams (see seams.ts): a learner's module replaces some of them.
  */
 export interface SagaPolicy {
   /** A business "no" (409/422, or any 4xx) compensates; anything else might pass on retry. */
@@ -23,7 +23,7 @@ export interface SagaPolicy {
   /** Same key on every attempt of a step: that is what lets a participant recognise a retry. */
   idempotencyKey: (sagaId: string, step: string, attempt: number) => string;
   /** Exponential backoff with full jitter: retries from many sagas do not arrive in waves. */
-  backoffMs: (attempt: number, retry: RetryPolicy, random: () => number) => number;
+  backoffMs: (attempt: number, retry: StepRetrySettings, random: () => number) => number;
 }
 
 export const defaultPolicy: SagaPolicy = {
@@ -41,15 +41,3 @@ export const defaultPolicy: SagaPolicy = {
     return Math.round(random() * ceiling);
   },
 };
-
-/** Lab seam: a module exporting some of SagaPolicy's functions replaces just those. */
-export async function loadPolicy(modulePath: string | undefined): Promise<SagaPolicy> {
-  if (!modulePath) return defaultPolicy;
-  const overrides = (await import(modulePath)) as Partial<SagaPolicy>;
-  return {
-    classify: overrides.classify ?? defaultPolicy.classify,
-    compensationOrder: overrides.compensationOrder ?? defaultPolicy.compensationOrder,
-    idempotencyKey: overrides.idempotencyKey ?? defaultPolicy.idempotencyKey,
-    backoffMs: overrides.backoffMs ?? defaultPolicy.backoffMs,
-  };
-}

@@ -9,9 +9,9 @@ import {
   type SagaRow,
   type StepRow,
 } from '../data-access/saga-log.repository.ts';
-import type { CrashPoint } from './crash-points.ts';
-import type { ParticipantCall, RetryPolicy, SagaDefinition } from './saga-definition.ts';
-import { sagaMetrics } from './saga-metrics.ts';
+import type { CrashPoint } from '../infrastructure/crash-points.ts';
+import type { ParticipantCall, StepRetrySettings, SagaDefinition } from './saga-definition.ts';
+import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { Answer, SagaPolicy } from './saga-policy.ts';
 
 const tracer = trace.getTracer('saga-orchestrator');
@@ -43,7 +43,7 @@ interface Attempt {
 interface Compensation {
   name: string;
   call: ParticipantCall;
-  retry: RetryPolicy;
+  retry: StepRetrySettings;
 }
 
 /**
@@ -242,7 +242,7 @@ export class SagaRunner {
     name: string,
     kind: 'action' | 'compensation',
     call: ParticipantCall,
-    retry: RetryPolicy,
+    retry: StepRetrySettings,
   ): Promise<Attempt> {
     const { log, client, policy, crash } = this.deps;
     crash('before-log', name);
@@ -286,7 +286,7 @@ export class SagaRunner {
     };
   }
 
-  private async backoff(lease: Lease, name: string, attempt: Attempt, retry: RetryPolicy) {
+  private async backoff(lease: Lease, name: string, attempt: Attempt, retry: StepRetrySettings) {
     await this.deps.log.attemptFailed(lease, name, attempt.error, {
       ambiguous: attempt.outcome === 'transient',
       uncounted: attempt.unavailable,

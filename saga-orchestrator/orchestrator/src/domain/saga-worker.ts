@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDependencyUnavailable } from '@lab/shared/http';
+import { isDependencyUnavailable } from '@lab/shared/errors';
 import type { Logger } from '@lab/shared/logging';
 import type { Lease, SagaLog } from '../data-access/saga-log.repository.ts';
-import { sagaMetrics } from './saga-metrics.ts';
+import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
 // While the saga log is unreachable, a saga waits this long (doubling) before looking again,
@@ -60,6 +60,11 @@ export class SagaWorker {
 
   hasRoom(): boolean {
     return !this.stopped && this.inFlight.size < this.options.maxInFlight;
+  }
+
+  /** True while this instance drives the saga (a run in flight, perhaps paused on the log). */
+  isRunning(sagaId: string): boolean {
+    return this.inFlight.has(sagaId);
   }
 
   launch(lease: Lease): void {

@@ -1,4 +1,4 @@
-import type { Answer } from '../../../../orchestrator/src/domain/saga-policy.ts';
+import type { Answer } from '@lab/saga-orchestrator/seams';
 
 /**
  * A 4xx is the participant saying "no" on purpose (sold out, declined): retrying cannot

@@ -1,4 +1,4 @@
-import type { Answer } from '../../../../orchestrator/src/domain/saga-policy.ts';
+import type { Answer } from '@lab/saga-orchestrator/seams';
 
 /**
  * Sorts a participant's answer: `ok` moves on, `rejected` starts the compensations, and

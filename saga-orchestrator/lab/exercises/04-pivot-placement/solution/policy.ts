@@ -1,14 +1,14 @@
-import { bookTripSaga } from '../../../../orchestrator/src/domain/book-trip.saga.ts';
-import type {
-  RetryPolicy,
-  SagaDefinition,
-} from '../../../../orchestrator/src/domain/saga-definition.ts';
+import {
+  bookTripSaga,
+  type StepRetrySettings,
+  type SagaDefinition,
+} from '@lab/saga-orchestrator/seams';
 
 /**
  * Every step that can fail for a business reason goes before the pivot: once the card is
  * charged the saga can only move forward, so a sold-out car after it would strand a paid trip.
  */
-export function sagaDefinition(retry: RetryPolicy): SagaDefinition<unknown> {
+export function sagaDefinition(retry: StepRetrySettings): SagaDefinition<unknown> {
   const saga = bookTripSaga(retry);
   const byName = (name: string) => {
     const step = saga.steps.find((candidate) => candidate.name === name);

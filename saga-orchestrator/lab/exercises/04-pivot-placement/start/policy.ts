@@ -1,13 +1,13 @@
-import { bookTripSaga } from '../../../../orchestrator/src/domain/book-trip.saga.ts';
-import type {
-  RetryPolicy,
-  SagaDefinition,
-} from '../../../../orchestrator/src/domain/saga-definition.ts';
+import {
+  bookTripSaga,
+  type StepRetrySettings,
+  type SagaDefinition,
+} from '@lab/saga-orchestrator/seams';
 
 /**
  * The saga the orchestrator runs. This one books the car after charging the card.
  */
-export function sagaDefinition(retry: RetryPolicy): SagaDefinition<unknown> {
+export function sagaDefinition(retry: StepRetrySettings): SagaDefinition<unknown> {
   const saga = bookTripSaga(retry);
   const byName = (name: string) => {
     const step = saga.steps.find((candidate) => candidate.name === name);

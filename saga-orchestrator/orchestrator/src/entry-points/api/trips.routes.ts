@@ -8,12 +8,27 @@ import {
   isDependencyUnavailable,
   parse,
   problems,
+  text,
 } from '@lab/shared/http';
 import type { SagaLog, StepRow } from '../../data-access/saga-log.repository.ts';
-import { TripRequest } from '../../domain/book-trip.saga.ts';
-import { sagaMetrics } from '../../domain/saga-metrics.ts';
+import type { TripRequest } from '../../domain/book-trip.saga.ts';
+import { sagaMetrics } from '../../infrastructure/saga-metrics.ts';
 import type { SagaWorker } from '../../domain/saga-worker.ts';
 
+const TripRequestBody = z
+  .object({
+    customerId: text({ max: 100 }),
+    flight: z.object({ id: z.uuid() }).strict(),
+    hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
+    car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
+    payment: z
+      .object({
+        cardToken: text({ max: 100 }),
+        amountCents: z.number().int().min(1).max(100_000_000),
+      })
+      .strict(),
+  })
+  .strict() satisfies z.ZodType<TripRequest>;
 const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
 const Params = z.object({ id: z.uuid() });
 
@@ -38,7 +53,7 @@ export function tripRoutes(
 
   app.post('/trips', async (req, res) => {
     const idempotencyKey = parse(req, 'headers', Headers)['idempotency-key'];
-    const trip = parse(req, 'body', TripRequest);
+    const trip = parse(req, 'body', TripRequestBody);
     const requestHash = createHash('sha256').update(JSON.stringify(trip)).digest('hex');
     const traceContext: Record<string, string> = {};
     propagation.inject(context.active(), traceContext);
@@ -79,6 +94,14 @@ export function tripRoutes(
     if (saga.lease) {
       sagaMetrics.started.inc();
       worker?.launch(saga.lease);
+    } else if (!saga.created && worker?.hasRoom() && !worker.isRunning(saga.id)) {
+      // A replay: the client's first POST may have committed the saga row and then lost its
+      // answer (or this instance died before starting the run), which leaves a saga leased to
+      // this instance that nobody drives until the lease runs out, and never with
+      // SAGA_WORKER=own, where no claim loop looks. Adopting it here starts it now; the adopt
+      // is fenced like a claim, so a saga another live instance drives is left alone.
+      const lease = await log.adopt(saga.id, worker.owner);
+      if (lease) worker.launch(lease);
     }
     if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status: 'PENDING' });

@@ -1,4 +1,4 @@
-import { isDependencyUnavailable } from '@lab/shared/http';
+import { isDependencyUnavailable } from '@lab/shared/errors';
 import { counter, gauge, histogram } from '@lab/shared/metrics';
 
 export const sagaMetrics = {

@@ -1,7 +1,7 @@
 /** What a client of the lab does over HTTP: set up inventory, book trips, inject faults. */
 import type { ChaosRule } from '@lab/shared/chaos';
 import { waitFor } from '@lab/shared/testkit';
-import type { Participant } from './saga-lab.ts';
+import type { Participant } from './services.ts';
 
 export interface Trip {
   tripId: string;

@@ -2,7 +2,7 @@
  * `pnpm lab saga demo`: the saga working and failing, narrated. It starts its own services on
  * free ports with throwaway databases, so it never touches the data of `pnpm lab saga up`.
  */
-import { auditSaga } from './audit.ts';
+import { auditSaga } from '../audit.ts';
 import {
   bookTrip,
   chaos,
@@ -12,8 +12,8 @@ import {
   tripRequest,
   waitForStatus,
   type Trip,
-} from './saga-client.ts';
-import { dropOwnedDatabases, startSagaLab, uniqueDatabases, type SagaLab } from './saga-lab.ts';
+} from '../client.ts';
+import { dropOwnedDatabases, startSagaLab, uniqueDatabases, type SagaLab } from '../services.ts';
 
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 const show = (trip: Trip) => {

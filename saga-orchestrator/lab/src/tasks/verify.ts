@@ -1,0 +1,31 @@
+/** `pnpm lab saga verify [--dbs o,f,h,c,p]`: audit the five databases; exit 1 listing each violation. */
+import { auditSaga } from '../audit.ts';
+import { defaultDatabases, type Databases } from '../services.ts';
+
+function databasesFromArgs(args: readonly string[]): Databases {
+  const flag = args.indexOf('--dbs');
+  if (flag < 0) return defaultDatabases();
+  const [orchestrator, flights, hotels, cars, payments] = (args[flag + 1] ?? '').split(',');
+  if (!orchestrator || !flights || !hotels || !cars || !payments)
+    throw new Error('--dbs needs five names: orchestrator,flights,hotels,cars,payments');
+  return { orchestrator, flights, hotels, cars, payments };
+}
+
+export async function verify(args: readonly string[]): Promise<number> {
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const databases = databasesFromArgs(args);
+  const violations = await auditSaga(adminUrl, databases).catch((error: unknown) => {
+    process.stderr.write(
+      `verify: cannot read the saga databases (${(error as Error).message}); start the lab once with \`pnpm lab saga up\`.\n`,
+    );
+    return undefined;
+  });
+  if (violations === undefined) return 2;
+  if (violations.length === 0) {
+    process.stdout.write(`verify: no violations in ${Object.values(databases).join(', ')}\n`);
+    return 0;
+  }
+  for (const violation of violations) process.stdout.write(`VIOLATION ${violation}\n`);
+  process.stdout.write(`verify: ${violations.length} violation(s)\n`);
+  return 1;
+}

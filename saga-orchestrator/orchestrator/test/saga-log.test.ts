@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPool, databaseUrlFor, dropDatabase, migrate, type Pool } from '@lab/shared/pg';
+import { uniqueName } from '@lab/shared/testkit';
+import { LeaseLostError, SagaLog } from '../src/data-access/saga-log.repository.ts';
+
+const database = uniqueName('saga_fence');
+let pool: Pool;
+beforeAll(async () => {
+  await migrate({
+    adminUrl: process.env.DATABASE_URL!,
+    database,
+    dir: join(import.meta.dirname, '../src/data-access/migrations'),
+  });
+  pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
+});
+afterAll(async () => {
+  await pool.end();
+  await dropDatabase(process.env.DATABASE_URL!, database);
+});
+
+const createSaga = (log: SagaLog, owner: string | undefined) =>
+  log.create({
+    id: randomUUID(),
+    idempotencyKey: undefined,
+    requestHash: 'h',
+    request: {},
+    traceContext: {},
+    deadlineMs: 60_000,
+    owner,
+  });
+
+describe('fencing', () => {
+  test('When a stale instance writes after its lease expired and another claimed the saga, then the write is refused', async () => {
+    // Arrange: instance A owns a saga, stalls past its lease, instance B claims it
+    const log = new SagaLog(pool, 200);
+    const created = await createSaga(log, 'instance-a');
+    const stale = created.lease!;
+    await pool.query(`UPDATE sagas SET lease_expires_at = now() - interval '1 second'`);
+    const [fresh] = await log.claim('instance-b', 10);
+
+    // Act
+    const staleWrite = log.startAttempt(stale, 'reserve-flight', 'action', 1000);
+    const freshWrite = log.startAttempt(fresh!, 'reserve-flight', 'action', 1000);
+
+    // Assert
+    await expect(staleWrite).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(freshWrite).resolves.toMatchObject({ attempts: 1 });
+    expect(fresh!.version).toBe(stale.version + 1);
+  });
+});
+
+describe('adopting a replayed saga', () => {
+  test('When the saga is leased to the instance that replays it, then it adopts it with a new lease that fences the old one', async () => {
+    const log = new SagaLog(pool, 600_000);
+    const created = await createSaga(log, 'instance-a');
+
+    const adopted = await log.adopt(created.id, 'instance-a');
+
+    expect(adopted?.version).toBe(created.lease!.version + 1);
+    await expect(
+      log.startAttempt(created.lease!, 'reserve-flight', 'action', 1000),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      log.startAttempt(adopted!, 'reserve-flight', 'action', 1000),
+    ).resolves.toMatchObject({ attempts: 1 });
+  });
+
+  test('When another instance holds a live lease on it, then it is left alone', async () => {
+    const log = new SagaLog(pool, 600_000);
+    const created = await createSaga(log, 'instance-a');
+
+    expect(await log.adopt(created.id, 'instance-b')).toBeUndefined();
+    await expect(
+      log.startAttempt(created.lease!, 'reserve-flight', 'action', 1000),
+    ).resolves.toMatchObject({ attempts: 1 });
+  });
+
+  test('When the saga is unleased or finished, then only the unfinished one is adopted', async () => {
+    const log = new SagaLog(pool, 600_000);
+    const unleased = await createSaga(log, undefined);
+    const finished = await createSaga(log, 'instance-a');
+    await log.finish(finished.lease!, 'COMPLETED');
+
+    expect(await log.adopt(unleased.id, 'instance-b')).toMatchObject({ owner: 'instance-b' });
+    expect(await log.adopt(finished.id, 'instance-a')).toBeUndefined();
+  });
+});
