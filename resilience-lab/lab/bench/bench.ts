@@ -100,7 +100,7 @@ async function failFast() {
     },
   });
   try {
-    await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+    await supplierAdmin(lab.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
     await waitFor('the breaker to open', async () => {
       await fetch(`${lab.gateway.url}/quotes/x`).then((r) => r.arrayBuffer());
       const b = (await (await fetch(`${lab.gateway.url}/breakers`)).json()) as {

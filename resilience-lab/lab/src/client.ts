@@ -1,16 +1,10 @@
 /** Typed access to the supplier's chaos controls and call ledger (LAB_CHAOS=1 only). */
+import type { ChaosRule } from '@lab/shared/chaos';
+
 export type Route = 'prices' | 'stock';
 
-export interface ChaosBody {
-  route: Route;
-  latency?: { p50Ms: number; p99Ms: number };
-  errorRate?: number;
-  hangRate?: number;
-  resetRate?: number;
-  down?: boolean;
-  retryAfterS?: number;
-  seed?: number;
-}
+/** The body of POST /_chaos, the same on every lab service (see @lab/shared/chaos). */
+export type ChaosBody = ChaosRule<Route, 'error' | 'hang' | 'reset' | 'down'>;
 
 export interface SupplierCall {
   id: number;
@@ -44,7 +38,8 @@ export function supplierAdmin(url: string) {
       if (res.status !== 200) throw new Error(`POST /_chaos ${res.status}: ${await res.text()}`);
     },
     async clear(route: Route): Promise<void> {
-      await this.chaos({ route });
+      const res = await fetch(`${url}/_chaos?target=${route}`, { method: 'DELETE' });
+      if (res.status !== 200) throw new Error(`DELETE /_chaos ${res.status}: ${await res.text()}`);
     },
     async counters(): Promise<Record<Route, RouteCounters>> {
       const res = await fetch(`${url}/_chaos`);

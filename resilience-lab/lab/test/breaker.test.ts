@@ -39,7 +39,7 @@ describe('circuit breaker on the prices route', () => {
   it('When failures pile up, then it opens only once both the volume threshold and the error rate are reached, fails fast while open, and probes after the reset timeout', async () => {
     // Arrange: four good calls, then a supplier that fails every call.
     for (let i = 0; i < 4; i += 1) expect((await quote()).status).toBe(200);
-    await supplier.chaos({ route: 'prices', errorRate: 1 });
+    await supplier.chaos({ target: 'prices', faults: { error: 1 } });
 
     // Act + assert: 5 failures of 9 calls is 55%, over the rate but under the volume of 10.
     for (let i = 0; i < 5; i += 1) expect((await quote()).status).toBe(502);

@@ -32,7 +32,7 @@ afterAll(async () => {
   await Promise.all([bulkheaded.stop(), unprotected.stop(), withFallback.stop()]);
 });
 
-const slowPrices = { route: 'prices' as const, latency: { p50Ms: 2500, p99Ms: 2600 } };
+const slowPrices = { target: 'prices' as const, latency: { p50Ms: 2500, p99Ms: 2600 } };
 
 describe('bulkhead', () => {
   it('When prices are slow and overloaded, then overflow gets 503 with Retry-After while /availability keeps answering', async () => {
@@ -102,7 +102,7 @@ describe('fallback', () => {
       source: string;
     };
     expect(fresh.source).toBe('supplier');
-    await supplier.chaos({ route: 'prices', errorRate: 1 });
+    await supplier.chaos({ target: 'prices', faults: { error: 1 } });
     await waitFor('the prices breaker to open', async () => {
       await fetch(`${gateway}/quotes/other`);
       const breakers = (await (await fetch(`${gateway}/breakers`)).json()) as {

@@ -36,10 +36,9 @@ async function runSchedule(settings: ChaosBody, calls: number) {
 describe('seeded chaos', () => {
   it('When the same seed and schedule are replayed, then the same fault sequence comes out, and another seed gives another', async () => {
     const settings: ChaosBody = {
-      route: 'prices',
+      target: 'prices',
+      faults: { error: 0.3, reset: 0.2 },
       latency: { p50Ms: 2, p99Ms: 20 },
-      errorRate: 0.3,
-      resetRate: 0.2,
       seed: 424242,
     };
     const first = await runSchedule(settings, 40);
@@ -56,12 +55,12 @@ describe('seeded chaos', () => {
 
   it('When the latency is drawn with p50 and p99, then the draws follow those quantiles', async () => {
     const { injected } = await runSchedule(
-      { route: 'stock', latency: { p50Ms: 1, p99Ms: 4 }, seed: 5 },
+      { target: 'stock', latency: { p50Ms: 1, p99Ms: 4 }, seed: 5 },
       0,
     );
     expect(injected).toEqual([]);
     const admin = supplierAdmin(supplier.url);
-    await admin.chaos({ route: 'prices', latency: { p50Ms: 3, p99Ms: 30 }, seed: 99 });
+    await admin.chaos({ target: 'prices', latency: { p50Ms: 3, p99Ms: 30 }, seed: 99 });
     const since = (await admin.calls()).at(-1)?.id ?? 0;
     await Promise.all(
       Array.from({ length: 200 }, (_, i) => fetch(`${supplier.url}/prices/q-${i}`)),
@@ -77,13 +76,17 @@ describe('seeded chaos', () => {
 
   it('When chaos settings are invalid, then they are refused with 400 problem+json', async () => {
     const bad = [
-      { route: 'nope' },
-      { route: 'prices', errorRate: 1.5 },
-      { route: 'prices', errorRate: 0.6, hangRate: 0.6 },
-      { route: 'prices', latency: { p50Ms: 100, p99Ms: 10 } },
-      { route: 'prices', latency: { p50Ms: -1, p99Ms: 10 } },
-      { route: 'prices', seed: 1.5 },
-      { route: 'prices', surprise: true },
+      { target: 'nope' },
+      { target: 'prices', faults: { error: 1.5 } },
+      { target: 'prices', faults: { error: 0.6, hang: 0.6 } },
+      { target: 'prices', latency: { p50Ms: 100, p99Ms: 10 } },
+      { target: 'prices', latency: { p50Ms: -1, p99Ms: 10 } },
+      { target: 'prices', seed: 1.5 },
+      { target: 'prices', surprise: true },
+      // Faults a read-only supplier cannot suffer, and an error status that is not a 5xx.
+      { target: 'prices', faults: { reject: 1 } },
+      { target: 'prices', faults: { 'lose-response': 1 } },
+      { target: 'prices', status: 404 },
     ];
     for (const body of bad) {
       const res = await fetch(`${supplier.url}/_chaos`, {
@@ -100,7 +103,7 @@ describe('seeded chaos', () => {
     const res = await fetch(`${locked.url}/_chaos`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ route: 'prices', down: true }),
+      body: JSON.stringify({ target: 'prices', faults: { down: 1 } }),
     });
     expect(res.status).toBe(404);
     expect((await fetch(`${locked.url}/prices/a-1`)).status).toBe(200);

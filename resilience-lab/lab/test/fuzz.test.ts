@@ -10,13 +10,11 @@ beforeAll(async () => {
   const supplier = supplierAdmin(lab.supplier.url);
   // A supplier that misbehaves in every way, so error paths are fuzzed too.
   await supplier.chaos({
-    route: 'prices',
-    errorRate: 0.2,
-    resetRate: 0.1,
-    hangRate: 0.05,
+    target: 'prices',
+    faults: { error: 0.2, reset: 0.1, hang: 0.05 },
     latency: { p50Ms: 2, p99Ms: 300 },
   });
-  await supplier.chaos({ route: 'stock', errorRate: 0.1, resetRate: 0.05 });
+  await supplier.chaos({ target: 'stock', faults: { error: 0.1, reset: 0.05 } });
 });
 afterAll(async () => {
   await lab.stop();

@@ -67,7 +67,7 @@ describe('retries with backoff, jitter and a budget', () => {
 
   it('When the supplier fails with 5xx or drops the connection, then each request is retried up to the limit with full-jitter delays inside the exponential bounds', async () => {
     // Arrange: every price call fails, alternately by 500 and by a reset connection.
-    await supplier.chaos({ route: 'prices', errorRate: 0.5, resetRate: 0.5, seed: 3 });
+    await supplier.chaos({ target: 'prices', faults: { error: 0.5, reset: 0.5 }, seed: 3 });
 
     // Act
     const ids = Array.from({ length: 8 }, (_, i) => `r-5xx-${i}`);
@@ -100,7 +100,7 @@ describe('retries with backoff, jitter and a budget', () => {
   });
 
   it('When the supplier sends Retry-After, then the gateway waits at least that long, and gives up when it is longer than it will wait', async () => {
-    await supplier.chaos({ route: 'prices', errorRate: 1, retryAfterS: 1 });
+    await supplier.chaos({ target: 'prices', faults: { error: 1 }, retryAfterS: 1 });
     expect((await quote(generous, 'sku-ra', 'r-ra')).status).toBe(502);
     const attempts = (await attemptsOf(supplier, 'r-ra')).sort((a, b) => a.startedAt - b.startedAt);
     expect(attempts).toHaveLength(3);
@@ -112,7 +112,7 @@ describe('retries with backoff, jitter and a budget', () => {
         .map((l) => l.delayMs),
     ).toEqual([1000, 1000]);
 
-    await supplier.chaos({ route: 'prices', errorRate: 1, retryAfterS: 30 });
+    await supplier.chaos({ target: 'prices', faults: { error: 1 }, retryAfterS: 30 });
     expect((await quote(generous, 'sku-ra2', 'r-ra-long')).status).toBe(502);
     expect(await attemptsOf(supplier, 'r-ra-long')).toHaveLength(1);
     expect(retryLogs(generous, 'r-ra-long').map((l) => l.decision)).toEqual([
@@ -122,7 +122,7 @@ describe('retries with backoff, jitter and a budget', () => {
 
   it('When every call fails, then the retry budget caps the extra attempts instead of tripling the load', async () => {
     // Arrange: a budget of 2 tokens plus 0.1 per request, no time-based refill.
-    await budgetedSupplier.chaos({ route: 'prices', errorRate: 1 });
+    await budgetedSupplier.chaos({ target: 'prices', faults: { error: 1 } });
     const requests = 30;
 
     // Act

@@ -22,7 +22,7 @@ const get = async (path: string, requestId: string) => {
 describe('timeouts with real cancellation', () => {
   it('When some price calls hang, then exactly those are aborted at the supplier and the concurrent calls around them succeed', async () => {
     // Arrange: a seeded sequence where about half the price calls hang forever.
-    await supplier.chaos({ route: 'prices', hangRate: 0.5, seed: 11 });
+    await supplier.chaos({ target: 'prices', faults: { hang: 0.5 }, seed: 11 });
 
     // Act: twelve quotes and twelve availability checks, all at once.
     const results = await Promise.all([

@@ -35,7 +35,7 @@ afterAll(async () => {
 describe('pnpm lab resilience verify', () => {
   it('When a live gateway has opened and closed its breaker under load, then its transitions and bulkhead bounds pass the audit', async () => {
     const supplier = supplierAdmin(lab.supplier.url);
-    await supplier.chaos({ route: 'prices', errorRate: 1 });
+    await supplier.chaos({ target: 'prices', faults: { error: 1 } });
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => fetch(`${lab.gateway.url}/quotes/v-${i}`)),
     );

@@ -2,20 +2,20 @@ import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { loadSupplierConfig } from './config.ts';
 import { CallLedger } from './infrastructure/call-ledger.ts';
-import { ChaosController } from './infrastructure/chaos.ts';
-import { chaosRoutes } from './entry-points/api/chaos.routes.ts';
+import { createSupplierChaos } from './infrastructure/chaos.ts';
+import { supplierChaosRoutes } from './entry-points/api/chaos.routes.ts';
 import { supplierRoutes } from './entry-points/api/supplier.routes.ts';
 
 const config = loadSupplierConfig();
 const logger = createLogger('supplier', config.LOG_LEVEL);
-const chaos = new ChaosController();
+const chaos = createSupplierChaos(config.HANG_MAX_MS);
 const ledger = new CallLedger(config.CALL_LOG_SIZE);
 
 const app = createApp({
   service: 'supplier',
   logger,
   routes: (routes) => {
-    if (config.LAB_CHAOS) chaosRoutes(routes, { chaos, ledger, logger });
+    supplierChaosRoutes(routes, { chaos, ledger, logger, enabled: config.LAB_CHAOS });
     supplierRoutes(routes, { chaos, ledger, logger, hangMaxMs: config.HANG_MAX_MS });
   },
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
     },
   });
   await supplierAdmin(lab.supplier.url).chaos({
-    route: 'prices',
+    target: 'prices',
     latency: { p50Ms: 60, p99Ms: 400 },
     seed: 2024,
   });

@@ -17,7 +17,7 @@ beforeAll(async () => {
       RETRY_BUDGET_BURST: '1000',
     },
   });
-  await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+  await supplierAdmin(lab.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
 });
 afterAll(async () => {
   await lab.stop();

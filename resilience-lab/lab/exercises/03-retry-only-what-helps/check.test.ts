@@ -34,7 +34,7 @@ describe('exercise 03: retry only what a retry can fix', () => {
   });
 
   it('When the connection drops, then the gateway tries again', async () => {
-    await supplierAdmin(lab.supplier.url).chaos({ route: 'stock', resetRate: 1 });
+    await supplierAdmin(lab.supplier.url).chaos({ target: 'stock', faults: { reset: 1 } });
     const res = await fetch(`${lab.gateway.url}/availability/sku-1`, {
       headers: { 'x-request-id': 'ex3-reset' },
     });

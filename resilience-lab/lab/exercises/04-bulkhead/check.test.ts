@@ -37,7 +37,7 @@ function peakConcurrency(calls: SupplierCall[]): number {
 describe('exercise 04: a bulkhead for prices', () => {
   it('When prices are slow and ten quotes arrive, then prices hold at most 2 connections, overflow gets 503, and /availability answers meanwhile', async () => {
     const supplier = supplierAdmin(lab.supplier.url);
-    await supplier.chaos({ route: 'prices', latency: { p50Ms: 1500, p99Ms: 1600 } });
+    await supplier.chaos({ target: 'prices', latency: { p50Ms: 1500, p99Ms: 1600 } });
     const quotes = Array.from({ length: 10 }, (_, i) => fetch(`${lab.gateway.url}/quotes/s-${i}`));
     await waitFor(
       'price calls at the supplier',

@@ -24,7 +24,7 @@ describe('exercise 05: fall back to the last good price', () => {
   it('When the breaker is open, then a SKU seen before is served from the cache with its age', async () => {
     const gw = lab.gateway.url;
     const fresh = (await (await fetch(`${gw}/quotes/fav-1`)).json()) as { price: unknown };
-    await supplierAdmin(lab.supplier.url).chaos({ route: 'prices', errorRate: 1 });
+    await supplierAdmin(lab.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
     await waitFor('the breaker to open', async () => {
       await fetch(`${gw}/quotes/other`);
       const b = (await (await fetch(`${gw}/breakers`)).json()) as { prices: { state: string } };

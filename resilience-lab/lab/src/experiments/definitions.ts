@@ -22,11 +22,11 @@ export interface ExperimentDefinition {
   ratePerSecond: { quotes: number; availability: number };
 }
 
-const clear: ChaosBody[] = [{ route: 'prices' }, { route: 'stock' }];
+const clear: ChaosBody[] = [{ target: 'prices' }, { target: 'stock' }];
 /** Healthy supplier: a few milliseconds, like a real service on a LAN. */
 const healthy: ChaosBody[] = [
-  { route: 'prices', latency: { p50Ms: 5, p99Ms: 25 }, seed: 1 },
-  { route: 'stock', latency: { p50Ms: 5, p99Ms: 25 }, seed: 2 },
+  { target: 'prices', latency: { p50Ms: 5, p99Ms: 25 }, seed: 1 },
+  { target: 'stock', latency: { p50Ms: 5, p99Ms: 25 }, seed: 2 },
 ];
 
 /** Shared by every variant: a small pool, and a breaker that probes quickly enough to see. */
@@ -58,7 +58,7 @@ export function experimentDefinition(name: string, quick: boolean): ExperimentDe
           { atS: 0, chaos: healthy, label: 'healthy' },
           {
             atS: t.faultStartS,
-            chaos: [{ route: 'prices', latency: { p50Ms: 1500, p99Ms: 4000 }, seed: 7 }],
+            chaos: [{ target: 'prices', latency: { p50Ms: 1500, p99Ms: 4000 }, seed: 7 }],
             label: 'prices slow (p50 1.5 s, p99 4 s)',
           },
           { atS: t.faultEndS, chaos: healthy, label: 'healed' },
@@ -79,8 +79,8 @@ export function experimentDefinition(name: string, quick: boolean): ExperimentDe
           {
             atS: t.faultStartS,
             chaos: [
-              { route: 'prices', down: true },
-              { route: 'stock', down: true },
+              { target: 'prices', faults: { down: 1 } },
+              { target: 'stock', faults: { down: 1 } },
             ],
             label: 'supplier down (both routes 503)',
           },
@@ -96,7 +96,7 @@ export function experimentDefinition(name: string, quick: boolean): ExperimentDe
       for (let at = t.faultStartS, bad = true; at < t.faultEndS; at += period, bad = !bad) {
         steps.push({
           atS: at,
-          chaos: bad ? [{ route: 'prices', errorRate: 0.9, seed: at }] : healthy,
+          chaos: bad ? [{ target: 'prices', faults: { error: 0.9 }, seed: at }] : healthy,
           label: bad ? 'prices failing 90%' : 'prices fine',
         });
       }
@@ -122,7 +122,14 @@ export function experimentDefinition(name: string, quick: boolean): ExperimentDe
           { atS: 0, chaos: healthy, label: 'healthy' },
           {
             atS: t.faultStartS,
-            chaos: [{ route: 'prices', errorRate: 1, latency: { p50Ms: 20, p99Ms: 80 }, seed: 3 }],
+            chaos: [
+              {
+                target: 'prices',
+                faults: { error: 1 },
+                latency: { p50Ms: 20, p99Ms: 80 },
+                seed: 3,
+              },
+            ],
             label: 'prices fail 100%',
           },
           { atS: t.faultEndS, chaos: healthy, label: 'healed' },

@@ -59,7 +59,7 @@ async function runVariant(
   });
   const admin = supplierAdmin(lab.supplier.url);
   try {
-    await applyChaos(admin, [{ route: 'prices' }, { route: 'stock' }]);
+    await applyChaos(admin, [{ target: 'prices' }, { target: 'stock' }]);
     const [first, ...later] = def.steps;
     if (first) await applyChaos(admin, first.chaos);
     // Warm-up outside the measurement: JIT, connection pools and the fallback cache.

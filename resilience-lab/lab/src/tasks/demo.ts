@@ -3,7 +3,7 @@ import { startLab, type RunningLab } from '../services.ts';
 import { supplierAdmin } from '../client.ts';
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
-const slow = { route: 'prices' as const, latency: { p50Ms: 2000, p99Ms: 2500 } };
+const slow = { target: 'prices' as const, latency: { p50Ms: 2000, p99Ms: 2500 } };
 
 async function timed(url: string) {
   const started = Date.now();

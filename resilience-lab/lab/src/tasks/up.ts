@@ -11,7 +11,7 @@ export async function up(): Promise<number> {
   process.stdout.write(
     `\nResilience lab is up: gateway ${gateway.url}, supplier ${supplier.url} (chaos on).\n` +
       `Try: curl ${gateway.url}/quotes/sku-1 ; curl ${gateway.url}/breakers\n` +
-      `     curl -XPOST -H 'content-type: application/json' ${supplier.url}/_chaos -d '{"route":"prices","errorRate":1}'\n` +
+      `     curl -XPOST -H 'content-type: application/json' ${supplier.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
       'Ctrl-C stops both.\n\n',
   );
   await new Promise<void>((resolve) => {

@@ -1,118 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ExperimentResult } from '../experiments/run-experiment.ts';
-
-interface Transition {
-  from: string;
-  to: string;
-  reason: string;
-}
-
-interface Status {
-  poolConnections: number;
-  dependencies: Record<
-    string,
-    {
-      inFlight: number;
-      opens: number;
-      bulkhead: { active: number; queued: number; maxConcurrent: number; maxQueue: number } | null;
-    }
-  >;
-}
-
-/** The breaker state machine: any other move is a bug in the breaker or its wiring. */
-const LEGAL = new Set(['closed>open', 'open>half-open', 'half-open>closed', 'half-open>open']);
-
-async function verifyGateway(url: string, violations: string[]): Promise<number> {
-  let checks = 0;
-  const breakers = (await (await fetch(`${url}/breakers`)).json()) as Record<
-    string,
-    {
-      state: string;
-      transitions?: Transition[];
-      opens?: number;
-      options?: { volumeThreshold: number };
-    }
-  >;
-  const status = (await (await fetch(`${url}/status`)).json()) as Status;
-  for (const [name, breaker] of Object.entries(breakers)) {
-    const transitions = breaker.transitions ?? [];
-    let previous = 'closed';
-    for (const t of transitions) {
-      checks += 2;
-      if (t.from !== previous)
-        violations.push(`${name}: transition from ${t.from} but the breaker was ${previous}`);
-      if (!LEGAL.has(`${t.from}>${t.to}`))
-        violations.push(`${name}: illegal transition ${t.from} → ${t.to}`);
-      checks += 1;
-      if (
-        t.from === 'closed' &&
-        t.to === 'open' &&
-        !/failure rate \d+% > \d+% over (\d+) calls/.test(t.reason)
-      )
-        violations.push(`${name}: opened without a failure-rate reason: ${t.reason}`);
-      const volume = /over (\d+) calls/.exec(t.reason)?.[1];
-      checks += 1;
-      if (volume && breaker.options && Number(volume) < breaker.options.volumeThreshold)
-        violations.push(
-          `${name}: opened after ${volume} calls, below the volume threshold ${breaker.options.volumeThreshold}`,
-        );
-      previous = t.to;
-    }
-    checks += 1;
-    if (transitions.length > 0 && transitions.length < 100 && previous !== breaker.state)
-      violations.push(
-        `${name}: state ${breaker.state} but the last transition went to ${previous}`,
-      );
-  }
-  for (const [name, dep] of Object.entries(status.dependencies)) {
-    if (!dep.bulkhead) continue;
-    checks += 3;
-    if (dep.bulkhead.active > dep.bulkhead.maxConcurrent)
-      violations.push(
-        `${name}: ${dep.bulkhead.active} active calls above the bulkhead limit ${dep.bulkhead.maxConcurrent}`,
-      );
-    if (dep.bulkhead.queued > dep.bulkhead.maxQueue)
-      violations.push(
-        `${name}: ${dep.bulkhead.queued} queued above the bulkhead queue ${dep.bulkhead.maxQueue}`,
-      );
-    if (dep.inFlight > dep.bulkhead.maxConcurrent)
-      violations.push(
-        `${name}: ${dep.inFlight} supplier calls in flight, more than the bulkhead admits`,
-      );
-  }
-  return checks;
-}
-
-function verifyResults(dir: string, violations: string[]): number {
-  let checks = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    const result = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExperimentResult;
-    if (!Array.isArray(result.variants)) continue;
-    const guarded = result.variants.find((v) => v.name === 'protected');
-    if (!guarded) continue;
-    const h = guarded.headline;
-    const where = `${result.experiment}/protected`;
-    checks += 3;
-    // Defaults: two bulkheads of 5; retries at most 10% of requests plus a small floor.
-    if (h.maxGatewayInFlight > 10)
-      violations.push(`${where}: ${h.maxGatewayInFlight} calls in flight, above the bulkheads' 10`);
-    if (h.retryAmplification > 1.3)
-      violations.push(
-        `${where}: retry amplification ${h.retryAmplification.toFixed(2)} exceeds the budget`,
-      );
-    if (h.breakerOpens > 0 && h.timeToOpenMs === null && result.experiment !== 'flapping')
-      violations.push(`${where}: the breaker opened but never during the fault`);
-    if (result.experiment === 'cascade') {
-      checks += 1;
-      if ((h.availabilitySuccessDuringFault ?? 0) < 0.99)
-        violations.push(
-          `${where}: /availability success ${h.availabilitySuccessDuringFault} < 99% while prices were slow`,
-        );
-    }
-  }
-  return checks;
-}
+import { existsSync } from 'node:fs';
+import { auditGateway, auditResults } from '../audit.ts';
 
 /** Audits breaker and bulkhead invariants: exit 0 only when no violation is found. */
 export async function verify(gatewayUrl: string | undefined, resultsDir: string): Promise<number> {
@@ -120,13 +7,13 @@ export async function verify(gatewayUrl: string | undefined, resultsDir: string)
   let checks = 0;
   const url = gatewayUrl ?? 'http://127.0.0.1:3301';
   try {
-    checks += await verifyGateway(url, violations);
+    checks += await auditGateway(url, violations);
     process.stdout.write(`gateway ${url}: checked breaker transitions and bulkhead bounds\n`);
   } catch {
     process.stdout.write(`no gateway answers at ${url}; checking experiment results only\n`);
   }
   if (existsSync(resultsDir)) {
-    checks += verifyResults(resultsDir, violations);
+    checks += auditResults(resultsDir, violations);
     process.stdout.write(`experiment results in ${resultsDir}: checked\n`);
   }
   for (const violation of violations) process.stdout.write(`VIOLATION ${violation}\n`);

@@ -1,14 +1,17 @@
 import type { Express } from 'express';
 import { z } from 'zod';
+import { chaosRoutes } from '@lab/shared/chaos';
 import { parse } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger } from '../../infrastructure/call-ledger.ts';
-import { ROUTES, chaosSettingsSchema, type ChaosController } from '../../infrastructure/chaos.ts';
+import { ROUTES, type SupplierChaos } from '../../infrastructure/chaos.ts';
 
 interface Deps {
-  chaos: ChaosController;
+  chaos: SupplierChaos;
   ledger: CallLedger;
   logger: Logger;
+  /** LAB_CHAOS: without it none of these routes exist. */
+  enabled: boolean;
 }
 
 const callsQuery = z.object({
@@ -16,19 +19,14 @@ const callsQuery = z.object({
   route: z.enum(ROUTES).optional(),
 });
 
-/** Fault injection, mounted only with LAB_CHAOS=1. A body with only `route` clears that route. */
-export function chaosRoutes(app: Express, { chaos, ledger, logger }: Deps): void {
-  app.post('/_chaos', (req, res) => {
-    const settings = chaos.set(parse(req, 'body', chaosSettingsSchema));
-    logger.warn({ chaos: settings }, 'chaos: settings changed');
-    res.json(settings);
-  });
-  app.get('/_chaos', (_req, res) => {
-    res.json({
-      routes: Object.fromEntries(ROUTES.map((route) => [route, chaos.settingsOf(route)])),
-      calls: ledger.counters,
-    });
-  });
+/**
+ * The shared /_chaos API (POST a rule, DELETE, GET the rules with the call counters), plus
+ * GET /_chaos/calls: the supplier's record of every call it served, which the lab's tests and
+ * experiments read to see what the gateway really sent.
+ */
+export function supplierChaosRoutes(app: Express, { chaos, ledger, logger, enabled }: Deps): void {
+  chaosRoutes(app, chaos, { enabled, logger, report: () => ({ calls: ledger.counters }) });
+  if (!enabled) return;
   app.get('/_chaos/calls', (req, res) => {
     const { since, route } = parse(req, 'query', callsQuery);
     res.json({ calls: ledger.since(since, route) });

@@ -5,7 +5,7 @@ import { AppError, parse, problems, text } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger, CallOutcome } from '../../infrastructure/call-ledger.ts';
 import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
-import type { ChaosController, SupplierRoute } from '../../infrastructure/chaos.ts';
+import type { SupplierChaos, SupplierRoute } from '../../infrastructure/chaos.ts';
 import { supplierMetrics } from '../../infrastructure/supplier-metrics.ts';
 
 // The SKU is recorded in the call ledger and echoed in answers: one schema for all text.
@@ -18,7 +18,7 @@ export const skuParams = z.object({
 });
 
 interface Deps {
-  chaos: ChaosController;
+  chaos: SupplierChaos;
   ledger: CallLedger;
   logger: Logger;
   hangMaxMs: number;
@@ -44,21 +44,24 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
   const answer = route === 'prices' ? priceOf : stockOf;
   return async (req: Request, res: Response) => {
     const { sku } = parse(req, 'params', skuParams);
-    const fault = deps.chaos.next(route);
+    const decision = deps.chaos.decide(route);
     const attempt = Number(header(req, 'x-attempt'));
     const call = deps.ledger.begin({
       route,
       sku,
       requestId: header(req, 'x-request-id'),
       attempt: Number.isInteger(attempt) ? attempt : undefined,
-      fault: fault.kind,
-      latencyMs: fault.latencyMs,
+      fault: decision.fault,
+      latencyMs: decision.latencyMs,
       startedAt: Date.now(),
     });
-    if (fault.kind !== 'none' || fault.latencyMs > 0) {
-      supplierMetrics.faults.inc({ route, fault: fault.kind === 'none' ? 'latency' : fault.kind });
+    if (decision.fault !== 'none' || decision.latencyMs > 0) {
+      supplierMetrics.faults.inc({
+        route,
+        fault: decision.fault === 'none' ? 'latency' : decision.fault,
+      });
       deps.logger.info(
-        { route, sku, seq: fault.seq, fault: fault.kind, latencyMs: fault.latencyMs },
+        { route, sku, seq: decision.seq, fault: decision.fault, latencyMs: decision.latencyMs },
         'chaos: injected fault',
       );
     }
@@ -76,16 +79,15 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
       callerGone.abort();
     });
 
-    const settings = deps.chaos.settingsOf(route);
     const retryAfter: Record<string, string> =
-      settings.retryAfterS === undefined ? {} : { 'Retry-After': String(settings.retryAfterS) };
-    if (fault.kind === 'down') {
+      decision.retryAfterS === undefined ? {} : { 'Retry-After': String(decision.retryAfterS) };
+    if (decision.fault === 'down') {
       outcome = 'down';
       throw new AppError('supplier-down', 503, `The ${route} route is down (chaos).`, {
         headers: retryAfter,
       });
     }
-    if (fault.kind === 'hang') {
+    if (decision.fault === 'hang') {
       // Held until the caller gives up: only a caller with a deadline gets its connection back.
       if (await work(deps.hangMaxMs, callerGone.signal)) {
         outcome = 'hang-expired';
@@ -93,15 +95,15 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
       }
       return;
     }
-    if (!(await work(fault.latencyMs, callerGone.signal))) return;
-    if (fault.kind === 'reset') {
+    if (!(await work(decision.latencyMs, callerGone.signal))) return;
+    if (decision.fault === 'reset') {
       outcome = 'reset';
       res.socket?.destroy();
       return;
     }
-    if (fault.kind === 'error') {
+    if (decision.fault === 'error') {
       outcome = 'error';
-      throw new AppError('injected-error', 500, `Injected ${route} error (chaos).`, {
+      throw new AppError('injected-error', decision.status, `Injected ${route} error (chaos).`, {
         headers: retryAfter,
       });
     }
