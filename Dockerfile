@@ -22,6 +22,8 @@ RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<lab>/<service>
 COPY . .
 # Not `pnpm deploy`: it copies @lab/shared into node_modules, where Node refuses to strip types; a
 # filtered workspace install keeps shared/ a symlink that resolves to its real path outside it.
+# --prod installs what this service and the packages it uses run on, and no devDependency: the
+# test kit's testcontainers and vitest never enter an image.
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm install --offline --frozen-lockfile --prod --store-dir /pnpm/store --filter "./${SERVICE}..."
 
