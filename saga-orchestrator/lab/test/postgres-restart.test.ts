@@ -277,3 +277,33 @@ test(
     expect(await auditSaga(server.url, lab.databases, logServer.url)).toEqual([]);
   },
 );
+
+test('When SIGTERM arrives while both databases are down, then every service stops and exits 0', async () => {
+  // Arrange: a trip in flight (its first flight hold hangs) when both databases go away
+  const stock = {
+    flight: await createInventory(lab.urls.flights, 5),
+    hotel: await createInventory(lab.urls.hotels, 5),
+    car: await createInventory(lab.urls.cars, 5),
+  };
+  await chaos(lab.urls.flights, { target: 'action', faults: { hang: 1 }, next: 1 });
+  await bookTrip(lab.urls.orchestrator, tripRequest(stock, { customerId: 'sigterm' }));
+  server.stop('fast');
+  logServer.stop('fast');
+  await waitFor('every service to report its database down', async () => {
+    const ready = await Promise.all(
+      Object.values(lab.urls).map(async (url) => (await fetch(`${url}/readyz`)).status),
+    );
+    return ready.every((status) => status === 503);
+  });
+
+  // Act: the operator stops the lab during the outage
+  const exits: Record<string, number | null> = {};
+  await Promise.all(
+    Object.entries(lab.services).map(async ([name, service]) => {
+      exits[name] = await service.stop();
+    }),
+  );
+
+  // Assert
+  expect(exits).toEqual({ orchestrator: 0, flights: 0, hotels: 0, cars: 0, payments: 0 });
+});
