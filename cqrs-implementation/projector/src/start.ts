@@ -9,7 +9,6 @@ import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
-import { gauge } from '@lab/shared/metrics';
 import { createRedis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
 import { createReadModelRepository } from './data-access/read-model.repository.ts';
@@ -17,6 +16,7 @@ import { startProjector } from './entry-points/kafka/events.consumer.ts';
 import { createRebuildSteps } from './entry-points/kafka/read-model-rebuild.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
 import { adminRoutes } from './entry-points/api/admin.routes.ts';
+import { registerLagGauge } from './infrastructure/lag-metrics.ts';
 import { projectorSeams } from './seams.ts';
 
 const config = readConfig();
@@ -27,35 +27,7 @@ const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 const groupId = `${config.KAFKA_TOPIC_PREFIX}cqrs-projector`;
 const store = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
 
-// Lag in events: how far the group's committed offsets trail the end of each partition.
-const admin = kafka.admin();
-let adminConnected = false;
-gauge(
-  'cqrs_projector_lag_events',
-  'Events on the topic not yet committed by the projector',
-  [],
-  async function () {
-    try {
-      if (!adminConnected) {
-        await admin.connect();
-        adminConnected = true;
-      }
-      const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId, topics: [topic] }),
-      ]);
-      const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]));
-      this.set(
-        ends.reduce(
-          (sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, done.get(p.partition) ?? 0)),
-          0,
-        ),
-      );
-    } catch {
-      this.set(-1);
-    }
-  },
-);
+const lagGauge = registerLagGauge(kafka, topic, groupId);
 
 const chaos = config.LAB_CHAOS
   ? {
@@ -146,7 +118,7 @@ onShutdown(
       await healer.stop();
     },
     () => consumer.stop(),
-    () => (adminConnected ? admin.disconnect() : Promise.resolve()),
+    () => lagGauge.close(),
     // QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must
     // not turn a clean SIGTERM into a failed shutdown: drop the socket instead.
     () =>

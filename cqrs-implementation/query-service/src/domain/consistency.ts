@@ -1,14 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError, problems } from '@lab/shared/http';
-import { counter } from '@lab/shared/metrics';
 import type { ReadModelRepository } from '../data-access/read-model.repository.ts';
-
-const waits = counter(
-  'cqrs_query_consistency_waits_total',
-  'Queries that carried a consistency token, by result',
-  ['result'],
-);
+import { recordConsistencyWait } from '../infrastructure/consistency-metrics.ts';
 
 const Token = z.object({
   v: z.literal(1),
@@ -53,11 +47,11 @@ export async function waitForToken(
   for (;;) {
     const versions = await readModel.versions(aggregates);
     if (wanted.every(([, , version], i) => (versions[i] ?? 0) >= version)) {
-      waits.inc({ result: 'reflected' });
+      recordConsistencyWait('reflected');
       return;
     }
     if (Date.now() >= deadline) {
-      waits.inc({ result: 'timed-out' });
+      recordConsistencyWait('timed-out');
       throw problems.unavailable(
         'read-model-behind',
         `The read model has not caught up with this write within ${timeoutMs} ms.`,

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { counter, gauge, histogram } from '@lab/shared/metrics';
 import {
   createProducer,
   ensureTopics,
@@ -10,27 +9,7 @@ import {
 import type { Logger } from '@lab/shared/logging';
 import { withTransaction, type Pool } from '@lab/shared/pg';
 import { markPublished, type ClaimStrategy, type OutboxRow } from '../data-access/outbox-claim.ts';
-
-const published = counter('cqrs_relay_published_total', 'Outbox events published to Kafka');
-const heldBackTotal = counter(
-  'cqrs_relay_held_back_total',
-  'Times committed events waited because an older transaction was still running (outbox gap)',
-);
-const publishLag = histogram(
-  'cqrs_relay_publish_lag_seconds',
-  'From the outbox insert to the event acknowledged by Kafka',
-);
-const recent: { at: number; count: number }[] = [];
-gauge(
-  'cqrs_relay_published_per_second',
-  'Events published per second over the last 10 s',
-  [],
-  function () {
-    const since = Date.now() - 10_000;
-    while ((recent[0]?.at ?? Infinity) < since) recent.shift();
-    this.set(recent.reduce((sum, r) => sum + r.count, 0) / 10);
-  },
-);
+import { recordBatch } from '../infrastructure/relay-metrics.ts';
 
 export interface RelayOptions {
   pool: Pool;
@@ -90,11 +69,10 @@ export function createRelay(options: RelayOptions) {
       }
       return claimed;
     });
-    const now = Date.now();
-    for (const event of claim.events) publishLag.observe((now - event.occurredAt.getTime()) / 1000);
-    published.inc(claim.events.length);
-    recent.push({ at: now, count: claim.events.length });
-    if (claim.heldBack > 0) heldBackTotal.inc();
+    recordBatch(
+      claim.events.map((e) => e.occurredAt),
+      claim.heldBack,
+    );
     if (!claim.leader) return 'standby';
     if (claim.events.length >= options.batchSize) return 'published';
     return claim.heldBack > 0 ? 'held-back' : claim.events.length > 0 ? 'published' : 'idle';
