@@ -1,7 +1,8 @@
 /**
  * Domain events as the command side writes them to the outbox. Each event carries the
  * aggregate's resulting state next to what changed, so a projector can apply it with a simple
- * version check and a rebuild can start from a snapshot of the write model.
+ * version check, and a replay of the event topic alone (the projector's heal or rebuild) brings
+ * every view back.
  */
 export type AggregateType = 'product' | 'order';
 

@@ -47,8 +47,8 @@ export interface EventPosition {
  * same script as its views: the checkpoint and the views live and die together. The Kafka
  * group's committed offsets live in the broker and survive a Redis that forgot everything, so
  * they alone would let the projector carry on past events whose views no longer exist. A
- * missing checkpoint is how the projector learns that the store is not the one it fed. (Keys are computed in the script, which a Redis
- * Cluster would refuse; this lab runs one Redis node.)
+ * missing checkpoint is how the projector learns that the store is not the one it fed. (Keys
+ * are computed in the script, which a Redis Cluster would refuse; this lab runs one Redis node.)
  */
 const APPLY_SCRIPT = `
 local base, explicit, kind, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -136,7 +136,7 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
   const commands = redis as unknown as WithApply;
   /**
-   * With an explicit generation (a rebuild's copy) the update goes there only and leaves the
+   * With an explicit generation (a rebuild's replay) the update goes there only and leaves the
    * checkpoint alone. A live event passes its position so the checkpoint advances with it; a
    * replayed one passes none (the replay runs behind the live consumer, not ahead of it).
    */
