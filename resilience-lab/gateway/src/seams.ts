@@ -5,8 +5,8 @@
  * production policy (see withExerciseSeams in @lab/shared/exercise).
  */
 export { productionPolicies as gatewaySeams, type Policies } from './domain/policies.ts';
-export type { BackoffDelay } from './domain/protections/backoff.ts';
-export type { Bulkhead } from './domain/protections/bulkhead.ts';
+export type { BackoffDelay, BackoffOptions } from './domain/protections/backoff.ts';
+export type { Bulkhead, BulkheadOptions } from './domain/protections/bulkhead.ts';
 export type { CachedPrice, PriceCache } from './domain/protections/fallback.ts';
 export type { RetryPredicate } from './domain/protections/retry-policy.ts';
 export type { SupplierFailure } from './data-access/supplier.client.ts';

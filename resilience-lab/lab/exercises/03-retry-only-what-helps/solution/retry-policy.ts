@@ -1,14 +1,11 @@
-export interface Failure {
-  kind: 'http' | 'timeout' | 'connection' | 'caller-gone';
-  status: number | undefined;
-}
+import type { SupplierFailure } from '@lab/resilience-gateway/seams';
 
 /**
  * Retry only what a second attempt can fix: a 5xx, a dropped connection, a timeout. A 4xx says
  * the request is wrong and will be wrong again; retrying it is pure extra load. A caller that
  * left gains nothing.
  */
-export function isRetryable(failure: Failure): boolean {
+export function isRetryable(failure: SupplierFailure): boolean {
   switch (failure.kind) {
     case 'timeout':
     case 'connection':

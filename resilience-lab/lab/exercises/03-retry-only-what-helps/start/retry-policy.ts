@@ -1,11 +1,9 @@
-/** Why one supplier attempt failed, as the gateway classifies it. */
-export interface Failure {
-  kind: 'http' | 'timeout' | 'connection' | 'caller-gone';
-  /** The HTTP status when kind is 'http' (4xx or 5xx). */
-  status: number | undefined;
-}
+import type { SupplierFailure } from '@lab/resilience-gateway/seams';
 
-/** Should the gateway try this GET again? */
-export function isRetryable(failure: Failure): boolean {
+/**
+ * Should the gateway try this GET again? `failure.kind` says why the attempt failed: 'http'
+ * (then `failure.status` is the 4xx or 5xx), 'timeout', 'connection' or 'caller-gone'.
+ */
+export function isRetryable(failure: SupplierFailure): boolean {
   return failure.kind !== 'caller-gone';
 }

@@ -1,16 +1,7 @@
-export interface BulkheadOptions {
-  maxConcurrent: number;
-  maxQueue: number;
-}
+import type { Bulkhead, BulkheadOptions } from '@lab/resilience-gateway/seams';
 
 class BulkheadFull extends Error {
   override name = 'BulkheadFull';
-}
-
-export interface Bulkhead {
-  acquire(signal: AbortSignal): Promise<() => void>;
-  readonly active: number;
-  readonly queued: number;
 }
 
 /**

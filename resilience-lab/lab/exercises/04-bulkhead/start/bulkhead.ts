@@ -1,19 +1,9 @@
-export interface BulkheadOptions {
-  maxConcurrent: number;
-  maxQueue: number;
-}
+import type { Bulkhead, BulkheadOptions } from '@lab/resilience-gateway/seams';
 
 /** Thrown when the bulkhead refuses a call; the gateway turns it into 503 + Retry-After. */
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- yours to throw on overflow
 class BulkheadFull extends Error {
   override name = 'BulkheadFull';
-}
-
-export interface Bulkhead {
-  /** Resolves with a release function once the call may proceed; rejects with BulkheadFull. */
-  acquire(signal: AbortSignal): Promise<() => void>;
-  readonly active: number;
-  readonly queued: number;
 }
 
 /** Limits concurrent calls to one dependency. This one lets every call through. */

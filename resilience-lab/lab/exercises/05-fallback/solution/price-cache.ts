@@ -1,12 +1,4 @@
-export interface CachedPrice {
-  price: unknown;
-  ageMs: number;
-}
-
-export interface PriceCache {
-  remember(sku: string, price: unknown): void;
-  recall(sku: string): CachedPrice | undefined;
-}
+import type { PriceCache } from '@lab/resilience-gateway/seams';
 
 /**
  * The last good price per SKU, with when it was seen. While the breaker is open, a price a
