@@ -1,8 +1,17 @@
 /**
  * The cars participant: limited inventory held by PENDING reservations (the saga's semantic
- * lock), confirmed after the payment pivot or cancelled by a compensation. The behaviour is
- * shared with the other inventory participants in @lab/saga-participant-kit.
+ * lock), confirmed after the payment pivot or cancelled by a compensation. Its reservation
+ * rules, repositories and schema are the participant kit's, shared with the other inventory
+ * participants; this service wires them to its own settings and routes, then listens.
  */
-import { runInventoryParticipant } from '@lab/saga-participant-kit';
+import { inventoryMigrations, runParticipant } from '@lab/saga-participant-kit';
+import { config } from './config.ts';
+import { adminRoutes, routes } from './entry-points/api/reservations.routes.ts';
 
-await runInventoryParticipant('cars', { port: 3204, database: 'saga_cars' });
+await runParticipant({
+  service: 'cars',
+  config,
+  migrationsDir: inventoryMigrations,
+  routes,
+  adminRoutes,
+});

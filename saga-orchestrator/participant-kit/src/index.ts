@@ -1,3 +1,12 @@
+/**
+ * @lab/saga-participant-kit: the mechanics every saga participant shares, as a library each
+ * participant's own rooms use. Reservations held under a semantic lock (PENDING with an
+ * expiry), confirmed after the pivot or cancelled by a compensation, with tombstones for a
+ * cancel that arrives first; the idempotency table; the participant's chaos targets; the
+ * service skeleton its start.ts calls.
+ */
+export { participantConfigSchema, type ParticipantConfig } from './config.ts';
+export { runParticipant, type ParticipantOptions } from './participant-service.ts';
 export {
   participantChaos,
   participantChaosTargets,
@@ -6,10 +15,7 @@ export {
 } from './infrastructure/chaos.ts';
 export { serverTiming } from './entry-points/api/server-timing.ts';
 export { idempotentRoute } from './entry-points/api/idempotent-route.ts';
+export { inventoryRoutes, reservationRoutes } from './entry-points/api/reservations.routes.ts';
+/** The inventory participants' schema (inventory, reservations, idempotency keys). */
+export const inventoryMigrations = new URL('./data-access/migrations', import.meta.url).pathname;
 export { idempotent, requestHash, type Outcome } from './data-access/idempotency.repository.ts';
-export {
-  participantConfigSchema,
-  runInventoryParticipant,
-  runParticipant,
-  type ParticipantConfig,
-} from './run-participant.ts';

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, problems } from '@lab/shared/http';
+import { problems } from '@lab/shared/errors';
 import type { Pool, PoolClient } from '@lab/shared/pg';
+import {
+  refuseKnownReservation,
+  refuseNoUnits,
+  refuseUnconfirmable,
+} from '../domain/reservation-rules.ts';
 import type { Outcome } from './idempotency.repository.ts';
 
 export interface InventoryCounts {
@@ -57,13 +62,7 @@ export async function reserve(
     'SELECT tombstone FROM reservations WHERE id = $1 FOR UPDATE',
     [input.reservationId],
   );
-  if (existing.rows[0]?.tombstone)
-    throw problems.conflict(
-      'reservation-cancelled',
-      'This reservation was cancelled before it arrived; a late reservation is refused.',
-    );
-  if (existing.rows[0])
-    throw problems.conflict('reservation-exists', 'A reservation with this id already exists.');
+  refuseKnownReservation(existing.rows[0]);
 
   let taken = await takeUnits(client, input.inventoryId, input.quantity);
   if (!taken) {
@@ -72,9 +71,7 @@ export async function reserve(
   }
   if (!taken) {
     const known = await client.query('SELECT 1 FROM inventory WHERE id = $1', [input.inventoryId]);
-    if (known.rowCount === 0)
-      throw new AppError('unknown-inventory', 422, 'There is no inventory with this id.');
-    throw problems.conflict('sold-out', 'No units left for this inventory.');
+    refuseNoUnits(known.rowCount === 1);
   }
   const { rows } = await client.query<{ expires_at: Date }>(
     `INSERT INTO reservations (id, inventory_id, status, quantity, expires_at)
@@ -107,6 +104,7 @@ async function lockReservation(client: PoolClient, id: string) {
 export async function confirm(client: PoolClient, id: string): Promise<Outcome> {
   const row = await lockReservation(client, id);
   if (!row) throw problems.notFound('The reservation');
+  refuseUnconfirmable(row.status);
   if (row.status === 'PENDING') {
     await client.query(
       `UPDATE inventory SET held = held - $2, confirmed = confirmed + $2 WHERE id = $1`,
@@ -116,8 +114,6 @@ export async function confirm(client: PoolClient, id: string): Promise<Outcome> 
       `UPDATE reservations SET status = 'CONFIRMED', updated_at = now() WHERE id = $1`,
       [id],
     );
-  } else if (row.status !== 'CONFIRMED') {
-    throw problems.conflict('reservation-not-pending', `The reservation is ${row.status}.`);
   }
   return { status: 200, body: { reservationId: id, status: 'CONFIRMED' } };
 }

@@ -1,6 +1,6 @@
-import { problems } from '@lab/shared/http';
 import type { Pool, PoolClient } from '@lab/shared/pg';
 import type { Outcome } from '@lab/saga-participant-kit';
+import { declineOverLimit, refuseKnownCharge } from '../domain/charge-rules.ts';
 
 export async function createCard(pool: Pool, cardToken: string, limitCents: number) {
   await pool.query(
@@ -18,13 +18,10 @@ export async function charge(
     'SELECT tombstone FROM charges WHERE id = $1 FOR UPDATE',
     [input.chargeId],
   );
-  if (existing.rows[0]?.tombstone)
-    throw problems.conflict('charge-voided', 'This charge was voided before it arrived.');
-  if (existing.rows[0])
-    throw problems.conflict('charge-exists', 'A charge with this id already exists.');
+  refuseKnownCharge(existing.rows[0]);
 
   // The card row lock serialises charges on one card, so two trips cannot both fit under
-  // the same remaining limit. Cards nobody registered have no limit.
+  // the same remaining limit.
   const card = await client.query<{ limit_cents: number; spent: number }>(
     `SELECT c.limit_cents,
             (SELECT coalesce(sum(amount_cents), 0) FROM charges
@@ -33,10 +30,10 @@ export async function charge(
     [input.cardToken],
   );
   const limit = card.rows[0];
-  if (limit && limit.spent + input.amountCents > limit.limit_cents)
-    throw problems.conflict('card-declined', 'The card was declined: over its limit.', {
-      remainingCents: limit.limit_cents - limit.spent,
-    });
+  declineOverLimit(
+    limit && { limitCents: limit.limit_cents, spentCents: limit.spent },
+    input.amountCents,
+  );
 
   await client.query(
     `INSERT INTO charges (id, card_token, amount_cents, status) VALUES ($1, $2, $3, 'CAPTURED')`,

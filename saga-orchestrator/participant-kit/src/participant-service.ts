@@ -1,26 +1,10 @@
 import type { Express } from 'express';
-import { z } from 'zod';
-import { env, loadConfig } from '@lab/shared/config';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate, type Pool } from '@lab/shared/pg';
 import { chaosRoutes } from '@lab/shared/chaos';
 import { participantChaos, type ParticipantChaos } from './infrastructure/chaos.ts';
-import { inventoryRoutes, reservationRoutes } from './entry-points/api/reservations.routes.ts';
-
-export function participantConfigSchema(defaults: { port: number; database: string }) {
-  return z.object({
-    PORT: env.port(defaults.port),
-    HOST: env.host(),
-    DATABASE_URL: env.databaseUrl(),
-    DATABASE_NAME: env.identifier(defaults.database),
-    LAB_CHAOS: env.flag(),
-    /** How long a PENDING hold keeps its unit before it expires (the semantic lock's lease). */
-    HOLD_TTL_MS: env.positiveInt(15 * 60_000),
-    DB_POOL_SIZE: env.positiveInt(10),
-  });
-}
-export type ParticipantConfig = z.infer<ReturnType<typeof participantConfigSchema>>;
+import type { ParticipantConfig } from './config.ts';
 
 export interface ParticipantOptions {
   service: string;
@@ -34,7 +18,11 @@ export interface ParticipantOptions {
   adminRoutes?: (app: Express, pool: Pool) => void;
 }
 
-/** start.ts of every participant: config → logger → migrate → pool → app → listen → shutdown. */
+/**
+ * What every participant's start.ts calls once it has its settings and its routes: logger →
+ * migrate its database → pool → app (its routes, and with LAB_CHAOS=1 the /_chaos API and its
+ * lab administration routes) → listen → graceful shutdown.
+ */
 export async function runParticipant(options: ParticipantOptions): Promise<void> {
   const { config, service } = options;
   const logger = createLogger(service);
@@ -62,21 +50,4 @@ export async function runParticipant(options: ParticipantOptions): Promise<void>
   const server = await start(app, config.PORT, config.HOST);
   logger.info({ url: server.url, chaos: config.LAB_CHAOS }, 'listening');
   onShutdown(logger, [server], [() => pool.end()]);
-}
-
-/** Flights, hotels and cars are the same participant: limited inventory held by reservations. */
-export async function runInventoryParticipant(
-  service: string,
-  defaults: { port: number; database: string },
-) {
-  const config = loadConfig(service, participantConfigSchema(defaults));
-  await runParticipant({
-    service,
-    config,
-    migrationsDir: new URL('./data-access/migrations', import.meta.url).pathname,
-    routes: (app, deps) => {
-      reservationRoutes(app, { ...deps, holdTtlMs: deps.config.HOLD_TTL_MS });
-    },
-    adminRoutes: inventoryRoutes,
-  });
 }

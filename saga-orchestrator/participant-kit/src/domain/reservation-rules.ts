@@ -1,0 +1,34 @@
+/**
+ * The reservation rules every inventory participant shares, apart from how they are stored.
+ * A PENDING reservation is the saga's semantic lock on a unit: other sagas cannot take it,
+ * and it is either confirmed after the pivot or released by a compensation.
+ */
+import { AppError, problems } from '@lab/shared/errors';
+
+/**
+ * A reservation id arrives once. A cancel that came first left a tombstone (the orchestrator
+ * compensated a step whose answer it never saw), so the late reservation must not hold a unit
+ * for a trip that is already being undone.
+ */
+export function refuseKnownReservation(existing: { tombstone: boolean } | undefined): void {
+  if (existing?.tombstone)
+    throw problems.conflict(
+      'reservation-cancelled',
+      'This reservation was cancelled before it arrived; a late reservation is refused.',
+    );
+  if (existing)
+    throw problems.conflict('reservation-exists', 'A reservation with this id already exists.');
+}
+
+/** No unit could be taken: an inventory nobody created is bad input, a known one is sold out. */
+export function refuseNoUnits(inventoryKnown: boolean): never {
+  if (!inventoryKnown)
+    throw new AppError('unknown-inventory', 422, 'There is no inventory with this id.');
+  throw problems.conflict('sold-out', 'No units left for this inventory.');
+}
+
+/** Only a held unit can be sold; confirming twice is the same sale. */
+export function refuseUnconfirmable(status: string): void {
+  if (status !== 'PENDING' && status !== 'CONFIRMED')
+    throw problems.conflict('reservation-not-pending', `The reservation is ${status}.`);
+}
