@@ -33,6 +33,7 @@ afterAll(async () => {
   // The namespace's keys live on the private Redis: it must answer for the clean-up.
   try {
     await redis.start();
+    await waitFor('the test client to reconnect', () => stores.redis.status === 'ready');
     await stores.close();
   } finally {
     await redis.destroy();
@@ -166,6 +167,22 @@ describe('Redis loses the read model', () => {
       }
       expect(result.violations).toEqual([]);
       expect(stack.services.projector?.alive()).toBe(true);
+    },
+  );
+
+  it(
+    'When Redis is down and the query service and the projector get SIGTERM, then each stops cleanly with exit 0',
+    { timeout: 120_000 },
+    async () => {
+      await redis.stop();
+      for (const name of ['query', 'projector'] as const)
+        await waitFor(`${name} to see Redis gone`, async () => {
+          const res = await fetch(`${stack.url(name)}/readyz`);
+          return res.status === 503;
+        });
+      // QUIT is refused with no connection; the shutdown must still be a clean one.
+      expect(await stack.services.query?.stop()).toBe(0);
+      expect(await stack.services.projector?.stop()).toBe(0);
     },
   );
 });
