@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLabCommand } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { verifyLab } from '../src/audit.ts';
 import { commandClient, projectorClient, queryClient } from '../src/client.ts';
@@ -85,6 +86,20 @@ describe('live rebuild', () => {
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.every((status) => status === 200)).toBe(true);
     expect(await stores.redis.keys(`${stack.ns.redisKeyPrefix}cqrs:g1:*`)).toEqual([]);
+    expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 30_000)).toEqual([]);
+  });
+
+  it('When a user runs `pnpm lab cqrs rebuild`, then the projector builds the next generation and the task says so', async () => {
+    const before = await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:generation`);
+    const run = await runLabCommand(['cqrs', 'rebuild'], {
+      env: { PROJECTOR_URL: stack.url('projector') },
+      timeoutMs: 120_000,
+    });
+
+    expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0);
+    expect(before).toBe('g2');
+    expect(run.stdout).toMatch(/rebuilt 3 products and \d+ orders: g2 -> g3/);
+    expect(await stores.redis.get(`${stack.ns.redisKeyPrefix}cqrs:generation`)).toBe('g3');
     expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 30_000)).toEqual([]);
   });
 });
