@@ -1,6 +1,6 @@
 /**
  * `pnpm lab saga <task>`, one file per task in tasks/:
- *   up                 the five services at their DESIGN ports, logs prefixed by service
+ *   up                 the five services on the ports in the root README, logs prefixed by service
  *   demo               a narrated run: a trip booked, one compensated, a crash recovered
  *   verify [--dbs o,f,h,c,p]  audit the five databases; exit 1 listing each violation
  *   exercise <n>       run exercise n's check (fails until the exercise is done)

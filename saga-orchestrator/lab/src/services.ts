@@ -1,6 +1,6 @@
 /**
  * Starts the five saga services as real processes, exactly as `pnpm lab saga up` does, with
- * their own databases. Tests pass unique database names; the CLI uses the DESIGN defaults.
+ * their own databases. Tests pass unique database names; the CLI uses the default names (saga_orchestrator, saga_flights ...).
  * The service processes are run by the test kit's service group; this file only says which
  * services the saga has, what each needs and who owns which database.
  */
@@ -62,7 +62,7 @@ const ownedDatabases = new WeakMap<Databases, OwnedResources>();
 /**
  * Five database names no other test file uses. Whoever asks for them owns them: the lab
  * started on them drops them in `stop()`, and the test kit drops them after the test file
- * ends if nothing else did, pass or fail. The DESIGN defaults are never dropped.
+ * ends if nothing else did, pass or fail. The default names are never dropped.
  */
 export function uniqueDatabases(prefix: string): Databases {
   const suffix = Math.random().toString(16).slice(2, 10);
@@ -88,7 +88,7 @@ export async function dropOwnedDatabases(databases: Databases): Promise<string[]
 
 export interface LabOptions {
   databases: Databases;
-  /** DESIGN ports, or 0 for free ones. */
+  /** 'design': the ports in the root README (3201-3205); 'free': any free ones. */
   ports?: 'design' | 'free';
   echo?: boolean;
   /** Extra environment for every service, and for the orchestrator only. */

@@ -17,7 +17,7 @@ const schema = z
     LAB_CRASH_AT: z.string().optional(),
     /** An exercise's module replacing some of the seams in seams.ts; only with LAB_CHAOS=1. */
     LAB_EXERCISE_MODULE: z.string().min(1).optional(),
-    /** Stable per instance: a restarted instance takes its own unfinished sagas back at once. */
+    /** Stable per instance: restarted with a claim loop (SAGA_WORKER=1), it takes its own unfinished sagas back at once. */
     ORCHESTRATOR_ID: z.string().min(1).optional(),
     /**
      * `1` runs the trips it accepts and claims abandoned ones; `own` runs only the trips it

@@ -1,4 +1,4 @@
-/** `pnpm lab saga up`: the five services at their DESIGN ports, logs prefixed by service, until Ctrl-C. */
+/** `pnpm lab saga up`: the five services on the ports in the root README, logs prefixed by service, until Ctrl-C. */
 import { defaultDatabases, startSagaLab } from '../services.ts';
 
 export async function up(): Promise<number> {

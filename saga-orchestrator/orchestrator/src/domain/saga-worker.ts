@@ -13,7 +13,8 @@ const LOG_RETRY_MAX_MS = 2000;
 /**
  * The claim loop: picks up sagas nobody is driving (new ones accepted while busy, ones whose
  * owner crashed and whose lease ran out) and runs them. A saga created by this instance's own
- * POST /trips is started at once through `launch`, without waiting for a poll.
+ * POST /trips, or adopted when a client replays a POST whose saga nobody drives, is started at
+ * once through `launch`, without waiting for a poll.
  */
 export class SagaWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
