@@ -7,12 +7,13 @@ import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
-import { gauge } from '@lab/shared/metrics';
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
 import { outboxBacklog } from './data-access/outbox-claim.ts';
-import { createRelay, runRelayLoop } from './domain/relay.ts';
-import { createWakeUp } from './data-access/outbox-listener.ts';
+import { createRelay } from './domain/relay.ts';
+import { runRelayLoop } from './entry-points/outbox/relay-loop.ts';
+import { createWakeUp } from './entry-points/outbox/outbox-listener.ts';
+import { registerBacklogGauge } from './infrastructure/relay-metrics.ts';
 import { relaySeams } from './seams.ts';
 
 const config = readConfig();
@@ -24,14 +25,7 @@ const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 
 const { claim } = await withExerciseSeams('relay', relaySeams, config, logger);
 
-gauge(
-  'cqrs_outbox_backlog',
-  'Outbox events committed but not yet published',
-  [],
-  async function () {
-    this.set(await outboxBacklog(pool).catch(() => -1));
-  },
-);
+registerBacklogGauge(() => outboxBacklog(pool));
 
 const wakeUp = createWakeUp(databaseUrl, logger);
 const relay = createRelay({

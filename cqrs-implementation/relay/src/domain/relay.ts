@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createProducer,
   ensureTopics,
@@ -87,33 +86,4 @@ export function createRelay(options: RelayOptions) {
   return { relayBatch, dropProducer };
 }
 
-/**
- * Runs batches until stopped: straight on while there is work, a short pause while an older
- * transaction holds events back, otherwise asleep until NOTIFY (or the polling fallback).
- */
-export async function runRelayLoop(
-  relay: ReturnType<typeof createRelay>,
-  options: {
-    pollMs: number;
-    logger: Logger;
-    waitForWork: (ms: number) => Promise<void>;
-    stopped: () => boolean;
-  },
-): Promise<void> {
-  let failures = 0;
-  while (!options.stopped()) {
-    try {
-      const outcome = await relay.relayBatch();
-      failures = 0;
-      if (outcome === 'published') continue;
-      if (outcome === 'held-back') await sleep(2);
-      else await options.waitForWork(options.pollMs);
-    } catch (error) {
-      failures += 1;
-      options.logger.warn({ err: error, failures }, 'relay batch failed; it will be retried');
-      // A producer that saw its broker vanish is rebuilt rather than trusted.
-      await relay.dropProducer();
-      await sleep(Math.min(2000, 100 * 2 ** Math.min(failures, 5)));
-    }
-  }
-}
+export type Relay = ReturnType<typeof createRelay>;

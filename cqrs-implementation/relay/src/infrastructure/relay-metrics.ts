@@ -34,3 +34,15 @@ export function recordBatch(occurredAt: Date[], heldBack: number): void {
   recent.push({ at: now, count: occurredAt.length });
   if (heldBack > 0) heldBackTotal.inc();
 }
+
+/** `cqrs_outbox_backlog`: outbox rows not yet published, counted at each scrape (-1 while PostgreSQL does not answer). */
+export function registerBacklogGauge(backlog: () => Promise<number>): void {
+  gauge(
+    'cqrs_outbox_backlog',
+    'Outbox events committed but not yet published',
+    [],
+    async function () {
+      this.set(await backlog().catch(() => -1));
+    },
+  );
+}
