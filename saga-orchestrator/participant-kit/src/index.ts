@@ -3,7 +3,9 @@
  * participant's own rooms use. Reservations held under a semantic lock (PENDING with an
  * expiry), confirmed after the pivot or cancelled by a compensation, with tombstones for a
  * cancel that arrives first; the idempotency table; the participant's chaos targets; the
- * service skeleton its start.ts calls.
+ * service skeleton its start.ts calls. The repositories work on the schema every inventory
+ * participant migrates in its own data-access/migrations (inventory, reservations,
+ * idempotency_keys), and payments on its own tables plus idempotency_keys.
  */
 export { participantConfigSchema, type ParticipantConfig } from './config.ts';
 export { runParticipant, type ParticipantOptions } from './participant-service.ts';
@@ -16,6 +18,5 @@ export {
 export { serverTiming } from './entry-points/api/server-timing.ts';
 export { idempotentRoute } from './entry-points/api/idempotent-route.ts';
 export { inventoryRoutes, reservationRoutes } from './entry-points/api/reservations.routes.ts';
-/** The inventory participants' schema (inventory, reservations, idempotency keys). */
-export const inventoryMigrations = new URL('./data-access/migrations', import.meta.url).pathname;
+export { inventoryReservations, type ReservationUseCases } from './domain/reservation-use-cases.ts';
 export { idempotent, requestHash, type Outcome } from './data-access/idempotency.repository.ts';

@@ -6,12 +6,13 @@ import {
   type ParticipantChaos,
   type ParticipantConfig,
 } from '@lab/saga-participant-kit';
+import { carReservations } from '../../domain/car-reservations.ts';
 
 /**
  * The car steps of the saga: `POST /reservations` holds a car (the action),
  * `/reservations/:id/confirm` sells it after the pivot, `/reservations/:id/cancel` releases it
- * (the compensation). The handlers are the participant kit's, shared with the other inventory
- * participants; a hold lasts HOLD_TTL_MS.
+ * (the compensation). The routes are the participant kit's, shared with the other inventory
+ * participants; the use cases behind them are this participant's domain.
  */
 export function routes(
   app: Express,
@@ -20,7 +21,7 @@ export function routes(
   reservationRoutes(app, {
     pool: deps.pool,
     chaos: deps.chaos,
-    holdTtlMs: deps.config.HOLD_TTL_MS,
+    reservations: carReservations(deps.config.HOLD_TTL_MS),
   });
 }
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { parse, problems, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { ParticipantChaos } from '../../infrastructure/chaos.ts';
-import * as reservations from '../../data-access/reservation.repository.ts';
+import * as inventory from '../../data-access/reservation.repository.ts';
+import type { ReservationUseCases } from '../../domain/reservation-use-cases.ts';
 import { chaosGate } from '@lab/shared/chaos';
 import { serverTiming } from './server-timing.ts';
 import { idempotentRoute } from './idempotent-route.ts';
@@ -20,19 +21,22 @@ const Params = z.object({ id: ReservationId });
 const NewInventory = z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict();
 const InventoryParams = z.object({ id: z.uuid() });
 
+/**
+ * The saga's calls to an inventory participant, each behind its chaos target and its
+ * idempotency key: hold (the action), confirm after the pivot, cancel (the compensation).
+ */
 export function reservationRoutes(
   app: Express,
-  deps: { pool: Pool; chaos: ParticipantChaos; holdTtlMs: number },
+  deps: { pool: Pool; chaos: ParticipantChaos; reservations: ReservationUseCases },
 ): void {
-  const { pool, chaos } = deps;
+  const { pool, chaos, reservations } = deps;
   app.post(
     '/reservations',
     serverTiming,
     chaosGate(chaos, 'action'),
     idempotentRoute(
       pool,
-      (client, req) =>
-        reservations.reserve(client, { ...parse(req, 'body', ReserveBody), ttlMs: deps.holdTtlMs }),
+      (tx, req) => reservations.hold(tx, parse(req, 'body', ReserveBody)),
       (req) => parse(req, 'body', ReserveBody),
     ),
   );
@@ -42,7 +46,7 @@ export function reservationRoutes(
     chaosGate(chaos, 'confirmation'),
     idempotentRoute(
       pool,
-      (client, req) => reservations.confirm(client, parse(req, 'params', Params).id),
+      (tx, req) => reservations.sell(tx, parse(req, 'params', Params).id),
       (req) => parse(req, 'params', Params),
     ),
   );
@@ -52,7 +56,7 @@ export function reservationRoutes(
     chaosGate(chaos, 'compensation'),
     idempotentRoute(
       pool,
-      (client, req) => reservations.cancel(client, parse(req, 'params', Params).id),
+      (tx, req) => reservations.release(tx, parse(req, 'params', Params).id),
       (req) => parse(req, 'params', Params),
     ),
   );
@@ -72,12 +76,12 @@ export function reservationRoutes(
 export function inventoryRoutes(app: Express, pool: Pool): void {
   app.post('/inventory', async (req, res) => {
     const { capacity } = parse(req, 'body', NewInventory);
-    const id = await reservations.createInventory(pool, capacity);
+    const id = await inventory.createInventory(pool, capacity);
     res.status(201).location(`/inventory/${id}`).json({ id });
   });
   app.get('/inventory/:id', async (req, res) => {
     const { id } = parse(req, 'params', InventoryParams, 404);
-    const counts = await reservations.readInventory(pool, id);
+    const counts = await inventory.readInventory(pool, id);
     if (!counts) throw problems.notFound('The inventory');
     res.json(counts);
   });
