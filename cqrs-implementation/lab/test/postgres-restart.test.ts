@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivatePostgres, type PrivatePostgres } from '@lab/shared/testkit';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
+import { metric } from './metrics.ts';
 import { isolatedNamespace, startStack, stopAllStacks, type Stack } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { waitFor } from './wait.ts';
@@ -133,6 +134,10 @@ describe('PostgreSQL restart', () => {
         );
         return backlog[0]?.n === 0;
       });
+      await waitFor('the relay to report an empty backlog', async () => {
+        return (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0;
+      });
+      expect(await metric(stack.url('relay'), 'cqrs_relay_published_total')).toBeGreaterThan(0);
       expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 60_000)).toEqual(
         [],
       );

@@ -4,6 +4,7 @@ import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
 import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
+import { metric } from './metrics.ts';
 
 let stack: Stack;
 let stores: Stores;
@@ -71,6 +72,9 @@ describe('read your writes', () => {
     expect(res.headers.get('retry-after')).toBe('1');
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body).toMatchObject({ code: 'read-model-behind' });
+    expect(
+      await metric(stack.url('query'), 'cqrs_query_consistency_waits_total', 'result="timed-out"'),
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
