@@ -42,12 +42,40 @@ if (!existsSync(cliOf(lab.dir))) {
   );
   process.exit(2);
 }
+// `up` and `demo` send their services' spans to the Zipkin that `pnpm infra:local up` runs, so
+// one user action can be followed across services in a real trace UI. A choice the user made
+// (LAB_TRACE_EXPORT, or an OTLP collector) wins; without a Zipkin, spans stay unrecorded.
+const env = { ...process.env };
+const task = args[0];
+if (
+  (task === 'up' || task === 'demo') &&
+  env.LAB_TRACE_EXPORT === undefined &&
+  env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined &&
+  (await zipkinAnswers(env.ZIPKIN_URL ?? 'http://127.0.0.1:9411'))
+) {
+  env.LAB_TRACE_EXPORT = 'zipkin';
+  env.ZIPKIN_ENDPOINT ??= new URL('/api/v2/spans', env.ZIPKIN_URL ?? 'http://127.0.0.1:9411').href;
+  process.stdout.write(
+    `traces: ${env.ZIPKIN_URL ?? 'http://127.0.0.1:9411'} (Zipkin: Run Query, or search a trace id)\n`,
+  );
+}
+
+/** Zipkin's /health names its storage under "zipkin"; anything else on the port is not it. */
+async function zipkinAnswers(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(1000) });
+    return res.ok && ((await res.json()) as { zipkin?: unknown }).zipkin !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 // Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
 // the dispatcher waits for that and exits with the CLI's status instead of dying first.
 process.on('SIGINT', () => undefined);
 const result = spawnSync(
   process.execPath,
   ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);
