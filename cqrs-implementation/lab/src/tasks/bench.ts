@@ -1,4 +1,4 @@
 export async function bench(): Promise<number> {
-  const { runBench } = await import('../../bench/run.ts');
+  const { runBench } = await import('../../bench/bench.ts');
   return runBench();
 }
