@@ -124,8 +124,9 @@ interface Timed {
 /** Latency and overhead of the given trips, from the saga log's own clock. */
 async function timings(db: pg.Client, ids: string[]): Promise<Timed[]> {
   const { rows } = await db.query<{ latency: number; participant: number }>(
-    `SELECT extract(epoch FROM finished_at - created_at) * 1000 AS latency,
-            participant_ms AS participant
+    // float8: a plain pg.Client hands NUMERIC and BIGINT back as strings.
+    `SELECT (extract(epoch FROM finished_at - created_at) * 1000)::float8 AS latency,
+            participant_ms::float8 AS participant
        FROM sagas WHERE id = ANY($1::uuid[]) AND status = 'COMPLETED'`,
     [ids],
   );
