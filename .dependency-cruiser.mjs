@@ -94,6 +94,15 @@ export default {
       to: { path: `^${LABS}/` },
     },
     {
+      name: 'console-imports-lab-code',
+      comment:
+        "The console is a client of the labs' public HTTP APIs and metrics, like any operator " +
+        'tool: it never imports a lab, so a lab can change inside without breaking it.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: `^${LABS}/` },
+    },
+    {
       name: 'not-to-unresolvable',
       comment:
         'An import that resolves to nothing fails at run time; say so before then. `express` is ' +
