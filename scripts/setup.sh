@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a lab needs on this machine, from a fresh clone, in one idempotent step:
 #
-#   1. system packages: PostgreSQL, Redis, a JDK and Maven (the Kafka broker), npm (Debian,
+#   1. system packages: PostgreSQL, Redis, a JDK and Maven (the Kafka broker), npm, Chromium (the
+#      console's browser tests drive it headless) (Debian,
 #      apt-get as root or through sudo; only what is missing)
 #   2. Node 24 and pnpm into .tools/ (scripts/bootstrap.sh), first on PATH
 #   3. pnpm install
@@ -32,7 +33,7 @@ fi
 setup_system_packages() {
   local pair missing=() sudo=()
   for pair in java:openjdk-17-jre-headless javac:openjdk-17-jdk-headless mvn:maven \
-    pg_ctlcluster:postgresql redis-server:redis-server npm:npm "$@"; do
+    pg_ctlcluster:postgresql redis-server:redis-server npm:npm chromium:chromium "$@"; do
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
   done
   if ((${#missing[@]} == 0)); then
