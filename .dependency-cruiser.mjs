@@ -6,6 +6,9 @@ const LABS = '(cqrs-implementation|saga-orchestrator|resilience-lab)';
 // A service is any package of a lab but the lab's `lab/` package (CLI, tests, exercises).
 const SERVICE = `^${LABS}/(?!lab/)([^/]+)/`;
 const DOMAIN = `^${LABS}/[^/]+/src/domain/`;
+// The saga lab's modular monolith: one service whose modules own a schema each.
+const MONOLITH = '^saga-orchestrator/monolith/';
+const MODULES = `${MONOLITH}src/modules/`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -52,11 +55,46 @@ export default {
         '(or the lab package) would couple their deployments. The saga participant kit is a ' +
         'library the participants are built from, so they may import it.',
       severity: 'error',
-      from: { path: SERVICE },
+      from: { path: SERVICE, pathNot: MONOLITH },
       to: {
         path: `^${LABS}/[^/]+/`,
         pathNot: ['^$1/$2/', '^saga-orchestrator/participant-kit/'],
       },
+    },
+    {
+      name: 'monolith-imports-beyond-domain-rules',
+      comment:
+        'The modular monolith runs the same business rules as the saga participants, reached ' +
+        'through their declared `./domain` exports (reservation and charge rules) and nothing ' +
+        'else: no repositories, routes, idempotency table or service skeleton of a participant.',
+      severity: 'error',
+      from: { path: MONOLITH },
+      to: {
+        path: '^saga-orchestrator/(?!monolith/)[^/]+/',
+        pathNot: [
+          '^saga-orchestrator/participant-kit/src/domain/reservation-rules\\.ts$',
+          '^saga-orchestrator/payments/src/domain/charge-rules\\.ts$',
+        ],
+      },
+    },
+    {
+      name: 'module-imports-another-module',
+      comment:
+        "A module of the monolith owns its schema and its code; another module's internals " +
+        '(its repositories, its tables, its routes) are not part of its contract. Modules meet ' +
+        'through the ports the trips module declares, wired in start.ts.',
+      severity: 'error',
+      from: { path: `${MODULES}([^/]+)/` },
+      to: { path: MODULES, pathNot: `${MODULES}$1/` },
+    },
+    {
+      name: 'monolith-reaches-a-module-past-its-index',
+      comment:
+        "Outside a module, only its index.ts is visible: what start.ts wires is the module's " +
+        'public surface, and the rest can change without the composition noticing.',
+      severity: 'error',
+      from: { path: MONOLITH, pathNot: MODULES },
+      to: { path: `${MODULES}[^/]+/(?!index\\.ts$)` },
     },
     {
       name: 'orchestrator-imports-participant-kit',

@@ -48,21 +48,50 @@ const inventoryKinds = [
   ['cars', 'car'],
 ] as const;
 
+/**
+ * Where the audit reads each wiring's rows: the database URL and the name of each table. The
+ * split lab keeps one database per service; the monolith one database with a schema per module.
+ */
+interface Source {
+  url: (owner: keyof Databases) => string;
+  table: (owner: keyof Databases, table: string) => string;
+  /** The trips, with `overdue` true for one still running past its deadline. */
+  tripsSql: string;
+}
+
 /** `sagaLogUrl`: the saga log's server when it is not the participants' (`adminUrl`). */
 export async function auditSaga(
   adminUrl: string,
   databases: Databases,
   sagaLogUrl = adminUrl,
 ): Promise<string[]> {
-  const url = (name: keyof Databases) =>
-    databaseUrlFor(name === 'orchestrator' ? sagaLogUrl : adminUrl, databases[name]);
-  const violations: string[] = [];
-  const sagas = await query<Saga>(
-    url('orchestrator'),
-    `SELECT id, status, request,
+  return audit({
+    url: (name) => databaseUrlFor(name === 'orchestrator' ? sagaLogUrl : adminUrl, databases[name]),
+    table: (_owner, table) => table,
+    tripsSql: `SELECT id, status, request,
             (status NOT IN ('COMPLETED', 'COMPENSATED') AND deadline_at < now()) AS overdue
        FROM sagas`,
-  );
+  });
+}
+
+/**
+ * The same promise checked in the modular monolith's one database: every trip fully booked or
+ * not at all, every count matching its reservations. A trip is written in one transaction, so
+ * none is ever left running (its status is final at commit).
+ */
+export async function auditMonolith(adminUrl: string, database: string): Promise<string[]> {
+  return audit({
+    url: () => databaseUrlFor(adminUrl, database),
+    table: (owner, table) => `${owner === 'orchestrator' ? 'trips' : owner}.${table}`,
+    tripsSql: `SELECT id, status, request, status NOT IN ('COMPLETED', 'COMPENSATED') AS overdue
+       FROM trips.trips`,
+  });
+}
+
+async function audit(source: Source): Promise<string[]> {
+  const { url, table } = source;
+  const violations: string[] = [];
+  const sagas = await query<Saga>(url('orchestrator'), source.tripsSql);
   const byId = new Map(sagas.map((saga) => [saga.id, saga]));
   for (const saga of sagas)
     if (saga.overdue) violations.push(`trip ${saga.id} is ${saga.status} past its deadline`);
@@ -70,7 +99,7 @@ export async function auditSaga(
   for (const [db, field] of inventoryKinds) {
     const reservations = await query<Reservation>(
       url(db),
-      'SELECT id, inventory_id, status FROM reservations',
+      `SELECT id, inventory_id, status FROM ${table(db, 'reservations')}`,
     );
     const found = new Map(reservations.map((r) => [r.id, r]));
     for (const saga of sagas) {
@@ -108,7 +137,8 @@ export async function auditSaga(
       `SELECT i.id, i.capacity, i.held, i.confirmed,
               count(*) FILTER (WHERE r.status = 'PENDING')::int AS pending,
               count(*) FILTER (WHERE r.status = 'CONFIRMED')::int AS sold
-         FROM inventory i LEFT JOIN reservations r ON r.inventory_id = i.id
+         FROM ${table(db, 'inventory')} i
+         LEFT JOIN ${table(db, 'reservations')} r ON r.inventory_id = i.id
         GROUP BY i.id`,
     );
     for (const row of counts) {
@@ -125,7 +155,7 @@ export async function auditSaga(
 
   const charges = await query<Charge>(
     url('payments'),
-    'SELECT id, amount_cents, status FROM charges',
+    `SELECT id, amount_cents, status FROM ${table('payments', 'charges')}`,
   );
   const chargeOf = new Map(charges.map((c) => [c.id, c]));
   for (const saga of sagas) {

@@ -1,8 +1,9 @@
 /**
  * `pnpm lab saga <task>`, one file per task in tasks/:
- *   up                 the five services on the ports in the root README, logs prefixed by service
+ *   up [--monolith]    the five services on the ports in the root README, logs prefixed by service;
+ *                      --monolith: one modular monolith serving the same API on 3201
  *   demo               a narrated run: a trip booked, one compensated, a crash recovered
- *   verify [--dbs o,f,h,c,p]  audit the five databases; exit 1 listing each violation
+ *   verify [--dbs o,f,h,c,p|--monolith]  audit the five databases (or the monolith's); exit 1 listing each violation
  *   exercise <n>       run exercise n's check (fails until the exercise is done)
  *   bench              the benchmark; writes bench/results.json and bench/REPORT.md
  */
@@ -11,7 +12,7 @@ const [task, ...args] = process.argv.slice(2);
 async function main(): Promise<number> {
   switch (task) {
     case 'up':
-      return (await import('./tasks/up.ts')).up();
+      return (await import('./tasks/up.ts')).up(args);
     case 'demo':
       return (await import('./tasks/demo.ts')).demo();
     case 'verify':
@@ -22,7 +23,7 @@ async function main(): Promise<number> {
       return (await import('./tasks/bench.ts')).bench();
     default:
       process.stdout.write(
-        'Usage: pnpm lab saga <up|demo|verify [--dbs o,f,h,c,p]|exercise <n>|bench>\n',
+        'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|exercise <n>|bench>\n',
       );
       return task === undefined ? 0 : 2;
   }

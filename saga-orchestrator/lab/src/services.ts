@@ -22,6 +22,8 @@ export const entries = {
   cars: join(labDir, 'cars', 'src', 'start.ts'),
   payments: join(labDir, 'payments', 'src', 'start.ts'),
 };
+/** The same business operations as one modular monolith (`pnpm lab saga up --monolith`). */
+export const monolithEntry = join(labDir, 'monolith', 'src', 'start.ts');
 export type ServiceName = keyof typeof entries;
 export const participants = ['flights', 'hotels', 'cars', 'payments'] as const;
 export type Participant = (typeof participants)[number];
@@ -170,4 +172,66 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
     throw error;
   }
   return lab;
+}
+
+const ownedMonolithDatabases = new Map<string, OwnedResources>();
+
+/** The monolith's one database: a unique name owned like `uniqueDatabases`' five. */
+export function uniqueMonolithDatabase(prefix: string): string {
+  const database = `t_${prefix}_mono_${Math.random().toString(16).slice(2, 10)}`;
+  ownedMonolithDatabases.set(
+    database,
+    own({ postgres: { url: adminUrl(), databases: [database] } }),
+  );
+  return database;
+}
+
+export interface SagaMonolith {
+  /** One process serves it all: the trips API at `urls.orchestrator`, each module's admin
+   * routes under its name, so `urls.flights` is `<monolith>/flights` and the lab's client
+   * (`${urls.flights}/inventory`) reaches either wiring unchanged. */
+  urls: Record<ServiceName, string>;
+  service: SpawnedService;
+  database: string;
+  kill: () => Promise<void>;
+  /** Stops the process, then drops the database if it came from `uniqueMonolithDatabase`. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the modular monolith as a real process, exactly as `pnpm lab saga up --monolith`
+ * does: one service on the orchestrator's port (3201 with `ports: 'design'`), one database.
+ */
+export async function startSagaMonolith(options: {
+  database: string;
+  ports?: 'design' | 'free';
+  echo?: boolean;
+  env?: Record<string, string>;
+}): Promise<SagaMonolith> {
+  const group = serviceGroup<'monolith'>({
+    services: {
+      monolith: {
+        entry: monolithEntry,
+        port: options.ports === 'design' ? designPorts.orchestrator : 0,
+        env: { LAB_CHAOS: '1', LOG_LEVEL: 'info', DATABASE_NAME: options.database, ...options.env },
+      },
+    },
+    timeoutMs: 90_000,
+    ...(options.echo && { echo: true }),
+  });
+  const stop = async () => {
+    await group.cleanup();
+    const owned = ownedMonolithDatabases.get(options.database);
+    ownedMonolithDatabases.delete(options.database);
+    if (owned) await release(owned);
+  };
+  try {
+    const service = await group.start('monolith');
+    const urls = { orchestrator: service.url } as Record<ServiceName, string>;
+    for (const name of participants) urls[name] = `${service.url}/${name}`;
+    return { urls, service, database: options.database, kill: () => group.kill('monolith'), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

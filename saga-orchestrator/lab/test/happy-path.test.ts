@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SpanRecord } from '@lab/shared/telemetry';
 import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
-import { bookTrip, createStock, inventory, tripRequest, waitForStatus } from '../src/client.ts';
+import { bookTrip, createStock, tripRequest, waitForStatus } from '../src/client.ts';
 import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
+import { tripsContract } from './trips.contract.ts';
 
 const spans = join(tmpdir(), `saga-happy-${process.pid}.jsonl`);
 let lab: SagaLab;
@@ -23,19 +24,18 @@ afterAll(async () => {
   rmSync(spans, { force: true });
 });
 
+tripsContract(() => ({
+  urls: lab.urls,
+  audit: () => auditSaga(process.env.DATABASE_URL!, lab.databases),
+}));
+
 describe('happy path', () => {
-  test('When a trip is booked with stock everywhere, then it is COMPLETED, every participant confirmed and the charge captured', async () => {
-    // Arrange
+  test('When a trip completes, then its timeline shows the seven steps in order, pivot in the middle', async () => {
     const stock = await createStock(lab.urls, 5);
 
-    // Act
-    const tripId = await bookTrip(
-      lab.urls.orchestrator,
-      tripRequest(stock, { amountCents: 99_900 }),
-    );
+    const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
     const trip = await waitForStatus(lab.urls.orchestrator, tripId);
 
-    // Assert
     expect(trip.status).toBe('COMPLETED');
     expect(trip.timeline.map((step) => `${step.name}:${step.state}`)).toEqual([
       'reserve-flight:SUCCEEDED',
@@ -46,27 +46,6 @@ describe('happy path', () => {
       'confirm-hotel:SUCCEEDED',
       'confirm-car:SUCCEEDED',
     ]);
-    for (const [url, id] of [
-      [lab.urls.flights, stock.flight],
-      [lab.urls.hotels, stock.hotel],
-      [lab.urls.cars, stock.car],
-    ] as const)
-      expect(await inventory(url, id)).toMatchObject({ held: 0, confirmed: 1, available: 4 });
-    const charge = (await (await fetch(`${lab.urls.payments}/charges/${tripId}`)).json()) as object;
-    expect(charge).toMatchObject({ status: 'CAPTURED', amountCents: 99_900 });
-    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
-  });
-
-  test('When the same Idempotency-Key is sent twice, then one trip is created and the second answer points to it', async () => {
-    const stock = await createStock(lab.urls, 5);
-    const body = tripRequest(stock);
-
-    const first = await bookTrip(lab.urls.orchestrator, body, { 'idempotency-key': 'trip-once' });
-    const second = await bookTrip(lab.urls.orchestrator, body, { 'idempotency-key': 'trip-once' });
-    await waitForStatus(lab.urls.orchestrator, first);
-
-    expect(second).toBe(first);
-    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
   });
 
   test('When a trip completes, then the orchestrator and all four participants share one trace and the metrics count it', async () => {

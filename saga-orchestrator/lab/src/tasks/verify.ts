@@ -1,5 +1,8 @@
-/** `pnpm lab saga verify [--dbs o,f,h,c,p]`: audit the five databases; exit 1 listing each violation. */
-import { auditSaga } from '../audit.ts';
+/**
+ * `pnpm lab saga verify [--dbs o,f,h,c,p]`: audit the five databases; exit 1 listing each
+ * violation. `--monolith`: audit the modular monolith's database (saga_monolith) instead.
+ */
+import { auditMonolith, auditSaga } from '../audit.ts';
 import { defaultDatabases, type Databases } from '../services.ts';
 
 function databasesFromArgs(args: readonly string[]): Databases {
@@ -13,16 +16,20 @@ function databasesFromArgs(args: readonly string[]): Databases {
 
 export async function verify(args: readonly string[]): Promise<number> {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const databases = databasesFromArgs(args);
-  const violations = await auditSaga(adminUrl, databases).catch((error: unknown) => {
+  const monolith = args.includes('--monolith');
+  const databases = monolith ? ['saga_monolith'] : Object.values(databasesFromArgs(args));
+  const audited = monolith
+    ? auditMonolith(adminUrl, 'saga_monolith')
+    : auditSaga(adminUrl, databasesFromArgs(args));
+  const violations = await audited.catch((error: unknown) => {
     process.stderr.write(
-      `verify: cannot read the saga databases (${(error as Error).message}); start the lab once with \`pnpm lab saga up\`.\n`,
+      `verify: cannot read the saga databases (${(error as Error).message}); start the lab once with \`pnpm lab saga up${monolith ? ' --monolith' : ''}\`.\n`,
     );
     return undefined;
   });
   if (violations === undefined) return 2;
   if (violations.length === 0) {
-    process.stdout.write(`verify: no violations in ${Object.values(databases).join(', ')}\n`);
+    process.stdout.write(`verify: no violations in ${databases.join(', ')}\n`);
     return 0;
   }
   for (const violation of violations) process.stdout.write(`VIOLATION ${violation}\n`);

@@ -1,0 +1,54 @@
+/** The payments module's tables (cards, charges), unqualified: the search path names its schema. */
+import type { PoolClient } from '@lab/shared/pg';
+import { declineOverLimit, refuseKnownCharge } from '@lab/saga-payments/domain';
+
+export async function createCard(tx: PoolClient, cardToken: string, limitCents: number) {
+  await tx.query(
+    `INSERT INTO cards (token, limit_cents) VALUES ($1, $2)
+     ON CONFLICT (token) DO UPDATE SET limit_cents = EXCLUDED.limit_cents`,
+    [cardToken, limitCents],
+  );
+}
+
+export async function readCharge(tx: PoolClient, id: string) {
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `SELECT id AS "chargeId", card_token AS "cardToken", amount_cents AS "amountCents", status
+       FROM charges WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Captures the charge on the caller's transaction. The payments participant's charge is the
+ * saga's pivot, the point after which nothing is undone; here nothing is ever undone after the
+ * commit, and before it the whole trip rolls back together, so there is no pivot to place.
+ */
+export async function capture(
+  tx: PoolClient,
+  input: { chargeId: string; cardToken: string; amountCents: number },
+): Promise<void> {
+  // No refund runs here, so no charge is ever voided before it arrives: no tombstones.
+  const existing = await tx.query<{ tombstone: boolean }>(
+    'SELECT false AS tombstone FROM charges WHERE id = $1',
+    [input.chargeId],
+  );
+  refuseKnownCharge(existing.rows[0]);
+  // The card row lock serialises charges on one card, so two trips cannot both fit under
+  // the same remaining limit.
+  const card = await tx.query<{ limit_cents: number; spent: number }>(
+    `SELECT c.limit_cents,
+            (SELECT coalesce(sum(amount_cents), 0) FROM charges WHERE card_token = c.token) AS spent
+       FROM cards c WHERE token = $1 FOR UPDATE`,
+    [input.cardToken],
+  );
+  const limit = card.rows[0];
+  declineOverLimit(
+    limit && { limitCents: limit.limit_cents, spentCents: limit.spent },
+    input.amountCents,
+  );
+  await tx.query(
+    `INSERT INTO charges (id, card_token, amount_cents, status) VALUES ($1, $2, $3, 'CAPTURED')`,
+    [input.chargeId, input.cardToken, input.amountCents],
+  );
+}

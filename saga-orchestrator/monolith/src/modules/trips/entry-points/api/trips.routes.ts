@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { Express } from 'express';
+import { z } from 'zod';
+import { AppError, idempotencyKey, parse, problems, text } from '@lab/shared/http';
+import { withTransaction } from '@lab/shared/pg';
+import { asModule } from '../../../../infrastructure/module-scope.ts';
+import { loadTrip } from '../../data-access/trips.repository.ts';
+import { bookTrip, type BookingPorts, type TripRequest } from '../../domain/book-trip.ts';
+
+// The orchestrator's public contract, field for field: a client cannot tell the wirings apart.
+const TripRequestBody = z
+  .object({
+    customerId: text({ max: 100 }),
+    flight: z.object({ id: z.uuid() }).strict(),
+    hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
+    car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
+    payment: z
+      .object({
+        cardToken: text({ max: 100 }),
+        amountCents: z.number().int().min(1).max(100_000_000),
+      })
+      .strict(),
+  })
+  .strict() satisfies z.ZodType<TripRequest>;
+const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
+const Params = z.object({ id: z.uuid() });
+
+export function tripRoutes(app: Express, ports: BookingPorts): void {
+  app.post('/trips', async (req, res) => {
+    const key = parse(req, 'headers', Headers)['idempotency-key'];
+    const request = parse(req, 'body', TripRequestBody);
+    const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    const { trip, created } = await bookTrip(ports, { idempotencyKey: key, requestHash, request });
+    if (!created && trip.request_hash !== requestHash)
+      throw new AppError(
+        'idempotency-key-reused',
+        422,
+        'This Idempotency-Key was already used for a different trip.',
+      );
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    // 202 and a Location, as the orchestrator answers, so clients of either wiring follow the
+    // same contract; the status is already final, because the transaction has committed.
+    res.status(202).location(`/trips/${trip.id}`).json({ tripId: trip.id, status: trip.status });
+  });
+
+  app.get('/trips/:id', async (req, res) => {
+    const { id } = parse(req, 'params', Params, 404);
+    const trip = await withTransaction(ports.pool, (tx) =>
+      asModule(tx, 'trips', (scoped) => loadTrip(scoped, id)),
+    );
+    if (!trip) throw problems.notFound('The trip');
+    res.json({
+      tripId: trip.id,
+      status: trip.status,
+      failureReason: trip.failure_reason,
+      request: trip.request,
+      createdAt: trip.created_at,
+      finishedAt: trip.finished_at,
+      // No deadline (nothing runs after the commit) and no timeline of steps: one transaction.
+      deadlineAt: null,
+      timeline: [],
+    });
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * The saga lab's business operations as one modular monolith: the modules (flights, hotels,
+ * cars, payments, trips) each own a schema of one database and meet in-process, through the
+ * ports the trips module declares. This file wires them: settings, migrations, one pool, the
+ * modules behind their ports, the public API and the modules' admin routes, then listens.
+ */
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createLogger } from '@lab/shared/logging';
+import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { config } from './config.ts';
+import { inventoryModule } from './modules/inventory/index.ts';
+import { paymentsModule } from './modules/payments/index.ts';
+import { tripRoutes, type BookingPorts } from './modules/trips/index.ts';
+
+const logger = createLogger('saga-monolith');
+await migrate({
+  adminUrl: config.DATABASE_URL,
+  database: config.DATABASE_NAME,
+  dir: new URL('./data-access/migrations', import.meta.url).pathname,
+  logger,
+});
+const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
+  max: config.DB_POOL_SIZE,
+  logger,
+});
+const flights = inventoryModule('flights');
+const hotels = inventoryModule('hotels');
+const cars = inventoryModule('cars');
+const payments = paymentsModule();
+const ports: BookingPorts = { pool, flights, hotels, cars, payments };
+
+const app = createApp({
+  service: 'saga-monolith',
+  logger,
+  readiness: { postgres: () => pool.query('SELECT 1') },
+  routes: (routes) => {
+    tripRoutes(routes, ports);
+    if (config.LAB_CHAOS)
+      for (const module of [flights, hotels, cars, payments]) module.adminRoutes(routes, pool);
+  },
+});
+const server = await start(app, config.PORT, config.HOST);
+logger.info({ url: server.url, chaos: config.LAB_CHAOS }, 'listening');
+onShutdown(logger, [server], [() => pool.end()]);
