@@ -1,8 +1,12 @@
 /**
  * `pnpm lab saga bench`: what durability costs and how fast a crash heals, on this machine.
  * - throughput and latency of completed trips: 20 closed-loop clients, each booking a trip and
- *   waiting until it is terminal before booking the next, against a baseline in the same run
- *   that makes the same seven participant calls directly, with no orchestrator or saga log;
+ *   waiting until it is terminal before booking the next, beside two references measured in
+ *   the same run and rounds, interleaved: the same seven participant calls made directly, with
+ *   no orchestrator or saga log (the ceiling), and the same trip as a DBOS Transact workflow
+ *   (the peer: a durable-workflow library checkpointing each call in PostgreSQL);
+ * - two scenarios reported apart: every client books its own inventory, and every client books
+ *   the same popular flight (one hot inventory row: the semantic lock's contention);
  * - orchestrator overhead per step: trip latency minus the participants' own handling time
  *   (their Server-Timing), divided by the seven steps; once with a single client, where it is
  *   the orchestrator's own cost, and once under the 20-client load, where it includes queueing;
@@ -12,10 +16,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { databaseUrlFor, dropDatabase } from '@lab/shared/pg';
-import { percentile } from '@lab/shared/testkit';
+import { own, percentile, release } from '@lab/shared/testkit';
 import {
   bookTrip,
   chaos,
@@ -26,9 +31,12 @@ import {
   type Stock,
 } from '../src/client.ts';
 import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
+import { launchDbosPeer, type DbosPeer } from './dbos-trip.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TRIPS = Number(process.env.BENCH_TRIPS ?? 300);
+/** Each scenario's trips are split into rounds of direct, saga and DBOS, so drift hits all three. */
+const ROUNDS = 3;
 const SOLO_TRIPS = Number(process.env.BENCH_SOLO_TRIPS ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1000);
 const CONCURRENCY = 20;
@@ -37,14 +45,18 @@ const STEPS = 7;
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
 
-async function closedLoop<T>(count: number, clients: number, work: (i: number) => Promise<T>) {
+async function closedLoop<T>(
+  count: number,
+  clients: number,
+  work: (i: number, client: number) => Promise<T>,
+) {
   const results: T[] = [];
   let next = 0;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, client) => {
       while (next < count) {
         const i = next++;
-        results[i] = await work(i);
+        results[i] = await work(i, client);
       }
     }),
   );
@@ -143,8 +155,25 @@ async function statusCounts(db: pg.Client) {
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
+interface Scenario {
+  name: string;
+  title: string;
+  /** The inventory client `c` books from. */
+  stockFor: (client: number) => Stock;
+}
+
+interface Measured {
+  count: number;
+  seconds: number;
+  latencies: number[];
+}
+
+const measured = (): Measured => ({ count: 0, seconds: 0, latencies: [] });
+
 export async function bench(): Promise<void> {
   const databases = uniqueDatabases('bench');
+  const dbosDatabase = `t_bench_dbos_${Math.random().toString(16).slice(2, 10)}`;
+  const dbosOwned = own({ postgres: { url: adminUrl, databases: [dbosDatabase] } });
   // Generous step budgets: a slow answer under load should show as latency, not as a
   // compensated trip.
   const lab = await startSagaLab({
@@ -159,32 +188,103 @@ export async function bench(): Promise<void> {
   });
   const db = new pg.Client({ connectionString: databaseUrlFor(adminUrl, databases.orchestrator) });
   await db.connect();
-  const watcher = terminalWatcher(db);
+  // Its own connection: the watcher polls while the bench reads timings on `db`.
+  const watchDb = new pg.Client({
+    connectionString: databaseUrlFor(adminUrl, databases.orchestrator),
+  });
+  await watchDb.connect();
+  const watcher = terminalWatcher(watchDb);
+  let dbos: DbosPeer | undefined;
   try {
-    const stock = await createStock(lab.urls, 1_000_000);
-    const trip = async () => {
+    dbos = await launchDbosPeer(databaseUrlFor(adminUrl, dbosDatabase), lab.urls, 20);
+    const peer = dbos;
+    // Every client its own flight, hotel and car; in the hot scenario they share one flight.
+    const stocks = await Promise.all(
+      Array.from({ length: CONCURRENCY }, () => createStock(lab.urls, 1_000_000)),
+    );
+    const popular = (await createStock(lab.urls, 1_000_000)).flight;
+    const stockOf = (client: number): Stock => {
+      const stock = stocks[client];
+      if (!stock) throw new Error(`no stock for client ${client}`);
+      return stock;
+    };
+    const scenarios: Scenario[] = [
+      {
+        name: 'distinct',
+        title: 'each client its own inventory',
+        stockFor: stockOf,
+      },
+      {
+        name: 'hot',
+        title: 'every client the same flight',
+        stockFor: (c) => ({ ...stockOf(c), flight: popular }),
+      },
+    ];
+    const sagaTrip = async (stock: Stock) => {
       const id = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
       await watcher.until(id);
       return id;
     };
-    say('warm-up: 20 trips');
-    await closedLoop(20, 4, trip);
+    const dbosTrip = async (stock: Stock) => {
+      const started = performance.now();
+      const outcome = await peer.book(randomUUID(), {
+        ...stock,
+        cardToken: 'card-ok',
+        amountCents: 125_000,
+      });
+      if (outcome !== 'COMPLETED') throw new Error(`DBOS trip ended ${outcome}`);
+      return performance.now() - started;
+    };
+    const first = { stockFor: stockOf };
+    say('warm-up: 20 trips each way');
+    await closedLoop(20, 4, (_, c) => sagaTrip(first.stockFor(c)));
+    await closedLoop(20, 4, (_, c) => dbosTrip(first.stockFor(c)));
+    await closedLoop(20, 4, (_, c) => directTrip(lab, first.stockFor(c), randomUUID()));
 
-    say(`baseline: ${TRIPS} direct call chains, ${CONCURRENCY} clients`);
-    const baseStart = performance.now();
-    const direct = await closedLoop(TRIPS, CONCURRENCY, (i) =>
-      directTrip(lab, stock, `direct-${i}`),
-    );
-    const baseSeconds = (performance.now() - baseStart) / 1000;
+    const perRound = Math.ceil(TRIPS / ROUNDS);
+    const runs = [];
+    for (const scenario of scenarios) {
+      const direct = measured();
+      const dbosRun = measured();
+      const sagaRun = measured();
+      const sagaIds: string[] = [];
+      for (let r = 1; r <= ROUNDS; r++) {
+        say(
+          `${scenario.name}, round ${r}/${ROUNDS}: ${perRound} trips each way, ${CONCURRENCY} clients`,
+        );
+        let started = performance.now();
+        direct.latencies.push(
+          ...(await closedLoop(perRound, CONCURRENCY, (_, c) =>
+            directTrip(lab, scenario.stockFor(c), randomUUID()),
+          )),
+        );
+        direct.seconds += (performance.now() - started) / 1000;
+        direct.count += perRound;
 
-    say(`saga: ${TRIPS} trips through the orchestrator, ${CONCURRENCY} clients`);
-    const sagaStart = performance.now();
-    const loadedIds = await closedLoop(TRIPS, CONCURRENCY, trip);
-    const sagaSeconds = (performance.now() - sagaStart) / 1000;
-    const loaded = await timings(db, loadedIds);
+        started = performance.now();
+        sagaIds.push(
+          ...(await closedLoop(perRound, CONCURRENCY, (_, c) => sagaTrip(scenario.stockFor(c)))),
+        );
+        sagaRun.seconds += (performance.now() - started) / 1000;
+
+        started = performance.now();
+        dbosRun.latencies.push(
+          ...(await closedLoop(perRound, CONCURRENCY, (_, c) => dbosTrip(scenario.stockFor(c)))),
+        );
+        dbosRun.seconds += (performance.now() - started) / 1000;
+        dbosRun.count += perRound;
+      }
+      const loaded = await timings(db, sagaIds);
+      sagaRun.count = loaded.length;
+      sagaRun.latencies = loaded.map((t) => t.latency);
+      runs.push({ scenario, direct, dbos: dbosRun, saga: sagaRun, loaded });
+    }
 
     say(`overhead: ${SOLO_TRIPS} trips, one client`);
-    const solo = await timings(db, await closedLoop(SOLO_TRIPS, 1, trip));
+    const solo = await timings(
+      db,
+      await closedLoop(SOLO_TRIPS, 1, () => sagaTrip(first.stockFor(0))),
+    );
     const happyPathOutcome = await statusCounts(db);
 
     say(`recovery: ${IN_FLIGHT} trips in flight, SIGKILL, restart`);
@@ -192,8 +292,8 @@ export async function bench(): Promise<void> {
     // Every trip's first call hangs, so all of them are accepted, logged and mid-step when the
     // orchestrator dies: the most work a restart can find.
     await chaos(lab.urls.flights, { target: 'action', faults: { hang: 1 } });
-    await closedLoop(IN_FLIGHT, CONCURRENCY, () =>
-      bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+    await closedLoop(IN_FLIGHT, CONCURRENCY, (_, c) =>
+      bookTrip(lab.urls.orchestrator, tripRequest(first.stockFor(c))),
     );
     await lab.services.orchestrator?.kill();
     await clearChaos(lab.urls.flights);
@@ -207,25 +307,33 @@ export async function bench(): Promise<void> {
     const recoverySeconds = (performance.now() - restartAt) / 1000;
     const recoveryOutcome = await statusCounts(db);
 
-    const tripsPerSecond = loaded.length / sagaSeconds;
-    const baselinePerSecond = TRIPS / baseSeconds;
     const stats = (values: number[]) => ({
       p50: round(percentile(values, 50) ?? 0),
       p99: round(percentile(values, 99) ?? 0),
     });
+    const perSecond = (m: Measured) => round(m.count / m.seconds);
+    const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded }) => ({
+      name: scenario.name,
+      result: {
+        title: scenario.title,
+        completedTripsPerSecond: perSecond(saga),
+        dbosTripsPerSecond: perSecond(peerRun),
+        directChainsPerSecond: perSecond(direct),
+        tripLatencyMs: stats(saga.latencies),
+        dbosLatencyMs: stats(peerRun.latencies),
+        directLatencyMs: stats(direct.latencies),
+        overheadPerStepMs: stats(loaded.map((t) => t.overheadPerStep)),
+      },
+    }));
+    const scenarioResults = Object.fromEntries(summaries.map((s) => [s.name, s.result]));
     const results = {
       generatedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
-      trips: TRIPS,
+      tripsPerScenario: perRound * ROUNDS,
+      rounds: ROUNDS,
       concurrency: CONCURRENCY,
-      completedTripsPerSecond: round(tripsPerSecond),
-      baselineDirectChainsPerSecond: round(baselinePerSecond),
-      tripLatencyMs: stats(loaded.map((t) => t.latency)),
-      baselineLatencyMs: stats(direct),
-      overheadPerStepMs: {
-        oneClient: stats(solo.map((t) => t.overheadPerStep)),
-        underLoad: stats(loaded.map((t) => t.overheadPerStep)),
-      },
+      scenarios: scenarioResults,
+      overheadPerStepMs: { oneClient: stats(solo.map((t) => t.overheadPerStep)) },
       soloTripLatencyMs: stats(solo.map((t) => t.latency)),
       happyPathOutcome,
       recovery: {
@@ -236,69 +344,37 @@ export async function bench(): Promise<void> {
         tripsPerSecond: round(recovered / recoverySeconds),
       },
     };
-    const overhead = results.overheadPerStepMs;
-    const table: [string, number, number | undefined, string, boolean | undefined][] = [
-      [
-        'completed trips/s (20 clients)',
-        results.completedTripsPerSecond,
-        results.baselineDirectChainsPerSecond,
-        '≥ 300',
-        tripsPerSecond >= 300,
-      ],
-      [
-        'trip latency p50 (ms, 20 clients)',
-        results.tripLatencyMs.p50,
-        results.baselineLatencyMs.p50,
-        '',
-        undefined,
-      ],
-      [
-        'trip latency p99 (ms, 20 clients)',
-        results.tripLatencyMs.p99,
-        results.baselineLatencyMs.p99,
-        '',
-        undefined,
-      ],
-      [
-        'overhead per step p50 (ms, one client)',
-        overhead.oneClient.p50,
-        undefined,
-        '≤ 1',
-        overhead.oneClient.p50 <= 1,
-      ],
-      ['overhead per step p99 (ms, one client)', overhead.oneClient.p99, undefined, '', undefined],
-      [
-        'overhead per step p50 (ms, 20 clients)',
-        overhead.underLoad.p50,
-        undefined,
-        '≤ 1',
-        overhead.underLoad.p50 <= 1,
-      ],
-      ['overhead per step p99 (ms, 20 clients)', overhead.underLoad.p99, undefined, '', undefined],
-      [
-        `recovery of ${results.recovery.inFlightAtKill} in-flight trips (s)`,
-        results.recovery.secondsToAllTerminal,
-        undefined,
-        '≤ 10',
-        recovered >= IN_FLIGHT && recoverySeconds <= 10,
-      ],
-    ];
+    const rows: string[] = [];
+    for (const { name, result: r } of summaries) {
+      const scenario = { name };
+      const vsDbos = r.completedTripsPerSecond / r.dbosTripsPerSecond;
+      const vsDirect = r.completedTripsPerSecond / r.directChainsPerSecond;
+      rows.push(
+        `| ${scenario.name}: completed trips/s | ${r.completedTripsPerSecond} | ${r.dbosTripsPerSecond} | ${round(vsDbos)} | ≥ 1.5 | ${vsDbos >= 1.5 ? 'yes' : 'no'} |`,
+        `| ${scenario.name}: completed trips/s vs direct calls | ${r.completedTripsPerSecond} | ${r.directChainsPerSecond} | ${round(vsDirect)} | ≥ 0.85 | ${vsDirect >= 0.85 ? 'yes' : 'no'} |`,
+        `| ${scenario.name}: trip latency p50 / p99 (ms) | ${r.tripLatencyMs.p50} / ${r.tripLatencyMs.p99} | DBOS ${r.dbosLatencyMs.p50} / ${r.dbosLatencyMs.p99}, direct ${r.directLatencyMs.p50} / ${r.directLatencyMs.p99} | - | - | - |`,
+        `| ${scenario.name}: overhead per step p50 / p99 (ms, ${CONCURRENCY} clients) | ${r.overheadPerStepMs.p50} / ${r.overheadPerStepMs.p99} | - | - | - | - |`,
+      );
+    }
+    const oneClient = results.overheadPerStepMs.oneClient;
+    rows.push(
+      `| overhead per step p50 / p99 (ms, one client) | ${oneClient.p50} / ${oneClient.p99} | - | - | ≤ 1 | ${oneClient.p50 <= 1 ? 'yes' : 'no'} |`,
+      `| recovery of ${results.recovery.inFlightAtKill} in-flight trips (s) | ${results.recovery.secondsToAllTerminal} | - | - | ≤ 5 | ${recovered >= IN_FLIGHT && recoverySeconds <= 5 ? 'yes' : 'no'} |`,
+    );
     const lines = [
       '## Saga lab',
       '',
-      `Run on ${results.generatedAt}, ${results.machine.cpus} CPUs, Node ${process.version}; five services and PostgreSQL share the machine with the load generator.`,
+      `Run on ${results.generatedAt}, ${results.machine.cpus} CPUs, Node ${process.version}; five services, PostgreSQL and the load generator (which also hosts DBOS) share the machine.`,
       '',
-      `- Throughput and latency: ${TRIPS} happy-path trips from ${CONCURRENCY} closed-loop clients (each waits until its trip is terminal). Baseline: the same seven participant calls made directly by ${CONCURRENCY} clients, without orchestrator or saga log.`,
+      `- Throughput and latency: per scenario ${results.tripsPerScenario} happy-path trips from ${CONCURRENCY} closed-loop clients (each waits until its trip is terminal), in ${ROUNDS} rounds that each run the direct calls, the saga and DBOS in turn. Direct: the same seven participant calls made by the client, without orchestrator or saga log. DBOS: the same trip as a DBOS Transact workflow, each call a checkpointed step, against the same participants.`,
+      ...runs.map(({ scenario }) => `- Scenario \`${scenario.name}\`: ${scenario.title}.`),
       `- Overhead per step: (trip latency − participants' Server-Timing) / ${STEPS}, from the saga log's timestamps; with one client (${SOLO_TRIPS} trips, trip latency p50 ${results.soloTripLatencyMs.p50} ms) and under the ${CONCURRENCY}-client load, where it includes time queued for the database and the CPU.`,
       `- Recovery: ${IN_FLIGHT} trips accepted while every first call hung, orchestrator SIGKILLed, restarted; ${recovered}/${IN_FLIGHT} terminal (${JSON.stringify(recoveryOutcome)}) at ${results.recovery.tripsPerSecond} trips/s.`,
       `- Happy-path outcome: ${JSON.stringify(happyPathOutcome)}.`,
       '',
-      '| metric | value | baseline | ratio | target | met? |',
+      '| metric | saga | reference | ratio | target | met? |',
       '| --- | --- | --- | --- | --- | --- |',
-      ...table.map(
-        ([metric, value, baseline, target, met]) =>
-          `| ${metric} | ${value} | ${baseline ?? '-'} | ${baseline ? round(value / baseline) : '-'} | ${target || '-'} | ${met === undefined ? '-' : met ? 'yes' : 'no'} |`,
-      ),
+      ...rows,
       '',
     ];
     const out = import.meta.dirname;
@@ -307,9 +383,12 @@ export async function bench(): Promise<void> {
     writeFileSync(join(out, 'REPORT.md'), lines.join('\n'));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    await dbos?.stop();
     await watcher.stop();
+    await watchDb.end();
     await db.end();
     await lab.stop();
     for (const name of Object.values(databases)) await dropDatabase(adminUrl, name);
+    await release(dbosOwned);
   }
 }
