@@ -9,6 +9,8 @@ const DOMAIN = `^${LABS}/[^/]+/src/domain/`;
 // The saga lab's modular monolith: one service whose modules own a schema each.
 const MONOLITH = '^saga-orchestrator/monolith/';
 const MODULES = `${MONOLITH}src/modules/`;
+// The CQRS and resilience labs' in-process wirings: one service composing the others' modules.
+const IN_PROCESS = '^(cqrs-implementation|resilience-lab)/monolith/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -55,7 +57,7 @@ export default {
         '(or the lab package) would couple their deployments. The saga participant kit is a ' +
         'library the participants are built from, so they may import it.',
       severity: 'error',
-      from: { path: SERVICE, pathNot: MONOLITH },
+      from: { path: SERVICE, pathNot: [MONOLITH, IN_PROCESS] },
       to: {
         path: `^${LABS}/[^/]+/`,
         pathNot: ['^$1/$2/', '^saga-orchestrator/participant-kit/'],
@@ -95,6 +97,16 @@ export default {
       severity: 'error',
       from: { path: MONOLITH, pathNot: MODULES },
       to: { path: `${MODULES}[^/]+/(?!index\\.ts$)` },
+    },
+    {
+      name: 'in-process-wiring-reaches-past-a-module',
+      comment:
+        "A lab's in-process wiring hosts the other packages' modules through their declared " +
+        '`./module` export (src/module.ts) and nothing else: their repositories, routes and ' +
+        'rules behind it stay theirs to change, as they would behind a network hop.',
+      severity: 'error',
+      from: { path: IN_PROCESS },
+      to: { path: '^$1/(?!monolith/)[^/]+/', pathNot: '^$1/[^/]+/src/module\\.ts$' },
     },
     {
       name: 'orchestrator-imports-participant-kit',

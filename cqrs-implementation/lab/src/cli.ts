@@ -14,7 +14,10 @@ import { up } from './tasks/up.ts';
 import { verify } from './tasks/verify.ts';
 
 const tasks: Record<string, { run: (args: string[]) => Promise<number> | number; help: string }> = {
-  up: { run: up, help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops' },
+  up: {
+    run: up,
+    help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops [--monolith]',
+  },
   demo: { run: demo, help: 'narrated scenario: the pattern working, then failing and recovering' },
   verify: { run: verify, help: 'audit the write model and compare it with Redis; exit 1 on drift' },
   dlq: { run: dlq, help: 'dlq list | dlq replay: dead-lettered events' },

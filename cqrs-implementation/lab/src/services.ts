@@ -17,6 +17,8 @@ export const ENTRIES = {
   projector: join(LAB_DIR, 'projector', 'src', 'start.ts'),
 } as const;
 export const DEFAULT_PORTS = { command: 3101, query: 3102, relay: 3103, projector: 3104 } as const;
+/** The same operations as one process on one database: commands and queries on port 3101. */
+export const MONOLITH_ENTRY = join(LAB_DIR, 'monolith', 'src', 'start.ts');
 export const COMMAND_MIGRATIONS = join(
   LAB_DIR,
   'command-service',
@@ -26,6 +28,14 @@ export const COMMAND_MIGRATIONS = join(
 );
 
 export type ServiceName = keyof typeof ENTRIES;
+
+/**
+ * How the lab's operations are deployed: `split`, the four services of CQRS (command, relay,
+ * projector, query over PostgreSQL, Kafka and Redis); `monolith`, one process whose queries
+ * are SQL joins over the write model. Both answer the same routes.
+ */
+export type Wiring = 'split' | 'monolith';
+export const WIRINGS: readonly Wiring[] = ['split', 'monolith'];
 
 /** Where one copy of the lab keeps its data: a database, a Redis key prefix, a topic prefix. */
 export interface LabNamespace {
@@ -104,10 +114,13 @@ export interface StackOptions {
   only?: ServiceName[];
   /** The services' LOG_LEVEL; tests leave it at info, the CLI passes the user's choice. */
   logLevel?: string;
+  /** `split` unless told: see Wiring. */
+  wiring?: Wiring;
 }
 
 export interface Stack {
   ns: LabNamespace;
+  wiring: Wiring;
   services: Partial<Record<ServiceName, SpawnedService>>;
   url: (name: ServiceName) => string;
   start: (name: ServiceName, extraEnv?: Record<string, string>) => Promise<SpawnedService>;
@@ -140,6 +153,7 @@ const START_ORDER: ServiceName[] = ['command', 'relay', 'projector', 'query'];
 
 /** Starts the lab's services as real processes; the command service first, as it migrates the schema. */
 export async function startStack(options: StackOptions): Promise<Stack> {
+  if (options.wiring === 'monolith') return startMonolith(options);
   const env = {
     ...serviceEnv(options.ns),
     ...(options.logLevel && { LOG_LEVEL: options.logLevel }),
@@ -163,6 +177,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   const stack: Stack = {
     ns: options.ns,
+    wiring: 'split',
     services: group.services,
     url: group.url,
     start: (name, extraEnv = {}) => group.start(name, { env: extraEnv }),
@@ -175,6 +190,65 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   running.add(stack);
   try {
     await group.startAll(options.only ?? START_ORDER);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}
+
+/**
+ * The monolith wiring behind the same Stack: `command` and `query` name its one process (so a
+ * test written against the split wiring's two URLs runs unchanged); it has no relay and no
+ * projector to name.
+ */
+async function startMonolith(options: StackOptions): Promise<Stack> {
+  const group = serviceGroup<'monolith'>({
+    services: {
+      monolith: {
+        entry: MONOLITH_ENTRY,
+        port: options.ports?.command ?? 0,
+        env: {
+          DATABASE_URL: options.ns.databaseUrl,
+          DATABASE_NAME: options.ns.databaseName,
+          ...(options.logLevel && { LOG_LEVEL: options.logLevel }),
+          ...options.env?.command,
+        },
+      },
+    },
+    timeoutMs: 120_000,
+    ...(options.echo && { echo: true }),
+  });
+  const modules = (name: ServiceName) => {
+    if (name !== 'command' && name !== 'query')
+      throw new Error(`The monolith wiring has no ${name}: it needs none.`);
+    return 'monolith' as const;
+  };
+  const services: Stack['services'] = {};
+  const started = async (extraEnv: Record<string, string> = {}) => {
+    const service = await group.start('monolith', { env: extraEnv });
+    services.command = service;
+    services.query = service;
+    return service;
+  };
+  const stack: Stack = {
+    ns: options.ns,
+    wiring: 'monolith',
+    services,
+    url: (name) => group.url(modules(name)),
+    start: (name, extraEnv) => {
+      modules(name);
+      return started(extraEnv);
+    },
+    kill: (name) => group.kill(modules(name)),
+    stop: async () => {
+      running.delete(stack);
+      await group.cleanup();
+    },
+  };
+  running.add(stack);
+  try {
+    await started();
   } catch (error) {
     await stack.stop();
     throw error;

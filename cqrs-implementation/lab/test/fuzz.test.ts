@@ -3,38 +3,19 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWriteModel, verifyLab } from '../src/audit.ts';
 import { commandClient, queryClient } from '../src/client.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
+import {
+  isolatedNamespace,
+  startStack,
+  type Stack,
+  stopAllStacks,
+  WIRINGS,
+} from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 
 let stack: Stack;
 let stores: Stores;
 const productIds: string[] = [];
 const orderIds: string[] = [];
-
-beforeAll(async () => {
-  const ns = isolatedNamespace('fuzz');
-  stack = await startStack({ ns });
-  stores = openStores(ns);
-  const commands = commandClient(stack.url('command'));
-  for (let i = 0; i < 3; i++) {
-    const res = await commands.createProduct({
-      sku: `fuzz-${i}`,
-      name: `Fuzz ${i}`,
-      priceCents: 100,
-      stock: 50,
-    });
-    productIds.push(res.body.id);
-  }
-  const order = await commands.placeOrder({
-    customerId: 'fuzzer',
-    lines: [{ productId: productIds[0]!, quantity: 1 }],
-  });
-  orderIds.push(order.body.id);
-});
-afterAll(async () => {
-  await stopAllStacks();
-  await stores.close();
-});
 
 // Values a client might send by mistake or malice: right shape, wrong type, out of range, huge.
 const junk = fc.oneof(
@@ -179,37 +160,6 @@ async function expectNoServerErrorAndProblemJson(res: Response) {
   }
 }
 
-describe('fuzzing every endpoint', () => {
-  it('When the command endpoints get arbitrary bodies, params and headers, then no 5xx, every rejection is problem+json, and nothing is half-written', async () => {
-    await fc.assert(
-      fc.asyncProperty(commandRequest, async (request) => {
-        const res = await fetch(`${stack.url('command')}${request.path}`, {
-          method: 'POST',
-          headers: { 'content-type': request.type, ...request.headers },
-          body: request.raw,
-        });
-        await expectNoServerErrorAndProblemJson(res);
-      }),
-      { numRuns: 200 },
-    );
-
-    // The fuzzer must reach the domain, not only the validator: some commands succeed.
-    expect(statuses.some((s) => s < 300)).toBe(true);
-    expect(await auditWriteModel(stores.pool)).toEqual([]);
-    expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 30_000)).toEqual([]);
-  });
-
-  it('When the query endpoints get arbitrary params, query strings and consistency headers, then no 5xx and every rejection is problem+json', async () => {
-    await fc.assert(
-      fc.asyncProperty(queryRequest, async ([path, headers]) => {
-        const res = await fetch(`${stack.url('query')}${path}`, { headers });
-        await expectNoServerErrorAndProblemJson(res);
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
 // What PostgreSQL's UTF-8 text cannot hold: NUL, and lone UTF-16 surrogates (which the driver
 // would silently write as U+FFFD). JSON carries both as escapes.
 const UNSTORABLE = { nul: 'a\u0000b', high: 'a\ud800b', low: '\udc00' };
@@ -247,86 +197,153 @@ async function writeModelCounts() {
   return rows[0]?.n;
 }
 
-describe('text PostgreSQL cannot hold', () => {
-  it('When a text field, path parameter, query parameter or header holds a NUL or a lone surrogate, then 400 naming it and nothing is written', async () => {
-    const before = await writeModelCounts();
-    const command = stack.url('command');
-    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${command}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(body),
+// One contract, two wirings: the split lab and the modular monolith (see services.ts) must
+// refuse and accept the same requests.
+describe.each(WIRINGS)('%s wiring', (wiring) => {
+  beforeAll(async () => {
+    productIds.length = 0;
+    orderIds.length = 0;
+    statuses.length = 0;
+    const ns = isolatedNamespace(`fuzz_${wiring}`);
+    stack = await startStack({ ns, wiring });
+    stores = openStores(ns);
+    const commands = commandClient(stack.url('command'));
+    for (let i = 0; i < 3; i++) {
+      const res = await commands.createProduct({
+        sku: `fuzz-${i}`,
+        name: `Fuzz ${i}`,
+        priceCents: 100,
+        stock: 50,
       });
-    const product = { sku: 'hostile', name: 'Hostile', priceCents: 1, stock: 1 };
-    const order = { customerId: 'hostile', lines: [{ productId: productIds[0], quantity: 1 }] };
-    for (const bad of Object.values(UNSTORABLE)) {
-      expect(await problemFields(await post('/products', { ...product, sku: bad }))).toEqual([
-        'body.sku',
-      ]);
-      expect(await problemFields(await post('/products', { ...product, name: bad }))).toEqual([
-        'body.name',
-      ]);
-      expect(await problemFields(await post('/orders', { ...order, customerId: bad }))).toEqual([
-        'body.customerId',
-      ]);
+      productIds.push(res.body.id);
     }
-    // Header bytes arrive as Latin-1: a key that is not visible ASCII would be stored as
-    // different text, so it is refused by name; a NUL never gets past Node's HTTP parser.
-    expect(
-      await problemFields(await post('/orders', order, { 'idempotency-key': 'caf\u00e9' })),
-    ).toEqual(['headers.idempotency-key']);
-    expect(
-      await rawStatus(
-        command,
-        `POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 0\r\n\r\n`,
-      ),
-    ).toMatch(/^HTTP\/1\.1 400 /);
-
-    const query = stack.url('query');
-    expect(await problemFields(await fetch(`${query}/customers/a%00b/orders`))).toEqual([
-      'params.id',
-    ]);
-    expect(await problemFields(await fetch(`${query}/customers/x/orders?cursor=%00`))).toEqual([
-      'query.cursor',
-    ]);
-    // A lone surrogate has no UTF-8 form, so in a URL it can only be invalid percent-escapes:
-    // the router refuses to decode them.
-    const undecodable = await fetch(`${query}/customers/a%ED%A0%80/orders`);
-    expect(undecodable.status).toBe(400);
-    expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
-
-    expect(await writeModelCounts()).toBe(before);
+    const order = await commands.placeOrder({
+      customerId: 'fuzzer',
+      lines: [{ productId: productIds[0]!, quantity: 1 }],
+    });
+    orderIds.push(order.body.id);
+  });
+  afterAll(async () => {
+    await stopAllStacks();
+    await stores.close();
   });
 
-  it('When names and SKUs hold astral, combining, right-to-left and padded text, then the write model and both read models give it back byte for byte', async () => {
-    const sku = `${AWKWARD}${productIds.length}`;
-    const created = await commandClient(stack.url('command')).createProduct({
-      sku,
-      name: AWKWARD,
-      priceCents: 5,
-      stock: 5,
-    });
-    expect(created.status).toBe(201);
-    const { rows } = await stores.pool.query<{ sku: string; name: string }>(
-      'SELECT sku, name FROM products WHERE id = $1',
-      [created.body.id],
-    );
-    expect(Buffer.from(rows[0]!.sku)).toEqual(Buffer.from(sku));
-    expect(Buffer.from(rows[0]!.name)).toEqual(Buffer.from(AWKWARD));
+  describe('fuzzing every endpoint', () => {
+    it('When the command endpoints get arbitrary bodies, params and headers, then no 5xx, every rejection is problem+json, and nothing is half-written', async () => {
+      await fc.assert(
+        fc.asyncProperty(commandRequest, async (request) => {
+          const res = await fetch(`${stack.url('command')}${request.path}`, {
+            method: 'POST',
+            headers: { 'content-type': request.type, ...request.headers },
+            body: request.raw,
+          });
+          await expectNoServerErrorAndProblemJson(res);
+        }),
+        { numRuns: 200 },
+      );
 
-    const placed = await commandClient(stack.url('command')).placeOrder({
-      customerId: 'hostile-text',
-      lines: [{ productId: created.body.id, quantity: 1 }],
+      // The fuzzer must reach the domain, not only the validator: some commands succeed.
+      expect(statuses.some((s) => s < 300)).toBe(true);
+      expect(await auditWriteModel(stores.pool, { outbox: wiring === 'split' })).toEqual([]);
+      // The monolith has no read model to drift from the write model.
+      if (wiring === 'split')
+        expect(await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix, 30_000)).toEqual(
+          [],
+        );
     });
-    expect(placed.status).toBe(201);
-    // The consistency token makes the query service wait for the projector, by condition.
-    const reads = queryClient(stack.url('query'), 10_000);
-    const view = await reads.product(created.body.id, created.body.consistencyToken);
-    expect(view.status, JSON.stringify(view.body)).toBe(200);
-    expect(Buffer.from(view.body.sku as string)).toEqual(Buffer.from(sku));
-    expect(Buffer.from(view.body.name as string)).toEqual(Buffer.from(AWKWARD));
-    const orderView = await reads.order(placed.body.id, placed.body.consistencyToken);
-    const lines = orderView.body.lines as { productName: string }[];
-    expect(Buffer.from(lines[0]!.productName)).toEqual(Buffer.from(AWKWARD));
+
+    it('When the query endpoints get arbitrary params, query strings and consistency headers, then no 5xx and every rejection is problem+json', async () => {
+      await fc.assert(
+        fc.asyncProperty(queryRequest, async ([path, headers]) => {
+          const res = await fetch(`${stack.url('query')}${path}`, { headers });
+          await expectNoServerErrorAndProblemJson(res);
+        }),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  describe('text PostgreSQL cannot hold', () => {
+    it('When a text field, path parameter, query parameter or header holds a NUL or a lone surrogate, then 400 naming it and nothing is written', async () => {
+      const before = await writeModelCounts();
+      const command = stack.url('command');
+      const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${command}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const product = { sku: 'hostile', name: 'Hostile', priceCents: 1, stock: 1 };
+      const order = { customerId: 'hostile', lines: [{ productId: productIds[0], quantity: 1 }] };
+      for (const bad of Object.values(UNSTORABLE)) {
+        expect(await problemFields(await post('/products', { ...product, sku: bad }))).toEqual([
+          'body.sku',
+        ]);
+        expect(await problemFields(await post('/products', { ...product, name: bad }))).toEqual([
+          'body.name',
+        ]);
+        expect(await problemFields(await post('/orders', { ...order, customerId: bad }))).toEqual([
+          'body.customerId',
+        ]);
+      }
+      // Header bytes arrive as Latin-1: a key that is not visible ASCII would be stored as
+      // different text, so it is refused by name; a NUL never gets past Node's HTTP parser.
+      expect(
+        await problemFields(await post('/orders', order, { 'idempotency-key': 'caf\u00e9' })),
+      ).toEqual(['headers.idempotency-key']);
+      expect(
+        await rawStatus(
+          command,
+          `POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ).toMatch(/^HTTP\/1\.1 400 /);
+
+      const query = stack.url('query');
+      expect(await problemFields(await fetch(`${query}/customers/a%00b/orders`))).toEqual([
+        'params.id',
+      ]);
+      expect(await problemFields(await fetch(`${query}/customers/x/orders?cursor=%00`))).toEqual([
+        'query.cursor',
+      ]);
+      // A lone surrogate has no UTF-8 form, so in a URL it can only be invalid percent-escapes:
+      // the router refuses to decode them.
+      const undecodable = await fetch(`${query}/customers/a%ED%A0%80/orders`);
+      expect(undecodable.status).toBe(400);
+      expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
+
+      expect(await writeModelCounts()).toBe(before);
+    });
+
+    it('When names and SKUs hold astral, combining, right-to-left and padded text, then the write model and the reads give it back byte for byte', async () => {
+      const sku = `${AWKWARD}${productIds.length}`;
+      const created = await commandClient(stack.url('command')).createProduct({
+        sku,
+        name: AWKWARD,
+        priceCents: 5,
+        stock: 5,
+      });
+      expect(created.status).toBe(201);
+      const { rows } = await stores.pool.query<{ sku: string; name: string }>(
+        'SELECT sku, name FROM products WHERE id = $1',
+        [created.body.id],
+      );
+      expect(Buffer.from(rows[0]!.sku)).toEqual(Buffer.from(sku));
+      expect(Buffer.from(rows[0]!.name)).toEqual(Buffer.from(AWKWARD));
+
+      const placed = await commandClient(stack.url('command')).placeOrder({
+        customerId: 'hostile-text',
+        lines: [{ productId: created.body.id, quantity: 1 }],
+      });
+      expect(placed.status).toBe(201);
+      // The consistency token makes the query service wait for the projector, by condition.
+      const reads = queryClient(stack.url('query'), 10_000);
+      const view = await reads.product(created.body.id, created.body.consistencyToken);
+      expect(view.status, JSON.stringify(view.body)).toBe(200);
+      expect(Buffer.from(view.body.sku as string)).toEqual(Buffer.from(sku));
+      expect(Buffer.from(view.body.name as string)).toEqual(Buffer.from(AWKWARD));
+      const orderView = await reads.order(placed.body.id, placed.body.consistencyToken);
+      const lines = orderView.body.lines as { productName: string }[];
+      expect(Buffer.from(lines[0]!.productName)).toEqual(Buffer.from(AWKWARD));
+    });
   });
 });

@@ -1,7 +1,11 @@
 import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
 
-/** `pnpm lab cqrs up`: the four services at their default ports (the ones the root README lists), logs prefixed, Ctrl-C stops them. */
-export async function up(): Promise<number> {
+/**
+ * `pnpm lab cqrs up`: the four services at their default ports (the ones the root README lists),
+ * logs prefixed, Ctrl-C stops them. `--monolith`: the same routes from one process on 3101.
+ */
+export async function up(args: string[] = []): Promise<number> {
+  if (args.includes('--monolith')) return upMonolith();
   const stack = await startStack({
     ns: defaultNamespace(),
     ports: DEFAULT_PORTS,
@@ -17,6 +21,33 @@ export async function up(): Promise<number> {
       `  relay            ${stack.url('relay')}/metrics`,
       `  projector        ${stack.url('projector')}/metrics`,
       'Ctrl-C stops them.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stack.stop();
+  return 0;
+}
+
+async function upMonolith(): Promise<number> {
+  const ns = { ...defaultNamespace(), databaseName: process.env.DATABASE_NAME ?? 'cqrs_monolith' };
+  const stack = await startStack({
+    ns,
+    wiring: 'monolith',
+    ports: { command: DEFAULT_PORTS.command },
+    echo: true,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  });
+  process.stdout.write(
+    [
+      '',
+      `CQRS lab is up as a modular monolith (database ${ns.databaseName}, no Kafka, no Redis):`,
+      `  ${stack.url('command')}   POST /products, /orders, /orders/:id/cancel`,
+      `  ${stack.url('query')}   GET /orders/:id, /customers/:id/orders, /products/:id, /products/top`,
+      'Ctrl-C stops it.',
       '',
     ].join('\n'),
   );

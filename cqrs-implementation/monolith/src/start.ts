@@ -1,0 +1,59 @@
+/**
+ * The CQRS lab's operations as a modular monolith: the command module and the query module in
+ * one process, on one PostgreSQL database. Commands are the command service's own (validation,
+ * invariants, idempotency keys for client retries); queries are the query service's own routes,
+ * answered by SQL joins over the write model. No outbox, relay, Kafka, projector or Redis: a
+ * query runs after the command's COMMIT on the same database, so read-your-writes holds without
+ * waiting and the consistency token has nothing left to wait for.
+ */
+import {
+  noOutbox,
+  orderRoutes,
+  productRoutes,
+  writeModelMigrations,
+} from '@lab/cqrs-command-service/module';
+import { decodeToken, readRoutes } from '@lab/cqrs-query-service/module';
+import { createApp, onShutdown, start } from '@lab/shared/http';
+import { createLogger } from '@lab/shared/logging';
+import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { readConfig } from './config.ts';
+import { writeModelReads } from './data-access/write-model-reads.ts';
+
+const config = readConfig();
+const logger = createLogger('cqrs-monolith', config.LOG_LEVEL);
+await migrate({
+  adminUrl: config.DATABASE_URL,
+  database: config.DATABASE_NAME,
+  dir: writeModelMigrations,
+  logger,
+});
+const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
+  max: 20,
+  logger,
+});
+
+/**
+ * A token the split wiring issued is still accepted (a malformed one is still refused with
+ * 400), and is satisfied at once: every write that issued one has committed in this database.
+ */
+const readYourWrites = (_reads: unknown, token: string) => {
+  decodeToken(token);
+  return Promise.resolve();
+};
+// The query routes' default wait; unused here, since no query ever waits.
+const NO_WAIT_MS = 0;
+
+const app = createApp({
+  service: 'cqrs-monolith',
+  logger,
+  readiness: { postgres: () => pool.query('SELECT 1') },
+  routes: (routes) => {
+    productRoutes(routes, pool, noOutbox);
+    orderRoutes(routes, pool, noOutbox);
+    readRoutes(routes, writeModelReads(pool), NO_WAIT_MS, readYourWrites);
+  },
+});
+
+const server = await start(app, config.PORT, config.HOST);
+logger.info({ url: server.url }, 'listening');
+onShutdown(logger, [server], [() => pool.end()]);
