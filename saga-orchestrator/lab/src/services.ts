@@ -193,7 +193,10 @@ export interface SagaMonolith {
   urls: Record<ServiceName, string>;
   service: SpawnedService;
   database: string;
+  /** SIGKILL, as a crash or an OOM kill would: the whole service goes at once. */
   kill: () => Promise<void>;
+  /** Starts the process again on the same database (and port); `urls` stay valid. */
+  restart: () => Promise<void>;
   /** Stops the process, then drops the database if it came from `uniqueMonolithDatabase`. */
   stop: () => Promise<void>;
 }
@@ -229,7 +232,19 @@ export async function startSagaMonolith(options: {
     const service = await group.start('monolith');
     const urls = { orchestrator: service.url } as Record<ServiceName, string>;
     for (const name of participants) urls[name] = `${service.url}/${name}`;
-    return { urls, service, database: options.database, kill: () => group.kill('monolith'), stop };
+    const monolith: SagaMonolith = {
+      urls,
+      service,
+      database: options.database,
+      kill: () => group.kill('monolith'),
+      restart: async () => {
+        monolith.service = await group.start('monolith', {
+          port: Number(new URL(service.url).port),
+        });
+      },
+      stop,
+    };
+    return monolith;
   } catch (error) {
     await stop();
     throw error;
