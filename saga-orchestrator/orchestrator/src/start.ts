@@ -10,6 +10,7 @@ import { validateSaga } from './domain/saga-definition.ts';
 import { SagaRunner } from './domain/saga-runner.ts';
 import { SagaWorker } from './domain/saga-worker.ts';
 import { tripRoutes } from './entry-points/api/trips.routes.ts';
+import { tripListRoutes } from './entry-points/api/trip-list.routes.ts';
 import { crashSwitch } from './infrastructure/crash-points.ts';
 import { sagasByState } from './infrastructure/saga-metrics.ts';
 import { orchestratorSeams } from './seams.ts';
@@ -81,6 +82,7 @@ const app = createApp({
   readiness: { postgres: () => pool.query('SELECT 1') },
   routes: (routes) => {
     tripRoutes(routes, { log, worker, deadlineMs: config.SAGA_DEADLINE_MS });
+    tripListRoutes(routes, { pool, definition });
   },
 });
 const server = await start(app, config.PORT, config.HOST);

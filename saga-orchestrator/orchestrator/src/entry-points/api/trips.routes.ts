@@ -32,7 +32,7 @@ const TripRequestBody = z
 const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
 const Params = z.object({ id: z.uuid() });
 
-function timelineEntry(step: StepRow) {
+export function timelineEntry(step: StepRow) {
   return {
     name: step.name,
     kind: step.kind,
