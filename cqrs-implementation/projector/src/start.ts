@@ -16,6 +16,8 @@ import { startProjector } from './entry-points/kafka/events.consumer.ts';
 import { createRebuildSteps } from './entry-points/kafka/read-model-rebuild.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
 import { adminRoutes } from './entry-points/api/admin.routes.ts';
+import { statusRoutes } from './entry-points/api/status.routes.ts';
+import { consumerPosition } from './infrastructure/consumer-position.ts';
 import { registerLagGauge } from './infrastructure/lag-metrics.ts';
 import { projectorSeams } from './seams.ts';
 
@@ -98,12 +100,14 @@ const rebuildSteps = createRebuildSteps({
 const checkpointTimer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
 checkpointTimer.unref();
 
+const position = consumerPosition(kafka, topic, groupId);
 const app = createApp({
   service: 'projector',
   logger,
   readiness: { redis: () => redis.ping() },
   routes: (routes) => {
     adminRoutes(routes, (options) => rebuildReadModel(rebuildSteps, options));
+    statusRoutes(routes, { topic, groupId, position, checkpointState: store.checkpointState });
   },
 });
 const server = await start(app, config.PORT, config.HOST);
@@ -119,6 +123,7 @@ onShutdown(
     },
     () => consumer.stop(),
     () => lagGauge.close(),
+    () => position.close(),
     // QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must
     // not turn a clean SIGTERM into a failed shutdown: drop the socket instead.
     () =>

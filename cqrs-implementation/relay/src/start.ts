@@ -13,6 +13,8 @@ import { outboxBacklog } from './data-access/outbox-claim.ts';
 import { createRelay } from './domain/relay.ts';
 import { runRelayLoop } from './entry-points/outbox/relay-loop.ts';
 import { createWakeUp } from './entry-points/outbox/outbox-listener.ts';
+import { statusRoutes } from './entry-points/api/status.routes.ts';
+import { topicEnds } from './infrastructure/topic-ends.ts';
 import { registerBacklogGauge } from './infrastructure/relay-metrics.ts';
 import { relaySeams } from './seams.ts';
 
@@ -44,11 +46,14 @@ const loop = runRelayLoop(relay, {
   stopped: () => stopped,
 });
 
+const ends = topicEnds(kafka, topic);
 const app = createApp({
   service: 'relay',
   logger,
   readiness: { postgres: () => pool.query('SELECT 1') },
-  routes: () => undefined,
+  routes: (routes) => {
+    statusRoutes(routes, { pool, topic, ends });
+  },
 });
 const server = await start(app, config.PORT, config.HOST);
 logger.info({ url: server.url, topic }, 'listening');
@@ -63,6 +68,7 @@ onShutdown(
       await relay.dropProducer();
     },
     () => wakeUp.close(),
+    () => ends.close(),
     () => pool.end(),
   ],
 );
