@@ -108,6 +108,8 @@ export interface SagaLab {
   databases: Databases;
   orchestratorEnv: (extra?: Record<string, string>) => Record<string, string>;
   startOrchestrator: (extra?: Record<string, string>, port?: number) => Promise<SpawnedService>;
+  /** Starts a participant again (after a kill) on its old port, where the orchestrator calls it. */
+  restartParticipant: (name: Participant) => Promise<SpawnedService>;
   /** Stops every service, then drops the databases if they came from `uniqueDatabases`. */
   stop: () => Promise<void>;
 }
@@ -156,6 +158,7 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
       urls.orchestrator = service.url;
       return service;
     },
+    restartParticipant: (name) => group.start(name, { port: Number(new URL(urls[name]).port) }),
     stop: async () => {
       await group.cleanup();
       await dropOwnedDatabases(options.databases);

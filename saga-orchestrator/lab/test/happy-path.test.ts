@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SpanRecord } from '@lab/shared/telemetry';
 import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
-import { bookTrip, createStock, tripRequest, waitForStatus } from '../src/client.ts';
+import { bookTrip, createStock, post, tripRequest, waitForStatus } from '../src/client.ts';
 import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 import { tripsContract } from './trips.contract.ts';
 
@@ -46,6 +46,21 @@ describe('happy path', () => {
       'confirm-hotel:SUCCEEDED',
       'confirm-car:SUCCEEDED',
     ]);
+  });
+
+  test('When a trip is accepted, then the answer says PENDING: the booking runs after it, so a read right away may see it unfinished', async () => {
+    const stock = await createStock(lab.urls, 5);
+
+    const accepted = await post<{ tripId: string; status: string }>(
+      `${lab.urls.orchestrator}/trips`,
+      tripRequest(stock),
+      {},
+      [202],
+    );
+    const trip = await waitForStatus(lab.urls.orchestrator, accepted.tripId);
+
+    expect(accepted.status).toBe('PENDING');
+    expect(trip.status).toBe('COMPLETED');
   });
 
   test('When a trip completes, then the orchestrator and all four participants share one trace and the metrics count it', async () => {

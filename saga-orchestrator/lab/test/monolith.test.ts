@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { databaseUrlFor } from '@lab/shared/pg';
 import { waitFor } from '@lab/shared/testkit';
 import { auditMonolith } from '../src/audit.ts';
-import { createStock, getTrip, tripRequest } from '../src/client.ts';
+import { bookTrip, createStock, getTrip, inventory, post, tripRequest } from '../src/client.ts';
 import { startSagaMonolith, uniqueMonolithDatabase, type SagaMonolith } from '../src/services.ts';
 import { tripsContract } from './trips.contract.ts';
 
@@ -62,6 +62,55 @@ describe('module boundaries', () => {
       expect(await asModuleRole(module, sql)).toBe(expected);
     },
   );
+});
+
+describe('no network between modules', () => {
+  test('When POST /trips answers, then the trip is already final: the answer and the first read agree', async () => {
+    const stock = await createStock(monolith.urls, 5);
+
+    const accepted = await post<{ tripId: string; status: string }>(
+      `${monolith.urls.orchestrator}/trips`,
+      tripRequest(stock),
+      {},
+      [202],
+    );
+    const read = await getTrip(monolith.urls.orchestrator, accepted.tripId);
+
+    expect(accepted.status).toBe('COMPLETED');
+    expect(read.status).toBe('COMPLETED');
+    expect(await inventory(monolith.urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
+  });
+
+  test('When a module is slow (its row locked by another transaction), then the trip waits and completes: no timeout, retry or ambiguous step exists', async () => {
+    // Arrange: another transaction holds the hotel's inventory row
+    const stock = await createStock(monolith.urls, 5);
+    const blocker = new pg.Client({
+      connectionString: databaseUrlFor(adminUrl(), monolith.database),
+    });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM hotels.inventory WHERE id = $1 FOR UPDATE', [stock.hotel]);
+
+      // Act
+      const booking = bookTrip(monolith.urls.orchestrator, tripRequest(stock));
+      await waitFor('the trip to wait on the hotel row', async () => {
+        const { rows } = await blocker.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return (rows[0]?.n ?? 0) > 0 ? true : undefined;
+      });
+      await blocker.query('COMMIT');
+      const trip = await getTrip(monolith.urls.orchestrator, await booking);
+
+      // Assert
+      expect(trip.status).toBe('COMPLETED');
+      expect(await inventory(monolith.urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
+    } finally {
+      await blocker.end();
+    }
+  });
 });
 
 describe('one process, one failure domain', () => {

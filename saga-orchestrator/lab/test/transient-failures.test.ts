@@ -199,3 +199,38 @@ describe('exactly one effect per step', () => {
     );
   });
 });
+
+describe('one failure domain per service', () => {
+  test('When the hotels process is killed, then the orchestrator and the other participants keep answering, and the trip is compensated', async () => {
+    // Arrange
+    const stock = await createStock(lab.urls, 2);
+    await lab.services.hotels?.kill();
+
+    // Act: book while hotels is gone
+    const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
+    const undoing = await waitForStatus(lab.urls.orchestrator, tripId, [
+      'COMPENSATED',
+      'COMPENSATION_STUCK',
+    ]);
+    const ready = await Promise.all(
+      (['orchestrator', 'flights', 'cars', 'payments'] as const).map(
+        async (name) => (await fetch(`${lab.urls[name]}/readyz`)).status,
+      ),
+    );
+    await lab.restartParticipant('hotels');
+    // A cancel-hotel that found no process retried past its limit: the operator's retry.
+    if (undoing.status === 'COMPENSATION_STUCK')
+      await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    // Assert
+    expect(ready).toEqual([200, 200, 200, 200]);
+    expect(trip.status).toBe('COMPENSATED');
+    expect(step(trip, 'reserve-hotel')?.state).toBe('FAILED');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({
+      held: 0,
+      available: 2,
+    });
+    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+  });
+});
