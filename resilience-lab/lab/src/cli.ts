@@ -17,7 +17,8 @@ const option = (name: string) => {
 };
 
 const usage = `Usage: pnpm lab resilience <task>
-  up                         start supplier (3302, chaos on) and gateway (3301) in the foreground
+  up [--monolith]            start supplier (3302, chaos on) and gateway (3301) in the foreground;
+                             --monolith: the gateway alone at 3301, the supplier's module in-process
   demo                       narrated scenario: a slow supplier drowns an unprotected gateway, then not
   verify [--gateway url]     check breaker and bulkhead invariants (live gateway, else last experiments)
   experiment <${EXPERIMENTS.join('|')}> [--quick] [--out dir]
@@ -28,7 +29,7 @@ const usage = `Usage: pnpm lab resilience <task>
 async function main(): Promise<number> {
   switch (task) {
     case 'up':
-      return (await import('./tasks/up.ts')).up();
+      return (await import('./tasks/up.ts')).up(args);
     case 'demo':
       return (await import('./tasks/demo.ts')).demo();
     case 'verify':

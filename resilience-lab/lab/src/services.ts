@@ -3,6 +3,8 @@ import { serviceGroup, type SpawnedService } from '@lab/shared/testkit';
 
 export const supplierEntry = fileURLToPath(new URL('../../supplier/src/start.ts', import.meta.url));
 export const gatewayEntry = fileURLToPath(new URL('../../gateway/src/start.ts', import.meta.url));
+/** The gateway with the supplier's catalog module called in-process: one process, no hop. */
+export const monolithEntry = fileURLToPath(new URL('../../monolith/src/start.ts', import.meta.url));
 
 /** Generous (two of these fit in a 60 s hook): on a contended machine a service boots slowly. */
 export const STARTUP_TIMEOUT_MS = 28_000;
@@ -51,6 +53,41 @@ export async function startLab(options: StartOptions = {}): Promise<RunningLab> 
       env: { SUPPLIER_URL: supplier.url, ...options.gatewayEnv },
     });
     return { supplier, gateway, stop: group.cleanup };
+  } catch (error) {
+    await group.cleanup();
+    throw error;
+  }
+}
+
+export interface RunningMonolith {
+  gateway: SpawnedService;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The in-process wiring: the gateway's routes and protections around the supplier's module,
+ * in one process with chaos on (only the faults a function call can suffer, see monolith/).
+ */
+export async function startMonolith(
+  options: Pick<StartOptions, 'gatewayEnv' | 'gatewayPort' | 'echo' | 'logLevel'> = {},
+): Promise<RunningMonolith> {
+  const group = serviceGroup({
+    services: {
+      monolith: {
+        entry: monolithEntry,
+        port: options.gatewayPort ?? 0,
+        env: {
+          ...(options.logLevel && { LOG_LEVEL: options.logLevel }),
+          LAB_CHAOS: '1',
+          ...options.gatewayEnv,
+        },
+      },
+    },
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    ...(options.echo && { echo: true }),
+  });
+  try {
+    return { gateway: await group.start('monolith'), stop: group.cleanup };
   } catch (error) {
     await group.cleanup();
     throw error;

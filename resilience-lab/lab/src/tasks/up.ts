@@ -1,7 +1,11 @@
-import { startLab } from '../services.ts';
+import { startLab, startMonolith } from '../services.ts';
 
-/** Supplier (chaos on) at 3302 and gateway at 3301, logs prefixed, Ctrl-C stops both gracefully. */
-export async function up(): Promise<number> {
+/**
+ * Supplier (chaos on) at 3302 and gateway at 3301, logs prefixed, Ctrl-C stops both gracefully.
+ * `--monolith`: the gateway with the supplier's module in-process, alone at 3301.
+ */
+export async function up(args: string[] = []): Promise<number> {
+  if (args.includes('--monolith')) return upMonolith();
   const { gateway, supplier, stop } = await startLab({
     supplierPort: Number(process.env.SUPPLIER_PORT ?? 3302),
     gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
@@ -21,6 +25,29 @@ export async function up(): Promise<number> {
       resolve();
     });
     void supplier.exited.then(() => {
+      resolve();
+    });
+  });
+  await stop();
+  return 0;
+}
+
+async function upMonolith(): Promise<number> {
+  const { gateway, stop } = await startMonolith({
+    gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
+    echo: true,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  });
+  process.stdout.write(
+    `\nResilience lab is up in-process: gateway ${gateway.url} calls the supplier's module, no supplier process (chaos on: error and hang only).\n` +
+      `Try: curl ${gateway.url}/quotes/sku-1 ; curl ${gateway.url}/breakers\n` +
+      `     curl -XPOST -H 'content-type: application/json' ${gateway.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
+      'Ctrl-C stops it.\n\n',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    void gateway.exited.then(() => {
       resolve();
     });
   });
