@@ -32,6 +32,7 @@ import {
 } from '../src/client.ts';
 import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
 import { launchDbosPeer, type DbosPeer } from './dbos-trip.ts';
+import { appendTaxReceipt } from './receipt.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TRIPS = Number(process.env.BENCH_TRIPS ?? 300);
@@ -391,4 +392,6 @@ export async function bench(): Promise<void> {
     for (const name of Object.values(databases)) await dropDatabase(adminUrl, name);
     await release(dbosOwned);
   }
+  // The same trips against the split lab and the modular monolith: what distribution costs.
+  await appendTaxReceipt(import.meta.dirname);
 }
