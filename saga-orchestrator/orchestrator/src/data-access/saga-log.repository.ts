@@ -50,6 +50,29 @@ export class LeaseLostError extends Error {
 // Every write below carries this WHERE: the fence that stops a stale instance.
 const FENCE = 'id = $1 AND lease_owner = $2 AND lease_version = $3';
 
+/** What an attempt logged before its call: its number, its budget and the step's deadline. */
+export interface StartedAttempt {
+  attempts: number;
+  budgetBase: number;
+  deadlineAt: Date;
+}
+
+/**
+ * An attempt's start, given the placeholders of its step, kind and deadline (ms), after a CTE
+ * `s` that yields the fenced saga's id: nothing is inserted when the fence refused.
+ */
+const startAttemptSql = (step: string, kind: string, deadlineMs: string) =>
+  `INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
+       SELECT s.id, ${step}, ${kind}, 'RUNNING', 1, now() + ${deadlineMs} * interval '1 millisecond' FROM s
+       ON CONFLICT (saga_id, name) DO UPDATE
+          SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
+       RETURNING attempts, budget_base, deadline_at`;
+
+function startedAttempt(rows: Record<string, unknown>[]): StartedAttempt {
+  const row = rows[0] as { attempts: number; budget_base: number; deadline_at: Date };
+  return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
+}
+
 export class SagaLog {
   private readonly pool: Pool;
   private readonly leaseTtlMs: number;
@@ -76,8 +99,21 @@ export class SagaLog {
     traceContext: Record<string, string>;
     deadlineMs: number;
     owner: string | undefined;
-  }): Promise<{ id: string; created: boolean; requestHash: string; lease?: Lease }> {
-    const { rows } = await this.pool.query<{ id: string; request_hash: string; created: boolean }>(
+  }): Promise<{
+    id: string;
+    created: boolean;
+    requestHash: string;
+    lease?: Lease;
+    /** The row just written, when created: its first run needs not read it back. */
+    saga?: SagaRow;
+  }> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      request_hash: string;
+      created: boolean;
+      deadline_at: Date;
+      created_at: Date;
+    }>(
       `WITH inserted AS (
          INSERT INTO sagas (id, idempotency_key, request_hash, request, status, trace_context,
                             deadline_at, lease_owner, lease_version, lease_expires_at)
@@ -86,10 +122,10 @@ export class SagaLog {
                  CASE WHEN $7::text IS NULL THEN NULL
                       ELSE now() + $8 * interval '1 millisecond' END)
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, request_hash, true AS created)
+         RETURNING id, request_hash, true AS created, deadline_at, created_at)
        SELECT * FROM inserted
        UNION ALL
-       SELECT id, request_hash, false FROM sagas
+       SELECT id, request_hash, false, deadline_at, created_at FROM sagas
         WHERE idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
       [
         input.id,
@@ -106,7 +142,24 @@ export class SagaLog {
     if (!row) throw new Error('saga insert returned nothing');
     const lease =
       row.created && input.owner ? { sagaId: row.id, owner: input.owner, version: 1 } : undefined;
-    return { id: row.id, created: row.created, requestHash: row.request_hash, lease };
+    const saga: SagaRow | undefined = row.created
+      ? {
+          id: row.id,
+          request: input.request,
+          status: 'PENDING',
+          cursor: 0,
+          failed_step: null,
+          compensate_failed: false,
+          failure_reason: null,
+          comp_cursor: 0,
+          trace_context: input.traceContext,
+          deadline_at: row.deadline_at,
+          participant_ms: 0,
+          created_at: row.created_at,
+          finished_at: null,
+        }
+      : undefined;
+    return { id: row.id, created: row.created, requestHash: row.request_hash, lease, saga };
   }
 
   /**
@@ -183,21 +236,16 @@ export class SagaLog {
     step: string,
     kind: 'action' | 'compensation',
     deadlineMs: number,
-  ): Promise<{ attempts: number; budgetBase: number; deadlineAt: Date }> {
+  ): Promise<StartedAttempt> {
     const rows = await this.fenced(
       lease,
       `WITH s AS (
          UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
           WHERE ${FENCE} RETURNING id)
-       INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
-       SELECT s.id, $5, $6, 'RUNNING', 1, now() + $7 * interval '1 millisecond' FROM s
-       ON CONFLICT (saga_id, name) DO UPDATE
-          SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
-       RETURNING attempts, budget_base, deadline_at`,
+       ${startAttemptSql('$5', '$6', '$7')}`,
       [step, kind, deadlineMs],
     );
-    const row = rows[0] as { attempts: number; budget_base: number; deadline_at: Date };
-    return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
+    return startedAttempt(rows);
   }
 
   /**
@@ -224,24 +272,59 @@ export class SagaLog {
     );
   }
 
-  /** Step done and cursor moved in one statement: the log never shows one without the other. */
+  /**
+   * Step done and cursor moved in one statement: the log never shows one without the other.
+   * The same statement logs what comes next, so each step costs one write to the log: either
+   * the start of the next attempt (as `startAttempt` would, returning its budget), or the end
+   * of the saga when this was its last step.
+   */
   async stepSucceeded(
     lease: Lease,
     step: string,
     move: { cursor?: number; compCursor?: number; status: SagaStatus; participantMs: number },
-  ) {
-    await this.fenced(
-      lease,
-      `WITH s AS (
+    then: {
+      start?: { step: string; kind: 'action' | 'compensation'; deadlineMs: number };
+      finish?: 'COMPLETED' | 'COMPENSATED';
+    } = {},
+  ): Promise<StartedAttempt | undefined> {
+    const params = [
+      step,
+      move.cursor ?? null,
+      move.compCursor ?? null,
+      then.finish ?? move.status,
+      move.participantMs,
+      then.finish !== undefined,
+    ];
+    // A finished saga's lease ends with it ($10), as in `finish`.
+    const sagaMoved = `WITH s AS (
          UPDATE sagas SET cursor = coalesce($6, cursor), comp_cursor = coalesce($7, comp_cursor),
                 status = $8, participant_ms = participant_ms + $9, updated_at = now(),
-                lease_expires_at = now() + $4 * interval '1 millisecond'
-          WHERE ${FENCE} RETURNING id)
-       UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
-         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
-       RETURNING 1`,
-      [step, move.cursor ?? null, move.compCursor ?? null, move.status, move.participantMs],
+                finished_at = CASE WHEN $10 THEN now() END,
+                lease_expires_at =
+                  now() + $4 * interval '1 millisecond' * CASE WHEN $10 THEN -1 ELSE 1 END
+          WHERE ${FENCE} RETURNING id)`;
+    if (!then.start) {
+      await this.fenced(
+        lease,
+        `${sagaMoved}
+         UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
+           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
+         RETURNING 1`,
+        params,
+      );
+      return undefined;
+    }
+    const { start } = then;
+    const rows = await this.fenced(
+      lease,
+      `${sagaMoved},
+       done AS (
+         UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
+           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5)
+       ${startAttemptSql('$11', '$12', '$13')}`,
+      [...params, start.step, start.kind, start.deadlineMs],
     );
+    return startedAttempt(rows);
   }
 
   /** The forward path ends here; from now on the saga only compensates. */

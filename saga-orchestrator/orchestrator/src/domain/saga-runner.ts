@@ -7,6 +7,7 @@ import {
   type Lease,
   type SagaLog,
   type SagaRow,
+  type StartedAttempt,
   type StepRow,
 } from '../data-access/saga-log.repository.ts';
 import type { CrashPoint } from '../infrastructure/crash-points.ts';
@@ -70,8 +71,9 @@ export class SagaRunner {
     this.deps = deps;
   }
 
-  async run(lease: Lease): Promise<void> {
-    const loaded = await this.deps.log.load(lease.sagaId);
+  /** `fresh`: the row of a saga this instance just created, so there is nothing to read back. */
+  async run(lease: Lease, fresh?: SagaRow): Promise<void> {
+    const loaded = fresh ? { saga: fresh, steps: [] } : await this.deps.log.load(lease.sagaId);
     if (!loaded) return;
     // The trip's trace context was stored with the saga, so work resumed by another instance
     // (or after a restart) still lands in the trace of the request that created it.
@@ -93,6 +95,13 @@ export class SagaRunner {
   private async drive(saga: SagaRow, steps: StepRow[], lease: Lease): Promise<void> {
     const { definition, log, logger } = this.deps;
     const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
+    // The attempt the last write already logged, so the next call needs no write of its own.
+    let started: { step: string; attempt: StartedAttempt } | undefined;
+    const takeStarted = (name: string) => {
+      const attempt = started?.step === name ? started.attempt : undefined;
+      started = undefined;
+      return attempt;
+    };
     for (;;) {
       if (this.deps.stopping()) {
         await log.release(lease);
@@ -106,7 +115,8 @@ export class SagaRunner {
           logger.debug({ sagaId: saga.id }, 'saga completed');
           return;
         }
-        if (step.kind !== 'retriable' && saga.deadline_at.getTime() <= Date.now()) {
+        const prestarted = takeStarted(step.name);
+        if (!prestarted && step.kind !== 'retriable' && saga.deadline_at.getTime() <= Date.now()) {
           await this.fail(
             saga,
             lease,
@@ -122,17 +132,37 @@ export class SagaRunner {
           'action',
           step.action(saga.request, saga.id),
           step.retry,
+          prestarted,
         );
         if (attempt.outcome === 'ok') {
           const status = step.kind === 'pivot' ? 'CONFIRMING' : saga.status;
-          await log.stepSucceeded(lease, step.name, {
-            cursor: saga.cursor + 1,
-            status,
-            participantMs: attempt.participantMs,
-          });
+          const next = definition.steps[saga.cursor + 1];
+          // Started in the same write when the loop would call it next anyway: not shutting
+          // down, and not past the saga's deadline unless it only retries forward.
+          const startNext =
+            next &&
+            !this.deps.stopping() &&
+            (next.kind === 'retriable' || saga.deadline_at.getTime() > Date.now());
+          if (startNext) this.deps.crash('before-log', next.name);
+          const nextAttempt = await log.stepSucceeded(
+            lease,
+            step.name,
+            { cursor: saga.cursor + 1, status, participantMs: attempt.participantMs },
+            startNext
+              ? { start: { step: next.name, kind: 'action', deadlineMs: next.retry.deadlineMs } }
+              : next
+                ? {}
+                : { finish: 'COMPLETED' },
+          );
           this.deps.crash('after-log', step.name);
           saga.cursor += 1;
           saga.status = status;
+          if (!next) {
+            sagaMetrics.finished.inc({ status: 'COMPLETED' });
+            logger.debug({ sagaId: saga.id }, 'saga completed');
+            return;
+          }
+          if (nextAttempt) started = { step: next.name, attempt: nextAttempt };
           continue;
         }
         if (attempt.outcome === 'transient') ambiguousSteps.add(step.name);
@@ -163,16 +193,41 @@ export class SagaRunner {
           'compensation',
           compensation.call,
           compensation.retry,
+          takeStarted(compensation.name),
         );
         if (attempt.outcome === 'ok') {
-          await log.stepSucceeded(lease, compensation.name, {
-            compCursor: saga.comp_cursor + 1,
-            status: 'COMPENSATING',
-            participantMs: attempt.participantMs,
-          });
+          const next = this.compensationPlan(saga)[saga.comp_cursor + 1];
+          const startNext = next && !this.deps.stopping();
+          if (startNext) this.deps.crash('before-log', next.name);
+          const nextAttempt = await log.stepSucceeded(
+            lease,
+            compensation.name,
+            {
+              compCursor: saga.comp_cursor + 1,
+              status: 'COMPENSATING',
+              participantMs: attempt.participantMs,
+            },
+            startNext
+              ? {
+                  start: {
+                    step: next.name,
+                    kind: 'compensation',
+                    deadlineMs: next.retry.deadlineMs,
+                  },
+                }
+              : next
+                ? {}
+                : { finish: 'COMPENSATED' },
+          );
           this.deps.crash('after-log', compensation.name);
           sagaMetrics.compensations.inc({ step: compensation.name });
           saga.comp_cursor += 1;
+          if (!next) {
+            sagaMetrics.finished.inc({ status: 'COMPENSATED' });
+            logger.info({ sagaId: saga.id, reason: saga.failure_reason }, 'saga compensated');
+            return;
+          }
+          if (nextAttempt) started = { step: next.name, attempt: nextAttempt };
           continue;
         }
         // An unreachable database is not a compensation that fails: it is retried until the
@@ -243,10 +298,14 @@ export class SagaRunner {
     kind: 'action' | 'compensation',
     call: ParticipantCall,
     retry: StepRetrySettings,
+    prestarted: StartedAttempt | undefined,
   ): Promise<Attempt> {
     const { log, client, policy, crash } = this.deps;
-    crash('before-log', name);
-    const started = await log.startAttempt(lease, name, kind, retry.deadlineMs);
+    let started = prestarted;
+    if (!started) {
+      crash('before-log', name);
+      started = await log.startAttempt(lease, name, kind, retry.deadlineMs);
+    }
     crash('before-call', name);
     const budget =
       kind === 'compensation'

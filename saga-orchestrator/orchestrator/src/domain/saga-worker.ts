@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDependencyUnavailable } from '@lab/shared/errors';
 import type { Logger } from '@lab/shared/logging';
-import type { Lease, SagaLog } from '../data-access/saga-log.repository.ts';
+import type { Lease, SagaLog, SagaRow } from '../data-access/saga-log.repository.ts';
 import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
@@ -68,14 +68,15 @@ export class SagaWorker {
     return this.inFlight.has(sagaId);
   }
 
-  launch(lease: Lease): void {
+  /** `fresh`: the row of a saga this instance has just created, handed to its first run. */
+  launch(lease: Lease, fresh?: SagaRow): void {
     if (this.inFlight.has(lease.sagaId)) {
       // Its lease ran out while the run waited for the saga log and the claim loop took it
       // again: the run in flight carries on with this lease instead of a fenced-out one.
       this.newerLease.set(lease.sagaId, lease);
       return;
     }
-    const running = this.drive(lease).finally(() => {
+    const running = this.drive(lease, fresh).finally(() => {
       this.inFlight.delete(lease.sagaId);
       this.paused.delete(lease.sagaId);
       this.newerLease.delete(lease.sagaId);
@@ -93,12 +94,16 @@ export class SagaWorker {
    * Every write is fenced by the lease, so if the lease ran out meanwhile and another instance
    * claimed the saga, this run's first write is refused and the other instance carries on.
    */
-  private async drive(first: Lease): Promise<void> {
+  private async drive(first: Lease, fresh: SagaRow | undefined): Promise<void> {
     let lease = first;
+    // Only the first run may skip reading the log: after a pause the log is the truth.
+    let row = fresh;
     let delay = LOG_RETRY_FIRST_MS;
     for (;;) {
       try {
-        await this.runner.run(lease);
+        const known = row;
+        row = undefined;
+        await this.runner.run(lease, known);
       } catch (error) {
         if (!isDependencyUnavailable(error)) {
           // A bug or a refused write: the lease runs out and a claim resumes it from the log.

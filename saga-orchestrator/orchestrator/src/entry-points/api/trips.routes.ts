@@ -93,7 +93,8 @@ export function tripRoutes(
     // The saga row is committed before the answer: a 202 is a promise the log will keep.
     if (saga.lease) {
       sagaMetrics.started.inc();
-      worker?.launch(saga.lease);
+      // The row it just wrote goes along: the first run starts without reading it back.
+      worker?.launch(saga.lease, saga.saga);
     } else if (!saga.created && worker?.hasRoom() && !worker.isRunning(saga.id)) {
       // A replay: the client's first POST may have committed the saga row and then lost its
       // answer (or this instance died before starting the run), which leaves a saga leased to
