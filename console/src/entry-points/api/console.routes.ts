@@ -1,0 +1,128 @@
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { AppError, parse, problems } from '@lab/shared/http';
+import type { Console } from '../../console.ts';
+import {
+  PARTICIPANT_FAULTS,
+  PARTICIPANT_TARGETS,
+  PARTICIPANTS,
+  LabRefused,
+} from '../../labs/saga.watch.ts';
+import { SUPPLIER_FAULTS, SUPPLIER_TARGETS } from '../../labs/resilience.watch.ts';
+
+const Traffic = z.strictObject({ perSecond: z.number().int().min(0).max(20) });
+const SupplierFault = z.strictObject({
+  target: z.enum(SUPPLIER_TARGETS),
+  fault: z.enum(SUPPLIER_FAULTS),
+});
+const NewTrip = z.strictObject({ soldOut: z.enum(PARTICIPANTS).optional() });
+const ParticipantFault = z.strictObject({
+  participant: z.enum(PARTICIPANTS),
+  target: z.enum(PARTICIPANT_TARGETS).default('action'),
+  fault: z.enum(PARTICIPANT_FAULTS),
+});
+const TripParams = z.object({ id: z.uuid() });
+
+/**
+ * A lab that refused the console's request is the lab's answer passed on (its problem document
+ * under `lab`); a lab that does not answer at all is a dependency that is away: 503.
+ */
+function labCall(action: (req: Request) => Promise<unknown>, status = 200): RequestHandler {
+  return async (req: Request, res: Response) => {
+    let result: unknown;
+    try {
+      result = await action(req);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (error instanceof LabRefused)
+        throw new AppError('lab-refused', 502, error.message, {
+          extensions: { lab: { status: error.answer.status, body: error.answer.body } },
+        });
+      throw problems.unavailable(
+        'lab-unreachable',
+        `The lab did not answer: ${(error as Error).message}. Is it running?`,
+        1,
+      );
+    }
+    res.status(status).json(result ?? { ok: true });
+  };
+}
+
+/** The console's own API: one stream of state for the page, and the buttons' actions. */
+export function consoleRoutes(app: Express, console: Console): void {
+  app.get('/api/state', (_req, res) => {
+    res.json(console.state());
+  });
+
+  // Server-Sent Events: the page gets every refresh (twice a second by default) on one
+  // response that stays open, and the browser reconnects by itself if the console restarts.
+  app.get('/api/events', (req, res) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 1000\n\n');
+    const unsubscribe = console.subscribe((state) => {
+      res.write(`data: ${JSON.stringify(state)}\n\n`);
+    });
+    req.on('close', unsubscribe);
+  });
+
+  app.post(
+    '/api/resilience/traffic',
+    labCall((req) => {
+      const { perSecond } = parse(req, 'body', Traffic);
+      console.resilience.setTraffic(perSecond);
+      return Promise.resolve({ perSecond });
+    }),
+  );
+  app.post(
+    '/api/resilience/faults',
+    labCall(async (req) => {
+      const { target, fault } = parse(req, 'body', SupplierFault);
+      const answer = await console.resilience.injectFault(target, fault);
+      if (answer.status >= 300) throw new LabRefused('inject a supplier fault', answer);
+      return answer.body;
+    }),
+  );
+  app.delete(
+    '/api/resilience/faults',
+    labCall(async () => {
+      const answer = await console.resilience.clearFaults();
+      if (answer.status >= 300) throw new LabRefused('clear the supplier faults', answer);
+      return answer.body;
+    }),
+  );
+
+  app.post(
+    '/api/saga/trips',
+    labCall((req) => {
+      const { soldOut } = parse(req, 'body', NewTrip);
+      return console.saga.bookTrip(soldOut);
+    }, 202),
+  );
+  app.post(
+    '/api/saga/faults',
+    labCall((req) => {
+      const { participant, target, fault } = parse(req, 'body', ParticipantFault);
+      return console.saga.injectFault(participant, target, fault);
+    }),
+  );
+  app.delete(
+    '/api/saga/faults',
+    labCall(() => console.saga.clearFaults()),
+  );
+  app.post(
+    '/api/saga/trips/:id/retry-compensation',
+    labCall((req) => {
+      const { id } = parse(req, 'params', TripParams, 404);
+      return console.saga.retryCompensation(id);
+    }, 202),
+  );
+
+  app.post(
+    '/api/cqrs/orders',
+    labCall(() => console.cqrs.placeThenRead()),
+  );
+}

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsoleConfig } from '../config.ts';
+import { call, newTrace, poll, prune, type Answer } from './http.ts';
+import { LabRefused } from './saga.watch.ts';
+
+interface RelayStatus {
+  outbox: { backlog: number; oldestUnpublishedAgeMs: number | null };
+  publishedSinceStart: number;
+  topic: { name: string; partitions: { partition: number; end: number }[] | null };
+}
+
+interface ProjectorStatus {
+  partitions: { partition: number; committed: number; end: number; lagEvents: number }[] | null;
+  deadLetters: number | null;
+  checkpoint: string;
+}
+
+interface Sample {
+  at: number;
+  backlog: number | null;
+  oldestAgeMs: number | null;
+  lagEvents: number | null;
+  lagMs: number | null;
+}
+
+const KEEP_MS = 10 * 60_000;
+const READ_PATIENCE_MS = 5000;
+
+/**
+ * Watches the CQRS pipeline: the relay's outbox backlog and the event topic's ends, the
+ * projector's committed offsets, checkpoint and dead letters. Lag is the topic's ends minus the
+ * projector's committed offsets; the relay reports the ends, so lag keeps growing on the page
+ * while the projector is down and cannot report anything. Lag in milliseconds is how long the
+ * oldest event the projector has not committed has been on the topic: the console remembers
+ * when each partition's end passed each offset (a consumer-lag estimate from offset history,
+ * as Burrow and kafka-ui make it).
+ */
+export function cqrsWatch(config: ConsoleConfig) {
+  const relay = config.CONSOLE_CQRS_RELAY_URL;
+  const projector = config.CONSOLE_CQRS_PROJECTOR_URL;
+  const command = config.CONSOLE_CQRS_COMMAND_URL;
+  const query = config.CONSOLE_CQRS_QUERY_URL;
+  const samples: Sample[] = [];
+  /** Per partition: when the console first saw its end at or past each value. */
+  const endsSeen = new Map<number, { at: number; end: number }[]>();
+  const committed = new Map<number, number>();
+  let productId: string | undefined;
+  let latest: Record<string, unknown> = { up: false };
+
+  const lagMsOf = (partition: number, at: number, now: number) => {
+    const history = endsSeen.get(partition) ?? [];
+    // The first time the end passed `at` is when the oldest uncommitted event was published.
+    const first = history.find((h) => h.end > at);
+    return first ? now - first.at : 0;
+  };
+
+  const refresh = async () => {
+    const now = Date.now();
+    const [relayStatus, projectorStatus, commandUp, queryUp] = await Promise.all([
+      poll<RelayStatus>(`${relay}/status`),
+      poll<ProjectorStatus>(`${projector}/status`),
+      poll(`${command}/healthz`),
+      poll(`${query}/healthz`),
+    ]);
+    for (const p of relayStatus?.topic.partitions ?? []) {
+      const history = endsSeen.get(p.partition) ?? [];
+      if (history.at(-1)?.end !== p.end) history.push({ at: now, end: p.end });
+      // Keep the entry in force at the window's start: it dates the oldest lag still counted.
+      while (history.length > 1 && (history[1]?.at ?? now) < now - KEEP_MS) history.shift();
+      endsSeen.set(p.partition, history);
+    }
+    for (const p of projectorStatus?.partitions ?? []) committed.set(p.partition, p.committed);
+    const ends =
+      relayStatus?.topic.partitions ??
+      projectorStatus?.partitions?.map(({ partition, end }) => ({ partition, end })) ??
+      null;
+    const partitions =
+      ends && committed.size > 0
+        ? ends.map(({ partition, end }) => {
+            const at = Math.max(0, committed.get(partition) ?? 0);
+            const lagEvents = Math.max(0, end - at);
+            return {
+              partition,
+              end,
+              committed: at,
+              lagEvents,
+              lagMs: lagEvents === 0 ? 0 : lagMsOf(partition, at, now),
+            };
+          })
+        : null;
+    const sample: Sample = {
+      at: now,
+      backlog: relayStatus?.outbox.backlog ?? null,
+      oldestAgeMs: relayStatus?.outbox.oldestUnpublishedAgeMs ?? null,
+      lagEvents: partitions?.reduce((sum, p) => sum + p.lagEvents, 0) ?? null,
+      lagMs: partitions ? Math.max(0, ...partitions.map((p) => p.lagMs)) : null,
+    };
+    samples.push(sample);
+    prune(samples, KEEP_MS, now);
+    latest = {
+      up: relayStatus !== undefined || projectorStatus !== undefined,
+      services: {
+        command: commandUp !== undefined,
+        relay: relayStatus !== undefined,
+        projector: projectorStatus !== undefined,
+        query: queryUp !== undefined,
+      },
+      ...sample,
+      publishedSinceStart: relayStatus?.publishedSinceStart ?? null,
+      topic: relayStatus?.topic.name ?? null,
+      partitions,
+      checkpoint: projectorStatus?.checkpoint ?? null,
+      deadLetters: projectorStatus?.deadLetters ?? null,
+      history: samples.map(({ at, backlog, lagEvents, lagMs }) => ({
+        at,
+        backlog,
+        lagEvents,
+        lagMs,
+      })),
+    };
+  };
+
+  const ensureProduct = async () => {
+    if (productId) return productId;
+    const created = await call<{ id: string }>('POST', `${command}/products`, {
+      body: {
+        sku: `console-${randomUUID().slice(0, 8)}`,
+        name: 'Console demo product',
+        priceCents: 1250,
+        stock: 1_000_000,
+      },
+    });
+    if (created.status >= 300) throw new LabRefused('create a product', created);
+    productId = created.body.id;
+    return productId;
+  };
+
+  /**
+   * Places an order, then reads it twice from the query service: at once without the
+   * consistency token (the read side may not have the order yet), then with it (the query
+   * service waits until its read model has caught up with the write).
+   */
+  const placeThenRead = async () => {
+    const trace = newTrace();
+    const headers = { traceparent: trace.traceparent };
+    let product = await ensureProduct();
+    let placed = await call<{ id: string; version: number; consistencyToken: string }>(
+      'POST',
+      `${command}/orders`,
+      { headers, body: { customerId: 'console', lines: [{ productId: product, quantity: 1 }] } },
+    );
+    if (placed.status === 404 || placed.status === 422) {
+      // The lab was restarted on a fresh database: the cached product is gone.
+      productId = undefined;
+      product = await ensureProduct();
+      placed = await call('POST', `${command}/orders`, {
+        headers,
+        body: { customerId: 'console', lines: [{ productId: product, quantity: 1 }] },
+      });
+    }
+    if (placed.status >= 300) throw new LabRefused('place an order', placed);
+    const read = (token?: string): Promise<Answer> =>
+      call('GET', `${query}/orders/${placed.body.id}`, {
+        headers: {
+          ...headers,
+          ...(token && {
+            'x-consistency-token': token,
+            'x-consistency-timeout-ms': String(READ_PATIENCE_MS),
+          }),
+        },
+        timeoutMs: READ_PATIENCE_MS + 1000,
+      });
+    const withoutToken = await read();
+    const withToken = await read(placed.body.consistencyToken);
+    return {
+      orderId: placed.body.id,
+      traceId: trace.traceId,
+      placedMs: Math.round(placed.ms),
+      withoutToken: { status: withoutToken.status, ms: Math.round(withoutToken.ms) },
+      withToken: { status: withToken.status, ms: Math.round(withToken.ms) },
+    };
+  };
+
+  return { refresh, snapshot: () => latest, placeThenRead };
+}

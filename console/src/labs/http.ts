@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+
+/** A lab that does not answer within this long is shown as not running. */
+const ANSWER_WITHIN_MS = 1500;
+
+export interface Answer<T = unknown> {
+  status: number;
+  body: T;
+  ms: number;
+}
+
+/**
+ * A new W3C trace for one console action: the lab's services continue it, so the console
+ * knows the trace id to link without the lab having to return it.
+ */
+export function newTrace(): { traceId: string; traceparent: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+}
+
+export async function call<T = unknown>(
+  method: string,
+  url: string,
+  options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Answer<T>> {
+  const started = performance.now();
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(options.body !== undefined && { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+    signal: AbortSignal.timeout(options.timeoutMs ?? ANSWER_WITHIN_MS),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (a metrics page, an HTML error from a proxy): keep the text.
+  }
+  return { status: res.status, body: body as T, ms: performance.now() - started };
+}
+
+/** GET that resolves to the body of a 2xx answer, or undefined when the lab is away. */
+export async function poll<T>(url: string): Promise<T | undefined> {
+  try {
+    const answer = await call<T>('GET', url);
+    return answer.status < 300 ? answer.body : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the entries of a time-stamped history younger than `keepMs`. */
+export function prune(history: { at: number }[], keepMs: number, now = Date.now()) {
+  while (history.length > 0 && (history[0]?.at ?? now) < now - keepMs) history.shift();
+}

@@ -1,0 +1,129 @@
+import type { ConsoleConfig } from '../config.ts';
+import { call, newTrace, poll, type Answer } from './http.ts';
+
+export const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
+export type Participant = (typeof PARTICIPANTS)[number];
+export const PARTICIPANT_FAULTS = ['reject', 'error', 'hang', 'reset', 'lose-response'] as const;
+export const PARTICIPANT_TARGETS = ['action', 'confirmation', 'compensation'] as const;
+
+interface SagaDefinition {
+  name: string;
+  steps: { name: string; kind: string; compensation: string | null }[];
+}
+
+/** A failed call to a lab, as the console's own answer: the lab's status and problem document. */
+export class LabRefused extends Error {
+  readonly answer: Answer;
+  constructor(what: string, answer: Answer) {
+    super(`${what}: the lab answered ${answer.status}`);
+    this.name = 'LabRefused';
+    this.answer = answer;
+  }
+}
+
+async function expectOk<T>(what: string, pending: Promise<Answer<T>>): Promise<T> {
+  const answer = await pending;
+  if (answer.status >= 300) throw new LabRefused(what, answer);
+  return answer.body;
+}
+
+/**
+ * Watches the saga lab: recent trips with their timelines (from the orchestrator's
+ * `GET /trips`), the saga's declared steps (`GET /saga-definition`, for the steps a trip has
+ * not reached yet) and each participant's active faults.
+ */
+export function sagaWatch(config: ConsoleConfig) {
+  const orchestrator = config.CONSOLE_SAGA_ORCHESTRATOR_URL;
+  const participants: Record<Participant, string> = {
+    flights: config.CONSOLE_SAGA_FLIGHTS_URL,
+    hotels: config.CONSOLE_SAGA_HOTELS_URL,
+    cars: config.CONSOLE_SAGA_CARS_URL,
+    payments: config.CONSOLE_SAGA_PAYMENTS_URL,
+  };
+  let definition: SagaDefinition | undefined;
+  let latest: Record<string, unknown> = { up: false };
+
+  const refresh = async () => {
+    const [trips, defined, ...faults] = await Promise.all([
+      poll<{ trips: unknown[] }>(`${orchestrator}/trips?limit=20`),
+      definition ?? poll<SagaDefinition>(`${orchestrator}/saga-definition`),
+      ...PARTICIPANTS.map((p) =>
+        poll<{ rules: Record<string, unknown> }>(`${participants[p]}/_chaos`),
+      ),
+    ]);
+    // The definition is fixed for an orchestrator's life; ask again only after it was away.
+    definition = trips ? defined : undefined;
+    latest = {
+      up: trips !== undefined,
+      orchestratorUrl: orchestrator,
+      definition: defined ?? null,
+      trips: trips?.trips ?? [],
+      faults: Object.fromEntries(PARTICIPANTS.map((p, i) => [p, faults[i]?.rules ?? null])),
+    };
+  };
+
+  /**
+   * Books one trip on fresh inventory (one seat, room and car; `soldOut` gives that participant
+   * none, so its reservation is refused and the saga compensates what it already holds).
+   */
+  const bookTrip = async (soldOut: Participant | undefined) => {
+    const stock = async (p: 'flights' | 'hotels' | 'cars') =>
+      (
+        await expectOk<{ id: string }>(
+          `create ${p} inventory`,
+          call('POST', `${participants[p]}/inventory`, {
+            body: { capacity: soldOut === p ? 0 : 1 },
+          }),
+        )
+      ).id;
+    const [flight, hotel, car] = await Promise.all([
+      stock('flights'),
+      stock('hotels'),
+      stock('cars'),
+    ]);
+    const trace = newTrace();
+    const booked = await expectOk<{ tripId: string; status: string }>(
+      'book a trip',
+      call('POST', `${orchestrator}/trips`, {
+        headers: { traceparent: trace.traceparent },
+        body: {
+          customerId: 'console',
+          flight: { id: flight },
+          hotel: { id: hotel, nights: 2 },
+          car: { id: car, days: 2 },
+          // A card the payments service has no limit for: only a fault declines it.
+          payment: { cardToken: 'console-card', amountCents: 98_000 },
+        },
+      }),
+    );
+    return { ...booked, traceId: trace.traceId };
+  };
+
+  return {
+    refresh,
+    snapshot: () => latest,
+    bookTrip,
+    injectFault: (
+      participant: Participant,
+      target: (typeof PARTICIPANT_TARGETS)[number],
+      fault: (typeof PARTICIPANT_FAULTS)[number],
+    ) =>
+      expectOk(
+        `fault on ${participant}`,
+        call('POST', `${participants[participant]}/_chaos`, {
+          body: { target, faults: { [fault]: 1 } },
+        }),
+      ),
+    clearFaults: () =>
+      Promise.all(
+        PARTICIPANTS.map((p) =>
+          expectOk(`clear ${p} faults`, call('DELETE', `${participants[p]}/_chaos`)),
+        ),
+      ),
+    retryCompensation: (tripId: string) =>
+      expectOk(
+        'retry the compensation',
+        call('POST', `${orchestrator}/trips/${tripId}/retry-compensation`),
+      ),
+  };
+}

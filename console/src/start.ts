@@ -1,0 +1,25 @@
+/**
+ * The lab console: one page for the three labs, a client of their public HTTP endpoints only.
+ * `pnpm lab <lab> up` starts it on port 3000 (or reuses one that already answers there).
+ */
+import { onShutdown, start } from '@lab/shared/http';
+import { createLogger } from '@lab/shared/logging';
+import { createConsoleApp } from './app.ts';
+import { loadConsoleConfig } from './config.ts';
+import { createConsole } from './console.ts';
+
+const config = loadConsoleConfig();
+const logger = createLogger('console', config.LOG_LEVEL);
+const console = createConsole(config, logger);
+const server = await start(createConsoleApp(console, logger), config.PORT, config.HOST);
+logger.info({ url: server.url }, 'listening');
+onShutdown(
+  logger,
+  [server],
+  [
+    () => {
+      console.stop();
+      return Promise.resolve();
+    },
+  ],
+);

@@ -1,0 +1,136 @@
+import { useState } from 'preact/hooks';
+import { Chart } from './chart.ts';
+import { html, notRunning, post, seconds, traceLink } from './html.ts';
+import type { CqrsState } from './state.ts';
+
+interface OrderRead {
+  orderId: string;
+  traceId: string;
+  placedMs: number;
+  withoutToken: { status: number; ms: number };
+  withToken: { status: number; ms: number };
+}
+
+function Stage(props: { name: string; up?: boolean | undefined; children?: unknown }) {
+  return html`<div
+    class=${`stage${props.up === false ? ' down' : ''}`}
+    data-testid=${`stage-${props.name}`}
+  >
+    <div class="muted">${props.name}${props.up === false ? ' (down)' : ''}</div>
+    ${props.children}
+  </div>`;
+}
+
+export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: string }) {
+  const [reads, setReads] = useState<OrderRead[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  if (!state.up) return notRunning('cqrs', 'CQRS');
+  const s = state.services;
+  const history = state.history ?? [];
+  const place = () => {
+    post('/api/cqrs/orders').then(
+      (read) => {
+        setMessage(null);
+        setReads((list) => [read as OrderRead, ...list].slice(0, 8));
+      },
+      (e: unknown) => {
+        setMessage((e as Error).message);
+      },
+    );
+  };
+  const arrow = html`<span class="arrow">→</span>`;
+  return html`<section>
+      <h2>Pipeline</h2>
+      <div class="pipeline">
+        <${Stage} name="command" up=${s?.command}><div>POST /orders</div><//>
+        ${arrow}
+        <${Stage} name="outbox" up=${s?.relay}>
+          <div class="big" data-testid="pipeline-outbox-backlog">${state.backlog ?? '–'}</div>
+          <div class="muted">unpublished · oldest ${seconds(state.oldestAgeMs)}</div>
+        <//>
+        ${arrow}
+        <${Stage} name="relay" up=${s?.relay}
+          ><div>published ${state.publishedSinceStart ?? '–'}</div><//
+        >
+        ${arrow}
+        <${Stage} name="kafka"
+          ><div>${state.topic ?? '–'}</div>
+          <div class="muted">
+            ${(state.partitions ?? []).map((p) => `p${p.partition}:${p.end}`).join(' ')}
+          </div><//
+        >
+        ${arrow}
+        <${Stage} name="projector" up=${s?.projector}>
+          <div class="big" data-testid="pipeline-lag-events">${state.lagEvents ?? '–'}</div>
+          <div class="muted">
+            events behind · <span data-testid="pipeline-lag-ms">${seconds(state.lagMs)}</span>
+          </div>
+          <div class="muted">
+            checkpoint ${state.checkpoint ?? '–'} · dead letters
+            <span data-testid="pipeline-dead-letters">${state.deadLetters ?? '–'}</span>
+          </div>
+        <//>
+        ${arrow}
+        <${Stage} name="redis → query" up=${s?.query}><div>GET /orders/:id</div><//>
+      </div>
+    </section>
+    <section>
+      <h2>Outbox backlog and consumer lag over time</h2>
+      <${Chart}
+        units=${['events', 'ms']}
+        series=${[
+          { label: 'outbox backlog', stroke: '#ef6c00' },
+          { label: 'lag (events)', stroke: '#1d4ed8' },
+          { label: 'lag (ms)', stroke: '#7c3aed', right: true },
+        ]}
+        data=${[
+          history.map((h) => h.at / 1000),
+          history.map((h) => h.backlog),
+          history.map((h) => h.lagEvents),
+          history.map((h) => h.lagMs),
+        ]}
+      />
+    </section>
+    <section>
+      <h2>Place an order, then read it</h2>
+      <button class="primary" data-testid="place-order" onClick=${place}>
+        Place an order, then read it
+      </button>
+      <span class="muted">
+        The first read goes straight to the read model; the second carries the consistency token and
+        waits until the projector has applied the order.
+      </span>
+      ${message ? html`<div class="err" role="alert">${message}</div>` : null}
+      <table data-testid="place-then-read">
+        <tr>
+          <th>order</th>
+          <th>placed</th>
+          <th>read without token</th>
+          <th>read with token</th>
+          <th></th>
+        </tr>
+        ${reads.map(
+          (r) =>
+            html`<tr data-testid=${`order-read-${r.orderId}`}>
+              <td><code>${r.orderId.slice(0, 8)}</code></td>
+              <td>${r.placedMs} ms</td>
+              <td data-testid="read-without-token" data-status=${r.withoutToken.status}>
+                ${
+                  r.withoutToken.status === 200
+                    ? `found (${r.withoutToken.ms} ms)`
+                    : `${r.withoutToken.status}: not there yet (${r.withoutToken.ms} ms)`
+                }
+              </td>
+              <td data-testid="read-with-token" data-status=${r.withToken.status}>
+                ${
+                  r.withToken.status === 200
+                    ? `found after waiting ${r.withToken.ms} ms`
+                    : `${r.withToken.status} after waiting ${r.withToken.ms} ms`
+                }
+              </td>
+              <td>${traceLink(traceUrl, r.traceId)}</td>
+            </tr>`,
+        )}
+      </table>
+    </section>`;
+}

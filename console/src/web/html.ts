@@ -1,0 +1,38 @@
+import { h } from 'preact';
+import htm from 'htm';
+
+/** JSX-like templates without a compiler: htm turns tagged templates into Preact calls. */
+export const html = htm.bind(h);
+
+export async function post(path: string, body?: unknown, method = 'POST'): Promise<unknown> {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const answer: unknown = await res.json();
+  if (!res.ok) {
+    const detail = (answer as { detail?: string }).detail ?? `status ${res.status}`;
+    throw new Error(detail);
+  }
+  return answer;
+}
+
+export const traceLink = (template: string, traceId: string | null | undefined) =>
+  traceId
+    ? html`<a href=${template.replace('{traceId}', traceId)} target="_blank" rel="noopener"
+        >trace ${traceId.slice(0, 8)}</a
+      >`
+    : null;
+
+export const seconds = (ms: number | null | undefined) =>
+  ms == null ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+
+export const clock = (at: number | string) => new Date(at).toLocaleTimeString();
+
+export function notRunning(lab: string, what: string) {
+  return html`<section class="down-hint" data-testid=${`lab-down-${lab}`}>
+    <p>The ${what} lab is not running (or not on the address this console was given).</p>
+    <p>Start it in a terminal: <code>pnpm lab ${lab} up</code></p>
+  </section>`;
+}

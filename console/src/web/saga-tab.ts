@@ -1,0 +1,205 @@
+import { useState } from 'preact/hooks';
+import { clock, html, notRunning, post, traceLink } from './html.ts';
+import type { SagaState, StepView, TripView } from './state.ts';
+
+const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
+
+function Step(props: { name: string; pivot: boolean; step: StepView | undefined }) {
+  const { step } = props;
+  const state = step?.state ?? 'not-reached';
+  return html`<div
+    class=${`step${props.pivot ? ' pivot' : ''}`}
+    data-testid=${`step-${props.name}`}
+    data-state=${state}
+  >
+    <div>
+      <strong>${props.name}</strong>${props.pivot ? html` <span class="muted">pivot</span>` : null}
+    </div>
+    <span class=${`badge s-${state}`}>${step ? state : 'not reached'}</span>
+    ${step ? html` <span class="muted">${step.attempts} attempt${step.attempts === 1 ? '' : 's'}</span>` : null}
+    ${step?.lastError ? html`<div class="err">${step.lastError}</div>` : null}
+  </div>`;
+}
+
+function Trip(props: {
+  trip: TripView;
+  state: SagaState;
+  traceUrl: string;
+  act: (path: string) => void;
+}) {
+  const { trip } = props;
+  const steps = props.state.definition?.steps ?? [];
+  const actions = new Map(trip.timeline.filter((s) => s.kind === 'action').map((s) => [s.name, s]));
+  // Newest first: the last compensation that ran is the first a reader sees.
+  const compensations = trip.timeline
+    .filter((s) => s.kind === 'compensation')
+    .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
+  return html`<div class="card" data-testid=${`trip-${trip.tripId}`} data-status=${trip.status}>
+    <div>
+      <code>${trip.tripId.slice(0, 8)}</code>
+      <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
+        >${clock(trip.createdAt)}</span
+      >
+      ${traceLink(props.traceUrl, trip.traceId)}
+      ${
+        trip.status === 'COMPENSATION_STUCK'
+          ? html` <button
+              class="primary"
+              data-testid=${`retry-${trip.tripId}`}
+              onClick=${() => {
+                props.act(`/api/saga/trips/${trip.tripId}/retry-compensation`);
+              }}
+            >
+              Retry the compensation
+            </button>`
+          : null
+      }
+    </div>
+    ${trip.failureReason ? html`<div class="muted">why: ${trip.failureReason}</div>` : null}
+    <div class="timeline" data-testid="forward-steps">
+      ${steps.map((s) => html`<${Step} name=${s.name} pivot=${s.kind === 'pivot'} step=${actions.get(s.name)} />`)}
+    </div>
+    ${
+      compensations.length > 0
+        ? html`<div class="timeline" data-testid="compensations">
+            <span class="muted">compensations, newest first:</span>
+            ${compensations.map(
+              (c) =>
+                html`<div
+                  class="step"
+                  data-testid=${`compensation-${c.name}`}
+                  data-started-at=${c.startedAt}
+                  data-state=${c.state}
+                >
+                  <div><strong>${c.name}</strong></div>
+                  <span class=${`badge s-${c.state}`}>${c.state}</span>
+                  <span class="muted"> ${c.attempts} attempt${c.attempts === 1 ? '' : 's'}</span>
+                  ${c.lastError ? html`<div class="err">${c.lastError}</div>` : null}
+                </div>`,
+            )}
+          </div>`
+        : null
+    }
+  </div>`;
+}
+
+export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: string }) {
+  const [message, setMessage] = useState<string | null>(null);
+  if (!state.up) return notRunning('saga', 'saga');
+  const act = (path: string, body?: unknown, method = 'POST') => {
+    post(path, body, method).then(
+      () => {
+        setMessage(null);
+      },
+      (e: unknown) => {
+        setMessage((e as Error).message);
+      },
+    );
+  };
+  const faultsOf = (p: string) =>
+    Object.entries(state.faults?.[p] ?? {})
+      .filter(([, rule]) => rule)
+      .map(([target, rule]) => `${target}: ${Object.keys(rule?.faults ?? {}).join(', ')}`)
+      .join('; ');
+  return html`<section>
+      <h2>Book and break</h2>
+      <button
+        class="primary"
+        data-testid="book-trip"
+        onClick=${() => {
+          act('/api/saga/trips', {});
+        }}
+      >
+        Book a trip
+      </button>
+      ${PARTICIPANTS.filter((p) => p !== 'payments').map(
+        (p) =>
+          html`<button
+            data-testid=${`book-trip-sold-out-${p}`}
+            onClick=${() => {
+              act('/api/saga/trips', { soldOut: p });
+            }}
+          >
+            Book with ${p} sold out
+          </button>`,
+      )}
+      <table>
+        ${PARTICIPANTS.map(
+          (p) =>
+            html`<tr>
+              <td>${p}</td>
+              <td>
+                <button
+                  class="danger"
+                  data-testid=${`fault-${p}-reject`}
+                  onClick=${() => {
+                    act('/api/saga/faults', { participant: p, fault: 'reject' });
+                  }}
+                >
+                  refuse (409)
+                </button>
+                <button
+                  class="danger"
+                  data-testid=${`fault-${p}-error`}
+                  onClick=${() => {
+                    act('/api/saga/faults', { participant: p, fault: 'error' });
+                  }}
+                >
+                  fail (5xx)
+                </button>
+                <button
+                  class="danger"
+                  data-testid=${`fault-${p}-hang`}
+                  onClick=${() => {
+                    act('/api/saga/faults', { participant: p, fault: 'hang' });
+                  }}
+                >
+                  hang
+                </button>
+                <button
+                  class="danger"
+                  data-testid=${`fault-${p}-compensation`}
+                  onClick=${() => {
+                    act('/api/saga/faults', {
+                      participant: p,
+                      target: 'compensation',
+                      fault: 'error',
+                    });
+                  }}
+                >
+                  fail its compensations
+                </button>
+              </td>
+              <td class="muted">${faultsOf(p) || 'no faults'}</td>
+            </tr>`,
+        )}
+      </table>
+      <button
+        data-testid="faults-clear"
+        onClick=${() => {
+          act('/api/saga/faults', undefined, 'DELETE');
+        }}
+      >
+        Clear all faults
+      </button>
+      ${message ? html`<div class="err" role="alert">${message}</div>` : null}
+    </section>
+    <section>
+      <h2>Recent trips (newest first)</h2>
+      ${(state.trips ?? []).length === 0 ? html`<p class="muted">No trips yet: book one.</p>` : null}
+      <div class="row">
+        ${(state.trips ?? []).map(
+          (trip) =>
+            html`<${Trip}
+              key=${trip.tripId}
+              trip=${trip}
+              state=${state}
+              traceUrl=${traceUrl}
+              act=${(path: string) => {
+                act(path);
+              }}
+            />`,
+        )}
+      </div>
+    </section>`;
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type SpawnedService } from '@lab/shared/testkit';
+import { startConsole } from './harness.ts';
+
+let console: SpawnedService;
+
+/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  // Every lab address is a port nobody listens on: the console must say so, not fail.
+  const nowhere = `http://127.0.0.1:${await freePort()}`;
+  const env: Record<string, string> = {};
+  for (const name of [
+    'RESILIENCE_GATEWAY',
+    'RESILIENCE_SUPPLIER',
+    'SAGA_ORCHESTRATOR',
+    'SAGA_FLIGHTS',
+    'SAGA_HOTELS',
+    'SAGA_CARS',
+    'SAGA_PAYMENTS',
+    'CQRS_COMMAND',
+    'CQRS_QUERY',
+    'CQRS_RELAY',
+    'CQRS_PROJECTOR',
+  ])
+    env[`CONSOLE_${name}_URL`] = nowhere;
+  console = await startConsole(env);
+  cleanups.push(console.stop);
+});
+afterAll(async () => {
+  // Newest first, and only what beforeAll got to start.
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const send = async (method: string, path: string, body?: unknown, type = 'application/json') => {
+  const res = await fetch(`${console.url}${path}`, {
+    method,
+    headers: { 'content-type': type },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    retryAfter: res.headers.get('retry-after'),
+    body: (await res.json()) as { code?: string; errors?: { path: string }[] },
+  };
+};
+
+describe("the console's own API", () => {
+  it('When a request names something the console does not know, then 400 problem+json names each bad field', async () => {
+    for (const [path, body, fields] of [
+      ['/api/resilience/faults', { target: 'x' }, ['body.target', 'body.fault']],
+      ['/api/resilience/traffic', { perSecond: 100 }, ['body.perSecond']],
+      ['/api/saga/trips', { soldOut: 'trains' }, ['body.soldOut']],
+      ['/api/saga/faults', { participant: 'hotels', fault: 'explode' }, ['body.fault']],
+      ['/api/saga/faults', { participant: 'hotels', fault: 'reject', extra: 1 }, ['body']],
+    ] as const) {
+      const res = await send('POST', path, body);
+      expect(res.status, path).toBe(400);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.body.errors?.map((e) => e.path)).toEqual(fields);
+    }
+  });
+
+  it('When the body is not JSON or the trip id is not one, then 415 and 404 problem+json', async () => {
+    expect((await send('POST', '/api/saga/trips', 'soldOut=hotels', 'text/plain')).status).toBe(
+      415,
+    );
+    const notATrip = await send('POST', '/api/saga/trips/42/retry-compensation');
+    expect(notATrip.status).toBe(404);
+    expect(notATrip.body.errors?.map((e) => e.path)).toEqual(['params.id']);
+  });
+
+  it('When the lab an action needs is not running, then 503 lab-unreachable with Retry-After, and the state says the lab is down', async () => {
+    const res = await send('POST', '/api/saga/trips', {});
+
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('lab-unreachable');
+    expect(res.retryAfter).toBe('1');
+    const state = (await (await fetch(`${console.url}/api/state`)).json()) as Record<
+      string,
+      { up?: boolean }
+    >;
+    expect([state.resilience?.up, state.saga?.up, state.cqrs?.up]).toEqual([false, false, false]);
+  });
+
+  it('When asked for its health, then it names itself, so `pnpm lab <lab> up` can tell it from another server on port 3000', async () => {
+    const res = await fetch(`${console.url}/healthz`);
+    expect(await res.json()).toEqual({ status: 'alive', service: 'console' });
+  });
+});

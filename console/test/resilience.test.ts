@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { SpawnedService } from '@lab/shared/testkit';
+// The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
+import { startLab, type RunningLab } from '../../resilience-lab/lab/src/services.ts';
+import { launchBrowser, openTab, screenshot, startConsole } from './harness.ts';
+
+let lab: RunningLab;
+let console: SpawnedService;
+let browser: Browser;
+let page: Page;
+
+/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  // A short reset timeout so the breaker's whole cycle fits in a test.
+  lab = await startLab({ gatewayEnv: { BREAKER_RESET_TIMEOUT_MS: '2000' } });
+  cleanups.push(lab.stop);
+  console = await startConsole({
+    CONSOLE_RESILIENCE_GATEWAY_URL: lab.gateway.url,
+    CONSOLE_RESILIENCE_SUPPLIER_URL: lab.supplier.url,
+  });
+  cleanups.push(console.stop);
+  browser = await launchBrowser();
+  cleanups.push(() => browser.close());
+  page = await openTab(browser, console.url, 'resilience');
+});
+afterAll(async () => {
+  // Newest first, and only what beforeAll got to start.
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const breakerIs = (state: string) =>
+  page.waitForSelector(`[data-testid=breaker-prices][data-state=${state}]`, { timeout: 30_000 });
+
+describe('the resilience tab', () => {
+  it('When the supplier fails, then the prices breaker shows open with the reason, then half-open, then closed once the fault is cleared', async () => {
+    await breakerIs('closed');
+    await page.click('[data-testid=traffic-toggle]');
+
+    await page.click('[data-testid=fault-prices-error]');
+    await breakerIs('open');
+    const decision = await page.textContent('[data-testid=decision-prices]');
+    expect(decision).toMatch(/failure rate \d+% > 50% over \d+ calls/);
+    expect(decision).toMatch(/half-open in \d+ s/);
+    // The stock breaker guards another route: /availability keeps working.
+    expect(await page.getAttribute('[data-testid=breaker-stock]', 'data-state')).toBe('closed');
+
+    // Without traffic the breaker waits in half-open for its probe, so the page can show it.
+    await page.click('[data-testid=traffic-toggle]');
+    await page.click('[data-testid=faults-clear]');
+    await breakerIs('half-open');
+
+    await page.click('[data-testid=traffic-toggle]');
+    await breakerIs('closed');
+    const transitions = await page.textContent('[data-testid=breaker-prices] table');
+    expect(transitions).toContain('the half-open probe succeeded');
+    await screenshot(page, 'resilience-lab/docs/console.png');
+  });
+});

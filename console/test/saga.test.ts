@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { SpawnedService } from '@lab/shared/testkit';
+// The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
+import {
+  startSagaLab,
+  tolerantBudgets,
+  uniqueDatabases,
+  type SagaLab,
+} from '../../saga-orchestrator/lab/src/services.ts';
+import { launchBrowser, openTab, screenshot, startConsole } from './harness.ts';
+
+let lab: SagaLab;
+let console: SpawnedService;
+let browser: Browser;
+let page: Page;
+
+/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  lab = await startSagaLab({
+    databases: uniqueDatabases('console'),
+    orchestratorEnv: tolerantBudgets,
+  });
+  cleanups.push(lab.stop);
+  console = await startConsole({
+    CONSOLE_SAGA_ORCHESTRATOR_URL: lab.urls.orchestrator,
+    CONSOLE_SAGA_FLIGHTS_URL: lab.urls.flights,
+    CONSOLE_SAGA_HOTELS_URL: lab.urls.hotels,
+    CONSOLE_SAGA_CARS_URL: lab.urls.cars,
+    CONSOLE_SAGA_PAYMENTS_URL: lab.urls.payments,
+  });
+  cleanups.push(console.stop);
+  browser = await launchBrowser();
+  cleanups.push(() => browser.close());
+  page = await openTab(browser, console.url, 'saga');
+});
+afterAll(async () => {
+  // Newest first, and only what beforeAll got to start.
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe('the saga tab', () => {
+  it('When a trip finds its hotel sold out, then its timeline shows the refused step, the compensations newest first and the steps never reached', async () => {
+    await page.click('[data-testid=book-trip]');
+    await page.waitForSelector('[data-testid^=trip-][data-status=COMPLETED]', { timeout: 60_000 });
+
+    await page.click('[data-testid=book-trip-sold-out-hotels]');
+    const trip = await page.waitForSelector('[data-testid^=trip-][data-status=COMPENSATED]', {
+      timeout: 60_000,
+    });
+
+    const stateOf = async (testId: string) =>
+      (await trip.$(`[data-testid=${testId}]`))?.getAttribute('data-state');
+    expect(await stateOf('step-reserve-flight')).toBe('SUCCEEDED');
+    expect(await stateOf('step-reserve-hotel')).toBe('FAILED');
+    for (const unreached of ['reserve-car', 'charge-payment', 'confirm-flight', 'confirm-car'])
+      expect(await stateOf(`step-${unreached}`)).toBe('not-reached');
+    const compensations = await Promise.all(
+      (await trip.$$('[data-testid^=compensation-]')).map(async (el) => ({
+        name: await el.getAttribute('data-testid'),
+        state: await el.getAttribute('data-state'),
+        startedAt: Date.parse((await el.getAttribute('data-started-at')) ?? ''),
+      })),
+    );
+    expect(compensations.map((c) => [c.name, c.state])).toEqual([
+      ['compensation-cancel-flight', 'SUCCEEDED'],
+    ]);
+    const starts = compensations.map((c) => c.startedAt);
+    expect(starts).toEqual([...starts].sort((a, b) => b - a));
+    // Trips are listed newest first, the compensated one above the completed one.
+    const statuses = await Promise.all(
+      (await page.$$('[data-testid^=trip-]')).map((el) => el.getAttribute('data-status')),
+    );
+    expect(statuses).toEqual(['COMPENSATED', 'COMPLETED']);
+    await screenshot(page, 'saga-orchestrator/docs/console.png');
+  });
+});
