@@ -19,7 +19,12 @@ export { serverTiming } from './entry-points/api/server-timing.ts';
 export { idempotentRoute } from './entry-points/api/idempotent-route.ts';
 export { inventoryRoutes, reservationRoutes } from './entry-points/api/reservations.routes.ts';
 export { inventoryReservations, type ReservationUseCases } from './domain/reservation-use-cases.ts';
-export { idempotent, requestHash, type Outcome } from './data-access/idempotency.repository.ts';
+export {
+  idempotentCall,
+  requestHash,
+  type Keyed,
+  type Outcome,
+} from './data-access/idempotency.repository.ts';
 
 /** The inventory schema the kit's repositories read: one definition, applied by each participant
  * to its own database, so the three can never drift apart. */

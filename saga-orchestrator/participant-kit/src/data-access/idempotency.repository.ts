@@ -1,26 +1,28 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@lab/shared/errors';
-import { withTransaction, type Pool, type PoolClient } from '@lab/shared/pg';
+import type { Pool } from '@lab/shared/pg';
 
 export interface Outcome {
   status: number;
   body: Record<string, unknown>;
 }
 
-interface StoredKey {
-  request_hash: string;
-  status_code: number | null;
-  response: Record<string, unknown> | null;
+/** The caller's Idempotency-Key and the hash of the request it came with. */
+export interface Keyed {
+  key: string;
+  hash: string;
 }
 
-/** What one transaction under a key found: the work done, a rejection stored, or the key seen before. */
-type Attempt =
-  | { kind: 'done'; outcome: Outcome }
-  | { kind: 'rejected'; error: AppError }
-  | { kind: 'seen'; stored: StoredKey | undefined };
+/** The `participant_answer` every stored use case returns (migrations/002). */
+interface StoredAnswer {
+  request_hash: string;
+  status_code: number;
+  response: Record<string, unknown>;
+  replayed: boolean;
+}
 
 interface StoredProblem {
-  problem: { code: string; detail: string };
+  problem: { code: string; detail: string } & Record<string, unknown>;
 }
 
 export function requestHash(method: string, path: string, body: unknown): string {
@@ -30,12 +32,13 @@ export function requestHash(method: string, path: string, body: unknown): string
 }
 
 /**
- * Runs `work` at most once per idempotency key. The key row is inserted in the same
- * transaction as the effect and the answer, so a crash leaves either all three or none; a
- * duplicate that arrives while the first is still running blocks on the key's row lock and
- * then replays the stored answer. A connection that breaks mid-transaction (the database
- * restarted) is destroyed by `withTransaction`, not pooled; the caller gets a 503 and retries
- * with the same key, which then either replays the answer or does the work for the first time.
+ * Runs one of the participant's stored use cases at most once per idempotency key, in one
+ * round trip: the function inserts the key row, applies the rules, makes the change and stores
+ * the answer in the statement's own transaction, so a crash leaves either all three or none. A
+ * duplicate that arrives while the first is still running blocks on the key's row lock and then
+ * replays the stored answer. A connection that breaks mid-call (the database restarted) fails
+ * the statement, which commits nothing; the caller gets a 503 and retries with the same key,
+ * which then either replays the answer or does the work for the first time.
  *
  * Business rejections (4xx) are answers too, stored and replayed like a success. The CQRS
  * command service does the opposite (it rolls a rejected key back, so the client's retry may
@@ -47,64 +50,31 @@ export function requestHash(method: string, path: string, body: unknown): string
  * meanwhile, the participant would keep a unit for a saga that is already being undone, an
  * effect no compensation covers. One key, one answer, for ever.
  */
-export async function idempotent(
+export async function idempotentCall(
   pool: Pool,
-  key: string,
-  hash: string,
-  work: (client: PoolClient) => Promise<Outcome>,
+  useCase: string,
+  keyed: Keyed,
+  args: unknown[],
 ): Promise<Outcome & { replayed: boolean }> {
-  const result = await withTransaction(pool, async (client): Promise<Attempt> => {
-    const inserted = await client.query(
-      `INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2)
-       ON CONFLICT (key) DO NOTHING`,
-      [key, hash],
-    );
-    if (inserted.rowCount === 0) {
-      const { rows } = await client.query<StoredKey>(
-        'SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1',
-        [key],
-      );
-      return { kind: 'seen', stored: rows[0] };
-    }
-    // The savepoint protects the key row: a rejected `work` may have written part of its
-    // effect before it said no, and rolling back to here undoes exactly that, keeping the key
-    // row so the rejection can be stored under it and committed.
-    await client.query('SAVEPOINT work');
-    try {
-      const outcome = await work(client);
-      await saveAnswer(client, key, outcome.status, outcome.body);
-      return { kind: 'done', outcome };
-    } catch (error) {
-      if (!(error instanceof AppError) || error.httpStatus >= 500) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT work');
-      const stored: StoredProblem = { problem: { code: error.code, detail: error.message } };
-      await saveAnswer(client, key, error.httpStatus, stored);
-      return { kind: 'rejected', error };
-    }
-  });
-  if (result.kind === 'rejected') throw result.error;
-  if (result.kind === 'done') return { ...result.outcome, replayed: false };
-  const { stored } = result;
-  if (stored?.request_hash !== hash)
+  const placeholders = args.map((_, i) => `$${i + 3}`).join(', ');
+  const { rows } = await pool.query<StoredAnswer>(
+    `SELECT * FROM ${useCase}($1, $2, ${placeholders})`,
+    [keyed.key, keyed.hash, ...args],
+  );
+  const answer = rows[0];
+  if (!answer) throw new Error(`${useCase} returned no answer`);
+  if (answer.request_hash !== keyed.hash)
     throw new AppError(
       'idempotency-key-reused',
       422,
       'This Idempotency-Key was already used for a different request.',
     );
-  return replay(stored.status_code ?? 500, stored.response ?? {});
-}
-
-async function saveAnswer(client: PoolClient, key: string, status: number, body: object) {
-  await client.query('UPDATE idempotency_keys SET status_code = $2, response = $3 WHERE key = $1', [
-    key,
-    status,
-    JSON.stringify(body),
-  ]);
-}
-
-function replay(status: number, body: Record<string, unknown>): Outcome & { replayed: boolean } {
-  const problem = (body as Partial<StoredProblem>).problem;
-  if (status >= 400 && problem)
-    throw new AppError(problem.code, status, problem.detail, { extensions: { replayed: true } });
-  return { status, body, replayed: true };
+  const problem = (answer.response as Partial<StoredProblem>).problem;
+  if (answer.status_code >= 400 && problem) {
+    const { code, detail, ...extensions } = problem;
+    throw new AppError(code, answer.status_code, detail, {
+      extensions: answer.replayed ? { ...extensions, replayed: true } : extensions,
+    });
+  }
+  return { status: answer.status_code, body: answer.response, replayed: answer.replayed };
 }

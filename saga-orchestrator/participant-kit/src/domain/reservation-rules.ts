@@ -2,6 +2,10 @@
  * The reservation rules every inventory participant shares, apart from how they are stored.
  * A PENDING reservation is the saga's semantic lock on a unit: other sagas cannot take it,
  * and it is either confirmed after the pivot or released by a compensation.
+ *
+ * The inventory participants apply the same rules next to their rows, in the stored functions
+ * of data-access/migrations/002_one_round_trip.sql (one round trip per call), with the same
+ * codes and words; these functions are the rules for code that holds units in-process.
  */
 import { AppError, problems } from '@lab/shared/errors';
 

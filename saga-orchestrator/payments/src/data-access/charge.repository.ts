@@ -1,6 +1,5 @@
-import type { Pool, PoolClient } from '@lab/shared/pg';
-import type { Outcome } from '@lab/saga-participant-kit';
-import { declineOverLimit, refuseKnownCharge } from '../domain/charge-rules.ts';
+import type { Pool } from '@lab/shared/pg';
+import { idempotentCall, type Keyed } from '@lab/saga-participant-kit';
 
 export async function createCard(pool: Pool, cardToken: string, limitCents: number) {
   await pool.query(
@@ -10,57 +9,24 @@ export async function createCard(pool: Pool, cardToken: string, limitCents: numb
   );
 }
 
-export async function charge(
-  client: PoolClient,
+// Each use case is one stored function (migrations/002_one_round_trip.sql) that applies the
+// charge rules of domain/charge-rules.ts next to the rows they guard: one round trip per call,
+// and the card's row lock held for one statement instead of across several network hops.
+
+/** The pivot: authorise and capture, or decline over the card's limit. */
+export function charge(
+  pool: Pool,
+  keyed: Keyed,
   input: { chargeId: string; cardToken: string; amountCents: number },
-): Promise<Outcome> {
-  const existing = await client.query<{ tombstone: boolean }>(
-    'SELECT tombstone FROM charges WHERE id = $1 FOR UPDATE',
-    [input.chargeId],
-  );
-  refuseKnownCharge(existing.rows[0]);
-
-  // The card row lock serialises charges on one card, so two trips cannot both fit under
-  // the same remaining limit.
-  const card = await client.query<{ limit_cents: number; spent: number }>(
-    `SELECT c.limit_cents,
-            (SELECT coalesce(sum(amount_cents), 0) FROM charges
-              WHERE card_token = c.token AND status = 'CAPTURED') AS spent
-       FROM cards c WHERE token = $1 FOR UPDATE`,
-    [input.cardToken],
-  );
-  const limit = card.rows[0];
-  declineOverLimit(
-    limit && { limitCents: limit.limit_cents, spentCents: limit.spent },
+) {
+  return idempotentCall(pool, 'charge_card', keyed, [
+    input.chargeId,
+    input.cardToken,
     input.amountCents,
-  );
-
-  await client.query(
-    `INSERT INTO charges (id, card_token, amount_cents, status) VALUES ($1, $2, $3, 'CAPTURED')`,
-    [input.chargeId, input.cardToken, input.amountCents],
-  );
-  return {
-    status: 201,
-    body: { chargeId: input.chargeId, status: 'CAPTURED', amountCents: input.amountCents },
-  };
+  ]);
 }
 
 /** Refund never fails for a business reason: a missing charge leaves a VOIDED tombstone. */
-export async function refund(client: PoolClient, chargeId: string): Promise<Outcome> {
-  const { rows } = await client.query<{ status: string }>(
-    'SELECT status FROM charges WHERE id = $1 FOR UPDATE',
-    [chargeId],
-  );
-  const status = rows[0]?.status;
-  if (status === undefined) {
-    await client.query(`INSERT INTO charges (id, status, tombstone) VALUES ($1, 'VOIDED', true)`, [
-      chargeId,
-    ]);
-    return { status: 200, body: { chargeId, status: 'VOIDED' } };
-  }
-  if (status === 'CAPTURED')
-    await client.query(`UPDATE charges SET status = 'REFUNDED', updated_at = now() WHERE id = $1`, [
-      chargeId,
-    ]);
-  return { status: 200, body: { chargeId, status: status === 'VOIDED' ? 'VOIDED' : 'REFUNDED' } };
+export function refund(pool: Pool, keyed: Keyed, chargeId: string) {
+  return idempotentCall(pool, 'refund_charge', keyed, [chargeId]);
 }

@@ -2,6 +2,10 @@
  * The payment rules, apart from how they are stored. The charge is the saga's pivot: once it
  * is captured the trip only goes forward, so every reason to refuse it is decided here, before
  * anything is written.
+ *
+ * The payments service applies the same rules next to its rows, in the stored functions of
+ * data-access/migrations/002_one_round_trip.sql (one round trip per call), with the same codes
+ * and words; these functions are the rules for code that charges in-process.
  */
 import { problems } from '@lab/shared/errors';
 

@@ -35,8 +35,7 @@ export function reservationRoutes(
     serverTiming,
     chaosGate(chaos, 'action'),
     idempotentRoute(
-      pool,
-      (tx, req) => reservations.hold(tx, parse(req, 'body', ReserveBody)),
+      (keyed, req) => reservations.hold(pool, keyed, parse(req, 'body', ReserveBody)),
       (req) => parse(req, 'body', ReserveBody),
     ),
   );
@@ -45,8 +44,7 @@ export function reservationRoutes(
     serverTiming,
     chaosGate(chaos, 'confirmation'),
     idempotentRoute(
-      pool,
-      (tx, req) => reservations.sell(tx, parse(req, 'params', Params).id),
+      (keyed, req) => reservations.sell(pool, keyed, parse(req, 'params', Params).id),
       (req) => parse(req, 'params', Params),
     ),
   );
@@ -55,8 +53,7 @@ export function reservationRoutes(
     serverTiming,
     chaosGate(chaos, 'compensation'),
     idempotentRoute(
-      pool,
-      (tx, req) => reservations.release(tx, parse(req, 'params', Params).id),
+      (keyed, req) => reservations.release(pool, keyed, parse(req, 'params', Params).id),
       (req) => parse(req, 'params', Params),
     ),
   );

@@ -30,8 +30,7 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Participan
     serverTiming,
     chaosGate(chaos, 'action'),
     idempotentRoute(
-      pool,
-      (client, req) => charges.charge(client, parse(req, 'body', ChargeBody)),
+      (keyed, req) => charges.charge(pool, keyed, parse(req, 'body', ChargeBody)),
       (req) => parse(req, 'body', ChargeBody),
     ),
   );
@@ -40,8 +39,7 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Participan
     serverTiming,
     chaosGate(chaos, 'compensation'),
     idempotentRoute(
-      pool,
-      (client, req) => charges.refund(client, parse(req, 'params', Params).id),
+      (keyed, req) => charges.refund(pool, keyed, parse(req, 'params', Params).id),
       (req) => parse(req, 'params', Params),
     ),
   );
