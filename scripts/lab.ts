@@ -3,9 +3,10 @@
  * (`<lab>/lab/src/cli.ts`), which knows how to start its services, narrate its demo, audit
  * its invariants and check its exercises.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 
 const root = join(import.meta.dirname, '..');
 const labs: Record<string, { dir: string; pattern: string }> = {
@@ -70,6 +71,48 @@ async function zipkinAnswers(base: string): Promise<boolean> {
   }
 }
 
+// `up` also starts the lab console on port 3000, or reuses one already answering there (started
+// by another lab's `up`): one page for every lab that runs. `--console=false` or LAB_CONSOLE=0
+// skips it.
+const consoleFlag = args.indexOf('--console=false');
+if (consoleFlag >= 0) args.splice(consoleFlag, 1);
+const labConsole =
+  task === 'up' && consoleFlag < 0 && env.LAB_CONSOLE !== '0' ? await startConsole() : undefined;
+
+/** The console's /healthz names it; another server on the port is not reused. */
+async function consoleAnswers(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/healthz', base), { signal: AbortSignal.timeout(1000) });
+    return res.ok && ((await res.json()) as { service?: unknown }).service === 'console';
+  } catch {
+    return false;
+  }
+}
+
+async function startConsole(): Promise<ChildProcess | undefined> {
+  const port = env.CONSOLE_PORT ?? '3000';
+  const url = `http://127.0.0.1:${port}`;
+  if (await consoleAnswers(url)) {
+    process.stdout.write(`console: ${url} (already running)\n`);
+    return undefined;
+  }
+  const child = spawn(process.execPath, [join(root, 'console', 'src', 'start.ts')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...env, PORT: port, LOG_LEVEL: 'warn' },
+  });
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    if (await consoleAnswers(url)) {
+      process.stdout.write(`console: ${url} (watch the lab live; Ctrl-C stops it with the lab)\n`);
+      return child;
+    }
+    if (child.exitCode !== null) break;
+    await setTimeout(200);
+  }
+  process.stderr.write(`console: did not start on ${url}; the lab runs without it\n`);
+  child.kill('SIGTERM');
+  return undefined;
+}
+
 // Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
 // the dispatcher waits for that and exits with the CLI's status instead of dying first.
 process.on('SIGINT', () => undefined);
@@ -78,4 +121,9 @@ const result = spawnSync(
   ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
   { stdio: 'inherit', env },
 );
+if (labConsole?.exitCode === null) {
+  const exited = new Promise((resolve) => labConsole.once('exit', resolve));
+  labConsole.kill('SIGTERM');
+  await exited;
+}
 process.exit(result.status ?? 1);
