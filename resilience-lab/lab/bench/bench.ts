@@ -7,6 +7,7 @@ import { percentile } from '@lab/shared/testkit';
 import { runExperiment } from '../src/experiments/run-experiment.ts';
 import { startLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
+import { appendTaxReceipt } from './receipt.ts';
 
 const benchDir = import.meta.dirname;
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -238,5 +239,6 @@ export async function bench(): Promise<number> {
   );
   writeFileSync(join(benchDir, 'REPORT.md'), report);
   say(report);
-  return 0;
+  say('bench: tax receipt, over HTTP against in-process');
+  return appendTaxReceipt();
 }

@@ -23,6 +23,18 @@ export { own, release, releaseOwned, type OwnedResources } from './resources.ts'
 export { namesStartingWith, runLabCommand, type LabCommandResult } from './lab-command.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';
+export {
+  closedLoop,
+  codeLines,
+  cpuMeter,
+  cpuMsOf,
+  findProcess,
+  loadedFiles,
+  rssBytesOf,
+  wiringCode,
+  type LoadResult,
+  type WiringCode,
+} from './receipt.ts';
 export { memorySpans, spanFileProcessor, toSpanRecord, traceFileFromEnv } from './trace-export.ts';
 export type { SpanRecord } from '../telemetry/index.ts';
 export {
