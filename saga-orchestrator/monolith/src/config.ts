@@ -9,6 +9,10 @@ const schema = z.object({
   DATABASE_NAME: env.identifier('saga_monolith'),
   /** Mounts the modules' admin routes (`/flights/inventory`, `/payments/cards`, ...). */
   LAB_CHAOS: env.flag(),
+  /** A module whose exports replace the seams in seams.ts; only with LAB_CHAOS=1. */
+  LAB_EXERCISE_MODULE: z.string().min(1).optional(),
+  /** A payments service for an exercise's remote payment port; production never calls one. */
+  PAYMENTS_URL: z.url().optional(),
   DB_POOL_SIZE: env.positiveInt(20),
 });
 

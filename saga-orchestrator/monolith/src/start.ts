@@ -4,6 +4,7 @@
  * ports the trips module declares. This file wires them: settings, migrations, one pool, the
  * modules behind their ports, the public API and the modules' admin routes, then listens.
  */
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
@@ -11,8 +12,11 @@ import { config } from './config.ts';
 import { inventoryModule } from './modules/inventory/index.ts';
 import { paymentsModule } from './modules/payments/index.ts';
 import { tripRoutes, type BookingPorts } from './modules/trips/index.ts';
+import { monolithSeams } from './seams.ts';
 
 const logger = createLogger('saga-monolith');
+// The lab's exercises replace seams here (LAB_EXERCISE_MODULE, honoured only with LAB_CHAOS=1).
+const seams = await withExerciseSeams('saga-monolith', monolithSeams, config, logger);
 await migrate({
   adminUrl: config.DATABASE_URL,
   database: config.DATABASE_NAME,
@@ -27,7 +31,13 @@ const flights = inventoryModule('flights');
 const hotels = inventoryModule('hotels');
 const cars = inventoryModule('cars');
 const payments = paymentsModule();
-const ports: BookingPorts = { pool, flights, hotels, cars, payments };
+const ports: BookingPorts = {
+  pool,
+  flights,
+  hotels,
+  cars,
+  payments: seams.paymentPort(payments, { paymentsUrl: config.PAYMENTS_URL }),
+};
 
 const app = createApp({
   service: 'saga-monolith',
