@@ -43,6 +43,7 @@ const loop = runRelayLoop(relay, {
   pollMs: config.RELAY_POLL_MS,
   logger,
   waitForWork: wakeUp.wait,
+  working: wakeUp.working,
   stopped: () => stopped,
 });
 
