@@ -20,7 +20,9 @@ import {
   statusRoutes,
   watchProcessHealth,
 } from '@lab/resilience-gateway/module';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createModuleChaos, inProcessSupplier } from './data-access/in-process-supplier.ts';
+import { monolithSeams } from './seams.ts';
 
 // The supplier service's own default: a hang outlives any caller that has a timeout.
 const HANG_MAX_MS = 120_000;
@@ -28,7 +30,9 @@ const HANG_MAX_MS = 120_000;
 const config = loadGatewayConfig();
 const logger = createLogger('resilience-monolith', config.LOG_LEVEL);
 const chaos = createModuleChaos(HANG_MAX_MS);
-const client = inProcessSupplier(chaos);
+// With LAB_CHAOS=1 and LAB_EXERCISE_MODULE set, a learner's code replaces the module's work.
+const { compute } = await withExerciseSeams('resilience-monolith', monolithSeams, config, logger);
+const client = inProcessSupplier(chaos, compute);
 const budget = new RetryBudget({
   ratio: config.RETRY_BUDGET_RATIO,
   burst: config.RETRY_BUDGET_BURST,

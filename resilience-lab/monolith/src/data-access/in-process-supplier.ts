@@ -15,11 +15,18 @@ export const createModuleChaos = (hangMaxMs: number) =>
   new Chaos({ targets: ['prices', 'stock'], faults: IN_PROCESS_FAULTS, hangMaxMs });
 export type ModuleChaos = ReturnType<typeof createModuleChaos>;
 
-/** CPU work, not a timer: nothing else in the process runs until it is done, timers included. */
-function compute(ms: number): void {
+/**
+ * How the module does `ms` of work for one call. As shipped: CPU work in one piece, not a
+ * timer, so nothing else in the process runs until it is done, the caller's timeout included
+ * (its signal is ignored). A seam (see seams.ts): exercise 06 makes it cooperative.
+ */
+export type Compute = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export const compute: Compute = (ms) => {
   const until = performance.now() + ms;
   while (performance.now() < until);
-}
+  return Promise.resolve();
+};
 
 const answer = (status: number, body: unknown, retryAfterMs?: number): SupplierAnswer => ({
   status,
@@ -33,13 +40,13 @@ const answer = (status: number, body: unknown, retryAfterMs?: number): SupplierA
  * what they do without a network: an exception is mapped to the 5xx an HTTP server would have
  * sent, so the retry policy and the breaker classify it the same way in both wirings.
  */
-export function inProcessSupplier(chaos: ModuleChaos): SupplierClient {
+export function inProcessSupplier(chaos: ModuleChaos, work: Compute = compute): SupplierClient {
   async function get(path: string, { signal }: { signal: AbortSignal }): Promise<SupplierAnswer> {
     const [, route, encoded = ''] = path.split('/');
     if (route !== 'prices' && route !== 'stock') return answer(404, { code: 'route-not-found' });
     const sku = decodeURIComponent(encoded);
     const decision = chaos.decide(route);
-    if (decision.latencyMs > 0) compute(decision.latencyMs);
+    if (decision.latencyMs > 0) await work(decision.latencyMs, signal);
     if (decision.fault === 'hang') {
       // Cooperative: the wait ends when the caller's signal aborts, as the timeout makes it.
       await sleep(chaos.hangMaxMs, undefined, { signal });
