@@ -45,7 +45,6 @@ const say = (line: string) => process.stdout.write(`bench receipt: ${line}\n`);
 /** A wiring as the receipt drives it: where trips go, which processes and databases are its. */
 interface Wiring {
   name: 'split' | 'monolith';
-  tripsUrl: string;
   stockUrls: Parameters<typeof createStock>[0];
   pids: () => number[];
   databases: string[];
@@ -341,7 +340,6 @@ export async function appendTaxReceipt(out: string): Promise<void> {
     const wirings: Wiring[] = [
       {
         name: 'split',
-        tripsUrl: lab.urls.orchestrator,
         stockUrls: lab.urls,
         pids: () => Object.values(lab.services).map((service) => service.pid),
         databases: Object.values(lab.databases),
@@ -349,7 +347,6 @@ export async function appendTaxReceipt(out: string): Promise<void> {
       },
       {
         name: 'monolith',
-        tripsUrl: monolith.urls.orchestrator,
         stockUrls: monolith.urls,
         pids: () => [monolith.service.pid],
         databases: [monolith.database],
