@@ -17,6 +17,7 @@ import { createRebuildSteps } from './entry-points/kafka/read-model-rebuild.ts';
 import { createHealer, keepEventLog } from './entry-points/kafka/read-model-healer.ts';
 import { adminRoutes } from './entry-points/api/admin.routes.ts';
 import { statusRoutes } from './entry-points/api/status.routes.ts';
+import { deadLetterRoutes } from './entry-points/api/dead-letters.routes.ts';
 import { consumerPosition } from './infrastructure/consumer-position.ts';
 import { registerLagGauge } from './infrastructure/lag-metrics.ts';
 import { projectorSeams } from './seams.ts';
@@ -108,6 +109,7 @@ const app = createApp({
   routes: (routes) => {
     adminRoutes(routes, (options) => rebuildReadModel(rebuildSteps, options));
     statusRoutes(routes, { topic, groupId, position, checkpointState: store.checkpointState });
+    deadLetterRoutes(routes, kafka, { topic, prefix: config.KAFKA_TOPIC_PREFIX });
   },
 });
 const server = await start(app, config.PORT, config.HOST);

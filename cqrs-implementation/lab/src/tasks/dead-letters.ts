@@ -1,89 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { DEAD_LETTER_HEADERS, createProducer, headersToCarrier } from '@lab/shared/kafka';
+import {
+  listDeadLetters as listFromTopic,
+  replayDeadLetters as replayToTopic,
+  type DeadLetter,
+} from '@lab/cqrs-projector/dead-letters';
 import { defaultNamespace, type LabNamespace } from '../services.ts';
-import { deadLetterTopic, eventTopic, labKafka, readToEnd } from '../topic.ts';
+import { eventTopic, labKafka } from '../topic.ts';
 
-export interface DeadLetter {
-  partition: number;
-  offset: string;
-  reason: string;
-  source: string;
-  failedAt: string;
-  key: string | undefined;
-  summary: string;
-}
+export type { DeadLetter };
 
-function summarise(value: Buffer | null): string {
-  try {
-    const event = JSON.parse(value?.toString() ?? '') as Record<string, unknown>;
-    return `${String(event.type)} ${String(event.aggregateType)}:${String(event.aggregateId)} v${String(event.aggregateVersion)}`;
-  } catch {
-    return `${value?.length ?? 0} bytes, not JSON`;
-  }
-}
-
-/** Every message in the dead-letter topic, with the reason the projector gave. */
+/** Every message in the lab's dead-letter topic, with the reason the projector gave. */
 export async function listDeadLetters(ns: LabNamespace): Promise<DeadLetter[]> {
-  const kafka = labKafka(ns);
-  const letters: DeadLetter[] = [];
-  const groupId = `${ns.topicPrefix}cqrs-dlq-list-${randomUUID()}`;
-  await readToEnd(
-    kafka,
-    deadLetterTopic(ns),
-    groupId,
-    (message, partition) => {
-      const headers = headersToCarrier(message.headers);
-      letters.push({
-        partition,
-        offset: message.offset,
-        reason: headers[DEAD_LETTER_HEADERS.reason] ?? '',
-        source: `${headers[DEAD_LETTER_HEADERS.topic] ?? '?'}#${headers[DEAD_LETTER_HEADERS.partition] ?? '?'}@${headers[DEAD_LETTER_HEADERS.offset] ?? '?'}`,
-        failedAt: headers[DEAD_LETTER_HEADERS.failedAt] ?? '',
-        key: message.key?.toString(),
-        summary: summarise(message.value),
-      });
-      return Promise.resolve();
-    },
-    { commit: false },
-  );
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([groupId]).catch(() => undefined);
-  await admin.disconnect();
-  return letters;
+  return listFromTopic(labKafka(ns), { topic: eventTopic(ns), prefix: ns.topicPrefix });
 }
 
-/**
- * Sends dead letters back to the event topic, once each: the replayer's consumer group
- * remembers how far it got. Replay after fixing what made them poison; an event the projector
- * still rejects simply returns to the dead-letter topic. The projector's version check makes a
- * replayed event that is now stale a no-op, so replay never moves a view backwards.
- */
+/** Sends the lab's dead letters back to the event topic, once each (see the projector's). */
 export async function replayDeadLetters(ns: LabNamespace): Promise<number> {
-  const kafka = labKafka(ns);
-  const producer = await createProducer(kafka);
-  try {
-    return await readToEnd(
-      kafka,
-      deadLetterTopic(ns),
-      `${ns.topicPrefix}cqrs-dlq-replay`,
-      async (message) => {
-        const headers = Object.fromEntries(
-          Object.entries(headersToCarrier(message.headers)).filter(
-            ([name]) => !name.startsWith('dlq-'),
-          ),
-        );
-        await producer.send({
-          topic: eventTopic(ns),
-          acks: -1,
-          messages: [{ key: message.key, value: message.value, headers }],
-        });
-      },
-      { commit: true },
-    );
-  } finally {
-    await producer.disconnect();
-  }
+  return replayToTopic(labKafka(ns), { topic: eventTopic(ns), prefix: ns.topicPrefix });
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,0 +1,163 @@
+/**
+ * The dead-letter topic, read and replayed: where the projector parks an event it cannot apply
+ * (a poison message) so the partition behind it keeps moving. The operator reads why each was
+ * parked, fixes the cause, then replays them (`GET /dead-letters`, `POST /dead-letters/replays`
+ * on the projector; `pnpm lab cqrs dlq [list|replay]` calls the same functions).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaMessage } from 'kafkajs';
+import {
+  DEAD_LETTER_HEADERS,
+  createProducer,
+  ensureTopics,
+  headersToCarrier,
+  type Kafka,
+} from '@lab/shared/kafka';
+
+export interface DeadLetter {
+  partition: number;
+  offset: string;
+  reason: string;
+  source: string;
+  failedAt: string;
+  key: string | undefined;
+  summary: string;
+}
+
+/** Names, as the projector derives them from its topic prefix. */
+export interface DeadLetterTopics {
+  /** The event topic the projector consumes; its dead letters are in `<topic>.dlq`. */
+  topic: string;
+  /** KAFKA_TOPIC_PREFIX, which also prefixes the replayer's consumer group. */
+  prefix: string;
+}
+
+function summarise(value: Buffer | null): string {
+  try {
+    const event = JSON.parse(value?.toString() ?? '') as Record<string, unknown>;
+    return `${String(event.type)} ${String(event.aggregateType)}:${String(event.aggregateId)} v${String(event.aggregateVersion)}`;
+  } catch {
+    return `${value?.length ?? 0} bytes, not JSON`;
+  }
+}
+
+/**
+ * Reads a topic from a consumer group's committed position (or the beginning) up to the end
+ * it had when the call started, then stops. With `commit`, each message's offset is committed
+ * after `handle` resolved, so a second call carries on where the first stopped.
+ */
+export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  handle: (message: KafkaMessage, partition: number) => Promise<void>,
+  options: { commit: boolean; timeoutMs?: number },
+): Promise<number> {
+  await ensureTopics(kafka, [{ topic, partitions: 3 }]);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  await admin.disconnect();
+  const next = new Map<number, number>();
+  for (const p of ends) next.set(p.partition, Number(p.low));
+  for (const p of committed[0]?.partitions ?? [])
+    if (Number(p.offset) >= 0)
+      next.set(p.partition, Math.max(next.get(p.partition) ?? 0, Number(p.offset)));
+  const done = () => ends.every((p) => (next.get(p.partition) ?? 0) >= Number(p.high));
+  if (done()) return 0;
+
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let handled = 0;
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      const end = Number(ends.find((p) => p.partition === partition)?.high ?? 0);
+      if (Number(message.offset) >= end) return;
+      await handle(message, partition);
+      handled += 1;
+      const after = Number(message.offset) + 1;
+      next.set(partition, after);
+      if (options.commit)
+        await consumer.commitOffsets([{ topic, partition, offset: String(after) }]);
+    },
+  });
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (!done()) {
+    if (Date.now() > deadline) {
+      await consumer.disconnect();
+      throw new Error(`timed out reading ${topic} to its end`);
+    }
+    await sleep(50);
+  }
+  await consumer.disconnect();
+  return handled;
+}
+
+/** Every message in the dead-letter topic, with the reason the projector gave. */
+export async function listDeadLetters(
+  kafka: Kafka,
+  names: DeadLetterTopics,
+): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  const groupId = `${names.prefix}cqrs-dlq-list-${randomUUID()}`;
+  await readToEnd(
+    kafka,
+    `${names.topic}.dlq`,
+    groupId,
+    (message, partition) => {
+      const headers = headersToCarrier(message.headers);
+      letters.push({
+        partition,
+        offset: message.offset,
+        reason: headers[DEAD_LETTER_HEADERS.reason] ?? '',
+        source: `${headers[DEAD_LETTER_HEADERS.topic] ?? '?'}#${headers[DEAD_LETTER_HEADERS.partition] ?? '?'}@${headers[DEAD_LETTER_HEADERS.offset] ?? '?'}`,
+        failedAt: headers[DEAD_LETTER_HEADERS.failedAt] ?? '',
+        key: message.key?.toString(),
+        summary: summarise(message.value),
+      });
+      return Promise.resolve();
+    },
+    { commit: false },
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteGroups([groupId]).catch(() => undefined);
+  await admin.disconnect();
+  return letters;
+}
+
+/**
+ * Sends dead letters back to the event topic, once each: the replayer's consumer group
+ * remembers how far it got. Replay after fixing what made them poison; an event the projector
+ * still rejects simply returns to the dead-letter topic. The projector's version check makes a
+ * replayed event that is now stale a no-op, so replay never moves a view backwards.
+ */
+export async function replayDeadLetters(kafka: Kafka, names: DeadLetterTopics): Promise<number> {
+  const producer = await createProducer(kafka);
+  try {
+    return await readToEnd(
+      kafka,
+      `${names.topic}.dlq`,
+      `${names.prefix}cqrs-dlq-replay`,
+      async (message) => {
+        const headers = Object.fromEntries(
+          Object.entries(headersToCarrier(message.headers)).filter(
+            ([name]) => !name.startsWith('dlq-'),
+          ),
+        );
+        await producer.send({
+          topic: names.topic,
+          acks: -1,
+          messages: [{ key: message.key, value: message.value, headers }],
+        });
+      },
+      { commit: true },
+    );
+  } finally {
+    await producer.disconnect();
+  }
+}
