@@ -118,11 +118,18 @@ export function startTelemetry(
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? ''),
       }),
       new UndiciInstrumentation(),
-      // One span per middleware (body parser, metrics, problem handler...) would outnumber the
-      // spans that show the pattern; the router and route-handler spans keep http.route.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
-      new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      // With spans going nowhere only the HTTP instrumentations earn their cost: they carry the
+      // trace id in and out of the process. The route, query and command spans below would be
+      // dropped at birth, yet cost a tenth to a third of a cached read's CPU to make.
+      ...(mode === 'none'
+        ? []
+        : [
+            // One span per middleware (body parser, metrics, problem handler...) would
+            // outnumber the spans that show the pattern; router and handler spans keep http.route.
+            new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+            new PgInstrumentation({ requireParentSpan: true }),
+            new IORedisInstrumentation({ requireParentSpan: true }),
+          ]),
     ],
   });
   sdk.start();

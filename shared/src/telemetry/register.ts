@@ -4,11 +4,16 @@
  * instrumentations patch Express, pg and ioredis when they are loaded from ES modules.
  */
 import { register } from 'node:module';
-import { serviceNameFromEntryPoint, startTelemetry } from './index.ts';
+import { serviceNameFromEntryPoint, startTelemetry, traceExportFromEnv } from './index.ts';
 
-// OpenTelemetry's ESM support is built on this loader-thread hook; the synchronous
-// module.registerHooks() that replaces it is not supported by the instrumentations yet.
-// eslint-disable-next-line @typescript-eslint/no-deprecated
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+const exportTo = traceExportFromEnv();
+// With spans going nowhere only the HTTP instrumentations run (see startTelemetry), and they
+// patch Node's http through require() and undici through diagnostics channels: the hook, and
+// the loader thread it keeps (~20 MB of RSS in every service), would serve nothing.
+if (exportTo !== 'none')
+  // OpenTelemetry's ESM support is built on this loader-thread hook; the synchronous
+  // module.registerHooks() that replaces it is not supported by the instrumentations yet.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-startTelemetry(process.env.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint());
+startTelemetry(process.env.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint(), exportTo);
