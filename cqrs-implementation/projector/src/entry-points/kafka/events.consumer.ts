@@ -51,10 +51,11 @@ export function startProjector(options: ProjectorOptions) {
     logger,
     sessionTimeoutMs: options.sessionTimeoutMs,
     partitionsConsumedConcurrently: 3,
-    // A catch-up fetch comes back full; these caps keep a decoded fetch well inside the
-    // projector's small heap (its start script's --max-old-space-size=64) at no cost in events/s.
-    maxBytes: 1024 * 1024,
-    maxBytesPerPartition: 256 * 1024,
+    // A catch-up fetch comes back full and is decoded into message objects all at once; these
+    // caps keep one fetch (~1,000 events) well inside the projector's small heap (its start
+    // script's --max-old-space-size=64), which bounds its RSS while it catches up.
+    maxBytes: 512 * 1024,
+    maxBytesPerPartition: 128 * 1024,
     onDeadLetter: () => {
       deadLettered.inc();
     },
