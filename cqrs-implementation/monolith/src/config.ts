@@ -10,6 +10,9 @@ const schema = z.object({
   // split relay started on them later would have nothing to publish for them.
   DATABASE_NAME: env.identifier('cqrs_monolith'),
   LOG_LEVEL: env.logLevel(),
+  // Lab-only: with LAB_CHAOS=1, LAB_EXERCISE_MODULE replaces seams (see seams.ts).
+  LAB_CHAOS: env.flag(),
+  LAB_EXERCISE_MODULE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -13,11 +13,13 @@ import {
   writeModelMigrations,
 } from '@lab/cqrs-command-service/module';
 import { decodeToken, readRoutes } from '@lab/cqrs-query-service/module';
+import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
 import { writeModelReads } from './data-access/write-model-reads.ts';
+import { monolithSeams } from './seams.ts';
 
 const config = readConfig();
 const logger = createLogger('cqrs-monolith', config.LOG_LEVEL);
@@ -27,6 +29,7 @@ await migrate({
   dir: writeModelMigrations,
   logger,
 });
+const seams = await withExerciseSeams('cqrs-monolith', monolithSeams, config, logger);
 const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
   max: 20,
   logger,
@@ -50,7 +53,7 @@ const app = createApp({
   routes: (routes) => {
     productRoutes(routes, pool, noOutbox);
     orderRoutes(routes, pool, noOutbox);
-    readRoutes(routes, writeModelReads(pool), NO_WAIT_MS, readYourWrites);
+    readRoutes(routes, writeModelReads(pool, seams), NO_WAIT_MS, readYourWrites);
   },
 });
 

@@ -18,7 +18,44 @@ const ORDER_DOC = `json_build_object('id', o.id, 'customerId', o.customer_id, 's
              WHERE l.order_id = o.id),
   'totalCents', o.total_cents, 'version', o.version)`;
 
-export function writeModelReads(pool: Pool): ReadModelRepository {
+/**
+ * One page of a customer's orders, newest first (ties broken by id: the order the split
+ * wiring's sorted set gives), after the order `afterOrderId` ('' for the first page); undefined
+ * when that order is not one of the customer's. Keyset pagination over the index the write
+ * model already has (orders_by_customer): what the split wiring keeps a sorted set per customer
+ * in Redis for, projected from the event log. A seam (see seams.ts): exercise 06 writes it.
+ */
+export type CustomerOrderIds = (
+  pool: Pool,
+  customerId: string,
+  afterOrderId: string,
+  limit: number,
+) => Promise<string[] | undefined>;
+
+export const customerOrderIds: CustomerOrderIds = async (pool, customerId, after, limit) => {
+  if (after !== '') {
+    const known = await pool.query('SELECT 1 FROM orders WHERE id = $1 AND customer_id = $2', [
+      after,
+      customerId,
+    ]);
+    if (known.rowCount === 0) return undefined;
+  }
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT o.id FROM orders o
+      WHERE o.customer_id = $1
+        AND ($2 = '' OR (o.placed_at, o.id) <
+             (SELECT c.placed_at, c.id FROM orders c WHERE c.id = NULLIF($2, '')::uuid))
+      ORDER BY o.placed_at DESC, o.id DESC
+      LIMIT $3`,
+    [customerId, after, limit],
+  );
+  return rows.map((row) => row.id);
+};
+
+export function writeModelReads(
+  pool: Pool,
+  seams: { customerOrderIds: CustomerOrderIds } = { customerOrderIds },
+): ReadModelRepository {
   // PostgreSQL prints JSON with spaces after colons; the split wiring answers JSON.stringify's
   // compact text, so each document is reprinted the same way (keys keep their order).
   const docs = async (sql: string, params: unknown[]) =>
@@ -50,23 +87,14 @@ export function writeModelReads(pool: Pool): ReadModelRepository {
       return rows.map((row) => row.version);
     },
 
-    // Newest first, ties broken by id: the order the split wiring's sorted set gives.
     async customerOrders(customerId, afterOrderId, limit) {
-      if (afterOrderId !== '') {
-        const known = await pool.query('SELECT 1 FROM orders WHERE id = $1 AND customer_id = $2', [
-          afterOrderId,
-          customerId,
-        ]);
-        if (known.rowCount === 0) return undefined;
-      }
+      const ids = await seams.customerOrderIds(pool, customerId, afterOrderId, limit + 1);
+      if (ids === undefined) return undefined;
       return docs(
-        `SELECT o.id, ${ORDER_DOC}::text AS doc FROM orders o
-          WHERE o.customer_id = $1
-            AND ($2 = '' OR (o.placed_at, o.id) <
-                 (SELECT c.placed_at, c.id FROM orders c WHERE c.id = NULLIF($2, '')::uuid))
-          ORDER BY o.placed_at DESC, o.id DESC
-          LIMIT $3`,
-        [customerId, afterOrderId, limit + 1],
+        `SELECT o.id, ${ORDER_DOC}::text AS doc
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS page(id, n) JOIN orders o ON o.id = page.id
+          ORDER BY page.n`,
+        [ids],
       );
     },
 
