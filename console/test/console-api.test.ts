@@ -78,6 +78,7 @@ describe("the console's own API", () => {
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('lab-unreachable');
     expect(res.retryAfter).toBe('1');
+    expect((await send('GET', '/api/cqrs/dead-letters')).status).toBe(503);
     const state = (await (await fetch(`${console.url}/api/state`)).json()) as Record<
       string,
       { up?: boolean }

@@ -24,7 +24,8 @@ interface Sample {
 }
 
 const KEEP_MS = 10 * 60_000;
-const READ_PATIENCE_MS = 5000;
+// The most the query service lets a read wait for its token (X-Consistency-Timeout-Ms).
+const READ_PATIENCE_MS = 10_000;
 
 /**
  * Watches the CQRS pipeline: the relay's outbox backlog and the event topic's ends, the
@@ -181,5 +182,20 @@ export function cqrsWatch(config: ConsoleConfig) {
     };
   };
 
-  return { refresh, snapshot: () => latest, placeThenRead };
+  /** On demand only: listing reads the whole dead-letter topic with a throwaway consumer group. */
+  const deadLetters = async () => {
+    const answer = await call('GET', `${projector}/dead-letters?limit=20`, { timeoutMs: 30_000 });
+    if (answer.status >= 300) throw new LabRefused('list the dead letters', answer);
+    return answer.body;
+  };
+  const replayDeadLetters = async () => {
+    const answer = await call('POST', `${projector}/dead-letters/replays`, {
+      body: {},
+      timeoutMs: 60_000,
+    });
+    if (answer.status >= 300) throw new LabRefused('replay the dead letters', answer);
+    return answer.body;
+  };
+
+  return { refresh, snapshot: () => latest, placeThenRead, deadLetters, replayDeadLetters };
 }

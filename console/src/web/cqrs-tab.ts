@@ -3,6 +3,13 @@ import { Chart } from './chart.ts';
 import { html, notRunning, post, seconds, traceLink } from './html.ts';
 import type { CqrsState } from './state.ts';
 
+interface DeadLetter {
+  source: string;
+  summary: string;
+  reason: string;
+  failedAt: string;
+}
+
 interface OrderRead {
   orderId: string;
   traceId: string;
@@ -24,6 +31,7 @@ function Stage(props: { name: string; up?: boolean | undefined; children?: unkno
 export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: string }) {
   const [reads, setReads] = useState<OrderRead[]>([]);
   const [message, setMessage] = useState<string | null>(null);
+  const [letters, setLetters] = useState<{ total: number; deadLetters: DeadLetter[] } | null>(null);
   if (!state.up) return notRunning('cqrs', 'CQRS');
   const s = state.services;
   const history = state.history ?? [];
@@ -32,6 +40,24 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
       (read) => {
         setMessage(null);
         setReads((list) => [read as OrderRead, ...list].slice(0, 8));
+      },
+      (e: unknown) => {
+        setMessage((e as Error).message);
+      },
+    );
+  };
+  const listLetters = () => {
+    fetch('/api/cqrs/dead-letters')
+      .then((res) => res.json() as Promise<{ total: number; deadLetters: DeadLetter[] }>)
+      .then(setLetters, (e: unknown) => {
+        setMessage((e as Error).message);
+      });
+  };
+  const replay = () => {
+    post('/api/cqrs/dead-letters/replays').then(
+      (answer) => {
+        setMessage(`replayed ${String((answer as { replayed: number }).replayed)} dead letter(s)`);
+        setLetters(null);
       },
       (e: unknown) => {
         setMessage((e as Error).message);
@@ -132,5 +158,32 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
             </tr>`,
         )}
       </table>
+    </section>
+    <section>
+      <h2>Dead letters: ${state.deadLetters ?? '–'}</h2>
+      <span class="muted"
+        >Events the projector could not apply, parked so the partition keeps moving.</span
+      >
+      <div>
+        <button data-testid="dead-letters-list" onClick=${listLetters}>List them</button>
+        <button class="primary" data-testid="dead-letters-replay" onClick=${replay}>
+          Replay to the event topic
+        </button>
+      </div>
+      ${
+        letters
+          ? html`<table data-testid="dead-letters">
+              ${letters.deadLetters.map(
+                (l) =>
+                  html`<tr>
+                    <td>${new Date(l.failedAt).toLocaleTimeString()}</td>
+                    <td><code>${l.source}</code></td>
+                    <td>${l.summary}</td>
+                    <td class="muted">${l.reason}</td>
+                  </tr>`,
+              )}
+            </table>`
+          : null
+      }
     </section>`;
 }

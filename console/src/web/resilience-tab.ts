@@ -28,7 +28,9 @@ function Breaker({ breaker }: { breaker: BreakerView }) {
         class=${`badge state-${breaker.state}`}
         >${breaker.state}</span
       >
-      ${' '}<span class="muted">for ${seconds(breaker.inStateMs)}</span>
+      ${' '}<span class="muted"
+        >${breaker.inStateMs === null ? 'since the gateway started' : `for ${seconds(breaker.inStateMs)}`}</span
+      >
     </div>
     <div class="decision" data-testid=${`decision-${breaker.name}`}>${breaker.decision}</div>
     ${
@@ -43,18 +45,16 @@ function Breaker({ breaker }: { breaker: BreakerView }) {
             failure rate ${rate}% / threshold ${t.errorThresholdPercentage}%
             <${Meter} value=${rate} max=${100} mark=${t.errorThresholdPercentage} />
             <span class="muted">
-              ok ${c.successes} · failures ${c.failures} · timeouts ${c.timeouts} · rejected
-              ${c.rejects}
+              ${`ok ${c.successes} · failures ${c.failures} · timeouts ${c.timeouts} · rejected ${c.rejects}`}
             </span>
           </div>`
         : null
     }
     <div>
-      bulkhead:
       ${
         breaker.bulkhead
-          ? `${breaker.bulkhead.active} in use, ${breaker.bulkhead.queued} queued`
-          : 'off'
+          ? `bulkhead: ${breaker.bulkhead.active} in use, ${breaker.bulkhead.queued} queued`
+          : 'bulkhead: off'
       }
     </div>
     <details open=${breaker.transitions.length > 0}>
@@ -131,8 +131,7 @@ export function ResilienceTab({ state }: { state: ResilienceState; traceUrl: str
         Clear faults
       </button>
       <div class="muted">
-        Active supplier faults: ${active.length > 0 ? active.join('; ') : 'none'} · retry budget
-        left:
+        ${`Active supplier faults: ${active.length > 0 ? active.join('; ') : 'none'} · retry budget left: `}
         <span data-testid="retry-budget">${state.retryBudgetTokens ?? 'off'}</span> tokens
       </div>
       ${error ? html`<div class="err" role="alert">${error}</div>` : null}

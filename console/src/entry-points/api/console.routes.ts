@@ -125,4 +125,12 @@ export function consoleRoutes(app: Express, console: Console): void {
     '/api/cqrs/orders',
     labCall(() => console.cqrs.placeThenRead()),
   );
+  app.get(
+    '/api/cqrs/dead-letters',
+    labCall(() => console.cqrs.deadLetters()),
+  );
+  app.post(
+    '/api/cqrs/dead-letters/replays',
+    labCall(() => console.cqrs.replayDeadLetters()),
+  );
 }
