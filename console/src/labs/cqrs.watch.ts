@@ -99,7 +99,8 @@ export function cqrsWatch(config: ConsoleConfig) {
     samples.push(sample);
     prune(samples, KEEP_MS, now);
     latest = {
-      up: relayStatus !== undefined || projectorStatus !== undefined,
+      // Any of the four: a lab wired as one process (`up --monolith`) has no relay or projector.
+      up: [relayStatus, projectorStatus, commandUp, queryUp].some((answer) => answer !== undefined),
       services: {
         command: commandUp !== undefined,
         relay: relayStatus !== undefined,
