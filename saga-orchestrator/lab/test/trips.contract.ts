@@ -83,20 +83,6 @@ export function tripsContract(wiring: () => Wiring): void {
       });
     });
 
-    test('When the same POST arrives twice at once with one Idempotency-Key, then one trip is booked and both answers name it', async () => {
-      const { urls } = wiring();
-      const stock = await createStock(urls, 5);
-      const key = `trip-twice-${stock.hotel}`;
-
-      const book = () =>
-        bookTrip(urls.orchestrator, tripRequest(stock), { 'idempotency-key': key });
-      const [a, b] = await Promise.all([book(), book()]);
-      await waitForStatus(urls.orchestrator, a);
-
-      expect(b).toBe(a);
-      expect(await inventory(urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
-    });
-
     test('When the last room is sold, then the next trip is COMPENSATED for sold-out and nothing of it stays held or sold', async () => {
       const { urls, audit } = wiring();
       const stock = await createStock(urls, 2);
