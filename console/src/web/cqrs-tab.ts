@@ -92,7 +92,7 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
             events behind · <span data-testid="pipeline-lag-ms">${seconds(state.lagMs)}</span>
           </div>
           <div class="muted">
-            checkpoint ${state.checkpoint ?? '–'} · dead letters
+            ${`checkpoint ${state.checkpoint ?? '–'} · dead letters `}
             <span data-testid="pipeline-dead-letters">${state.deadLetters ?? '–'}</span>
           </div>
         <//>
