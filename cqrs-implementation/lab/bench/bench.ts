@@ -4,7 +4,7 @@
  * REPORT.md next to this file. Bounded: a few seconds per measurement, 127.0.0.1 only.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool as HttpPool } from 'undici';
@@ -47,6 +47,7 @@ export async function runBench(): Promise<number> {
   const ns = isolatedNamespace('bench');
   const rows: Row[] = [];
   const notes: string[] = [];
+  const loadAtStart = loadavg()[0] ?? 0;
   say(`namespace ${ns.databaseName}; starting services`);
   const stack = await startStack({ ns, only: ['command', 'query'] });
   const pool = createPool(databaseUrlFor(ns.databaseUrl, ns.databaseName), { max: 4 });
@@ -234,6 +235,11 @@ export async function runBench(): Promise<number> {
     });
     notes.push(
       `Bare Express baseline: ${bare.toFixed(0)} req/s. Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands).`,
+    );
+
+    // Ratios survive a busy machine better than absolute figures; the load says how busy it was.
+    notes.push(
+      `Load average (1 min) at the start and the end of the run: ${loadAtStart.toFixed(1)} and ${(loadavg()[0] ?? 0).toFixed(1)}, on ${availableParallelism()} cores.`,
     );
 
     // --- 5. Where the time goes: V8 CPU profiles, taken after the measured rounds --------------
