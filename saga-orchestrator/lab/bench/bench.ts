@@ -13,7 +13,7 @@
  * - recovery: 1,000 trips accepted and each waiting on its first participant call, SIGKILL,
  *   restart; time until all are terminal.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -30,8 +30,15 @@ import {
   TERMINAL,
   type Stock,
 } from '../src/client.ts';
-import { startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
+import {
+  participants,
+  startSagaLab,
+  uniqueDatabases,
+  type SagaLab,
+  type ServiceName,
+} from '../src/services.ts';
 import { launchDbosPeer, type DbosPeer } from './dbos-trip.ts';
+import { postJson } from './http-post.ts';
 import { appendTaxReceipt } from './receipt.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -113,12 +120,7 @@ async function untilTerminal(db: pg.Client, total: number, timeoutMs: number): P
 async function directTrip(lab: SagaLab, stock: Stock, id: string): Promise<number> {
   const started = performance.now();
   const call = async (base: string, path: string, body: object = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `${id}:${path}` },
-      body: JSON.stringify(body),
-    });
-    await res.arrayBuffer();
+    await postJson(`${base}${path}`, `${id}:${path}`, body);
   };
   await call(lab.urls.flights, '/reservations', { reservationId: id, inventoryId: stock.flight });
   await call(lab.urls.hotels, '/reservations', { reservationId: id, inventoryId: stock.hotel });
@@ -156,6 +158,44 @@ async function statusCounts(db: pg.Client) {
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
+/** CPU seconds a process has used so far (Linux /proc; 0 once it is gone). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 0, utime field 11, stime field 12, in clock ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+type CpuSplit = Record<'orchestrator' | 'participants' | 'client' | 'postgres', number>;
+
+/**
+ * Where the CPU went, by process: the orchestrator, the four participants, this process, and
+ * the PostgreSQL backends connected to this run's databases (saga log, participants, DBOS).
+ */
+async function cpuSnapshot(lab: SagaLab, db: pg.Client, databases: string[]): Promise<CpuSplit> {
+  const pid = (name: ServiceName) => lab.services[name]?.pid ?? 0;
+  const { rows } = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()',
+    [databases],
+  );
+  return {
+    orchestrator: cpuSecondsOf(pid('orchestrator')),
+    participants: participants.reduce((sum, name) => sum + cpuSecondsOf(pid(name)), 0),
+    client: cpuSecondsOf(process.pid),
+    postgres: rows.reduce((sum, row) => sum + cpuSecondsOf(row.pid), 0),
+  };
+}
+
+const addCpu = (before: CpuSplit, after: CpuSplit, into: CpuSplit) => {
+  for (const key of Object.keys(into) as (keyof CpuSplit)[])
+    into[key] += Math.max(0, after[key] - before[key]);
+};
+const noCpu = (): CpuSplit => ({ orchestrator: 0, participants: 0, client: 0, postgres: 0 });
+
 interface Scenario {
   name: string;
   title: string;
@@ -167,9 +207,10 @@ interface Measured {
   count: number;
   seconds: number;
   latencies: number[];
+  cpu: CpuSplit;
 }
 
-const measured = (): Measured => ({ count: 0, seconds: 0, latencies: [] });
+const measured = (): Measured => ({ count: 0, seconds: 0, latencies: [], cpu: noCpu() });
 
 export async function bench(): Promise<void> {
   const databases = uniqueDatabases('bench');
@@ -179,7 +220,9 @@ export async function bench(): Promise<void> {
   // compensated trip.
   const lab = await startSagaLab({
     databases,
-    env: { DB_POOL_SIZE: '20' },
+    // Ten connections each: a participant call holds one for a single statement, and the five
+    // services and DBOS together stay well under PostgreSQL's default max_connections of 100.
+    env: { DB_POOL_SIZE: '10' },
     orchestratorEnv: {
       STEP_TIMEOUT_MS: '30000',
       STEP_DEADLINE_MS: '120000',
@@ -197,7 +240,7 @@ export async function bench(): Promise<void> {
   const watcher = terminalWatcher(watchDb);
   let dbos: DbosPeer | undefined;
   try {
-    dbos = await launchDbosPeer(databaseUrlFor(adminUrl, dbosDatabase), lab.urls, 20);
+    dbos = await launchDbosPeer(databaseUrlFor(adminUrl, dbosDatabase), lab.urls, 10);
     const peer = dbos;
     // Every client its own flight, hotel and car; in the hot scenario they share one flight.
     const stocks = await Promise.all(
@@ -254,6 +297,8 @@ export async function bench(): Promise<void> {
           `${scenario.name}, round ${r}/${ROUNDS}: ${perRound} trips each way, ${CONCURRENCY} clients`,
         );
         let started = performance.now();
+        const snapshot = () => cpuSnapshot(lab, db, [...Object.values(databases), dbosDatabase]);
+        let cpu = await snapshot();
         direct.latencies.push(
           ...(await closedLoop(perRound, CONCURRENCY, (_, c) =>
             directTrip(lab, scenario.stockFor(c), randomUUID()),
@@ -261,19 +306,24 @@ export async function bench(): Promise<void> {
         );
         direct.seconds += (performance.now() - started) / 1000;
         direct.count += perRound;
+        addCpu(cpu, await snapshot(), direct.cpu);
 
         started = performance.now();
+        cpu = await snapshot();
         sagaIds.push(
           ...(await closedLoop(perRound, CONCURRENCY, (_, c) => sagaTrip(scenario.stockFor(c)))),
         );
         sagaRun.seconds += (performance.now() - started) / 1000;
+        addCpu(cpu, await snapshot(), sagaRun.cpu);
 
         started = performance.now();
+        cpu = await snapshot();
         dbosRun.latencies.push(
           ...(await closedLoop(perRound, CONCURRENCY, (_, c) => dbosTrip(scenario.stockFor(c)))),
         );
         dbosRun.seconds += (performance.now() - started) / 1000;
         dbosRun.count += perRound;
+        addCpu(cpu, await snapshot(), dbosRun.cpu);
       }
       const loaded = await timings(db, sagaIds);
       sagaRun.count = loaded.length;
@@ -313,6 +363,10 @@ export async function bench(): Promise<void> {
       p99: round(percentile(values, 99) ?? 0),
     });
     const perSecond = (m: Measured) => round(m.count / m.seconds);
+    const perTrip = (m: Measured) =>
+      Object.fromEntries(
+        Object.entries(m.cpu).map(([key, seconds]) => [key, round((seconds * 1000) / m.count)]),
+      ) as CpuSplit;
     const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded }) => ({
       name: scenario.name,
       result: {
@@ -324,6 +378,8 @@ export async function bench(): Promise<void> {
         dbosLatencyMs: stats(peerRun.latencies),
         directLatencyMs: stats(direct.latencies),
         overheadPerStepMs: stats(loaded.map((t) => t.overheadPerStep)),
+        // CPU ms per trip, by process: what each way of running the trip costs the machine.
+        cpuMsPerTrip: { saga: perTrip(saga), dbos: perTrip(peerRun), direct: perTrip(direct) },
       },
     }));
     const scenarioResults = Object.fromEntries(summaries.map((s) => [s.name, s.result]));
@@ -357,6 +413,13 @@ export async function bench(): Promise<void> {
         `| ${scenario.name}: overhead per step p50 / p99 (ms, ${CONCURRENCY} clients) | ${r.overheadPerStepMs.p50} / ${r.overheadPerStepMs.p99} | - | - | - | - |`,
       );
     }
+    const cpuRows = summaries.flatMap(({ name, result }) =>
+      (['saga', 'dbos', 'direct'] as const).map((way) => {
+        const c = result.cpuMsPerTrip[way];
+        const total = c.orchestrator + c.participants + c.client + c.postgres;
+        return `| ${name} | ${way} | ${c.orchestrator} | ${c.participants} | ${c.client} | ${c.postgres} | ${round(total)} |`;
+      }),
+    );
     const oneClient = results.overheadPerStepMs.oneClient;
     rows.push(
       `| overhead per step p50 / p99 (ms, one client) | ${oneClient.p50} / ${oneClient.p99} | - | - | ≤ 1 | ${oneClient.p50 <= 1 ? 'yes' : 'no'} |`,
@@ -376,6 +439,12 @@ export async function bench(): Promise<void> {
       '| metric | saga | reference | ratio | target | met? |',
       '| --- | --- | --- | --- | --- | --- |',
       ...rows,
+      '',
+      'CPU per completed trip (ms), by process, measured from /proc during the same rounds. "client" is the load generator, which also hosts DBOS and makes the direct calls; "postgres" is the PostgreSQL backends connected to the databases of the run; a backend that closes during a round takes its CPU with it, so that column is a lower bound.',
+      '',
+      '| scenario | way | orchestrator | participants | client | postgres | total |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...cpuRows,
       '',
     ];
     const out = import.meta.dirname;

@@ -7,6 +7,7 @@
  */
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import type { Participant } from '../src/services.ts';
+import { postJson } from './http-post.ts';
 
 export interface DbosTrip {
   flight: string;
@@ -38,16 +39,10 @@ export async function launchDbosPeer(
   poolSize: number,
 ): Promise<DbosPeer> {
   const post = async (call: Call, key: string): Promise<number> => {
-    const res = await fetch(`${urls[call.participant]}${call.path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify(call.body ?? {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-    await res.arrayBuffer();
-    if (res.status >= 400 && res.status < 500) throw new Refused(`${call.name}: ${res.status}`);
-    if (!res.ok) throw new Error(`${call.name}: HTTP ${res.status}`);
-    return res.status;
+    const status = await postJson(`${urls[call.participant]}${call.path}`, key, call.body ?? {});
+    if (status >= 400 && status < 500) throw new Refused(`${call.name}: ${status}`);
+    if (status >= 300) throw new Error(`${call.name}: HTTP ${status}`);
+    return status;
   };
   // Each call a checkpointed step: once its result is in the system database a recovered
   // workflow skips it. The key is the workflow's id and the step's name, so a step re-run after
