@@ -50,15 +50,16 @@ const log = new SagaLog(pool, config.LEASE_TTL_MS);
 let shuttingDown = false;
 sagasByState(() => log.countByStatus());
 
+const client = new ParticipantClient({
+  flights: config.FLIGHTS_URL,
+  hotels: config.HOTELS_URL,
+  cars: config.CARS_URL,
+  payments: config.PAYMENTS_URL,
+});
 const runner = new SagaRunner({
   log,
   definition,
-  client: new ParticipantClient({
-    flights: config.FLIGHTS_URL,
-    hotels: config.HOTELS_URL,
-    cars: config.CARS_URL,
-    payments: config.PAYMENTS_URL,
-  }),
+  client,
   policy,
   crash: crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS),
   logger,
@@ -104,6 +105,7 @@ onShutdown(
       shuttingDown = true;
       await worker?.stop();
     },
+    () => client.close(),
     () => pool.end(),
   ],
 );

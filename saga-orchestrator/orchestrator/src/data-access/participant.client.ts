@@ -1,3 +1,4 @@
+import { Agent, request } from 'undici';
 import type { Answer } from '../domain/saga-policy.ts';
 import type { ParticipantCall } from '../domain/saga-definition.ts';
 
@@ -6,18 +7,24 @@ export interface ParticipantAnswer extends Answer {
 }
 
 /** "app;dur=1.234" from the participant: its own handling time, for the overhead metric. */
-function serverTime(header: string | null): number {
-  const match = /app;dur=([\d.]+)/.exec(header ?? '');
+function serverTime(header: string | string[] | undefined): number {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const match = /app;dur=([\d.]+)/.exec(value);
   return match ? Number(match[1]) : 0;
 }
 
 /**
- * Calls a participant over HTTP (fetch is auto-instrumented, so the trace context travels in
- * the traceparent header). The AbortSignal really cancels the request: a hung participant
- * costs this saga `timeoutMs`, not a socket and a lease forever.
+ * Calls a participant over HTTP with undici's request() on a keep-alive Agent (one pool of
+ * reused connections per participant origin, pipelining 1). It skips fetch's WHATWG
+ * Request/Response/stream layers, the orchestrator's main CPU cost per step. undici publishes
+ * its diagnostics channels, which the telemetry's undici instrumentation turns into client
+ * spans, so the trace context still travels in the traceparent header. The AbortSignal really
+ * cancels the request: a hung participant costs this saga `timeoutMs`, not a socket and a
+ * lease forever.
  */
 export class ParticipantClient {
   private readonly urls: Record<string, string>;
+  private readonly agent = new Agent({ pipelining: 1 });
 
   constructor(urls: Record<string, string>) {
     this.urls = urls;
@@ -26,16 +33,19 @@ export class ParticipantClient {
   async call(call: ParticipantCall, idempotencyKey: string, timeoutMs: number) {
     const base = this.urls[call.participant];
     if (!base) return { error: `no URL configured for ${call.participant}`, participantMs: 0 };
+    const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
     try {
-      const res = await fetch(`${base}${call.path}`, {
+      const res = await request(`${base}${call.path}`, {
+        dispatcher: this.agent,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
         body: JSON.stringify(call.body ?? {}),
-        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
+        signal,
       });
-      const text = await res.text();
+      const text = await res.body.text();
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
       let code: string | undefined;
-      if (!res.ok) {
+      if (!ok) {
         try {
           code = (JSON.parse(text) as { code?: string }).code;
         } catch {
@@ -43,20 +53,24 @@ export class ParticipantClient {
         }
       }
       const answer: ParticipantAnswer = {
-        status: res.status,
-        participantMs: serverTime(res.headers.get('server-timing')),
-        ...(code !== undefined && { code, error: `${res.status} ${code}` }),
-        ...(code === undefined && !res.ok && { error: `HTTP ${res.status}` }),
+        status: res.statusCode,
+        participantMs: serverTime(res.headers['server-timing']),
+        ...(code !== undefined && { code, error: `${res.statusCode} ${code}` }),
+        ...(code === undefined && !ok && { error: `HTTP ${res.statusCode}` }),
       };
       return answer;
     } catch (error) {
-      const why =
-        error instanceof Error
-          ? error.name === 'TimeoutError'
-            ? 'timeout'
-            : error.message
+      const why = signal.aborted
+        ? 'timeout'
+        : error instanceof Error
+          ? error.message
           : String(error);
       return { error: `${call.participant}: ${why}`, participantMs: 0 };
     }
+  }
+
+  /** Closes the kept-alive connections on shutdown. */
+  close(): Promise<void> {
+    return this.agent.close();
   }
 }
