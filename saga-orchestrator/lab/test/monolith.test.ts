@@ -81,18 +81,6 @@ describe('no network between modules', () => {
     expect(await inventory(monolith.urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
   });
 
-  test('When the same POST arrives twice at once with one Idempotency-Key, then one trip is booked and both answers name it', async () => {
-    const { urls } = monolith;
-    const stock = await createStock(urls, 5);
-    const key = `trip-twice-${stock.hotel}`;
-
-    const book = () => bookTrip(urls.orchestrator, tripRequest(stock), { 'idempotency-key': key });
-    const [a, b] = await Promise.all([book(), book()]);
-
-    expect(b).toBe(a);
-    expect(await inventory(urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
-  });
-
   test('When a module is slow (its row locked by another transaction), then the trip waits and completes: no timeout, retry or ambiguous step exists', async () => {
     // Arrange: another transaction holds the hotel's inventory row
     const stock = await createStock(monolith.urls, 5);

@@ -53,6 +53,20 @@ export function tripsContract(wiring: () => Wiring): void {
       expect(await audit()).toEqual([]);
     });
 
+    test('When the same POST arrives twice at once with one Idempotency-Key, then one trip is booked and both answers name it', async () => {
+      const { urls } = wiring();
+      const stock = await createStock(urls, 5);
+      const key = `trip-twice-${stock.hotel}`;
+
+      const book = () =>
+        bookTrip(urls.orchestrator, tripRequest(stock), { 'idempotency-key': key });
+      const [a, b] = await Promise.all([book(), book()]);
+
+      expect(b).toBe(a);
+      expect(await waitForStatus(urls.orchestrator, a)).toMatchObject({ status: 'COMPLETED' });
+      expect(await inventory(urls.hotels, stock.hotel)).toMatchObject({ confirmed: 1 });
+    });
+
     test('When the same Idempotency-Key is sent twice, then one trip is booked and the replay points to it; with another body it is refused', async () => {
       const { urls } = wiring();
       const stock = await createStock(urls, 5);

@@ -138,7 +138,10 @@ export class SagaLog {
         this.leaseTtlMs,
       ],
     );
-    const row = rows[0];
+    // No row: a concurrent POST with the same Idempotency-Key inserted first. ON CONFLICT waited
+    // for it to commit, but this statement's snapshot predates that commit, so its SELECT arm
+    // cannot see the row; a second statement takes a new snapshot that does.
+    const row = rows[0] ?? (await this.findByIdempotencyKey(input.idempotencyKey));
     if (!row) throw new Error('saga insert returned nothing');
     const lease =
       row.created && input.owner ? { sagaId: row.id, owner: input.owner, version: 1 } : undefined;
@@ -160,6 +163,22 @@ export class SagaLog {
         }
       : undefined;
     return { id: row.id, created: row.created, requestHash: row.request_hash, lease, saga };
+  }
+
+  private async findByIdempotencyKey(key: string | undefined) {
+    if (key === undefined) return undefined;
+    const { rows } = await this.pool.query<{
+      id: string;
+      request_hash: string;
+      created: boolean;
+      deadline_at: Date;
+      created_at: Date;
+    }>(
+      `SELECT id, request_hash, false AS created, deadline_at, created_at
+         FROM sagas WHERE idempotency_key = $1`,
+      [key],
+    );
+    return rows[0];
   }
 
   /**
