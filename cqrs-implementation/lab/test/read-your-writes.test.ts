@@ -33,6 +33,11 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
     await stores.close();
   });
 
+  // What only one wiring can show is a test of that wiring alone: registered there, not reported
+  // as skipped in the other.
+  const itOnly = (only: typeof wiring) =>
+    only === wiring ? it : (_name: string, _fn: () => Promise<void>) => undefined;
+
   async function newProduct(stock: number, priceCents = 250) {
     const sku = `sku-${Math.random().toString(36).slice(2)}`;
     const created = await commands.createProduct({ sku, name: `Widget ${sku}`, priceCents, stock });
@@ -41,7 +46,7 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
   }
 
   describe('read your writes', () => {
-    it.runIf(wiring === 'monolith')(
+    itOnly('monolith')(
       'When the token names a version never written, then the query answers at once: it reads the write model, there is no projection to wait for',
       async () => {
         const product = await newProduct(1);
@@ -56,7 +61,7 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       },
     );
 
-    it.runIf(wiring === 'monolith')(
+    itOnly('monolith')(
       'When a query without a token follows each write, then it sees that write every time: no read is ever stale',
       async () => {
         const product = await newProduct(50);
@@ -101,7 +106,7 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(productView.body).toMatchObject({ stock: 3, unitsSold: 2, version: 2 });
     });
 
-    it.runIf(wiring === 'split')(
+    itOnly('split')(
       'When the token names a version the read model never reaches, then the query answers 503 with Retry-After',
       async () => {
         const product = await newProduct(1);
@@ -253,7 +258,7 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(top.body.items[0]).toMatchObject({ id: fast.id, unitsSold: 60 });
     });
 
-    it.runIf(wiring === 'split')(
+    itOnly('split')(
       'When everything has settled, then verify finds no drift between PostgreSQL and Redis',
       async () => {
         const violations = await verifyLab(stores.pool, stores.redis, stack.ns.redisKeyPrefix);
