@@ -1,8 +1,11 @@
 /**
  * The bench's own participant calls (the direct chain and the DBOS steps) go through the same
- * HTTP client the orchestrator uses, fetch: a different client on one side would make the
- * comparison say something about HTTP clients, not about sagas.
+ * HTTP client the orchestrator uses, undici's request() on a keep-alive Agent: a different client
+ * on one side would make the comparison say something about HTTP clients, not about sagas.
  */
+import { Agent, request } from 'undici';
+
+const agent = new Agent({ pipelining: 1 });
 
 /** POSTs `body` as JSON with an Idempotency-Key; resolves with the status once the body is read. */
 export async function postJson(
@@ -11,12 +14,13 @@ export async function postJson(
   body: object,
   timeoutMs = 30_000,
 ): Promise<number> {
-  const res = await fetch(url, {
+  const res = await request(url, {
     method: 'POST',
+    dispatcher: agent,
     headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  await res.arrayBuffer();
-  return res.status;
+  await res.body.dump();
+  return res.statusCode;
 }
