@@ -301,7 +301,7 @@ const failureModes = [
     split:
       'every participant call carries an Idempotency-Key; duplicates replay the stored answer (`lab/test/transient-failures.test.ts`, "When the same call is duplicated concurrently", "When responses are lost after the commit")',
     monolith:
-      'no call between modules can be delivered twice; only the client’s POST /trips keeps its key (`lab/test/monolith.test.ts`, "When the same POST arrives twice at once")',
+      'no call between modules can be delivered twice; only the client’s POST /trips keeps its key, as in the split wiring (`lab/test/trips.contract.ts`, "When the same POST arrives twice at once", run against both)',
   },
   {
     mode: 'a stale read',
