@@ -11,3 +11,4 @@ export {
 export { onShutdown, start, type RunningServer, type ShutdownHook } from './server.ts';
 export { codePointLength, idempotencyKey, text, unstorableText, type TextOptions } from './text.ts';
 export { issuesOf, parse } from './validate.ts';
+export { answerWithin } from './answer-within.ts';

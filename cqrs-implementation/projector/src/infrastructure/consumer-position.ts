@@ -1,3 +1,4 @@
+import { answerWithin } from '@lab/shared/http';
 import type { Kafka } from '@lab/shared/kafka';
 
 export interface PartitionPosition {
@@ -58,19 +59,7 @@ export function consumerPosition(kafka: Kafka, topic: string, groupId: string) {
     };
   };
   return {
-    read: async (): Promise<ConsumerPosition | null> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<null>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(null);
-        }, ANSWER_WITHIN_MS);
-      });
-      try {
-        return await Promise.race([read().catch(() => null), late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    read: (): Promise<ConsumerPosition | null> => answerWithin(read(), ANSWER_WITHIN_MS, null),
     close: async () => {
       if (connected) await admin.disconnect();
     },

@@ -1,3 +1,4 @@
+import { answerWithin } from '@lab/shared/http';
 import type { Kafka } from '@lab/shared/kafka';
 
 export interface PartitionEnd {
@@ -28,19 +29,7 @@ export function topicEnds(kafka: Kafka, topic: string) {
       .sort((a, b) => a.partition - b.partition);
   };
   return {
-    read: async (): Promise<PartitionEnd[] | null> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<null>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(null);
-        }, ANSWER_WITHIN_MS);
-      });
-      try {
-        return await Promise.race([read().catch(() => null), late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    read: (): Promise<PartitionEnd[] | null> => answerWithin(read(), ANSWER_WITHIN_MS, null),
     close: async () => {
       if (connected) await admin.disconnect();
     },

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { answerWithin } from '@lab/shared/http';
 import type { CheckpointState } from '../../data-access/read-model.repository.ts';
 import type { consumerPosition } from '../../infrastructure/consumer-position.ts';
 
@@ -11,18 +12,8 @@ interface Deps {
 
 const ANSWER_WITHIN_MS = 1000;
 
-async function checkpointOf(deps: Deps): Promise<CheckpointState | 'unknown'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'unknown'>((resolve) => {
-    timer = setTimeout(() => {
-      resolve('unknown');
-    }, ANSWER_WITHIN_MS);
-  });
-  try {
-    return await Promise.race([deps.checkpointState().catch(() => 'unknown' as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function checkpointOf(deps: Deps): Promise<CheckpointState | 'unknown'> {
+  return answerWithin(deps.checkpointState(), ANSWER_WITHIN_MS, 'unknown' as const);
 }
 
 /**
