@@ -14,9 +14,14 @@ import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit'
 import { eventTopic, labKafka } from '../src/topic.ts';
 import { commandClient } from '../src/client.ts';
 import { ENTRIES, isolatedNamespace, serviceEnv, startStack, type Stack } from '../src/services.ts';
-import { percentile } from '@lab/shared/testkit';
+import {
+  mainThreadProfile,
+  percentile,
+  profileTable,
+  summariseProfile,
+  type ProfileSummary,
+} from '@lab/shared/testkit';
 import { interleavedRates, measureRate, type Target } from './load.ts';
-import { mainThreadProfile, summariseProfile, type ProfileSummary } from './profile.ts';
 import { seedOrders } from './seed.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -393,7 +398,7 @@ async function profileUnderLoad(
       service: `${name} service`,
       load: name === 'query' ? 'the three read endpoints' : 'POST /orders with the outbox',
       requests,
-      summary: summariseProfile(file),
+      summary: summariseProfile(file, 'cqrs-implementation'),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -401,26 +406,18 @@ async function profileUnderLoad(
 }
 
 function profileSection(profiles: ServiceProfile[]): string[] {
-  const owners = [...new Set(profiles.flatMap((p) => p.summary.shares.map((s) => s.owner)))];
-  const share = (p: ServiceProfile, owner: string) =>
-    p.summary.shares.find((s) => s.owner === owner)?.share ?? 0;
-  // Largest first, by their sum over the profiled services.
-  owners.sort(
-    (a, b) =>
-      profiles.reduce((sum, p) => sum + share(p, b), 0) -
-      profiles.reduce((sum, p) => sum + share(p, a), 0),
-  );
   return [
     '### Where the time goes',
     '',
     `V8 CPU profiles (\`node --cpu-prof\`) of each service under ${PROFILE_SECONDS} s of the same load as above, taken after the measured rounds. Shares of the CPU the service spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a hash) counts for the library that called it. Redis and PostgreSQL run in their own processes and are not in these profiles.`,
     '',
-    `| CPU share | ${profiles.map((p) => `${p.service} (${p.load})`).join(' | ')} |`,
-    `| --- | ${profiles.map(() => '---').join(' | ')} |`,
-    `| CPU per request | ${profiles.map((p) => `${((p.summary.busyMs * 1000) / Math.max(1, p.requests)).toFixed(0)} µs`).join(' | ')} |`,
-    ...owners.map(
-      (owner) =>
-        `| ${owner} | ${profiles.map((p) => `${(share(p, owner) * 100).toFixed(1)}%`).join(' | ')} |`,
+    ...profileTable(
+      profiles.map((p) => ({
+        label: `${p.service} (${p.load})`,
+        units: p.requests,
+        summary: p.summary,
+      })),
+      { name: 'request', format: (ms) => `${(ms * 1000).toFixed(0)} µs` },
     ),
     '',
   ];

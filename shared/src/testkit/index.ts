@@ -24,6 +24,14 @@ export { namesStartingWith, runLabCommand, type LabCommandResult } from './lab-c
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';
 export {
+  mainThreadProfile,
+  profileTable,
+  summariseProfile,
+  type ProfiledService,
+  type ProfileShare,
+  type ProfileSummary,
+} from './cpu-profile.ts';
+export {
   closedLoop,
   codeLines,
   cpuMeter,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * includes the response writes Express makes. Start-up (module loading) and idle time are left
  * out: the shares are of the CPU spent serving the load.
  */
-const OWNERS: [string, RegExp][] = [
+const LIBRARIES: [string, RegExp][] = [
   [
     'OpenTelemetry (HTTP spans, context)',
     /@opentelemetry|import-in-the-middle|require-in-the-middle|shimmer/,
@@ -32,8 +32,8 @@ const OWNERS: [string, RegExp][] = [
     'logging (pino)',
     /\/(pino|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|safe-stable-stringify)[@-]/,
   ],
+  ['HTTP client (undici)', /\/undici@/],
   ['shared kit (@lab/shared)', /\/shared\/src\//],
-  ['service code', /\/cqrs-implementation\//],
 ];
 
 interface ProfileNode {
@@ -53,13 +53,15 @@ export interface ProfileSummary {
   shares: ProfileShare[];
 }
 
-function ownerOf(url: string, functionName: string): string | undefined {
+function ownerOf(url: string, functionName: string, labDir: string): string | undefined {
   if (!url) return functionName === '(garbage collector)' ? 'garbage collector' : undefined;
-  for (const [owner, pattern] of OWNERS) if (pattern.test(url)) return owner;
+  for (const [owner, pattern] of LIBRARIES) if (pattern.test(url)) return owner;
+  if (url.includes(`/${labDir}/`)) return 'service code';
   return url.startsWith('node:') ? undefined : 'other libraries';
 }
 
-export function summariseProfile(path: string): ProfileSummary {
+/** `labDir`: the lab's folder (e.g. `saga-orchestrator`), whose files count as service code. */
+export function summariseProfile(path: string, labDir: string): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as {
     nodes: ProfileNode[];
     samples: number[];
@@ -88,7 +90,7 @@ export function summariseProfile(path: string): ProfileSummary {
       const frame = nodes.get(at)?.callFrame;
       if (!frame) break;
       if (frame.url.startsWith('node:internal/modules')) startUp = true;
-      owner ??= ownerOf(frame.url, frame.functionName);
+      owner ??= ownerOf(frame.url, frame.functionName, labDir);
     }
     if (startUp) continue;
     busy += count;
@@ -117,4 +119,39 @@ export function mainThreadProfile(dir: string): string | undefined {
     if (length > size) [largest, size] = [file, length];
   }
   return largest;
+}
+
+export interface ProfiledService {
+  /** The table's column heading, e.g. "query service (the three read endpoints)". */
+  label: string;
+  /** Requests or trips served while the profile ran. */
+  units: number;
+  summary: ProfileSummary;
+}
+
+/**
+ * A bench report's "where the time goes" table: CPU per unit of work, then each owner's share,
+ * largest first by its sum over the profiled services.
+ */
+export function profileTable(
+  profiles: ProfiledService[],
+  unit: { name: string; format: (msPerUnit: number) => string },
+): string[] {
+  const share = (p: ProfiledService, owner: string) =>
+    p.summary.shares.find((s) => s.owner === owner)?.share ?? 0;
+  const owners = [...new Set(profiles.flatMap((p) => p.summary.shares.map((s) => s.owner)))];
+  owners.sort(
+    (a, b) =>
+      profiles.reduce((sum, p) => sum + share(p, b), 0) -
+      profiles.reduce((sum, p) => sum + share(p, a), 0),
+  );
+  return [
+    `| CPU share | ${profiles.map((p) => p.label).join(' | ')} |`,
+    `| --- | ${profiles.map(() => '---').join(' | ')} |`,
+    `| CPU per ${unit.name} | ${profiles.map((p) => unit.format(p.summary.busyMs / Math.max(1, p.units))).join(' | ')} |`,
+    ...owners.map(
+      (owner) =>
+        `| ${owner} | ${profiles.map((p) => `${(share(p, owner) * 100).toFixed(1)}%`).join(' | ')} |`,
+    ),
+  ];
 }
