@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'console',
+    // Three files at a time, as every project of the root run (see the root vitest.config.ts).
+    maxWorkers: 3,
     include: ['test/**/*.test.ts'],
     globalSetup: ['../shared/src/testkit/global-setup.ts'],
     testTimeout: 120_000,

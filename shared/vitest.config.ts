@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'shared',
+    // Three files at a time, as every project of the root run (see the root vitest.config.ts).
+    maxWorkers: 3,
     globalSetup: ['./src/testkit/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

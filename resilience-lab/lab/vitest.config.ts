@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'resilience',
+    // Three files at a time, as every project of the root run (see the root vitest.config.ts).
+    maxWorkers: 3,
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
