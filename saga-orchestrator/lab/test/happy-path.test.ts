@@ -7,8 +7,10 @@ import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
+  chaos,
   createInventory,
   createStock,
+  getTrip,
   post,
   tripRequest,
   waitForStatus,
@@ -190,5 +192,53 @@ describe('GET /trips and GET /saga-definition', () => {
         { name: 'confirm-car', kind: 'retriable', compensation: null },
       ],
     });
+  });
+});
+
+describe('Prefer: wait', () => {
+  const bookAndWait = (stock: Awaited<ReturnType<typeof createStock>>, seconds: number) =>
+    fetch(`${lab.urls.orchestrator}/trips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: `respond-async, wait=${seconds}` },
+      body: JSON.stringify(tripRequest(stock)),
+    });
+
+  test('When a client asks to wait, then POST /trips answers once the trip is terminal, with its outcome, and says the preference was applied', async () => {
+    const stock = await createStock(lab.urls, 5);
+
+    const res = await bookAndWait(stock, 30);
+    const answer = (await res.json()) as { tripId: string; status: string };
+
+    expect(res.status).toBe(202);
+    expect(res.headers.get('preference-applied')).toBe('wait=30');
+    expect(answer.status).toBe('COMPLETED');
+    const trip = await getTrip(lab.urls.orchestrator, answer.tripId);
+    expect(trip.status).toBe('COMPLETED');
+    expect(trip.timeline).toHaveLength(7);
+  });
+
+  test('When the trip outlasts the wait, then the answer comes when the wait is up, and GET /trips/:id with a wait answers when it ends', async () => {
+    const stock = await createStock(lab.urls, 5);
+    // The next flight hold takes about 2.5 s: longer than the POST will wait, shorter than a step may.
+    await chaos(lab.urls.flights, {
+      target: 'action',
+      latency: { p50Ms: 2500, p99Ms: 2600 },
+      next: 1,
+    });
+
+    const started = performance.now();
+    const res = await bookAndWait(stock, 1);
+    const waited = performance.now() - started;
+    const answer = (await res.json()) as { tripId: string; status: string };
+
+    expect(res.status).toBe(202);
+    expect(answer.status).toBe('PENDING');
+    // Held for the wait (the timer cannot fire sooner), then answered with the trip unfinished.
+    expect(waited).toBeGreaterThanOrEqual(950);
+    const later = await fetch(`${lab.urls.orchestrator}/trips/${answer.tripId}`, {
+      headers: { prefer: 'wait=30' },
+    });
+    expect(later.headers.get('preference-applied')).toBe('wait=30');
+    expect(((await later.json()) as { status: string }).status).toBe('COMPLETED');
   });
 });

@@ -249,6 +249,15 @@ export class SagaLog {
     return { saga, steps: steps.rows };
   }
 
+  /** The saga's status alone, for an answer that needs no timeline. */
+  async status(id: string): Promise<SagaStatus | undefined> {
+    const { rows } = await this.pool.query<{ status: SagaStatus }>(
+      'SELECT status FROM sagas WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.status;
+  }
+
   /** Logged before the call: a crash after this line leaves a RUNNING step to retry. */
   async startAttempt(
     lease: Lease,

@@ -68,6 +68,15 @@ export class SagaWorker {
     return this.inFlight.has(sagaId);
   }
 
+  /**
+   * Resolves when this instance's run of the saga ends (terminal, handed back or lost), or
+   * undefined when no run is in flight here. A client that asked to wait for the outcome is
+   * answered from this in-memory signal, instead of polling the saga log for it.
+   */
+  runEnded(sagaId: string): Promise<void> | undefined {
+    return this.inFlight.get(sagaId);
+  }
+
   /** `fresh`: the row of a saga this instance has just created, handed to its first run. */
   launch(lease: Lease, fresh?: SagaRow): void {
     if (this.inFlight.has(lease.sagaId)) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { context, propagation } from '@opentelemetry/api';
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { z } from 'zod';
 import {
   AppError,
@@ -43,6 +44,43 @@ export function timelineEntry(step: StepRow) {
     deadlineAt: step.deadline_at,
     lastError: step.last_error,
   };
+}
+
+/** The longest a client may ask the orchestrator to hold its answer (Prefer: wait). */
+const MAX_WAIT_SECONDS = 60;
+
+/**
+ * `Prefer: wait=<seconds>` (RFC 7240): the client would rather get the trip's outcome than a
+ * bare 202 and a polling loop. A preference is a hint, so anything else in the header, or a
+ * value that is not a whole number, is ignored rather than refused.
+ */
+export function preferredWaitSeconds(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /(?:^|[\s,;])wait\s*=\s*"?(\d{1,6})"?\s*(?:[,;]|$)/i.exec(header);
+  return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : undefined;
+}
+
+/**
+ * Holds the answer until this instance's run of the saga ends or the client's wait is up.
+ * The run's own promise is the signal, so waiting costs no query; a saga another instance
+ * drives (or nobody drives yet) is answered at once with what the log says now.
+ */
+async function waitForRun(
+  worker: SagaWorker | undefined,
+  sagaId: string,
+  seconds: number | undefined,
+  res: Response,
+): Promise<void> {
+  if (seconds === undefined) return;
+  res.setHeader('Preference-Applied', `wait=${seconds}`);
+  const run = worker?.runEnded(sagaId);
+  if (!run || seconds === 0) return;
+  const timer = new AbortController();
+  await Promise.race([
+    run.catch(() => undefined),
+    sleep(seconds * 1000, undefined, { signal: timer.signal }).catch(() => undefined),
+  ]);
+  timer.abort();
 }
 
 export function tripRoutes(
@@ -105,11 +143,16 @@ export function tripRoutes(
       if (lease) worker.launch(lease);
     }
     if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status: 'PENDING' });
+    const wait = preferredWaitSeconds(req.get('prefer'));
+    await waitForRun(worker, saga.id, wait, res);
+    // Still 202 after a wait: the status tells whether the trip is terminal yet.
+    const status = wait === undefined ? 'PENDING' : ((await log.status(saga.id)) ?? 'PENDING');
+    res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status });
   });
 
   app.get('/trips/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
+    await waitForRun(worker, id, preferredWaitSeconds(req.get('prefer')), res);
     const found = await log.load(id);
     if (!found) throw problems.notFound('The trip');
     const { saga, steps } = found;
