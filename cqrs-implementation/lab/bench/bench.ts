@@ -27,7 +27,13 @@ import { seedOrders } from './seed.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+/** The rate the lag target names (commands/s). */
 const LAG_RATE = 500;
+/**
+ * The lag run offers at most this share of the command side's measured capacity: lag measured
+ * on a saturated command side is the age of its queue, not the pipeline's delay.
+ */
+const LAG_LOAD_SHARE = 0.6;
 const PRODUCTS = 200;
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
 
@@ -129,19 +135,35 @@ export async function runBench(): Promise<number> {
       async () => (await metric(stack.url('projector'), 'cqrs_projector_lag_events')) === 0,
       { timeoutMs: 120_000, intervalMs: 250 },
     );
-    say(`end-to-end lag at ${LAG_RATE} commands/s`);
-    const lag = await measureLag(stack.url('command'), redis, ns.redisKeyPrefix, orderBody);
+    // The outbox round measured what the command side sustains (closed loop, relay and
+    // projector stopped); with them running it has less of the machine, hence the margin.
+    const lagRate = Math.max(1, Math.floor(Math.min(LAG_RATE, rpsWith * LAG_LOAD_SHARE)));
+    say(`end-to-end lag at ${lagRate} commands/s offered (capacity ${rpsWith.toFixed(0)}/s)`);
+    const lag = await measureLag(
+      {
+        command: stack.url('command'),
+        relay: stack.url('relay'),
+        projector: stack.url('projector'),
+      },
+      redis,
+      ns.redisKeyPrefix,
+      orderBody,
+      lagRate,
+    );
+    // Only a run that offered the target's rate and had it accepted can meet the target.
+    const atTargetRate = lag.offeredRate >= LAG_RATE * 0.98 && lag.acceptedRate >= LAG_RATE * 0.95;
     rows.push({
-      metric: `end-to-end lag p99 at ${LAG_RATE}/s offered (commit → visible in Redis)`,
+      metric: `end-to-end lag p99 at ${lag.offeredRate.toFixed(0)}/s offered, ${lag.acceptedRate.toFixed(0)}/s accepted (commit → visible in Redis)`,
       value: lag.p99,
       baseline: null,
       ratio: null,
       unit: 'ms',
-      target: '≤ 25 ms',
-      met: lag.p99 <= 25,
+      target: `≤ 25 ms at ${LAG_RATE}/s`,
+      met: atTargetRate && lag.p99 <= 25,
     });
     notes.push(
-      `Lag run: ${lag.sent} commands offered at ${LAG_RATE}/s, ${lag.achievedRate.toFixed(0)}/s accepted, p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.`,
+      `Lag run: ${lag.sent} commands offered at ${lag.offeredRate.toFixed(0)}/s (${(LAG_LOAD_SHARE * 100).toFixed(0)}% of the ${rpsWith.toFixed(0)} req/s the outbox round sustained, at most ${LAG_RATE}/s), ${lag.acceptedRate.toFixed(0)}/s accepted; lag p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.${atTargetRate ? '' : ` The command side could not be offered ${LAG_RATE}/s in this run, so the target row is not met whatever the lag.`}`,
+      `Where the lag goes, from the services' own histograms over the lag run (bucket estimates; mean from sum/count): outbox insert → Kafka ack (relay) ${lag.relay}; outbox insert → applied in Redis (projector) ${lag.projector}; published → applied ≈ ${lag.publishedToApplied}. The probe: ${lag.probe}.`,
     );
 
     // --- 3. Catch-up from a backlog --------------------------------------------------------------
@@ -280,37 +302,117 @@ export async function runBench(): Promise<number> {
   }
 }
 
+interface Histogram {
+  /** Cumulative counts by upper bound (seconds), as Prometheus exposes them. */
+  buckets: [number, number][];
+  sum: number;
+  count: number;
+}
+
+async function histogram(url: string, name: string): Promise<Histogram> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets: [number, number][] = [];
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (bucket)
+      buckets.push([bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2])]);
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+    else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+  }
+  return { buckets, sum, count };
+}
+
+/** What a histogram recorded between two scrapes. */
+function histogramSince(before: Histogram, after: Histogram): Histogram {
+  return {
+    buckets: after.buckets.map(([le, n], i) => [le, n - (before.buckets[i]?.[1] ?? 0)]),
+    sum: after.sum - before.sum,
+    count: after.count - before.count,
+  };
+}
+
+/** The q-quantile by linear interpolation inside its bucket, as PromQL's histogram_quantile. */
+function histogramQuantile(h: Histogram, q: number): number {
+  const rank = q * h.count;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const [le, n] of h.buckets) {
+    if (n >= rank) {
+      if (!Number.isFinite(le)) return lowerBound;
+      return lowerBound + ((le - lowerBound) * (rank - lowerCount)) / Math.max(1, n - lowerCount);
+    }
+    lowerBound = le;
+    lowerCount = n;
+  }
+  return Number.NaN;
+}
+
+const ms = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`;
+const describeHistogram = (h: Histogram) =>
+  h.count === 0
+    ? 'no samples'
+    : `mean ${ms(h.sum / h.count)}, p50 ~${ms(histogramQuantile(h, 0.5))}, p99 ~${ms(histogramQuantile(h, 0.99))} (${h.count} events)`;
+
 /**
- * Open-loop load at LAG_RATE/s for a few seconds; each accepted order is then watched in Redis
- * (pipelined version reads every 2 ms) until its view appears. Lag is measured from the
- * moment the client got the 201, which is after the commit, so it slightly flatters the lag.
+ * Asks Redis which of `keys` exist, in one script call: one command per probe and a reply
+ * naming only the views that appeared, instead of a pipeline of one HEXISTS and one reply per
+ * pending order. The lag watcher runs this every 2 ms, so its cost must not become the lag.
  */
-async function measureLag(
-  commandUrl: string,
+const PROBE = `local found = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then found[#found + 1] = i end
+end
+return found`;
+
+/**
+ * Open-loop load at `rate`/s for a few seconds; each accepted order is then watched in Redis
+ * (one probe over every pending view every 2 ms) until its view appears. Lag is measured from
+ * the moment the client got the 201, which is after the commit, so it slightly flatters the
+ * lag. The relay's and the projector's own histograms, scraped before and after, split it into
+ * commit → published and published → applied.
+ */
+export async function measureLag(
+  urls: { command: string; relay: string; projector: string },
   redis: ReturnType<typeof createRedis>,
   prefix: string,
   body: (n: number) => unknown,
+  rate: number,
 ) {
-  const http = new HttpPool(commandUrl, { connections: 64 });
+  const http = new HttpPool(urls.command, { connections: 64 });
   const pending = new Map<string, number>();
   const lags: number[] = [];
   let sent = 0;
   let accepted = 0;
+  let probes = 0;
+  let probedKeys = 0;
   const watching = { on: true };
+  const histograms = () =>
+    Promise.all([
+      histogram(urls.relay, 'cqrs_relay_publish_lag_seconds'),
+      histogram(urls.projector, 'cqrs_projector_lag_seconds'),
+    ]);
+  const [relayBefore, projectorBefore] = await histograms();
+  const heldBackBefore = await metric(urls.relay, 'cqrs_relay_held_back_total');
+  const cpuBefore = process.cpuUsage();
   const watcher = (async () => {
     while (watching.on || pending.size > 0) {
       if (pending.size > 0) {
         const ids = [...pending.keys()];
-        const pipeline = redis.pipeline();
-        for (const id of ids) pipeline.hexists(`${prefix}cqrs:g1:order:${id}`, 'version');
-        const results = (await pipeline.exec()) ?? [];
+        const found = (await redis.eval(
+          PROBE,
+          ids.length,
+          ...ids.map((id) => `${prefix}cqrs:g1:order:${id}`),
+        )) as number[];
+        probes += 1;
+        probedKeys += ids.length;
         const now = performance.now();
-        ids.forEach((id, i) => {
-          if (results[i]?.[1] === 1) {
-            lags.push(now - (pending.get(id) ?? now));
-            pending.delete(id);
-          }
-        });
+        for (const i of found) {
+          const id = ids[i - 1] ?? '';
+          lags.push(now - (pending.get(id) ?? now));
+          pending.delete(id);
+        }
       }
       await sleep(2);
     }
@@ -319,7 +421,7 @@ async function measureLag(
   const duration = SECONDS * 1000;
   const requests: Promise<void>[] = [];
   while (performance.now() - started < duration) {
-    const due = Math.floor(((performance.now() - started) / 1000) * LAG_RATE);
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
     while (sent < due) {
       const n = sent++;
       requests.push(
@@ -342,6 +444,7 @@ async function measureLag(
     }
     await sleep(5);
   }
+  const offeredSeconds = (performance.now() - started) / 1000;
   await Promise.all(requests);
   const elapsed = (performance.now() - started) / 1000;
   const deadline = Date.now() + 10_000;
@@ -350,14 +453,25 @@ async function measureLag(
   const unseen = pending.size;
   pending.clear();
   await watcher;
+  const cpu = process.cpuUsage(cpuBefore);
   await http.close();
+  const [relayAfter, projectorAfter] = await histograms();
+  const relay = histogramSince(relayBefore, relayAfter);
+  const projector = histogramSince(projectorBefore, projectorAfter);
+  const heldBack = (await metric(urls.relay, 'cqrs_relay_held_back_total')) - heldBackBefore;
+  const meanOf = (h: Histogram) => (h.count > 0 ? h.sum / h.count : Number.NaN);
   return {
     sent,
-    achievedRate: accepted / elapsed,
+    offeredRate: sent / offeredSeconds,
+    acceptedRate: accepted / elapsed,
     p50: percentile(lags, 50) ?? Number.NaN,
     p99: percentile(lags, 99) ?? Number.NaN,
     max: Math.max(...lags),
     unseen,
+    relay: `${describeHistogram(relay)}, ${heldBack} polls held back behind an older open transaction`,
+    projector: describeHistogram(projector),
+    publishedToApplied: `${ms(meanOf(projector) - meanOf(relay))} on average`,
+    probe: `${probes} probes over ${(probedKeys / Math.max(1, probes)).toFixed(1)} pending views on average; the load generator and probe together used ${((cpu.user + cpu.system) / 1000 / elapsed / 10).toFixed(0)}% of one core`,
   };
 }
 
