@@ -24,3 +24,20 @@ export async function postJson(
   await res.body.dump();
   return res.statusCode;
 }
+
+/** POSTs `body` as JSON with extra headers; resolves with the status and the parsed answer. */
+export async function postForJson(
+  url: string,
+  body: object,
+  headers: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<{ status: number; body: unknown }> {
+  const res = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: res.statusCode, body: await res.body.json() };
+}

@@ -108,8 +108,14 @@ export interface SagaLab {
   databases: Databases;
   orchestratorEnv: (extra?: Record<string, string>) => Record<string, string>;
   startOrchestrator: (extra?: Record<string, string>, port?: number) => Promise<SpawnedService>;
-  /** Starts a participant again (after a kill) on its old port, where the orchestrator calls it. */
-  restartParticipant: (name: Participant) => Promise<SpawnedService>;
+  /**
+   * Starts a participant again (after a kill or a stop) on its old port, where the orchestrator
+   * calls it; `extra` adds to its environment (the bench's NODE_OPTIONS=--cpu-prof).
+   */
+  restartParticipant: (
+    name: Participant,
+    extra?: Record<string, string>,
+  ) => Promise<SpawnedService>;
   /** Stops every service, then drops the databases if they came from `uniqueDatabases`. */
   stop: () => Promise<void>;
 }
@@ -158,7 +164,11 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
       urls.orchestrator = service.url;
       return service;
     },
-    restartParticipant: (name) => group.start(name, { port: Number(new URL(urls[name]).port) }),
+    restartParticipant: (name, extra) =>
+      group.start(name, {
+        port: Number(new URL(urls[name]).port),
+        ...(extra && { env: extra }),
+      }),
     stop: async () => {
       await group.cleanup();
       await dropOwnedDatabases(options.databases);
