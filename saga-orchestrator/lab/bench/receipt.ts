@@ -222,6 +222,10 @@ const distributionOnly: Record<'split' | 'monolith', Counted[]> = {
       category: 'saga log and leases',
       path: 'orchestrator/src/data-access/migrations/001_saga_log.sql',
     },
+    {
+      category: 'saga log and leases',
+      path: 'orchestrator/src/data-access/migrations/002_room_for_hot_updates.sql',
+    },
     { category: 'saga log and leases', path: 'orchestrator/src/domain/saga-worker.ts' },
     {
       category: 'HTTP client between services',

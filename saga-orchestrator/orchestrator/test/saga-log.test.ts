@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createPool, databaseUrlFor, dropDatabase, migrate, type Pool } from '@lab/shared/pg';
 import { uniqueName } from '@lab/shared/testkit';
 import { LeaseLostError, SagaLog } from '../src/data-access/saga-log.repository.ts';
@@ -85,5 +85,59 @@ describe('adopting a replayed saga', () => {
 
     expect(await log.adopt(unleased.id, 'instance-b')).toMatchObject({ owner: 'instance-b' });
     expect(await log.adopt(finished.id, 'instance-a')).toBeUndefined();
+  });
+});
+
+describe('group commit of step writes', () => {
+  test('When five sagas finish a step at once and one of them lost its lease, then the other four are written in two statements and only that one is refused', async () => {
+    // Arrange: five sagas of instance A, one of them since claimed by instance B
+    const log = new SagaLog(pool, 600_000);
+    const created = await Promise.all(Array.from({ length: 5 }, () => createSaga(log, 'inst-a')));
+    const leases = created.map((saga) => saga.lease!);
+    await Promise.all(
+      leases.map((lease) => log.startAttempt(lease, 'reserve-flight', 'action', 1000)),
+    );
+    const lost = leases[2]!;
+    await pool.query(
+      `UPDATE sagas SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [lost.sagaId],
+    );
+    await log.claim('inst-b', 10);
+    // Counts the statements sent; each still runs against the real database.
+    const statements = vi.spyOn(pool, 'query');
+
+    // Act: all five in the same tick, as twenty sagas finishing steps side by side would be
+    const writes = leases.map((lease) =>
+      log.stepSucceeded(
+        lease,
+        'reserve-flight',
+        { cursor: 1, status: 'PENDING', participantMs: 1 },
+        { start: { step: 'reserve-hotel', kind: 'action', deadlineMs: 1000 } },
+      ),
+    );
+    const outcomes = await Promise.allSettled(writes);
+    const sent = statements.mock.calls.length;
+    statements.mockRestore();
+
+    // Assert: the first went alone, the four that came while it was in flight went together
+    expect(sent).toBe(2);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+    expect((outcomes[0] as PromiseFulfilledResult<unknown>).value).toMatchObject({ attempts: 1 });
+    const { rows } = await pool.query<{ saga_id: string; name: string; state: string }>(
+      `SELECT saga_id, name, state FROM saga_steps WHERE saga_id = ANY($1::uuid[]) ORDER BY name`,
+      [leases.map((lease) => lease.sagaId)],
+    );
+    const of = (id: string) =>
+      rows.filter((row) => row.saga_id === id).map((r) => `${r.name}:${r.state}`);
+    expect(of(lost.sagaId)).toEqual(['reserve-flight:RUNNING']);
+    for (const lease of leases.filter((l) => l !== lost))
+      expect(of(lease.sagaId)).toEqual(['reserve-flight:SUCCEEDED', 'reserve-hotel:RUNNING']);
   });
 });

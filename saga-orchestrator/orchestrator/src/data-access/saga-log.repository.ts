@@ -1,4 +1,5 @@
 import type { Pool } from '@lab/shared/pg';
+import { GroupCommit } from './group-commit.ts';
 
 export type SagaStatus =
   'PENDING' | 'CONFIRMING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'COMPENSATION_STUCK';
@@ -38,6 +39,18 @@ export interface StepRow {
   deadline_at: Date | null;
   last_error: string | null;
 }
+
+/** One `stepSucceeded` waiting for its group commit. */
+interface StepSucceeded {
+  lease: Lease;
+  step: string;
+  move: { cursor?: number; compCursor?: number; status: SagaStatus; participantMs: number };
+  then: {
+    start?: { step: string; kind: 'action' | 'compensation'; deadlineMs: number };
+    finish?: 'COMPLETED' | 'COMPENSATED';
+  };
+}
+type StepOutcome = StartedAttempt | undefined | 'lease-lost';
 
 /** Thrown when a fenced write matches no row: another instance owns this saga now. */
 export class LeaseLostError extends Error {
@@ -82,10 +95,14 @@ export class SagaLog {
     this.leaseTtlMs = leaseTtlMs;
   }
 
-  /** Runs a fenced write: $1-$3 are the lease, $4 the lease extension, then `params`. */
-  private async fenced(lease: Lease, sql: string, params: unknown[] = []) {
+  /**
+   * Runs a fenced write: $1-$3 are the lease, $4 the lease extension, then `params`. `name`
+   * makes it a prepared statement: each pooled connection has PostgreSQL parse and plan it
+   * once, not on every step of every saga.
+   */
+  private async fenced(name: string, lease: Lease, sql: string, params: unknown[] = []) {
     const fence = [lease.sagaId, lease.owner, lease.version, this.leaseTtlMs];
-    const result = await this.pool.query(sql, [...fence, ...params]);
+    const result = await this.pool.query({ name, text: sql, values: [...fence, ...params] });
     if (result.rowCount === 0) throw new LeaseLostError(lease);
     return result.rows as Record<string, unknown>[];
   }
@@ -113,8 +130,10 @@ export class SagaLog {
       created: boolean;
       deadline_at: Date;
       created_at: Date;
-    }>(
-      `WITH inserted AS (
+    }>({
+      // Prepared once per connection, like the fenced writes: one of these per trip.
+      name: 'saga-log-create',
+      text: `WITH inserted AS (
          INSERT INTO sagas (id, idempotency_key, request_hash, request, status, trace_context,
                             deadline_at, lease_owner, lease_version, lease_expires_at)
          VALUES ($1, $2, $3, $4, 'PENDING', $5, now() + $6 * interval '1 millisecond', $7::text,
@@ -127,7 +146,7 @@ export class SagaLog {
        UNION ALL
        SELECT id, request_hash, false, deadline_at, created_at FROM sagas
         WHERE idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-      [
+      values: [
         input.id,
         input.idempotencyKey ?? null,
         input.requestHash,
@@ -137,7 +156,7 @@ export class SagaLog {
         input.owner ?? null,
         this.leaseTtlMs,
       ],
-    );
+    });
     // No row: a concurrent POST with the same Idempotency-Key inserted first. ON CONFLICT waited
     // for it to commit, but this statement's snapshot predates that commit, so its SELECT arm
     // cannot see the row; a second statement takes a new snapshot that does.
@@ -251,10 +270,11 @@ export class SagaLog {
 
   /** The saga's status alone, for an answer that needs no timeline. */
   async status(id: string): Promise<SagaStatus | undefined> {
-    const { rows } = await this.pool.query<{ status: SagaStatus }>(
-      'SELECT status FROM sagas WHERE id = $1',
-      [id],
-    );
+    const { rows } = await this.pool.query<{ status: SagaStatus }>({
+      name: 'saga-log-status',
+      text: 'SELECT status FROM sagas WHERE id = $1',
+      values: [id],
+    });
     return rows[0]?.status;
   }
 
@@ -266,6 +286,7 @@ export class SagaLog {
     deadlineMs: number,
   ): Promise<StartedAttempt> {
     const rows = await this.fenced(
+      'saga-log-start-attempt',
       lease,
       `WITH s AS (
          UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
@@ -288,6 +309,7 @@ export class SagaLog {
     how: { ambiguous: boolean; uncounted: boolean },
   ) {
     await this.fenced(
+      'saga-log-attempt-failed',
       lease,
       `WITH s AS (
          UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
@@ -315,45 +337,81 @@ export class SagaLog {
       finish?: 'COMPLETED' | 'COMPENSATED';
     } = {},
   ): Promise<StartedAttempt | undefined> {
-    const params = [
-      step,
-      move.cursor ?? null,
-      move.compCursor ?? null,
-      then.finish ?? move.status,
-      move.participantMs,
-      then.finish !== undefined,
-    ];
-    // A finished saga's lease ends with it ($10), as in `finish`.
-    const sagaMoved = `WITH s AS (
-         UPDATE sagas SET cursor = coalesce($6, cursor), comp_cursor = coalesce($7, comp_cursor),
-                status = $8, participant_ms = participant_ms + $9, updated_at = now(),
-                finished_at = CASE WHEN $10 THEN now() END,
+    const outcome = await this.stepWrites.add({ lease, step, move, then });
+    if (outcome === 'lease-lost') throw new LeaseLostError(lease);
+    return outcome;
+  }
+
+  /**
+   * The most frequent write, one per step of every saga, goes through group commit: the
+   * batch's rows are unnested and each saga's fence is checked on its own row, so one saga
+   * whose lease was lost changes nothing for the others.
+   */
+  private readonly stepWrites = new GroupCommit<StepSucceeded, StepOutcome>(async (items) => {
+    const column = <T>(pick: (item: StepSucceeded) => T) => items.map(pick);
+    const { rows } = await this.pool.query<{
+      id: string;
+      attempts: number | null;
+      budget_base: number | null;
+      deadline_at: Date | null;
+    }>({
+      name: 'saga-log-steps-succeeded',
+      // A finished saga's lease ends with it, as in `finish`.
+      text: `WITH b AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
+                              $6::int[], $7::text[], $8::float8[], $9::boolean[], $10::text[],
+                              $11::text[], $12::float8[])
+           AS b(id, owner, version, step, cursor, comp_cursor, status, participant_ms, finished,
+                next_step, next_kind, next_deadline_ms)),
+       s AS (
+         UPDATE sagas SET cursor = coalesce(b.cursor, sagas.cursor),
+                comp_cursor = coalesce(b.comp_cursor, sagas.comp_cursor),
+                status = b.status, participant_ms = sagas.participant_ms + b.participant_ms,
+                updated_at = now(), finished_at = CASE WHEN b.finished THEN now() END,
                 lease_expires_at =
-                  now() + $4 * interval '1 millisecond' * CASE WHEN $10 THEN -1 ELSE 1 END
-          WHERE ${FENCE} RETURNING id)`;
-    if (!then.start) {
-      await this.fenced(
-        lease,
-        `${sagaMoved}
-         UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
-           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
-         RETURNING 1`,
-        params,
-      );
-      return undefined;
-    }
-    const { start } = then;
-    const rows = await this.fenced(
-      lease,
-      `${sagaMoved},
+                  now() + $13 * interval '1 millisecond' * CASE WHEN b.finished THEN -1 ELSE 1 END
+           FROM b
+          WHERE sagas.id = b.id AND sagas.lease_owner = b.owner AND sagas.lease_version = b.version
+          RETURNING sagas.id, b.step, b.next_step, b.next_kind, b.next_deadline_ms),
        done AS (
          UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
-           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5)
-       ${startAttemptSql('$11', '$12', '$13')}`,
-      [...params, start.step, start.kind, start.deadlineMs],
-    );
-    return startedAttempt(rows);
-  }
+           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = s.step),
+       started AS (
+         INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
+         SELECT s.id, s.next_step, s.next_kind, 'RUNNING', 1,
+                now() + s.next_deadline_ms * interval '1 millisecond'
+           FROM s WHERE s.next_step IS NOT NULL
+         ON CONFLICT (saga_id, name) DO UPDATE
+            SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
+         RETURNING saga_id, attempts, budget_base, deadline_at)
+       SELECT s.id, started.attempts, started.budget_base, started.deadline_at
+         FROM s LEFT JOIN started ON started.saga_id = s.id`,
+      values: [
+        column((i) => i.lease.sagaId),
+        column((i) => i.lease.owner),
+        column((i) => i.lease.version),
+        column((i) => i.step),
+        column((i) => i.move.cursor ?? null),
+        column((i) => i.move.compCursor ?? null),
+        column((i) => i.then.finish ?? i.move.status),
+        column((i) => i.move.participantMs),
+        column((i) => i.then.finish !== undefined),
+        column((i) => i.then.start?.step ?? null),
+        column((i) => i.then.start?.kind ?? null),
+        column((i) => i.then.start?.deadlineMs ?? null),
+        this.leaseTtlMs,
+      ],
+    });
+    const written = new Map(rows.map((row) => [row.id, row]));
+    return items.map((item): StepOutcome => {
+      const row = written.get(item.lease.sagaId);
+      if (!row) return 'lease-lost';
+      // No next attempt was started (the last step, or a saga that is finishing).
+      if (row.attempts === null || row.budget_base === null || row.deadline_at === null)
+        return undefined;
+      return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
+    });
+  });
 
   /** The forward path ends here; from now on the saga only compensates. */
   async beginCompensation(
@@ -362,6 +420,7 @@ export class SagaLog {
     failure: { failedStep: number; compensateFailed: boolean; reason: string },
   ) {
     await this.fenced(
+      'saga-log-begin-compensation',
       lease,
       `WITH s AS (
          UPDATE sagas SET status = 'COMPENSATING', failed_step = $6, compensate_failed = $7,
@@ -380,6 +439,7 @@ export class SagaLog {
   /** Compensations are never dropped: a stuck one waits, visibly, for an operator. */
   async markStuck(lease: Lease, step: string, error: string) {
     await this.fenced(
+      'saga-log-mark-stuck',
       lease,
       `WITH s AS (
          UPDATE sagas SET status = 'COMPENSATION_STUCK', updated_at = now(),
@@ -394,6 +454,7 @@ export class SagaLog {
 
   async finish(lease: Lease, status: 'COMPLETED' | 'COMPENSATED') {
     await this.fenced(
+      'saga-log-finish',
       lease,
       `UPDATE sagas SET status = $5, finished_at = now(), updated_at = now(),
               lease_expires_at = now() - $4 * interval '1 millisecond'
