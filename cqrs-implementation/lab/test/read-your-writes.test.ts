@@ -242,6 +242,38 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(seen).toEqual([...ids].reverse());
     });
 
+    it('When a customer has more than a page of orders and one on the first page is cancelled, then the default page shows the newest twenty as they are now and its cursor goes on to the rest', async () => {
+      const product = await newProduct(100);
+      const ids: string[] = [];
+      for (let i = 0; i < 22; i++) {
+        const res = await commands.placeOrder({
+          customerId: 'first-page',
+          lines: [{ productId: product.id, quantity: 1 }],
+        });
+        ids.push(res.body.id);
+      }
+      const newestFirst = [...ids].reverse();
+      const cancelled = newestFirst[1] ?? '';
+      const cancel = await commands.cancel(cancelled, 1);
+      expect(cancel.status).toBe(200);
+      await queries.order(cancelled, cancel.body.consistencyToken);
+
+      const first = await queries.customerOrders('first-page');
+      expect(first.status).toBe(200);
+      expect(first.body.items.map((o) => o.id)).toEqual(newestFirst.slice(0, 20));
+      expect(first.body.items[1]).toMatchObject({ id: cancelled, status: 'cancelled' });
+      // The same page asked at another size is the same orders: the stored page and the list agree.
+      const wider = await queries.customerOrders('first-page', undefined, 21);
+      expect(wider.body.items.slice(0, 20)).toEqual(first.body.items);
+      const rest = await queries.customerOrders('first-page', first.body.nextCursor ?? '');
+      expect(rest.body.items.map((o) => o.id)).toEqual(newestFirst.slice(20));
+      expect(rest.body.nextCursor).toBeNull();
+      expect((await queries.customerOrders('nobody')).body).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+    });
+
     it('When products sell, then top products ranks them by units sold', async () => {
       const slow = await newProduct(100);
       const fast = await newProduct(100);

@@ -98,6 +98,11 @@ export function writeModelReads(
       );
     },
 
+    // No stored first pages here: every page of a customer's orders is the join above.
+    customerFirstPage() {
+      return Promise.resolve(undefined);
+    },
+
     async topProducts(limit) {
       const rows = await docs(
         `SELECT p.id, ${PRODUCT_DOC}::text AS doc FROM products p

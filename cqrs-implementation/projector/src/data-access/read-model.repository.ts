@@ -9,6 +9,9 @@ import type { ViewUpdate } from '../domain/product-view.projection.ts';
  *   cqrs:<gen>:order:<id>                 hash {version, doc}
  *   cqrs:<gen>:top-products               sorted set, score = units sold
  *   cqrs:<gen>:customer:<id>:orders       sorted set, score = placed-at ms
+ *   cqrs:<gen>:customer:<id>:first-page   hash {items, next}: the newest FIRST_PAGE order docs
+ *                                         joined by commas, and the id the next page starts
+ *                                         after ('' when there is none)
  *   cqrs:checkpoint                       hash: state ("healing" | "ready"), heal target, and
  *                                         p<partition> = next offset the projector will apply
  *   cqrs:heal-lease                       the projector replaying the log into an emptied store
@@ -19,6 +22,8 @@ import type { ViewUpdate } from '../domain/product-view.projection.ts';
  */
 export const readModelBase = (prefix: string) => `${prefix}cqrs:`;
 export const DEFAULT_GENERATION = 'g1';
+/** The query service's default page of a customer's orders, kept whole by the projector. */
+export const FIRST_PAGE = 20;
 
 /**
  * `lost`: the store has no checkpoint, so it is not the store the projector has been feeding
@@ -62,7 +67,21 @@ local function apply(gen)
   if kind == 'product' then
     redis.call('ZADD', base .. gen .. ':top-products', score, id)
   else
-    redis.call('ZADD', base .. gen .. ':customer:' .. owner .. ':orders', score, id)
+    local customer = base .. gen .. ':customer:' .. owner
+    local orders = customer .. ':orders'
+    redis.call('ZADD', orders, score, id)
+    -- The read model keeps the customer's first page whole, so the query answers it with one
+    -- read instead of a page of lookups; only an order on that page (or just after it) changes it.
+    if redis.call('ZREVRANK', orders, id) <= ${FIRST_PAGE} then
+      local ids = redis.call('ZREVRANGE', orders, 0, ${FIRST_PAGE})
+      local docs = {}
+      for i = 1, math.min(#ids, ${FIRST_PAGE}) do
+        local view = redis.call('HGET', base .. gen .. ':order:' .. ids[i], 'doc')
+        if view then docs[#docs + 1] = view end
+      end
+      redis.call('HSET', customer .. ':first-page', 'items', table.concat(docs, ','),
+        'next', #ids > ${FIRST_PAGE} and ids[${FIRST_PAGE}] or '')
+    end
   end
   return 'applied'
 end

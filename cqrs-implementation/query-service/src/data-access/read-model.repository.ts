@@ -42,6 +42,9 @@ local ids = redis.call('ZREVRANGE', key, first, first + tonumber(ARGV[4]))
 local docs = {}
 for i, id in ipairs(ids) do docs[i] = redis.call('HGET', base .. 'order:' .. id, 'doc') or '' end
 return {ids, docs, complete and 1 or 0}`,
+  cqrsCustomerFirstPage: `${LIVE}
+local page = redis.call('HMGET', base .. 'customer:' .. ARGV[2] .. ':first-page', 'items', 'next')
+return {page[1], page[2], complete and 1 or 0}`,
   cqrsTopProducts: `${LIVE}
 local ids = redis.call('ZREVRANGE', base .. 'top-products', 0, tonumber(ARGV[2]) - 1)
 local docs = {}
@@ -59,6 +62,9 @@ export class ReadModelIncomplete extends Error {
 }
 
 export type ViewKind = 'product' | 'order';
+
+/** The page size the projector keeps each customer's first page at (its FIRST_PAGE). */
+export const FIRST_PAGE = 20;
 
 export function createReadModelRepository(redis: Redis, prefix: string) {
   for (const [name, lua] of Object.entries(SCRIPTS))
@@ -93,6 +99,23 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
       const [ids, docs, complete] = raw;
       if (!complete) throw new ReadModelIncomplete();
       return ids.map((id, i) => ({ id, doc: docs[i] ?? '' })).filter((entry) => entry.doc);
+    },
+    /**
+     * The customer's first FIRST_PAGE orders as the projector stored them: the docs already
+     * joined by commas, and the id the next page starts after ('' when there is none).
+     * Undefined when the store holds no such page (a customer without orders), so the caller
+     * asks customerOrders, which knows an empty list from a read model still being restored.
+     */
+    async customerFirstPage(
+      customerId: string,
+    ): Promise<{ items: string; next: string } | undefined> {
+      const [items, next, complete] = (await call('cqrsCustomerFirstPage', customerId)) as [
+        string | null,
+        string | null,
+        number,
+      ];
+      if (!complete) throw new ReadModelIncomplete();
+      return items === null ? undefined : { items, next: next ?? '' };
     },
     async topProducts(limit: number): Promise<string[]> {
       const [docs, complete] = (await call('cqrsTopProducts', limit)) as [string[], number];
