@@ -7,6 +7,7 @@ import {
   type Lease,
   type SagaLog,
   type SagaRow,
+  type SagaStatus,
   type StartedAttempt,
   type StepRow,
 } from '../data-access/saga-log.repository.ts';
@@ -71,16 +72,20 @@ export class SagaRunner {
     this.deps = deps;
   }
 
-  /** `fresh`: the row of a saga this instance just created, so there is nothing to read back. */
-  async run(lease: Lease, fresh?: SagaRow): Promise<void> {
+  /**
+   * `fresh`: the row of a saga this instance just created, so there is nothing to read back.
+   * Resolves with the terminal status this run wrote (or found), or undefined when the run
+   * handed the saga back or lost it to another instance.
+   */
+  async run(lease: Lease, fresh?: SagaRow): Promise<SagaStatus | undefined> {
     const loaded = fresh ? { saga: fresh, steps: [] } : await this.deps.log.load(lease.sagaId);
-    if (!loaded) return;
+    if (!loaded) return undefined;
     // The trip's trace context was stored with the saga, so work resumed by another instance
     // (or after a restart) still lands in the trace of the request that created it.
     const parent = propagation.extract(ROOT_CONTEXT, loaded.saga.trace_context);
-    await context.with(parent, async () => {
+    return context.with(parent, async () => {
       try {
-        await this.drive(loaded.saga, loaded.steps, lease);
+        return await this.drive(loaded.saga, loaded.steps, lease);
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;
         sagaMetrics.leaseLost.inc();
@@ -88,11 +93,16 @@ export class SagaRunner {
           { sagaId: lease.sagaId },
           'lease lost: another instance owns this saga',
         );
+        return undefined;
       }
     });
   }
 
-  private async drive(saga: SagaRow, steps: StepRow[], lease: Lease): Promise<void> {
+  private async drive(
+    saga: SagaRow,
+    steps: StepRow[],
+    lease: Lease,
+  ): Promise<SagaStatus | undefined> {
     const { definition, log, logger } = this.deps;
     const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
     // The attempt the last write already logged, so the next call needs no write of its own.
@@ -105,7 +115,7 @@ export class SagaRunner {
     for (;;) {
       if (this.deps.stopping()) {
         await log.release(lease);
-        return;
+        return undefined;
       }
       if (saga.status === 'PENDING' || saga.status === 'CONFIRMING') {
         const step = definition.steps[saga.cursor];
@@ -113,7 +123,7 @@ export class SagaRunner {
           await log.finish(lease, 'COMPLETED');
           sagaMetrics.finished.inc({ status: 'COMPLETED' });
           logger.debug({ sagaId: saga.id }, 'saga completed');
-          return;
+          return 'COMPLETED';
         }
         const prestarted = takeStarted(step.name);
         if (!prestarted && step.kind !== 'retriable' && saga.deadline_at.getTime() <= Date.now()) {
@@ -160,7 +170,7 @@ export class SagaRunner {
           if (!next) {
             sagaMetrics.finished.inc({ status: 'COMPLETED' });
             logger.debug({ sagaId: saga.id }, 'saga completed');
-            return;
+            return 'COMPLETED';
           }
           if (nextAttempt) started = { step: next.name, attempt: nextAttempt };
           continue;
@@ -185,7 +195,7 @@ export class SagaRunner {
           await log.finish(lease, 'COMPENSATED');
           sagaMetrics.finished.inc({ status: 'COMPENSATED' });
           logger.info({ sagaId: saga.id, reason: saga.failure_reason }, 'saga compensated');
-          return;
+          return 'COMPENSATED';
         }
         const attempt = await this.attempt(
           lease,
@@ -225,7 +235,7 @@ export class SagaRunner {
           if (!next) {
             sagaMetrics.finished.inc({ status: 'COMPENSATED' });
             logger.info({ sagaId: saga.id, reason: saga.failure_reason }, 'saga compensated');
-            return;
+            return 'COMPENSATED';
           }
           if (nextAttempt) started = { step: next.name, attempt: nextAttempt };
           continue;
@@ -239,11 +249,11 @@ export class SagaRunner {
             { sagaId: saga.id, step: compensation.name, error: attempt.error },
             'compensation stuck: operator action needed',
           );
-          return;
+          return 'COMPENSATION_STUCK';
         }
         await this.backoff(lease, compensation.name, attempt, compensation.retry);
       } else {
-        return;
+        return saga.status;
       }
     }
   }

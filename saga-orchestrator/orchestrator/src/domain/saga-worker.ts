@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDependencyUnavailable } from '@lab/shared/errors';
 import type { Logger } from '@lab/shared/logging';
-import type { Lease, SagaLog, SagaRow } from '../data-access/saga-log.repository.ts';
+import type { Lease, SagaLog, SagaRow, SagaStatus } from '../data-access/saga-log.repository.ts';
 import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
@@ -17,7 +17,7 @@ const LOG_RETRY_MAX_MS = 2000;
  * once through `launch`, without waiting for a poll.
  */
 export class SagaWorker {
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<SagaStatus | undefined>>();
   /** A lease claimed for a saga that is still in flight here, taken over when its run ends. */
   private readonly newerLease = new Map<string, Lease>();
   private claimFailing = false;
@@ -69,11 +69,12 @@ export class SagaWorker {
   }
 
   /**
-   * Resolves when this instance's run of the saga ends (terminal, handed back or lost), or
-   * undefined when no run is in flight here. A client that asked to wait for the outcome is
-   * answered from this in-memory signal, instead of polling the saga log for it.
+   * Resolves when this instance's run of the saga ends, with the terminal status it reached
+   * (undefined when it was handed back or lost); undefined when no run is in flight here. A
+   * client that asked to wait for the outcome is answered from this in-memory signal, instead
+   * of polling the saga log for it.
    */
-  runEnded(sagaId: string): Promise<void> | undefined {
+  runEnded(sagaId: string): Promise<SagaStatus | undefined> | undefined {
     return this.inFlight.get(sagaId);
   }
 
@@ -103,24 +104,25 @@ export class SagaWorker {
    * Every write is fenced by the lease, so if the lease ran out meanwhile and another instance
    * claimed the saga, this run's first write is refused and the other instance carries on.
    */
-  private async drive(first: Lease, fresh: SagaRow | undefined): Promise<void> {
+  private async drive(first: Lease, fresh: SagaRow | undefined): Promise<SagaStatus | undefined> {
     let lease = first;
     // Only the first run may skip reading the log: after a pause the log is the truth.
     let row = fresh;
     let delay = LOG_RETRY_FIRST_MS;
+    let ended: SagaStatus | undefined;
     for (;;) {
       try {
         const known = row;
         row = undefined;
-        await this.runner.run(lease, known);
+        ended = await this.runner.run(lease, known);
       } catch (error) {
         if (!isDependencyUnavailable(error)) {
           // A bug or a refused write: the lease runs out and a claim resumes it from the log.
           this.logger.error({ err: error, sagaId: lease.sagaId }, 'saga run interrupted');
-          return;
+          return undefined;
         }
         // Shutting down: the lease runs out and the next instance resumes it from the log.
-        if (this.stopped) return;
+        if (this.stopped) return undefined;
         if (delay === LOG_RETRY_FIRST_MS)
           this.logger.warn(
             { err: error, sagaId: lease.sagaId },
@@ -133,7 +135,7 @@ export class SagaWorker {
         continue;
       }
       const newer = this.takeNewerLease(lease);
-      if (newer === lease) return;
+      if (newer === lease) return ended;
       lease = newer;
     }
   }

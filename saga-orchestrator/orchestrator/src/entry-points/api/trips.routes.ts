@@ -11,7 +11,7 @@ import {
   problems,
   text,
 } from '@lab/shared/http';
-import type { SagaLog, StepRow } from '../../data-access/saga-log.repository.ts';
+import type { SagaLog, SagaStatus, StepRow } from '../../data-access/saga-log.repository.ts';
 import type { TripRequest } from '../../domain/book-trip.saga.ts';
 import { sagaMetrics } from '../../infrastructure/saga-metrics.ts';
 import type { SagaWorker } from '../../domain/saga-worker.ts';
@@ -61,26 +61,28 @@ export function preferredWaitSeconds(header: string | undefined): number | undef
 }
 
 /**
- * Holds the answer until this instance's run of the saga ends or the client's wait is up.
- * The run's own promise is the signal, so waiting costs no query; a saga another instance
- * drives (or nobody drives yet) is answered at once with what the log says now.
+ * Holds the answer until this instance's run of the saga ends or the client's wait is up, and
+ * resolves with the terminal status the run reached, if it did. The run's own promise is the
+ * signal, so waiting costs no query; a saga another instance drives (or nobody drives yet) is
+ * answered at once with what the log says now.
  */
 async function waitForRun(
   worker: SagaWorker | undefined,
   sagaId: string,
   seconds: number | undefined,
   res: Response,
-): Promise<void> {
-  if (seconds === undefined) return;
+): Promise<SagaStatus | undefined> {
+  if (seconds === undefined) return undefined;
   res.setHeader('Preference-Applied', `wait=${seconds}`);
   const run = worker?.runEnded(sagaId);
-  if (!run || seconds === 0) return;
+  if (!run || seconds === 0) return undefined;
   const timer = new AbortController();
-  await Promise.race([
+  const ended = await Promise.race([
     run.catch(() => undefined),
     sleep(seconds * 1000, undefined, { signal: timer.signal }).catch(() => undefined),
   ]);
   timer.abort();
+  return ended;
 }
 
 export function tripRoutes(
@@ -144,9 +146,11 @@ export function tripRoutes(
     }
     if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
     const wait = preferredWaitSeconds(req.get('prefer'));
-    await waitForRun(worker, saga.id, wait, res);
-    // Still 202 after a wait: the status tells whether the trip is terminal yet.
-    const status = wait === undefined ? 'PENDING' : ((await log.status(saga.id)) ?? 'PENDING');
+    const ended = await waitForRun(worker, saga.id, wait, res);
+    // Still 202 after a wait: the status tells whether the trip is terminal yet. A run that
+    // ended here says how; otherwise the log does.
+    const status =
+      wait === undefined ? 'PENDING' : (ended ?? (await log.status(saga.id)) ?? 'PENDING');
     res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status });
   });
 
