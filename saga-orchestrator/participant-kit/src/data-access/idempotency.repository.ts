@@ -57,10 +57,12 @@ export async function idempotentCall(
   args: unknown[],
 ): Promise<Outcome & { replayed: boolean }> {
   const placeholders = args.map((_, i) => `$${i + 3}`).join(', ');
-  const { rows } = await pool.query<StoredAnswer>(
-    `SELECT * FROM ${useCase}($1, $2, ${placeholders})`,
-    [keyed.key, keyed.hash, ...args],
-  );
+  const { rows } = await pool.query<StoredAnswer>({
+    // Named, so each pooled connection has PostgreSQL parse and plan the call once, not per step.
+    name: `${useCase}/${args.length}`,
+    text: `SELECT * FROM ${useCase}($1, $2, ${placeholders})`,
+    values: [keyed.key, keyed.hash, ...args],
+  });
   const answer = rows[0];
   if (!answer) throw new Error(`${useCase} returned no answer`);
   if (answer.request_hash !== keyed.hash)
