@@ -445,7 +445,15 @@ export async function bench(): Promise<void> {
       (['saga', 'dbos', 'direct'] as const).map((way) => {
         const c = result.cpuMsPerTrip[way];
         const total = c.orchestrator + c.participants + c.client + c.postgres;
-        return `| ${name} | ${way} | ${c.orchestrator} | ${c.participants} | ${c.client} | ${c.postgres} | ${round(total)} |`;
+        const rate = {
+          saga: result.completedTripsPerSecond,
+          dbos: result.dbosTripsPerSecond,
+          direct: result.directChainsPerSecond,
+        }[way];
+        // CPU-seconds used per second of the round, over the machine's CPUs: what is left idle
+        // while this way runs is what something other than the CPU (a lock, a wait) holds back.
+        const busy = Math.round(((total / 1000) * rate * 100) / cpus().length);
+        return `| ${name} | ${way} | ${c.orchestrator} | ${c.participants} | ${c.client} | ${c.postgres} | ${round(total)} | ${busy}% |`;
       }),
     );
     const oneClient = results.overheadPerStepMs.oneClient;
@@ -473,10 +481,10 @@ export async function bench(): Promise<void> {
       '| --- | --- | --- | --- | --- | --- |',
       ...rows,
       '',
-      'CPU per completed trip (ms), by process, measured from /proc during the same rounds. "client" is the load generator, which also hosts DBOS and makes the direct calls; "postgres" is the PostgreSQL backends connected to the databases of the run; a backend that closes during a round takes its CPU with it, so that column is a lower bound.',
+      'CPU per completed trip (ms), by process, measured from /proc during the same rounds. "client" is the load generator, which also hosts DBOS and makes the direct calls; "postgres" is the PostgreSQL backends connected to the databases of the run; a backend that closes during a round takes its CPU with it, so that column is a lower bound. "CPUs busy" is that total times the trips per second, over the machine’s CPUs: the share of the machine this way kept busy; what is left was idle, or used by the kernel and by other processes on the machine.',
       '',
-      '| scenario | way | orchestrator | participants | client | postgres | total |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| scenario | way | orchestrator | participants | client | postgres | total | CPUs busy |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...cpuRows,
       '',
       '### Where the time goes',
