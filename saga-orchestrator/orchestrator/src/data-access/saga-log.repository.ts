@@ -40,11 +40,14 @@ export interface StepRow {
   last_error: string | null;
 }
 
-/** One `stepSucceeded` waiting for its group commit. */
-interface StepSucceeded {
+/**
+ * A write waiting for its group commit: a step that succeeded (`step` and `move`) and what
+ * comes next, or, with `step` null, only the start of an attempt.
+ */
+interface StepWrite {
   lease: Lease;
-  step: string;
-  move: { cursor?: number; compCursor?: number; status: SagaStatus; participantMs: number };
+  step: string | null;
+  move?: { cursor?: number; compCursor?: number; status: SagaStatus; participantMs: number };
   then: {
     start?: { step: string; kind: 'action' | 'compensation'; deadlineMs: number };
     finish?: 'COMPLETED' | 'COMPENSATED';
@@ -68,22 +71,6 @@ export interface StartedAttempt {
   attempts: number;
   budgetBase: number;
   deadlineAt: Date;
-}
-
-/**
- * An attempt's start, given the placeholders of its step, kind and deadline (ms), after a CTE
- * `s` that yields the fenced saga's id: nothing is inserted when the fence refused.
- */
-const startAttemptSql = (step: string, kind: string, deadlineMs: string) =>
-  `INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
-       SELECT s.id, ${step}, ${kind}, 'RUNNING', 1, now() + ${deadlineMs} * interval '1 millisecond' FROM s
-       ON CONFLICT (saga_id, name) DO UPDATE
-          SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
-       RETURNING attempts, budget_base, deadline_at`;
-
-function startedAttempt(rows: Record<string, unknown>[]): StartedAttempt {
-  const row = rows[0] as { attempts: number; budget_base: number; deadline_at: Date };
-  return { attempts: row.attempts, budgetBase: row.budget_base, deadlineAt: row.deadline_at };
 }
 
 export class SagaLog {
@@ -285,16 +272,16 @@ export class SagaLog {
     kind: 'action' | 'compensation',
     deadlineMs: number,
   ): Promise<StartedAttempt> {
-    const rows = await this.fenced(
-      'saga-log-start-attempt',
+    // Through the same group commit as the step writes: the first attempt of every new saga
+    // and every retry would otherwise be a round trip of its own.
+    const outcome = await this.stepWrites.add({
       lease,
-      `WITH s AS (
-         UPDATE sagas SET lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
-          WHERE ${FENCE} RETURNING id)
-       ${startAttemptSql('$5', '$6', '$7')}`,
-      [step, kind, deadlineMs],
-    );
-    return startedAttempt(rows);
+      step: null,
+      then: { start: { step, kind, deadlineMs } },
+    });
+    if (outcome === 'lease-lost') throw new LeaseLostError(lease);
+    if (!outcome) throw new Error(`the start of ${step} was not logged`);
+    return outcome;
   }
 
   /**
@@ -343,12 +330,13 @@ export class SagaLog {
   }
 
   /**
-   * The most frequent write, one per step of every saga, goes through group commit: the
-   * batch's rows are unnested and each saga's fence is checked on its own row, so one saga
-   * whose lease was lost changes nothing for the others.
+   * The most frequent writes, a step's success with the start of the next attempt and an
+   * attempt's start on its own, go through group commit: the batch's rows are unnested and each
+   * saga's fence is checked on its own row, so one saga whose lease was lost changes nothing
+   * for the others.
    */
-  private readonly stepWrites = new GroupCommit<StepSucceeded, StepOutcome>(async (items) => {
-    const column = <T>(pick: (item: StepSucceeded) => T) => items.map(pick);
+  private readonly stepWrites = new GroupCommit<StepWrite, StepOutcome>(async (items) => {
+    const column = <T>(pick: (item: StepWrite) => T) => items.map(pick);
     const { rows } = await this.pool.query<{
       id: string;
       attempts: number | null;
@@ -366,7 +354,8 @@ export class SagaLog {
        s AS (
          UPDATE sagas SET cursor = coalesce(b.cursor, sagas.cursor),
                 comp_cursor = coalesce(b.comp_cursor, sagas.comp_cursor),
-                status = b.status, participant_ms = sagas.participant_ms + b.participant_ms,
+                status = coalesce(b.status, sagas.status),
+                participant_ms = sagas.participant_ms + b.participant_ms,
                 updated_at = now(), finished_at = CASE WHEN b.finished THEN now() END,
                 lease_expires_at =
                   now() + $13 * interval '1 millisecond' * CASE WHEN b.finished THEN -1 ELSE 1 END
@@ -391,10 +380,10 @@ export class SagaLog {
         column((i) => i.lease.owner),
         column((i) => i.lease.version),
         column((i) => i.step),
-        column((i) => i.move.cursor ?? null),
-        column((i) => i.move.compCursor ?? null),
-        column((i) => i.then.finish ?? i.move.status),
-        column((i) => i.move.participantMs),
+        column((i) => i.move?.cursor ?? null),
+        column((i) => i.move?.compCursor ?? null),
+        column((i) => i.then.finish ?? i.move?.status ?? null),
+        column((i) => i.move?.participantMs ?? 0),
         column((i) => i.then.finish !== undefined),
         column((i) => i.then.start?.step ?? null),
         column((i) => i.then.start?.kind ?? null),
