@@ -98,8 +98,11 @@ export function writeModelReads(
       );
     },
 
-    // No stored first pages here: every page of a customer's orders is the join above.
+    // No stored first pages here: every page is a query over the write model.
     customerFirstPage() {
+      return Promise.resolve(undefined);
+    },
+    topProductsPage() {
       return Promise.resolve(undefined);
     },
 

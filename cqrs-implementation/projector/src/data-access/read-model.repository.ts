@@ -8,6 +8,7 @@ import type { ViewUpdate } from '../domain/product-view.projection.ts';
  *   cqrs:<gen>:product:<id>               hash {version, doc}
  *   cqrs:<gen>:order:<id>                 hash {version, doc}
  *   cqrs:<gen>:top-products               sorted set, score = units sold
+ *   cqrs:<gen>:top-products:first-page    string: the TOP_PAGE best-sellers' docs joined by commas
  *   cqrs:<gen>:customer:<id>:orders       sorted set, score = placed-at ms
  *   cqrs:<gen>:customer:<id>:first-page   hash {items, next}: the newest FIRST_PAGE order docs
  *                                         joined by commas, and the id the next page starts
@@ -24,6 +25,8 @@ export const readModelBase = (prefix: string) => `${prefix}cqrs:`;
 export const DEFAULT_GENERATION = 'g1';
 /** The query service's default page of a customer's orders, kept whole by the projector. */
 export const FIRST_PAGE = 20;
+/** The query service's default page of top products, kept whole by the projector. */
+export const TOP_PAGE = 10;
 
 /**
  * `lost`: the store has no checkpoint, so it is not the store the projector has been feeding
@@ -65,7 +68,19 @@ local function apply(gen)
   if version < current then return 'stale' end
   redis.call('HSET', key, 'version', version, 'doc', doc)
   if kind == 'product' then
-    redis.call('ZADD', base .. gen .. ':top-products', score, id)
+    local top = base .. gen .. ':top-products'
+    local before = redis.call('ZREVRANK', top, id)
+    redis.call('ZADD', top, score, id)
+    -- The read model keeps the best-sellers' first page whole, so the query answers it with one
+    -- read; only a product that is (or was) on that page changes it.
+    if (before and before < ${TOP_PAGE}) or redis.call('ZREVRANK', top, id) < ${TOP_PAGE} then
+      local docs = {}
+      for _, productId in ipairs(redis.call('ZREVRANGE', top, 0, ${TOP_PAGE} - 1)) do
+        local view = redis.call('HGET', base .. gen .. ':product:' .. productId, 'doc')
+        if view then docs[#docs + 1] = view end
+      end
+      redis.call('SET', top .. ':first-page', table.concat(docs, ','))
+    end
   else
     local customer = base .. gen .. ':customer:' .. owner
     local orders = customer .. ':orders'

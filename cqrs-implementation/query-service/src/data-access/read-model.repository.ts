@@ -45,6 +45,8 @@ return {ids, docs, complete and 1 or 0}`,
   cqrsCustomerFirstPage: `${LIVE}
 local page = redis.call('HMGET', base .. 'customer:' .. ARGV[2] .. ':first-page', 'items', 'next')
 return {page[1], page[2], complete and 1 or 0}`,
+  cqrsTopProductsPage: `${LIVE}
+return {redis.call('GET', base .. 'top-products:first-page'), complete and 1 or 0}`,
   cqrsTopProducts: `${LIVE}
 local ids = redis.call('ZREVRANGE', base .. 'top-products', 0, tonumber(ARGV[2]) - 1)
 local docs = {}
@@ -65,6 +67,8 @@ export type ViewKind = 'product' | 'order';
 
 /** The page size the projector keeps each customer's first page at (its FIRST_PAGE). */
 export const FIRST_PAGE = 20;
+/** The page size the projector keeps the best-sellers' first page at (its TOP_PAGE). */
+export const TOP_PAGE = 10;
 
 export function createReadModelRepository(redis: Redis, prefix: string) {
   for (const [name, lua] of Object.entries(SCRIPTS))
@@ -116,6 +120,15 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
       ];
       if (!complete) throw new ReadModelIncomplete();
       return items === null ? undefined : { items, next: next ?? '' };
+    },
+    /**
+     * The TOP_PAGE best-sellers' docs as the projector stored them, joined by commas; undefined
+     * when the store holds no such page (no product yet), so the caller asks topProducts.
+     */
+    async topProductsPage(): Promise<string | undefined> {
+      const [docs, complete] = (await call('cqrsTopProductsPage')) as [string | null, number];
+      if (!complete) throw new ReadModelIncomplete();
+      return docs ?? undefined;
     },
     async topProducts(limit: number): Promise<string[]> {
       const [docs, complete] = (await call('cqrsTopProducts', limit)) as [string[], number];
