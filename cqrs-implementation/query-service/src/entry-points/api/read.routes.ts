@@ -44,6 +44,12 @@ export function readRoutes(
 ): void {
   /** Without a token, answers at once from whatever the read model holds now. */
   const consistent = async (req: Request) => {
+    // Most reads carry neither header: nothing to validate, no schema run per request.
+    if (
+      req.headers['x-consistency-token'] === undefined &&
+      req.headers['x-consistency-timeout-ms'] === undefined
+    )
+      return;
     const headers = parse(req, 'headers', ConsistencyHeaders);
     const token = headers['x-consistency-token'];
     if (token !== undefined)
