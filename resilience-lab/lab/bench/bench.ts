@@ -1,9 +1,16 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import CircuitBreaker from 'opossum';
 import { Agent, request } from 'undici';
-import { waitFor } from '@lab/shared/testkit';
-import { percentile } from '@lab/shared/testkit';
+import {
+  mainThreadProfile,
+  percentile,
+  profileTable,
+  summariseProfile,
+  waitFor,
+  type ProfiledService,
+} from '@lab/shared/testkit';
 import { runExperiment } from '../src/experiments/run-experiment.ts';
 import { startLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
@@ -134,9 +141,39 @@ async function failFast() {
   }
 }
 
+const PROFILE_MS = 3000;
+
+/**
+ * Where the gateway's CPU goes while every protection is on and the supplier is healthy: the
+ * gateway under `node --cpu-prof`, the throughput load for a few seconds, stopped (V8 writes
+ * the profile at exit) and summarised.
+ */
+async function gatewayProfile(): Promise<ProfiledService> {
+  const dir = mkdtempSync(join(tmpdir(), 'resilience-bench-gateway-'));
+  const lab = await startLab({
+    gatewayEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
+  });
+  try {
+    const requests = Math.round(
+      (await throughput(lab.gateway.url, PROFILE_MS)) * (PROFILE_MS / 1000),
+    );
+    await lab.gateway.stop();
+    const file = mainThreadProfile(dir);
+    if (!file) throw new Error('no CPU profile was written for the gateway');
+    return {
+      label: 'gateway (every protection, GET /availability)',
+      units: requests,
+      summary: summariseProfile(file, 'resilience-lab'),
+    };
+  } finally {
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function bench(): Promise<number> {
   const rows: Row[] = [];
-  say('bench 1/4: opossum fire() against a direct call');
+  say('bench 1/5: opossum fire() against a direct call');
   const inProcess = await breakerOverhead();
   rows.push({
     metric: 'breaker overhead per call (in process)',
@@ -157,7 +194,7 @@ export async function bench(): Promise<number> {
     unit: 'ns/op',
   });
 
-  say('bench 2/4: gateway throughput on a healthy supplier, with and without the breaker');
+  say('bench 2/5: gateway throughput on a healthy supplier, with and without the breaker');
   const http = await httpOverhead();
   const loss = 1 - http.withBreaker / http.without;
   rows.push({
@@ -170,7 +207,7 @@ export async function bench(): Promise<number> {
     unit: 'req/s',
   });
 
-  say('bench 3/4: fail-fast latency while the breaker is open');
+  say('bench 3/5: fail-fast latency while the breaker is open');
   const fast = await failFast();
   rows.push({
     metric: 'fail-fast p99 while open (HTTP round trip)',
@@ -182,7 +219,10 @@ export async function bench(): Promise<number> {
     unit: 'ms',
   });
 
-  say('bench 4/4: cascade experiment (quick)');
+  say('bench 4/5: where the gateway spends its CPU, sampled by V8');
+  const profile = await gatewayProfile();
+
+  say('bench 5/5: cascade experiment (quick)');
   // A long client timeout, so the unprotected p99 is measured rather than cut off at 2 s.
   const cascade = await runExperiment('cascade', {
     quick: true,
@@ -232,10 +272,31 @@ export async function bench(): Promise<number> {
     'is GET /status, a local route, so the ratio isolates the cost of the breaker path from HTTP itself. The cascade rows',
     'come from `experiment cascade --quick` with a 10 s client timeout (bench/results/cascade.md and .svg, not committed).',
     '',
+    '### Where the time goes',
+    '',
+    `A V8 CPU profile (\`node --cpu-prof\`) of the gateway with every protection on, under ${PROFILE_MS / 1000} s of the throughput load above against a healthy supplier. Shares of the CPU the gateway spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a timer) counts for the library that called it, so the breaker's row is opossum's own work and the HTTP client's row includes the call to the supplier.`,
+    '',
+    ...profileTable([profile], {
+      name: 'request',
+      format: (ms) => `${(ms * 1000).toFixed(0)} µs`,
+    }),
+    '',
   ].join('\n');
   writeFileSync(
     join(benchDir, 'results.json'),
-    `${JSON.stringify({ ranAt: new Date().toISOString(), rows }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        ranAt: new Date().toISOString(),
+        rows,
+        profile: {
+          service: profile.label,
+          cpuUsPerRequest: Math.round((profile.summary.busyMs * 1000) / profile.units),
+          shares: profile.summary.shares,
+        },
+      },
+      null,
+      2,
+    )}\n`,
   );
   writeFileSync(join(benchDir, 'REPORT.md'), report);
   say(report);

@@ -33,6 +33,7 @@ const LIBRARIES: [string, RegExp][] = [
     /\/(pino|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|safe-stable-stringify)[@-]/,
   ],
   ['HTTP client (undici)', /\/undici@/],
+  ['circuit breaker (opossum)', /\/opossum@/],
   ['shared kit (@lab/shared)', /\/shared\/src\//],
 ];
 
