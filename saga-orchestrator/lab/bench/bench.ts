@@ -58,6 +58,8 @@ const SOLO_TRIPS = Number(process.env.BENCH_SOLO_TRIPS ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1000);
 const CONCURRENCY = 20;
 const STEPS = 7;
+/** What a completed trip asks of its saga log: the saga, the first attempt, one write per step. */
+const LOG_WRITES = 2 + STEPS;
 const PROFILE_TRIPS = Number(process.env.BENCH_PROFILE_TRIPS ?? 150);
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
@@ -148,6 +150,29 @@ async function profileUnderTrips(
   } finally {
     for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Transactions committed in `database` so far, once PostgreSQL's statistics have caught up: a
+ * backend under load reports its counts at most once a second, so the figure is read until two
+ * readings a second apart agree.
+ */
+async function commitsIn(db: pg.Client, database: string): Promise<number> {
+  const read = async () =>
+    (
+      await db.query<{ n: number }>(
+        'SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = $1',
+        [database],
+      )
+    ).rows[0]?.n ?? 0;
+  let last = await read();
+  for (let i = 0; i < 10; i++) {
+    await sleep(1100);
+    const now = await read();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 interface Timed {
@@ -251,6 +276,10 @@ export async function bench(): Promise<void> {
   });
   const db = new pg.Client({ connectionString: databaseUrlFor(adminUrl, databases.orchestrator) });
   await db.connect();
+  // Statistics are read from another database, so reading them adds nothing to the saga log's
+  // own counts.
+  const statsDb = new pg.Client({ connectionString: adminUrl });
+  await statsDb.connect();
   let dbos: DbosPeer | undefined;
   try {
     dbos = await launchDbosPeer(databaseUrlFor(adminUrl, dbosDatabase), lab.urls, 10);
@@ -312,12 +341,16 @@ export async function bench(): Promise<void> {
       const dbosRun = measured();
       const sagaRun = measured();
       const sagaIds: string[] = [];
+      // Only the saga rounds use the saga log's database: its commits per trip show what the
+      // group commit made of the nine writes a trip asks for.
+      const logCommitsBefore = await commitsIn(statsDb, databases.orchestrator);
       for (let r = 1; r <= ROUNDS; r++) {
         say(
           `${scenario.name}, round ${r}/${ROUNDS}: ${perRound} trips each way, ${CONCURRENCY} clients`,
         );
         let started = performance.now();
-        const snapshot = () => cpuSnapshot(lab, db, [...Object.values(databases), dbosDatabase]);
+        const snapshot = () =>
+          cpuSnapshot(lab, statsDb, [...Object.values(databases), dbosDatabase]);
         let cpu = await snapshot();
         direct.latencies.push(
           ...(await closedLoop(perRound, CONCURRENCY, (_, c) =>
@@ -345,10 +378,11 @@ export async function bench(): Promise<void> {
         dbosRun.count += perRound;
         addCpu(cpu, await snapshot(), dbosRun.cpu);
       }
+      const logCommits = (await commitsIn(statsDb, databases.orchestrator)) - logCommitsBefore;
       const loaded = await timings(db, sagaIds);
       sagaRun.count = loaded.length;
       sagaRun.latencies = loaded.map((t) => t.latency);
-      runs.push({ scenario, direct, dbos: dbosRun, saga: sagaRun, loaded });
+      runs.push({ scenario, direct, dbos: dbosRun, saga: sagaRun, loaded, logCommits });
     }
 
     say(`overhead: ${SOLO_TRIPS} trips, one client`);
@@ -390,7 +424,7 @@ export async function bench(): Promise<void> {
       Object.fromEntries(
         Object.entries(m.cpu).map(([key, seconds]) => [key, round((seconds * 1000) / m.count)]),
       ) as CpuSplit;
-    const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded }) => ({
+    const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded, logCommits }) => ({
       name: scenario.name,
       result: {
         title: scenario.title,
@@ -401,6 +435,7 @@ export async function bench(): Promise<void> {
         dbosLatencyMs: stats(peerRun.latencies),
         directLatencyMs: stats(direct.latencies),
         overheadPerStepMs: stats(loaded.map((t) => t.overheadPerStep)),
+        sagaLogCommitsPerTrip: round(logCommits / Math.max(1, saga.count)),
         // CPU ms per trip, by process: what each way of running the trip costs the machine.
         cpuMsPerTrip: { saga: perTrip(saga), dbos: perTrip(peerRun), direct: perTrip(direct) },
       },
@@ -439,6 +474,7 @@ export async function bench(): Promise<void> {
         `| ${scenario.name}: completed trips/s vs direct calls | ${r.completedTripsPerSecond} | ${r.directChainsPerSecond} | ${round(vsDirect)} | ≥ 0.85 | ${vsDirect >= 0.85 ? 'yes' : 'no'} |`,
         `| ${scenario.name}: trip latency p50 / p99 (ms) | ${r.tripLatencyMs.p50} / ${r.tripLatencyMs.p99} | DBOS ${r.dbosLatencyMs.p50} / ${r.dbosLatencyMs.p99}, direct ${r.directLatencyMs.p50} / ${r.directLatencyMs.p99} | - | - | - |`,
         `| ${scenario.name}: overhead per step p50 / p99 (ms, ${CONCURRENCY} clients) | ${r.overheadPerStepMs.p50} / ${r.overheadPerStepMs.p99} | - | - | - | - |`,
+        `| ${scenario.name}: saga-log transactions per trip (group commit) | ${r.sagaLogCommitsPerTrip} | ${LOG_WRITES} writes | ${round(r.sagaLogCommitsPerTrip / LOG_WRITES)} | - | - |`,
       );
     }
     const cpuRows = summaries.flatMap(({ name, result }) =>
@@ -502,6 +538,7 @@ export async function bench(): Promise<void> {
   } finally {
     await dbos?.stop();
     await db.end();
+    await statsDb.end();
     await lab.stop();
     for (const name of Object.values(databases)) await dropDatabase(adminUrl, name);
     await release(dbosOwned);
