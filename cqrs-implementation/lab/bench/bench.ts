@@ -120,36 +120,48 @@ export async function runBench(): Promise<number> {
 
     // --- 2. Relay and projector join; steady 500 commands/s; commit → visible in Redis ----------
     await Promise.all([stack.start('relay'), stack.start('projector')]);
-    await waitFor(
-      'the outbox backlog of the overhead runs to drain',
-      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
-      {
-        timeoutMs: 120_000,
-        intervalMs: 250,
-      },
-    );
-    // The overhead runs left thousands of events for the projector too; lag measured while it
-    // still works through them would be that backlog's age, not the pipeline's.
-    await waitFor(
-      'the projector to apply the overhead runs',
-      async () => (await metric(stack.url('projector'), 'cqrs_projector_lag_events')) === 0,
-      { timeoutMs: 120_000, intervalMs: 250 },
-    );
-    // The outbox round measured what the command side sustains (closed loop, relay and
-    // projector stopped); with them running it has less of the machine, hence the margin.
-    const lagRate = Math.max(1, Math.floor(Math.min(LAG_RATE, rpsWith * LAG_LOAD_SHARE)));
-    say(`end-to-end lag at ${lagRate} commands/s offered (capacity ${rpsWith.toFixed(0)}/s)`);
-    const lag = await measureLag(
-      {
-        command: stack.url('command'),
-        relay: stack.url('relay'),
-        projector: stack.url('projector'),
-      },
-      redis,
-      ns.redisKeyPrefix,
-      orderBody,
-      lagRate,
-    );
+    // Lag measured while the relay or the projector still works through earlier commands would
+    // be that backlog's age, not the pipeline's.
+    const drained = async (what: string) => {
+      await waitFor(
+        `the relay to publish ${what}`,
+        async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+      await waitFor(
+        `the projector to apply ${what}`,
+        async () => (await metric(stack.url('projector'), 'cqrs_projector_lag_events')) === 0,
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+    };
+    await drained('the overhead runs');
+    // What the command side sustains now that relay and projector share the machine with it.
+    const capacity = (
+      await measureRate(
+        { origin: stack.url('command'), method: 'POST', path: () => '/orders', body: orderBody },
+        SECONDS / 2,
+        8,
+      )
+    ).rps;
+    await drained('the capacity run');
+    const lagUrls = {
+      command: stack.url('command'),
+      relay: stack.url('relay'),
+      projector: stack.url('projector'),
+    };
+    let lagRate = Math.max(1, Math.floor(Math.min(LAG_RATE, capacity * LAG_LOAD_SHARE)));
+    say(`end-to-end lag at ${lagRate} commands/s offered (capacity ${capacity.toFixed(0)}/s)`);
+    let lag = await measureLag(lagUrls, redis, ns.redisKeyPrefix, orderBody, lagRate);
+    // A command side that fell behind what it was offered (the machine got busier) measured its
+    // own queue: once more, at a share of what it did accept.
+    let retried = '';
+    if (lag.acceptedRate < lag.offeredRate * 0.95) {
+      retried = ` A first run offered ${lag.offeredRate.toFixed(0)}/s but had only ${lag.acceptedRate.toFixed(0)}/s accepted (p99 ${lag.p99.toFixed(1)} ms, the command side's queue), so it was repeated at ${(LAG_LOAD_SHARE * 100).toFixed(0)}% of that.`;
+      lagRate = Math.max(1, Math.floor(lag.acceptedRate * LAG_LOAD_SHARE));
+      await drained('the first lag run');
+      say(`end-to-end lag again at ${lagRate} commands/s offered`);
+      lag = await measureLag(lagUrls, redis, ns.redisKeyPrefix, orderBody, lagRate);
+    }
     // Only a run that offered the target's rate and had it accepted can meet the target.
     const atTargetRate = lag.offeredRate >= LAG_RATE * 0.98 && lag.acceptedRate >= LAG_RATE * 0.95;
     rows.push({
@@ -162,8 +174,8 @@ export async function runBench(): Promise<number> {
       met: atTargetRate && lag.p99 <= 25,
     });
     notes.push(
-      `Lag run: ${lag.sent} commands offered at ${lag.offeredRate.toFixed(0)}/s (${(LAG_LOAD_SHARE * 100).toFixed(0)}% of the ${rpsWith.toFixed(0)} req/s the outbox round sustained, at most ${LAG_RATE}/s), ${lag.acceptedRate.toFixed(0)}/s accepted; lag p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.${atTargetRate ? '' : ` The command side could not be offered ${LAG_RATE}/s in this run, so the target row is not met whatever the lag.`}`,
-      `Where the lag goes, from the services' own histograms over the lag run (bucket estimates; mean from sum/count): outbox insert → Kafka ack (relay) ${lag.relay}; outbox insert → applied in Redis (projector) ${lag.projector}; published → applied ≈ ${lag.publishedToApplied}. The probe: ${lag.probe}.`,
+      `Lag run: ${lag.sent} commands offered at ${lag.offeredRate.toFixed(0)}/s (at most ${LAG_RATE}/s and ${(LAG_LOAD_SHARE * 100).toFixed(0)}% of the ${capacity.toFixed(0)} req/s the command side sustained closed-loop with relay and projector running), ${lag.acceptedRate.toFixed(0)}/s accepted; lag p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.${retried}${atTargetRate ? '' : ` Only a run offered ${LAG_RATE}/s and accepting it can meet the target, so that row is not met whatever the lag.`}`,
+      `Where the lag goes, from the services' own histograms over the lag run (bucket estimates; mean from sum/count): outbox insert → Kafka ack (relay) ${lag.relay}; outbox insert → applied in Redis (projector) ${lag.projector}; published → applied ≈ ${lag.publishedToApplied}. CPU per accepted command over the run (the services' own process_cpu_seconds_total): ${lag.cpu}. The probe: ${lag.probe}.`,
     );
 
     // --- 3. Catch-up from a backlog --------------------------------------------------------------
@@ -395,6 +407,10 @@ export async function measureLag(
     ]);
   const [relayBefore, projectorBefore] = await histograms();
   const heldBackBefore = await metric(urls.relay, 'cqrs_relay_held_back_total');
+  const services = Object.entries(urls);
+  const cpuSeconds = () =>
+    Promise.all(services.map(([, url]) => metric(url, 'process_cpu_seconds_total')));
+  const serviceCpuBefore = await cpuSeconds();
   const cpuBefore = process.cpuUsage();
   const watcher = (async () => {
     while (watching.on || pending.size > 0) {
@@ -459,6 +475,7 @@ export async function measureLag(
   const relay = histogramSince(relayBefore, relayAfter);
   const projector = histogramSince(projectorBefore, projectorAfter);
   const heldBack = (await metric(urls.relay, 'cqrs_relay_held_back_total')) - heldBackBefore;
+  const serviceCpu = (await cpuSeconds()).map((after, i) => after - (serviceCpuBefore[i] ?? 0));
   const meanOf = (h: Histogram) => (h.count > 0 ? h.sum / h.count : Number.NaN);
   return {
     sent,
@@ -471,6 +488,12 @@ export async function measureLag(
     relay: `${describeHistogram(relay)}, ${heldBack} polls held back behind an older open transaction`,
     projector: describeHistogram(projector),
     publishedToApplied: `${ms(meanOf(projector) - meanOf(relay))} on average`,
+    cpu: services
+      .map(
+        ([name], i) =>
+          `${name} ${(((serviceCpu[i] ?? 0) * 1000) / Math.max(1, accepted)).toFixed(2)} ms`,
+      )
+      .join(', '),
     probe: `${probes} probes over ${(probedKeys / Math.max(1, probes)).toFixed(1)} pending views on average; the load generator and probe together used ${((cpu.user + cpu.system) / 1000 / elapsed / 10).toFixed(0)}% of one core`,
   };
 }
