@@ -146,6 +146,30 @@ export async function auditReadModel(
       if (listed === null) drift(`order:${o.id}`, `not listed under customer ${o.customer_id}`);
     });
   }
+
+  // The pages the projector keeps whole (20 orders, 10 best-sellers) must read as the lists
+  // they are cut from. A page not there is no drift: the query service then reads the list.
+  const joinedDocs = async (kind: 'order' | 'product', ids: string[]) => {
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hget(`${gen}${kind}:${id}`, 'doc');
+    return ((await pipeline.exec()) ?? [])
+      .map(([, doc]) => doc as string | null)
+      .filter(Boolean)
+      .join(',');
+  };
+  for (const customer of new Set(orders.map((o) => o.customer_id))) {
+    const ids = await redis.zrevrange(`${gen}customer:${customer}:orders`, 0, 20);
+    if (ids.length === 0) continue;
+    const stored = await redis.hgetall(`${gen}customer:${customer}:first-page`);
+    if (stored.items === undefined) continue;
+    const next = ids.length > 20 ? (ids[19] ?? '') : '';
+    if (stored.items !== (await joinedDocs('order', ids.slice(0, 20))) || stored.next !== next)
+      drift(`customer:${customer}`, 'stored first page differs from the orders list');
+  }
+  const top = await redis.zrevrange(`${gen}top-products`, 0, 9);
+  const topPage = await redis.get(`${gen}top-products:first-page`);
+  if (topPage !== null && topPage !== (await joinedDocs('product', top)))
+    drift('top-products', 'stored first page differs from the best-sellers list');
   return violations;
 }
 
