@@ -13,12 +13,14 @@ export const transactionalOutbox: Outbox = {
     // The trace context travels in the row, so the relay (another process, later) can
     // continue this request's trace when it publishes.
     const traceContext = JSON.stringify(captureTraceContext());
-    await client.query(
-      `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload, trace_context)
+    await client.query({
+      // Named, so each connection parses and plans the outbox insert once, not per command.
+      name: 'outbox-append',
+      text: `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload, trace_context)
        SELECT e.aggregate_type, e.aggregate_id, e.aggregate_version, e.type, e.payload, $2::jsonb
          FROM jsonb_to_recordset($1::jsonb)
            AS e(aggregate_type text, aggregate_id uuid, aggregate_version int, type text, payload jsonb)`,
-      [
+      values: [
         JSON.stringify(
           events.map((e) => ({
             aggregate_type: e.aggregateType,
@@ -30,7 +32,7 @@ export const transactionalOutbox: Outbox = {
         ),
         traceContext,
       ],
-    );
+    });
   },
 };
 
