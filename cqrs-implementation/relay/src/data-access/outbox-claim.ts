@@ -67,18 +67,24 @@ export const claimSettledPrefix: ClaimStrategy = async (client, limit) => {
     [RELAY_LOCK],
   );
   if (!lock[0]?.leader) return { events: [], heldBack: 0, leader: false };
-  const { rows } = await client.query<OutboxRow & { settled: boolean }>(SELECT_UNPUBLISHED, [
-    limit,
-  ]);
+  // Named, so the relay's connections plan the outbox scan once, not on every poll.
+  const { rows } = await client.query<OutboxRow & { settled: boolean }>({
+    name: 'relay-unpublished',
+    text: SELECT_UNPUBLISHED,
+    values: [limit],
+  });
   const firstUnsettled = rows.findIndex((row) => !row.settled);
   const events = firstUnsettled === -1 ? rows : rows.slice(0, firstUnsettled);
   return { events, heldBack: rows.length - events.length, leader: true };
 };
 
 export async function markPublished(client: PoolClient, positions: number[]): Promise<void> {
-  await client.query('UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])', [
-    positions,
-  ]);
+  // Named, so the relay's connections plan marking a batch once, not per batch.
+  await client.query({
+    name: 'relay-mark-published',
+    text: 'UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])',
+    values: [positions],
+  });
 }
 
 export async function outboxBacklog(client: { query: PoolClient['query'] }): Promise<number> {
