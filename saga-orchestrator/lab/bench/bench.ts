@@ -493,13 +493,14 @@ export async function bench(): Promise<void> {
       }),
     );
     const oneClient = results.overheadPerStepMs.oneClient;
-    // No restart can finish the trips faster than the participants serve their seven calls:
-    // the direct chains/s of this run (distinct inventory) is that floor's rate.
-    const ceiling = scenarioResults.distinct?.directChainsPerSecond ?? Number.NaN;
-    const floorSeconds = round(IN_FLIGHT / ceiling);
+    // A reference for the recovery: how long the same trips' calls take at the rate the direct
+    // chains of 20 clients reached in this run (distinct inventory). A restart drives all the
+    // trips at once, so it may beat it; what it cannot beat is what the participants can serve.
+    const directRate = scenarioResults.distinct?.directChainsPerSecond ?? Number.NaN;
+    const directSeconds = round(IN_FLIGHT / directRate);
     rows.push(
       `| overhead per step p50 / p99 (ms, one client) | ${oneClient.p50} / ${oneClient.p99} | - | - | ≤ 1 | ${oneClient.p50 <= 1 ? 'yes' : 'no'} |`,
-      `| recovery of ${results.recovery.inFlightAtKill} in-flight trips (s) | ${results.recovery.secondsToAllTerminal} | ${floorSeconds} s at the direct-call ceiling | ${round(recoverySeconds / floorSeconds)} | ≤ 5 | ${recovered >= IN_FLIGHT && recoverySeconds <= 5 ? 'yes' : 'no'} |`,
+      `| recovery of ${results.recovery.inFlightAtKill} in-flight trips (s) | ${results.recovery.secondsToAllTerminal} | ${directSeconds} s at the 20-client direct rate | ${round(recoverySeconds / directSeconds)} | ≤ 5 | ${recovered >= IN_FLIGHT && recoverySeconds <= 5 ? 'yes' : 'no'} |`,
     );
     const lines = [
       '## Saga lab',
@@ -509,7 +510,7 @@ export async function bench(): Promise<void> {
       `- Throughput and latency: per scenario ${results.tripsPerScenario} happy-path trips from ${CONCURRENCY} closed-loop clients (each waits until its trip is terminal), in ${ROUNDS} rounds that each run the direct calls, the saga and DBOS in turn. Direct: the same seven participant calls made by the client, without orchestrator or saga log. DBOS: the same trip as a DBOS Transact workflow, each call a checkpointed step, against the same participants.`,
       ...runs.map(({ scenario }) => `- Scenario \`${scenario.name}\`: ${scenario.title}.`),
       `- Overhead per step: (trip latency − participants' Server-Timing) / ${STEPS}, from the saga log's timestamps; with one client (${SOLO_TRIPS} trips, trip latency p50 ${results.soloTripLatencyMs.p50} ms) and under the ${CONCURRENCY}-client load, where it includes time queued for the database and the CPU.`,
-      `- Recovery: ${IN_FLIGHT} trips accepted while every first call hung, orchestrator SIGKILLed, restarted; ${recovered}/${IN_FLIGHT} terminal (${JSON.stringify(recoveryOutcome)}) at ${results.recovery.tripsPerSecond} trips/s. Every one of them still has all seven calls to make, so no restart can end them sooner than the participants can serve those calls: ${floorSeconds} s at this run's direct-call ceiling (${ceiling} chains/s), the reference in the table.`,
+      `- Recovery: ${IN_FLIGHT} trips accepted while every first call hung, orchestrator SIGKILLed, restarted; ${recovered}/${IN_FLIGHT} terminal (${JSON.stringify(recoveryOutcome)}) at ${results.recovery.tripsPerSecond} trips/s. Every one of them still has all seven calls to make; for reference, the same calls take ${directSeconds} s at the rate the direct chains of the 20-client rounds reached (${directRate} chains/s). The restarted orchestrator drives all ${IN_FLIGHT} at once, with the saga log's group commit writing their steps together, so it can go faster than 20 clients.`,
       "- Saga clients send `Prefer: wait=60` with POST /trips, so the orchestrator answers once the trip is terminal (as DBOS's caller awaits its workflow's result): neither way polls.",
       `- Happy-path outcome: ${JSON.stringify(happyPathOutcome)}.`,
       '',
