@@ -8,8 +8,8 @@
  * - CPU milliseconds per trip: the user+system CPU (/proc/<pid>/stat) of every service process
  *   plus every PostgreSQL backend connected to the wiring's databases, between the start and
  *   the end of the measured trips (a backend that connected in between counts from zero; one
- *   that disconnected before the end is missed; the server's shared background processes and
- *   the benchmark's own watcher connection are not counted);
+ *   that disconnected before the end is missed; the server's shared background processes are
+ *   not counted);
  * - service processes, their peak total RSS, and the peak number of database connections
  *   (pg_stat_activity rows on the wiring's databases, sampled every 100 ms);
  * - lines of code that exist only because of distribution, counted from the source now (the
@@ -20,9 +20,15 @@
 import { readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { databaseUrlFor } from '@lab/shared/pg';
 import { percentile } from '@lab/shared/testkit';
-import { createStock, post, tripRequest, TERMINAL, type Stock } from '../src/client.ts';
+import {
+  createStock,
+  post,
+  tripRequest,
+  TERMINAL,
+  waitForStatus,
+  type Stock,
+} from '../src/client.ts';
 import {
   startSagaLab,
   startSagaMonolith,
@@ -84,10 +90,8 @@ async function backends(admin: pg.Client, databases: string[]): Promise<number[]
 }
 
 /** CPU of the wiring's processes and backends now, by pid. */
-async function cpuSnapshot(admin: pg.Client, wiring: Wiring, exclude: number[]) {
-  const pids = [...wiring.pids(), ...(await backends(admin, wiring.databases))].filter(
-    (pid) => !exclude.includes(pid),
-  );
+async function cpuSnapshot(admin: pg.Client, wiring: Wiring) {
+  const pids = [...wiring.pids(), ...(await backends(admin, wiring.databases))];
   return new Map(pids.map((pid) => [pid, cpuMs(pid) ?? 0]));
 }
 
@@ -121,36 +125,18 @@ function peakSampler(admin: pg.Client, wiring: Wiring) {
 
 // ---- driving the two wirings ----------------------------------------------------------------
 
-/** Tells split-lab clients when their trip is terminal, reading the saga log directly. */
-function terminalWatcher(db: pg.Client) {
-  const waiting = new Map<string, () => void>();
-  const state = { running: true };
-  const loop = (async () => {
-    while (state.running) {
-      if (waiting.size > 0) {
-        const { rows } = await db.query<{ id: string }>(
-          'SELECT id FROM sagas WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])',
-          [[...waiting.keys()], TERMINAL],
-        );
-        for (const { id } of rows) {
-          waiting.get(id)?.();
-          waiting.delete(id);
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 3));
-    }
-  })();
-  return {
-    until: (id: string) => new Promise<void>((resolve) => waiting.set(id, resolve)),
-    stop: async () => {
-      state.running = false;
-      await loop;
-    },
-  };
-}
-
-async function postTrip(url: string, stock: Stock): Promise<string> {
-  return (await post<{ tripId: string }>(`${url}/trips`, tripRequest(stock), {}, [202])).tripId;
+/**
+ * Books a trip and resolves once it is terminal: `Prefer: wait` asks either wiring to answer
+ * with the outcome (the monolith always does: its answer comes after the commit).
+ */
+async function bookTrip(url: string, stock: Stock): Promise<void> {
+  const answer = await post<{ tripId: string; status: string }>(
+    `${url}/trips`,
+    tripRequest(stock),
+    { prefer: 'wait=60' },
+    [202],
+  );
+  if (!TERMINAL.includes(answer.status)) await waitForStatus(url, answer.tripId);
 }
 
 interface Run {
@@ -162,13 +148,13 @@ interface Run {
   peakConnections: number;
 }
 
-async function measure(admin: pg.Client, wiring: Wiring, exclude: number[], trips: number) {
+async function measure(admin: pg.Client, wiring: Wiring, trips: number) {
   const stocks = await Promise.all(
     Array.from({ length: CONCURRENCY }, () => createStock(wiring.stockUrls, trips)),
   );
   const latencies: number[] = [];
   const sampler = peakSampler(admin, wiring);
-  const before = await cpuSnapshot(admin, wiring, exclude);
+  const before = await cpuSnapshot(admin, wiring);
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -182,7 +168,7 @@ async function measure(admin: pg.Client, wiring: Wiring, exclude: number[], trip
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const after = await cpuSnapshot(admin, wiring, exclude);
+  const after = await cpuSnapshot(admin, wiring);
   const peak = await sampler.stop();
   return {
     trips,
@@ -333,39 +319,30 @@ export async function appendTaxReceipt(out: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const [lab, monolith] = await startWirings();
-  const sagaLog = new pg.Client({
-    connectionString: databaseUrlFor(adminUrl, lab.databases.orchestrator),
-  });
-  await sagaLog.connect();
-  const watcher = terminalWatcher(sagaLog);
   try {
-    const { rows } = await sagaLog.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const exclude = rows.map((row) => row.pid);
     const wirings: Wiring[] = [
       {
         name: 'split',
         stockUrls: lab.urls,
         pids: () => Object.values(lab.services).map((service) => service.pid),
         databases: Object.values(lab.databases),
-        book: async (stock) => watcher.until(await postTrip(lab.urls.orchestrator, stock)),
+        book: (stock) => bookTrip(lab.urls.orchestrator, stock),
       },
       {
         name: 'monolith',
         stockUrls: monolith.urls,
         pids: () => [monolith.service.pid],
         databases: [monolith.database],
-        book: async (stock) => {
-          await postTrip(monolith.urls.orchestrator, stock);
-        },
+        book: (stock) => bookTrip(monolith.urls.orchestrator, stock),
       },
     ];
     const runs = new Map<string, Run[]>(wirings.map((w) => [w.name, []]));
-    for (const wiring of wirings) await measure(admin, wiring, exclude, CONCURRENCY); // warm-up
+    for (const wiring of wirings) await measure(admin, wiring, CONCURRENCY); // warm-up
     // Rounds alternate the wirings, so drift on a shared machine hits both.
     for (let r = 0; r < ROUNDS; r++)
       for (const wiring of wirings) {
         say(`round ${r + 1}/${ROUNDS}: ${wiring.name}`);
-        runs.get(wiring.name)?.push(await measure(admin, wiring, exclude, TRIPS / ROUNDS));
+        runs.get(wiring.name)?.push(await measure(admin, wiring, TRIPS / ROUNDS));
       }
 
     const summary = (name: string, processes: number, packages: string[]) => {
@@ -488,8 +465,6 @@ export async function appendTaxReceipt(out: string): Promise<void> {
     );
     process.stdout.write(`${markdown.join('\n')}\n`);
   } finally {
-    await watcher.stop();
-    await sagaLog.end();
     await admin.end();
     await Promise.all([lab.stop(), monolith.stop()]);
   }
