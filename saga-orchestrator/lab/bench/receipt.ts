@@ -212,6 +212,10 @@ const distributionOnly: Record<'split' | 'monolith', Counted[]> = {
       category: 'saga log and leases',
       path: 'orchestrator/src/data-access/migrations/002_room_for_hot_updates.sql',
     },
+    {
+      category: 'saga log and leases',
+      path: 'orchestrator/src/data-access/group-commit.ts',
+    },
     { category: 'saga log and leases', path: 'orchestrator/src/domain/saga-worker.ts' },
     {
       category: 'HTTP client between services',
