@@ -101,7 +101,8 @@ describe('what the network hop adds', () => {
     const overHttp = await get(split.gateway.url, '/availability/sku-1', 'dead-1');
     const inProcess = get(monolith.gateway.url, '/availability/sku-1', 'dead-1');
 
-    expect(overHttp.status).toBe(502);
+    expect(overHttp.status).toBe(503);
+    expect(overHttp.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await overHttp.json()) as { code: string }).code).toBe('supplier-unreachable');
     await expect(inProcess).rejects.toThrow();
   });
