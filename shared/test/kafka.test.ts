@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,16 @@ function consumerProcess(topic: string, groupId: string) {
     }
   });
   return { child, received };
+}
+
+/** SIGTERM (the fixture leaves its group and exits), then SIGKILL if it has not within 15 s. */
+async function stopConsumer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(deadline);
 }
 
 beforeAll(async () => {
@@ -117,7 +128,8 @@ describe('kafka', () => {
           expect(record.traceId).toBe(traceOfSeq.get(record.received));
       }
     } finally {
-      for (const { child } of [...groupOne, ...groupTwo]) child.kill('SIGKILL');
+      // Stopped, not killed: a consumer that leaves its group lets afterAll delete the group.
+      await Promise.all([...groupOne, ...groupTwo].map(({ child }) => stopConsumer(child)));
     }
   });
 

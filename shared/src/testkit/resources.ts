@@ -108,6 +108,35 @@ async function deleteKeys({ url, keyPrefixes }: { url: string; keyPrefixes: stri
   }
 }
 
+/** Longer than any session timeout the labs' consumers use (the projector's is 6 s). */
+const GROUP_EMPTY_WAIT_MS = 15_000;
+
+/**
+ * A group whose member was SIGKILLed refuses to be deleted (NON_EMPTY_GROUP) until the broker
+ * has given up on that member, one session timeout later; left there, it would outlive the
+ * test for the broker's week of offset retention. So the refused ones are asked again until
+ * they go, within a bound.
+ */
+async function deleteGroupsOnceEmpty(
+  admin: { deleteGroups: (ids: string[]) => Promise<unknown> },
+  groupIds: string[],
+): Promise<void> {
+  const deadline = Date.now() + GROUP_EMPTY_WAIT_MS;
+  let left = groupIds;
+  while (left.length > 0) {
+    try {
+      await admin.deleteGroups(left);
+      return;
+    } catch (error) {
+      const refused = (error as { groups?: { groupId: string }[] }).groups;
+      // Anything but a per-group refusal (the broker gone, say) is not worth waiting for.
+      if (!refused || Date.now() > deadline) return;
+      left = refused.map((group) => group.groupId);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 async function deleteTopics({
   brokers,
   topicPrefixes,
@@ -131,7 +160,7 @@ async function deleteTopics({
     const mine = (name: string) => prefixes.some((prefix) => name.startsWith(prefix));
     const { groups } = await admin.listGroups();
     const groupIds = groups.map((group) => group.groupId).filter(mine);
-    if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+    await deleteGroupsOnceEmpty(admin, groupIds);
     const topics = (await admin.listTopics()).filter(mine);
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
   } finally {
