@@ -63,7 +63,8 @@ export class LeaseLostError extends Error {
   }
 }
 
-// Every write below carries this WHERE: the fence that stops a stale instance.
+// Every write below carries this WHERE (the group commit's, one row at a time, its own form of
+// it): the fence that stops a stale instance.
 const FENCE = 'id = $1 AND lease_owner = $2 AND lease_version = $3';
 
 /** What an attempt logged before its call: its number, its budget and the step's deadline. */
@@ -343,7 +344,7 @@ export class SagaLog {
       budget_base: number | null;
       deadline_at: Date | null;
     }>({
-      name: 'saga-log-steps-succeeded',
+      name: 'saga-log-step-writes',
       // A finished saga's lease ends with it, as in `finish`.
       text: `WITH b AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
