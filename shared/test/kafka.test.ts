@@ -16,7 +16,13 @@ import {
 import { createLogger } from '../src/logging.ts';
 import { startTelemetry } from '../src/telemetry/index.ts';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
-import { freePort, memorySpans, uniqueName, waitFor } from '../src/testkit/index.ts';
+import {
+  deleteGroupsOnceEmpty,
+  freePort,
+  memorySpans,
+  uniqueName,
+  waitFor,
+} from '../src/testkit/index.ts';
 
 const spans = memorySpans();
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -77,9 +83,8 @@ afterAll(async () => {
     const ours = (name: string) => madeTopics.some((topic) => name.startsWith(topic));
     const { groups } = await admin.listGroups();
     const groupIds = groups.map((group) => group.groupId).filter(ours);
-    // A group whose SIGKILLed members have not timed out yet refuses; the broker expires it
-    // once empty, and its topics are gone either way.
-    if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+    // A group whose member has not left yet refuses at first; it is asked again until it goes.
+    await deleteGroupsOnceEmpty(admin, groupIds);
     const topics = (await admin.listTopics()).filter(ours);
     if (topics.length > 0) await admin.deleteTopics({ topics });
   } finally {

@@ -19,7 +19,13 @@ export {
   type ServiceGroup,
   type ServiceGroupOptions,
 } from './services.ts';
-export { own, release, releaseOwned, type OwnedResources } from './resources.ts';
+export {
+  deleteGroupsOnceEmpty,
+  own,
+  release,
+  releaseOwned,
+  type OwnedResources,
+} from './resources.ts';
 export { namesStartingWith, runLabCommand, type LabCommandResult } from './lab-command.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';

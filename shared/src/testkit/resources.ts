@@ -117,7 +117,7 @@ const GROUP_EMPTY_WAIT_MS = 15_000;
  * test for the broker's week of offset retention. So the refused ones are asked again until
  * they go, within a bound.
  */
-async function deleteGroupsOnceEmpty(
+export async function deleteGroupsOnceEmpty(
   admin: { deleteGroups: (ids: string[]) => Promise<unknown> },
   groupIds: string[],
 ): Promise<void> {
