@@ -9,7 +9,7 @@ import {
   KafkaJSProtocolError,
 } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDependencyUnavailable } from '../src/http/errors.ts';
+import { isDependencyUnavailable, neverConnected } from '../src/http/errors.ts';
 import { createRedis } from '../src/redis.ts';
 import {
   freePort,
@@ -238,6 +238,31 @@ describe('isDependencyUnavailable: driver errors an outage produces', () => {
         await client.connect();
       });
       expect(String(terminated)).toMatch(/Connection terminated/);
+      expect(isDependencyUnavailable(terminated)).toBe(true);
+    } finally {
+      hangUp.close();
+    }
+  });
+
+  it('When nothing listens, then the connection was never made; when the server hangs up on it, it was (unavailable either way)', async () => {
+    const port = await freePort();
+    const refused = await failureOf(async () => {
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
+      await client.connect();
+    });
+    expect(neverConnected(refused)).toBe(true);
+
+    const hangUp = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port: hangUpPort } = hangUp.address() as { port: number };
+      const terminated = await failureOf(async () => {
+        const client = new pg.Client({
+          connectionString: `postgres://postgres@127.0.0.1:${hangUpPort}/x`,
+        });
+        await client.connect();
+      });
+      expect(neverConnected(terminated)).toBe(false);
       expect(isDependencyUnavailable(terminated)).toBe(true);
     } finally {
       hangUp.close();

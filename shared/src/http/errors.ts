@@ -70,12 +70,12 @@ export interface ProblemDocument {
  * must never be reported as "unavailable".
  */
 export function isDependencyUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    const { code, name, message } = current as {
+  return inCauseChain(error, (link) => {
+    const { code, name, message, type } = link as {
       code?: unknown;
       name?: unknown;
       message?: unknown;
+      type?: unknown;
     };
     // Sockets: refused, reset, timed out, broken pipe, host unreachable.
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
@@ -89,26 +89,58 @@ export function isDependencyUnavailable(error: unknown): boolean {
     if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
     // kafkajs: the broker answered, but only to say it cannot serve this now (a partition
     // without a leader, a coordinator still loading) as it does while restarting.
-    const { type } = current as { type?: unknown };
     if (
       name === 'KafkaJSProtocolError' &&
       typeof type === 'string' &&
       UNAVAILABLE_KAFKA_TYPES.has(type)
     )
       return true;
-    // Node: a host with several addresses (localhost: ::1 and 127.0.0.1) failing on each.
-    const { errors } = current as { errors?: unknown };
-    if (Array.isArray(errors) && errors.length > 0 && errors.every(isDependencyUnavailable))
-      return true;
+    return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((p) => p.test(message));
+  });
+}
+
+/**
+ * Did the error come from a connection that was never made (refused, no route, no such host,
+ * the connect itself timed out)? Narrower than `isDependencyUnavailable`: a connection reset
+ * mid-call did reach the dependency, so what became of the call is unknown.
+ */
+export function neverConnected(error: unknown): boolean {
+  return inCauseChain(error, (link) => {
+    const { code } = link as { code?: unknown };
+    return typeof code === 'string' && NEVER_CONNECTED_CODES.has(code);
+  });
+}
+
+/**
+ * True when `test` holds for the error or one of its causes (five deep), or for every error
+ * of one Node bundled: a host with several addresses (localhost: ::1 and 127.0.0.1) failing
+ * on each comes as one error holding them all.
+ */
+function inCauseChain(error: unknown, test: (link: object) => boolean): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (typeof current !== 'object') return false;
+    if (test(current)) return true;
+    const { errors, cause } = current as { errors?: unknown; cause?: unknown };
     if (
-      typeof message === 'string' &&
-      UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
+      Array.isArray(errors) &&
+      errors.length > 0 &&
+      errors.every((each) => inCauseChain(each, test))
     )
       return true;
-    current = (current as { cause?: unknown }).cause;
+    current = cause;
   }
   return false;
 }
+
+const NEVER_CONNECTED_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  // undici: no answer to the connect itself.
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

@@ -1,34 +1,8 @@
+import { neverConnected } from '@lab/shared/errors';
 import { AppError, problems } from '@lab/shared/http';
 import { SupplierFailure } from '../data-access/supplier.client.ts';
 import { isBreakerOpen } from './protections/breaker.ts';
 import { isBulkheadFull } from './protections/bulkhead.ts';
-
-// Socket errors that mean no connection was ever made: refused, no route, no such host, or
-// no answer to the connect itself (undici's connect timeout).
-const NEVER_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function neverConnected(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    const { code, cause, errors } = current as {
-      code?: unknown;
-      cause?: unknown;
-      errors?: unknown;
-    };
-    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return true;
-    // localhost resolves to ::1 and 127.0.0.1: Node reports a failure on each as one error.
-    if (Array.isArray(errors) && errors.length > 0 && errors.every(neverConnected)) return true;
-    current = cause;
-  }
-  return false;
-}
 
 /**
  * What the gateway's caller is told when a dependency fails: a 5xx names the dependency, never
@@ -57,9 +31,11 @@ export function toProblem(error: unknown, dependency: string, retryAfterS: numbe
         // says, and waiting may help. A connection that dropped mid-exchange did reach it, so
         // what happened to the call is unknown: a 502, like any failure of the upstream.
         return neverConnected(error.cause)
-          ? new AppError('supplier-unreachable', 503, 'The supplier is unreachable.', {
-              headers: retryAfter,
-            })
+          ? problems.unavailable(
+              'supplier-unreachable',
+              'The supplier is unreachable.',
+              retryAfterS,
+            )
           : new AppError(
               'supplier-connection-lost',
               502,
