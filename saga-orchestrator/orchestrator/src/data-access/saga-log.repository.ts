@@ -55,6 +55,15 @@ interface StepWrite {
 }
 type StepOutcome = StartedAttempt | undefined | 'lease-lost';
 
+/** What `create` reads back: the saga that holds the key, and whether this call made it. */
+interface CreatedRow {
+  id: string;
+  request_hash: string;
+  created: boolean;
+  deadline_at: Date;
+  created_at: Date;
+}
+
 /** Thrown when a fenced write matches no row: another instance owns this saga now. */
 export class LeaseLostError extends Error {
   constructor(lease: Lease) {
@@ -112,13 +121,7 @@ export class SagaLog {
     /** The row just written, when created: its first run needs not read it back. */
     saga?: SagaRow;
   }> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      request_hash: string;
-      created: boolean;
-      deadline_at: Date;
-      created_at: Date;
-    }>({
+    const { rows } = await this.pool.query<CreatedRow>({
       // Prepared once per connection, like the fenced writes: one of these per trip.
       name: 'saga-log-create',
       text: `WITH inserted AS (
@@ -174,13 +177,7 @@ export class SagaLog {
 
   private async findByIdempotencyKey(key: string | undefined) {
     if (key === undefined) return undefined;
-    const { rows } = await this.pool.query<{
-      id: string;
-      request_hash: string;
-      created: boolean;
-      deadline_at: Date;
-      created_at: Date;
-    }>(
+    const { rows } = await this.pool.query<CreatedRow>(
       `SELECT id, request_hash, false AS created, deadline_at, created_at
          FROM sagas WHERE idempotency_key = $1`,
       [key],
