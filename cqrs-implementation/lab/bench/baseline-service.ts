@@ -6,13 +6,24 @@
  */
 import express from 'express';
 import { createPool } from '@lab/shared/pg';
+import { createRedis } from '@lab/shared/redis';
 
 const pool = createPool(process.env.BASELINE_DATABASE_URL ?? '', { max: 10 });
+const redis = createRedis(process.env.BASELINE_REDIS_URL ?? 'redis://127.0.0.1:6379');
+// As the query service does: the reads of one event-loop turn go to Redis as one pipeline.
+redis.options.enableAutoPipelining = true;
+const productKey = `${process.env.BASELINE_REDIS_KEY_PREFIX ?? ''}cqrs:g1:product:`;
 const app = express();
 const document = { id: 'bare', status: 'ok', version: 1 };
 
 app.get('/bare', (_req, res) => {
   res.json(document);
+});
+
+// The floor under any read served from Redis: bare Express plus one HGET of the product
+// document the projector stored (live generation g1; the bench never rebuilds), sent as it is.
+app.get('/products/:id', async (req, res) => {
+  res.type('json').send(await redis.hget(`${productKey}${req.params.id}`, 'doc'));
 });
 
 app.get('/customers/:id/orders', async (req, res) => {
@@ -45,5 +56,6 @@ app.get('/readyz', (_req, res) => {
 });
 process.once('SIGTERM', () => {
   server.close();
+  redis.disconnect();
   void pool.end().then(() => process.exit(0));
 });

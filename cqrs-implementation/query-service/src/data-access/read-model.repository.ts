@@ -14,13 +14,19 @@ import type { Redis } from '@lab/shared/redis';
  * so a missing view or a short list may be the loss, not the truth. The repository reports
  * that as ReadModelIncomplete and the query answers 503 read-model-behind, never a false 404.
  */
-const LIVE = `local complete = redis.call('HGET', ARGV[1] .. 'checkpoint', 'state') == 'ready'
-local gen = redis.call('GET', ARGV[1] .. 'generation') or 'g1'
+const GENERATION = `local gen = redis.call('GET', ARGV[1] .. 'generation') or 'g1'
 local base = ARGV[1] .. gen .. ':'`;
+const COMPLETE = `redis.call('HGET', ARGV[1] .. 'checkpoint', 'state') == 'ready'`;
+const LIVE = `local complete = ${COMPLETE}
+${GENERATION}`;
 
 const SCRIPTS = {
-  cqrsGetView: `${LIVE}
-return {redis.call('HGET', base .. ARGV[2] .. ':' .. ARGV[3], 'doc'), complete and 1 or 0}`,
+  // A view that is there is the answer whatever the checkpoint says, so the checkpoint is read
+  // only when it is missing: one Redis call fewer on the hottest read.
+  cqrsGetView: `${GENERATION}
+local doc = redis.call('HGET', base .. ARGV[2] .. ':' .. ARGV[3], 'doc')
+if doc then return {doc, 1} end
+return {false, ${COMPLETE} and 1 or 0}`,
   cqrsVersions: `${LIVE}
 local out = {}
 for i = 2, #ARGV, 2 do
