@@ -39,7 +39,11 @@ export async function launchDbosPeer(
   poolSize: number,
 ): Promise<DbosPeer> {
   const post = async (call: Call, key: string): Promise<number> => {
-    const status = await postJson(`${urls[call.participant]}${call.path}`, key, call.body ?? {});
+    const { status } = await postJson(
+      `${urls[call.participant]}${call.path}`,
+      key,
+      call.body ?? {},
+    );
     if (status >= 400 && status < 500) throw new Refused(`${call.name}: ${status}`);
     if (status >= 300) throw new Error(`${call.name}: HTTP ${status}`);
     return status;

@@ -7,13 +7,16 @@ import { Agent, request } from 'undici';
 
 const agent = new Agent({ pipelining: 1 });
 
-/** POSTs `body` as JSON with an Idempotency-Key; resolves with the status once the body is read. */
+/**
+ * POSTs `body` as JSON with an Idempotency-Key; resolves with the status once the body is read,
+ * and the participant's own handling time from its Server-Timing header (0 without one).
+ */
 export async function postJson(
   url: string,
   idempotencyKey: string,
   body: object,
   timeoutMs = 30_000,
-): Promise<number> {
+): Promise<{ status: number; serverMs: number }> {
   const res = await request(url, {
     method: 'POST',
     dispatcher: agent,
@@ -22,7 +25,8 @@ export async function postJson(
     signal: AbortSignal.timeout(timeoutMs),
   });
   await res.body.dump();
-  return res.statusCode;
+  const timing = /app;dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''));
+  return { status: res.statusCode, serverMs: timing ? Number(timing[1]) : 0 };
 }
 
 /** POSTs `body` as JSON with extra headers; resolves with the status and the parsed answer. */
