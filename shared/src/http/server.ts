@@ -97,6 +97,8 @@ export function onShutdown(
     logger.flush();
     process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // Kept for good: a second signal while draining (Ctrl-C reaches the whole group, then the lab
+  // stopping its services sends SIGTERM) is absorbed instead of killing the drain halfway.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
