@@ -3,7 +3,7 @@
  * (`<lab>/lab/src/cli.ts`), which knows how to start its services, narrate its demo, audit
  * its invariants and check its exercises.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
@@ -114,16 +114,27 @@ async function startConsole(): Promise<ChildProcess | undefined> {
 }
 
 // Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
-// the dispatcher waits for that and exits with the CLI's status instead of dying first.
+// the dispatcher waits for that and exits with the CLI's status instead of dying first. A
+// SIGTERM or SIGHUP sent to the dispatcher alone (`kill <pid>`, a process manager, a closed
+// terminal) is passed on as SIGTERM, so the CLI stops its services instead of outliving it.
 process.on('SIGINT', () => undefined);
-const result = spawnSync(
+const cli = spawn(
   process.execPath,
   ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
   { stdio: 'inherit', env },
 );
+for (const signal of ['SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    cli.kill('SIGTERM');
+  });
+const status = await new Promise<number>((resolve) => {
+  cli.once('exit', (code) => {
+    resolve(code ?? 1);
+  });
+});
 if (labConsole?.exitCode === null) {
   const exited = new Promise((resolve) => labConsole.once('exit', resolve));
   labConsole.kill('SIGTERM');
   await exited;
 }
-process.exit(result.status ?? 1);
+process.exit(status);

@@ -26,7 +26,13 @@ export {
   releaseOwned,
   type OwnedResources,
 } from './resources.ts';
-export { namesStartingWith, runLabCommand, type LabCommandResult } from './lab-command.ts';
+export {
+  namesStartingWith,
+  runLabCommand,
+  type LabCommandResult,
+  type StopWhenReady,
+} from './lab-command.ts';
+export { stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';
 export {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.ts';
 
 const labScript = fileURLToPath(new URL('../../../scripts/lab.ts', import.meta.url));
 
@@ -16,20 +17,42 @@ export interface LabCommandResult {
   leftProcesses: boolean;
 }
 
+/** How a long-running command (`up`) is stopped once it is ready, as a user or a supervisor would. */
+export interface StopWhenReady {
+  /** Polled until true, e.g. the lab's /readyz answering 200. */
+  ready: () => Promise<boolean>;
+  signal: NodeJS.Signals;
+  /** The dispatcher alone (`kill <pid>`, a process manager) or its whole group (Ctrl-C). */
+  to: 'dispatcher' | 'group';
+}
+
 /**
  * Resolves when the command exits. On the deadline the command's whole process group (its
  * lab CLI and every service that CLI started) is SIGKILLed and the promise rejects with the
- * output so far.
+ * output so far. With `stop`, the command is sent `stop.signal` once `stop.ready` holds.
  */
 export async function runLabCommand(
   args: string[],
-  { env = {}, timeoutMs = 180_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
+  {
+    env = {},
+    timeoutMs = 180_000,
+    stop,
+  }: { env?: Record<string, string>; timeoutMs?: number; stop?: StopWhenReady } = {},
 ): Promise<LabCommandResult> {
   const child = spawn(process.execPath, [labScript, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  if (stop && child.pid !== undefined) {
+    const pid = child.pid;
+    // A lab that never gets ready is caught by the deadline below, with its output.
+    void waitFor('the command to be ready', () => stop.ready(), { timeoutMs, intervalMs: 200 })
+      .then(() => {
+        process.kill(stop.to === 'group' ? -pid : pid, stop.signal);
+      })
+      .catch(() => undefined);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

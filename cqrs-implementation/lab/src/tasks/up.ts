@@ -1,3 +1,4 @@
+import { stopRequested } from '@lab/shared/testkit';
 import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
 
 /**
@@ -6,6 +7,8 @@ import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
  */
 export async function up(args: string[] = []): Promise<number> {
   if (args.includes('--monolith')) return upMonolith();
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const stack = await startStack({
     ns: defaultNamespace(),
     ports: DEFAULT_PORTS,
@@ -24,15 +27,14 @@ export async function up(args: string[] = []): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal;
   await stack.stop();
   return 0;
 }
 
 async function upMonolith(): Promise<number> {
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const ns = { ...defaultNamespace(), databaseName: process.env.DATABASE_NAME ?? 'cqrs_monolith' };
   const stack = await startStack({
     ns,
@@ -51,10 +53,7 @@ async function upMonolith(): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal;
   await stack.stop();
   return 0;
 }

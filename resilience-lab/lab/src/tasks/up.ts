@@ -1,3 +1,4 @@
+import { stopRequested } from '@lab/shared/testkit';
 import { startLab, startMonolith } from '../services.ts';
 
 /**
@@ -6,6 +7,8 @@ import { startLab, startMonolith } from '../services.ts';
  */
 export async function up(args: string[] = []): Promise<number> {
   if (args.includes('--monolith')) return upMonolith();
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const { gateway, supplier, stop } = await startLab({
     supplierPort: Number(process.env.SUPPLIER_PORT ?? 3302),
     gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
@@ -18,21 +21,14 @@ export async function up(args: string[] = []): Promise<number> {
       `     curl -XPOST -H 'content-type: application/json' ${supplier.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
       'Ctrl-C stops both.\n\n',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    void gateway.exited.then(() => {
-      resolve();
-    });
-    void supplier.exited.then(() => {
-      resolve();
-    });
-  });
+  await Promise.race([stopSignal, gateway.exited, supplier.exited]);
   await stop();
   return 0;
 }
 
 async function upMonolith(): Promise<number> {
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const { gateway, stop } = await startMonolith({
     gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
     echo: true,
@@ -44,13 +40,7 @@ async function upMonolith(): Promise<number> {
       `     curl -XPOST -H 'content-type: application/json' ${gateway.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
       'Ctrl-C stops it.\n\n',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    void gateway.exited.then(() => {
-      resolve();
-    });
-  });
+  await Promise.race([stopSignal, gateway.exited]);
   await stop();
   return 0;
 }

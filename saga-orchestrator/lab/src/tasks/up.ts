@@ -1,3 +1,4 @@
+import { stopRequested } from '@lab/shared/testkit';
 /**
  * `pnpm lab saga up`: the five services on the ports in the root README, logs prefixed by
  * service, until Ctrl-C. `--monolith`: the same public API from one modular monolith instead.
@@ -6,6 +7,8 @@ import { defaultDatabases, startSagaLab, startSagaMonolith } from '../services.t
 
 export async function up(args: readonly string[] = []): Promise<number> {
   if (args.includes('--monolith')) return upMonolith();
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const lab = await startSagaLab({
     databases: defaultDatabases(),
     ports: 'design',
@@ -15,15 +18,14 @@ export async function up(args: readonly string[] = []): Promise<number> {
   process.stdout.write(
     `\nSaga lab up: orchestrator ${lab.urls.orchestrator}, flights ${lab.urls.flights}, hotels ${lab.urls.hotels}, cars ${lab.urls.cars}, payments ${lab.urls.payments}\nCtrl-C stops it.\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal;
   await lab.stop();
   return 0;
 }
 
 async function upMonolith(): Promise<number> {
+  // Before the start: a Ctrl-C while the lab starts stops it once it is up.
+  const stopSignal = stopRequested();
   const monolith = await startSagaMonolith({
     database: 'saga_monolith',
     ports: 'design',
@@ -33,10 +35,7 @@ async function upMonolith(): Promise<number> {
   process.stdout.write(
     `\nSaga monolith up: trips ${monolith.urls.orchestrator}/trips, admin ${monolith.urls.flights}/inventory, ${monolith.urls.payments}/cards ...\nCtrl-C stops it.\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal;
   await monolith.stop();
   return 0;
 }
