@@ -189,12 +189,16 @@ export async function startSagaLab(options: LabOptions): Promise<SagaLab> {
 
 const ownedMonolithDatabases = new Map<string, OwnedResources>();
 
-/** The monolith's one database: a unique name owned like `uniqueDatabases`' five. */
+/**
+ * The monolith's one database: a unique name owned like `uniqueDatabases`' five, with the
+ * module roles its migration creates (named after the database, see the monolith's
+ * 001_module_schemas.sql), which would otherwise outlive it on the server.
+ */
 export function uniqueMonolithDatabase(prefix: string): string {
   const database = `t_${prefix}_mono_${Math.random().toString(16).slice(2, 10)}`;
   ownedMonolithDatabases.set(
     database,
-    own({ postgres: { url: adminUrl(), databases: [database] } }),
+    own({ postgres: { url: adminUrl(), databases: [database], rolePrefixes: [`${database}_`] } }),
   );
   return database;
 }

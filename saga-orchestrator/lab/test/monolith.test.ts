@@ -35,7 +35,7 @@ async function asModuleRole(module: string, sql: string): Promise<string> {
   try {
     await client.query('BEGIN');
     await client.query(
-      `SET LOCAL ROLE saga_monolith_${module}; SET LOCAL search_path TO ${module}`,
+      `SET LOCAL ROLE "${monolith.database}_${module}"; SET LOCAL search_path TO ${module}`,
     );
     await client.query(sql);
     return 'allowed';

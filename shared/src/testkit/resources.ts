@@ -7,8 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface OwnedResources {
-  /** Databases on this PostgreSQL server (the admin URL: any database on it). */
-  postgres?: { url: string; databases: string[] };
+  /**
+   * Databases on this PostgreSQL server (the admin URL: any database on it), and the roles whose
+   * names start with one of `rolePrefixes`: roles belong to the server, not to a database, so
+   * dropping a database leaves them behind. They are dropped after the databases, whose grants
+   * are what would have kept them.
+   */
+  postgres?: { url: string; databases: string[]; rolePrefixes?: string[] };
   redis?: { url: string; keyPrefixes: string[] };
   kafka?: { brokers: string; topicPrefixes: string[] };
 }
@@ -48,7 +53,7 @@ export async function release(resources: OwnedResources): Promise<string[]> {
   };
   const { postgres, redis, kafka } = resources;
   await Promise.all([
-    postgres && attempt('dropping databases', () => dropDatabases(postgres)),
+    postgres && attempt('dropping databases and roles', () => dropDatabases(postgres)),
     redis && attempt('deleting Redis keys', () => deleteKeys(redis)),
     kafka && attempt('deleting Kafka topics', () => deleteTopics(kafka)),
   ]);
@@ -61,8 +66,14 @@ export async function releaseOwned(): Promise<string[]> {
   return (await Promise.all(all.map((resources) => release(resources)))).flat();
 }
 
-async function dropDatabases({ url, databases }: { url: string; databases: string[] }) {
-  if (databases.length === 0) return;
+async function dropDatabases({
+  url,
+  databases,
+  rolePrefixes = [],
+}: NonNullable<OwnedResources['postgres']>) {
+  // An empty prefix would mean every role on the server: never owned, never dropped.
+  const prefixes = rolePrefixes.filter((prefix) => prefix.length > 0);
+  if (databases.length === 0 && prefixes.length === 0) return;
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
@@ -70,6 +81,14 @@ async function dropDatabases({ url, databases }: { url: string; databases: strin
   try {
     for (const name of databases)
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    for (const prefix of prefixes) {
+      const { rows } = await client.query<{ rolname: string }>(
+        'SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)',
+        [prefix],
+      );
+      for (const { rolname } of rows)
+        await client.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`);
+    }
   } finally {
     await client.end();
   }

@@ -13,15 +13,21 @@ import { withTransaction, type Pool, type PoolClient } from '@lab/shared/pg';
 export const modules = ['flights', 'hotels', 'cars', 'payments', 'trips'] as const;
 export type ModuleName = (typeof modules)[number];
 
-export const roleOf = (module: ModuleName) => `saga_monolith_${module}`;
-
-/** Runs `work` on `tx` as `module`: its role, its schema. Back to the service's role after. */
+/**
+ * Runs `work` on `tx` as `module`: its role (named after the database, `<database>_<module>`,
+ * as the migration made it), its schema. Back to the service's role after. set_config(..., true)
+ * is SET LOCAL with the names passed as values, so no identifier is spliced into the SQL.
+ */
 export async function asModule<T>(
   tx: PoolClient,
   module: ModuleName,
   work: (tx: PoolClient) => Promise<T>,
 ): Promise<T> {
-  await tx.query(`SET LOCAL ROLE ${roleOf(module)}; SET LOCAL search_path TO ${module}`);
+  await tx.query({
+    name: 'monolith-as-module',
+    text: "SELECT set_config('role', current_database() || '_' || $1, true), set_config('search_path', $1, true)",
+    values: [module],
+  });
   const result = await work(tx);
   await tx.query('RESET ROLE; RESET search_path');
   return result;

@@ -4,16 +4,18 @@
 -- and each module runs its SQL as its own role (infrastructure/module-scope.ts), which holds
 -- privileges on its own schema only: a query that reaches into another module's tables is
 -- refused by PostgreSQL itself, not by a code review. Roles belong to the server, not to one
--- database, so every database of this service shares the same five, created once.
+-- database, so each is named after its database (<database>_<module>: saga_monolith_flights
+-- for the default one) and goes when the database goes, without touching another's.
 DO $$
 DECLARE
   module text;
 BEGIN
   FOREACH module IN ARRAY ARRAY['flights', 'hotels', 'cars', 'payments', 'trips'] LOOP
     BEGIN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', 'saga_monolith_' || module);
+      EXECUTE format('CREATE ROLE %I NOLOGIN', current_database() || '_' || module);
     EXCEPTION WHEN duplicate_object OR unique_violation THEN
-      -- Another database of this service (or a replica starting beside this one) made it.
+      -- Left by an earlier database of the same name, or made by a replica starting beside
+      -- this one: the same role either way.
       NULL;
     END;
   END LOOP;
@@ -82,9 +84,9 @@ DECLARE
   module text;
 BEGIN
   FOREACH module IN ARRAY ARRAY['flights', 'hotels', 'cars', 'payments', 'trips'] LOOP
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', module, 'saga_monolith_' || module);
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', module, current_database() || '_' || module);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I',
-      module, 'saga_monolith_' || module);
+      module, current_database() || '_' || module);
   END LOOP;
 END $$;
 
