@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,6 +23,7 @@ writeFileSync(
 
 afterAll(async () => {
   for (const database of databases) await dropDatabase(adminUrl, database);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('pg', () => {
