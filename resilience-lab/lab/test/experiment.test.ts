@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ExperimentResult } from '../src/experiments/run-experiment.ts';
 
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -26,6 +26,9 @@ describe('experiment cascade --quick', () => {
     async () => {
       // Arrange
       const out = mkdtempSync(join(tmpdir(), 'resilience-cascade-'));
+      onTestFinished(() => {
+        rmSync(out, { recursive: true, force: true });
+      });
 
       // Act
       const { code, output } = await runCli(['experiment', 'cascade', '--quick', '--out', out]);

@@ -1,10 +1,19 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startLab, type RunningLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
+
+/** A results directory for one test, removed when the test ends. */
+function resultsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'resilience-verify-'));
+  onTestFinished(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
 
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 let lab: RunningLab;
@@ -44,7 +53,7 @@ describe('pnpm lab resilience verify', () => {
       prices: { transitions: unknown[] };
     };
     expect(breakers.prices.transitions.length).toBeGreaterThanOrEqual(1);
-    const empty = mkdtempSync(join(tmpdir(), 'resilience-verify-'));
+    const empty = resultsDir();
 
     const { code, output } = await verify(['--gateway', lab.gateway.url, '--results', empty]);
 
@@ -54,7 +63,7 @@ describe('pnpm lab resilience verify', () => {
   });
 
   it('When an experiment result shows unbounded in-flight calls with protections on, then verify reports it and exits 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'resilience-verify-'));
+    const dir = resultsDir();
     const headline = {
       maxGatewayInFlight: 57,
       retryAmplification: 1,
