@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     name: 'shared',
     // Three files at a time, as every project of the root run (see the root vitest.config.ts).
-    maxWorkers: 3,
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
     globalSetup: ['./src/testkit/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     name: 'cqrs',
     // Three files at a time, as every project of the root run (see the root vitest.config.ts).
-    maxWorkers: 3,
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     // Budgets, not speed assertions: fault tests restart processes on a shared 2-core machine.

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     name: 'resilience',
     // Three files at a time, as every project of the root run (see the root vitest.config.ts).
-    maxWorkers: 3,
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

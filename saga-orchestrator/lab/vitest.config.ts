@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     name: 'saga',
     // Three files at a time, as every project of the root run (see the root vitest.config.ts).
-    maxWorkers: 3,
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     // Five services per file beside the other labs' suites on one PostgreSQL (100 connections

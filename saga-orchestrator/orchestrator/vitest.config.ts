@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     name: 'saga-orchestrator',
     // Three files at a time, as every project of the root run (see the root vitest.config.ts).
-    maxWorkers: 3,
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
     // The saga log's tests run against the real PostgreSQL the test kit finds or starts.
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['test/**/*.test.ts'],
