@@ -12,7 +12,7 @@ const pool = createPool(process.env.BASELINE_DATABASE_URL ?? '', { max: 10 });
 const redis = createRedis(process.env.BASELINE_REDIS_URL ?? 'redis://127.0.0.1:6379');
 // As the query service does: the reads of one event-loop turn go to Redis as one pipeline.
 redis.options.enableAutoPipelining = true;
-const productKey = `${process.env.BASELINE_REDIS_KEY_PREFIX ?? ''}cqrs:g1:product:`;
+const live = `${process.env.BASELINE_REDIS_KEY_PREFIX ?? ''}cqrs:g1:`;
 const app = express();
 const document = { id: 'bare', status: 'ok', version: 1 };
 
@@ -20,10 +20,15 @@ app.get('/bare', (_req, res) => {
   res.json(document);
 });
 
-// The floor under any read served from Redis: bare Express plus one HGET of the product
-// document the projector stored (live generation g1; the bench never rebuilds), sent as it is.
+// The floor under any read served from Redis: bare Express plus one HGET of what the projector
+// stored (live generation g1; the bench never rebuilds), sent as it is: a product document, and
+// a customer's first page of orders (about 6 KB).
 app.get('/products/:id', async (req, res) => {
-  res.type('json').send(await redis.hget(`${productKey}${req.params.id}`, 'doc'));
+  res.type('json').send(await redis.hget(`${live}product:${req.params.id}`, 'doc'));
+});
+app.get('/first-pages/:customer', async (req, res) => {
+  const items = await redis.hget(`${live}customer:${req.params.customer}:first-page`, 'items');
+  res.type('json').send(`{"items":[${items ?? ''}]}`);
 });
 
 app.get('/customers/:id/orders', async (req, res) => {
