@@ -218,55 +218,42 @@ async function failureOf(work: () => Promise<unknown>): Promise<unknown> {
   return outcome.error;
 }
 
-describe('isDependencyUnavailable: driver errors an outage produces', () => {
-  it('When pg cannot connect (nothing listening, or a server that hangs up), then it is unavailable', async () => {
-    const port = await freePort();
-    const refused = await failureOf(async () => {
+/**
+ * What pg.Client#connect fails with when nothing listens on the port (refused) and when a
+ * server accepts the connection and hangs up at once (terminated).
+ */
+async function pgConnectFailures(): Promise<{ refused: unknown; terminated: unknown }> {
+  const connect = (port: number) =>
+    failureOf(async () => {
       const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
       await client.connect();
     });
-    expect(isDependencyUnavailable(refused)).toBe(true);
+  const refused = await connect(await freePort());
+  const hangUp = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+  try {
+    const terminated = await connect((hangUp.address() as { port: number }).port);
+    return { refused, terminated };
+  } finally {
+    hangUp.close();
+  }
+}
 
-    const hangUp = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port: hangUpPort } = hangUp.address() as { port: number };
-      const terminated = await failureOf(async () => {
-        const client = new pg.Client({
-          connectionString: `postgres://postgres@127.0.0.1:${hangUpPort}/x`,
-        });
-        await client.connect();
-      });
-      expect(String(terminated)).toMatch(/Connection terminated/);
-      expect(isDependencyUnavailable(terminated)).toBe(true);
-    } finally {
-      hangUp.close();
-    }
+describe('isDependencyUnavailable: driver errors an outage produces', () => {
+  it('When pg cannot connect (nothing listening, or a server that hangs up), then it is unavailable', async () => {
+    const { refused, terminated } = await pgConnectFailures();
+
+    expect(isDependencyUnavailable(refused)).toBe(true);
+    expect(String(terminated)).toMatch(/Connection terminated/);
+    expect(isDependencyUnavailable(terminated)).toBe(true);
   });
 
   it('When nothing listens, then the connection was never made; when the server hangs up on it, it was (unavailable either way)', async () => {
-    const port = await freePort();
-    const refused = await failureOf(async () => {
-      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
-      await client.connect();
-    });
-    expect(neverConnected(refused)).toBe(true);
+    const { refused, terminated } = await pgConnectFailures();
 
-    const hangUp = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port: hangUpPort } = hangUp.address() as { port: number };
-      const terminated = await failureOf(async () => {
-        const client = new pg.Client({
-          connectionString: `postgres://postgres@127.0.0.1:${hangUpPort}/x`,
-        });
-        await client.connect();
-      });
-      expect(neverConnected(terminated)).toBe(false);
-      expect(isDependencyUnavailable(terminated)).toBe(true);
-    } finally {
-      hangUp.close();
-    }
+    expect(neverConnected(refused)).toBe(true);
+    expect(neverConnected(terminated)).toBe(false);
+    expect(isDependencyUnavailable(terminated)).toBe(true);
   });
 
   it('When PostgreSQL reports it is shutting down or starting, then it is unavailable; when it rejects the query, it is not', () => {
