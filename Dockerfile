@@ -14,6 +14,8 @@ RUN npm install --global --no-audit --no-fund \
  && pnpm --version
 # Every dependency the lockfile names, fetched before the sources so code edits reuse this layer.
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+# The workspace patches a dependency (patches/): the lockfile records the patch's hash.
+COPY patches ./patches
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --prod --store-dir /pnpm/store
 
 FROM deps AS build
@@ -40,4 +42,4 @@ USER node
 # SIGTERM reaches node directly (exec form, PID 1) so the graceful shutdown path runs.
 # --import loads tracing before the service's modules, so HTTP, Express, pg and ioredis are
 # instrumented and one trace crosses every container (see shared/src/telemetry/register.ts).
-CMD ["node", "--import", "@lab/shared/telemetry/register", "--disable-warning=TimeoutNegativeWarning", "src/start.ts"]
+CMD ["node", "--import", "@lab/shared/telemetry/register", "src/start.ts"]

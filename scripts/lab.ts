@@ -118,11 +118,7 @@ async function startConsole(): Promise<ChildProcess | undefined> {
 // SIGTERM or SIGHUP sent to the dispatcher alone (`kill <pid>`, a process manager, a closed
 // terminal) is passed on as SIGTERM, so the CLI stops its services instead of outliving it.
 process.on('SIGINT', () => undefined);
-const cli = spawn(
-  process.execPath,
-  ['--disable-warning=TimeoutNegativeWarning', cliOf(lab.dir), ...args],
-  { stdio: 'inherit', env },
-);
+const cli = spawn(process.execPath, [cliOf(lab.dir), ...args], { stdio: 'inherit', env });
 for (const signal of ['SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => {
     cli.kill('SIGTERM');

@@ -29,6 +29,7 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createLogger('kafka-test', 'warn');
 const kafka = createKafka('kafka-test', brokers, logger);
 const fixture = new URL('./fixtures/consumer.ts', import.meta.url).pathname;
+const requestQueueFixture = new URL('./fixtures/request-queue-timers.ts', import.meta.url).pathname;
 let producer: Producer;
 const madeTopics: string[] = [];
 
@@ -46,7 +47,7 @@ interface Received {
 }
 
 function consumerProcess(topic: string, groupId: string) {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', fixture], {
+  const child = spawn(process.execPath, [fixture], {
     env: { ...process.env, TOPIC: topic, GROUP_ID: groupId },
   });
   const received: Received[] = [];
@@ -136,6 +137,24 @@ describe('kafka', () => {
       // Stopped, not killed: a consumer that leaves its group lets afterAll delete the group.
       await Promise.all([...groupOne, ...groupTwo].map(({ child }) => stopConsumer(child)));
     }
+  });
+
+  it('When a connection has answered a request, then kafkajs arms no negative timer to poll its empty queue (patched)', async () => {
+    const topic = newTopic('request-queue');
+    const child = spawn(process.execPath, [requestQueueFixture], {
+      env: { ...process.env, TOPIC: topic },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // 'close' comes after both pipes ended, so the report line is complete.
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code, output).toBe(0);
+    const report = JSON.parse(output.trim().split('\n').at(-1) ?? '') as {
+      negativeTimers: number;
+      warnings: string[];
+    };
+    expect(report).toEqual({ negativeTimers: 0, warnings: [] });
   });
 
   it('When a poison message arrives, then it lands on the dead-letter topic with its reason and the next one is consumed', async () => {

@@ -58,7 +58,7 @@ process.once('exit', () => {
  */
 export function serviceNodeArgs(entry: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const register = traceFileFromEnv(env) === undefined ? telemetryRegister : traceFileRegister;
-  return ['--import', register, '--disable-warning=TimeoutNegativeWarning', entry];
+  return ['--import', register, entry];
 }
 
 const TAIL_LINES = 30;
