@@ -29,13 +29,14 @@ const [name, ...args] = process.argv.slice(2);
 const lab = name === undefined ? undefined : labs[name];
 
 if (!lab) {
-  if (name !== undefined) process.stderr.write(`Unknown lab "${name}".\n\n`);
+  const asked = name === undefined || ['help', '--help', '-h'].includes(name);
+  if (!asked) process.stderr.write(`Unknown lab "${name}".\n\n`);
   process.stdout.write('Usage: pnpm lab <lab> <up|demo|verify|exercise <n>|...>\n\nLabs:\n');
   for (const [key, { dir, pattern }] of Object.entries(labs)) {
     const state = existsSync(cliOf(dir)) ? '' : '  (not built yet)';
     process.stdout.write(`  ${key.padEnd(11)} ${pattern}${state}\n`);
   }
-  process.exit(name === undefined ? 0 : 2);
+  process.exit(asked ? 0 : 2);
 }
 if (!existsSync(cliOf(lab.dir))) {
   process.stderr.write(

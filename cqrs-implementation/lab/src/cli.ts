@@ -33,10 +33,12 @@ const tasks: Record<string, { run: (args: string[]) => Promise<number> | number;
 const [name = '', ...args] = process.argv.slice(2);
 const task = tasks[name];
 if (!task) {
+  const asked = ['', 'help', '--help', '-h'].includes(name);
+  if (!asked) process.stderr.write(`Unknown task "${name}".\n\n`);
   process.stdout.write('Usage: pnpm lab cqrs <task>\n\n');
   for (const [key, { help }] of Object.entries(tasks))
     process.stdout.write(`  ${key.padEnd(9)} ${help}\n`);
-  process.exit(name === '' ? 0 : 2);
+  process.exit(asked ? 0 : 2);
 }
 try {
   process.exit(await task.run(args));

@@ -53,9 +53,12 @@ async function main(): Promise<number> {
       return (await import('./tasks/exercise.ts')).exercise(args[0]);
     case 'bench':
       return (await import('./tasks/bench.ts')).bench();
-    default:
+    default: {
+      const asked = task === undefined || ['help', '--help', '-h'].includes(task);
+      if (!asked) process.stderr.write(`Unknown task "${task}".\n\n`);
       process.stdout.write(usage);
-      return task === undefined || task === 'help' ? 0 : 2;
+      return asked ? 0 : 2;
+    }
   }
 }
 

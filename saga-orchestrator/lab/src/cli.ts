@@ -21,11 +21,14 @@ async function main(): Promise<number> {
       return (await import('./tasks/exercise.ts')).exercise(args);
     case 'bench':
       return (await import('./tasks/bench.ts')).bench();
-    default:
+    default: {
+      const asked = task === undefined || ['help', '--help', '-h'].includes(task);
+      if (!asked) process.stderr.write(`Unknown task "${task}".\n\n`);
       process.stdout.write(
         'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|exercise <n>|bench>\n',
       );
-      return task === undefined ? 0 : 2;
+      return asked ? 0 : 2;
+    }
   }
 }
 
