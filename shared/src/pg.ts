@@ -32,6 +32,18 @@ export function databaseUrlFor(baseUrl: string, database: string): string {
   return url.toString();
 }
 
+/**
+ * How long a query may go unanswered before the pool gives up on its connection. A server that
+ * stops answering without closing the socket (frozen, swapped out, behind a partition that
+ * drops packets) would otherwise hold the request, and the pooled connection, until the kernel
+ * gives up on the socket many minutes later. Generous on purpose: every statement a service
+ * sends takes milliseconds, and a slow one is bounded by the server's own settings, not this.
+ */
+export const QUERY_TIMEOUT_MS = 15_000;
+
+/** pg's message when a query got no answer within query_timeout. */
+const QUERY_TIMED_OUT = 'Query read timeout';
+
 export interface PoolOptions extends pg.PoolConfig {
   /** Where a connection that broke (server restarted, crashed, network cut) is reported. */
   logger?: Logger;
@@ -48,6 +60,10 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
+    query_timeout: QUERY_TIMEOUT_MS,
+    // TCP keepalive on every connection: an idle pooled connection to a host that vanished is
+    // found dead by the kernel instead of on the first query after it.
+    keepAlive: true,
     types: numberTypes,
     ...config,
   });
@@ -93,9 +109,14 @@ export async function withTransaction<T>(
     return result;
   } catch (error) {
     if (isDependencyUnavailable(error)) broken = error as Error;
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
+    // A query that timed out is still the connection's active query: a ROLLBACK would queue
+    // behind it and time out too. Closing the connection (release with the error) is the
+    // rollback: the server aborts the transaction of a session that went away.
+    if (!(error instanceof Error && error.message === QUERY_TIMED_OUT))
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken ??=
+          rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
     throw error;
   } finally {
     client.release(broken);

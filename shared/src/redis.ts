@@ -5,6 +5,13 @@ export { Redis } from 'ioredis';
 
 const RECONNECT_FIRST_MS = 50;
 const RECONNECT_MAX_MS = 1000;
+/**
+ * How long a command may wait for its reply. A server that stops answering without closing
+ * the socket (frozen, behind a partition that drops packets) gives no disconnect to fail fast
+ * on; this bounds the wait instead. Every command these services send is answered in
+ * milliseconds.
+ */
+export const COMMAND_TIMEOUT_MS = 5000;
 
 /**
  * A Redis client for read models and caches that fails commands fast while disconnected
@@ -20,15 +27,18 @@ const RECONNECT_MAX_MS = 1000;
  * - It reconnects for ever, backing off to at most a second between tries. Lua scripts
  *   registered with defineCommand survive a Redis that comes back empty: ioredis sends the
  *   script body (EVAL) on each new connection before switching to EVALSHA.
+ * - A command with no reply within `commandTimeoutMs` fails too (dependency-unavailable); a
+ *   late reply is discarded, and the commands behind it keep their order on the connection.
  * - Connection errors are reported once per outage (at warn) instead of ioredis printing
  *   "Unhandled error event" on every retry.
  */
 export function createRedis(
   url: string,
-  options: { keyPrefix?: string; logger?: Logger } = {},
+  options: { keyPrefix?: string; logger?: Logger; commandTimeoutMs?: number } = {},
 ): Redis {
   const redis = new Redis(url, {
     keyPrefix: options.keyPrefix ?? '',
+    commandTimeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
     // 0: every reconnect attempt fails what is pending instead of holding it for the next one.
     maxRetriesPerRequest: 0,
     enableOfflineQueue: true,

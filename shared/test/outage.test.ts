@@ -170,6 +170,52 @@ describe('outage: a service built from the shared building blocks', () => {
     expect(service.logs.join('\n')).not.toMatch(/Unhandled error event|"level":50/);
   }, 60_000);
 
+  it('When PostgreSQL stops answering (frozen, its sockets open), then reads and transactions get 503 once the query timeout passes, nothing is half-written, and the pool recovers after it thaws', async () => {
+    expect((await call('PUT', '/items/10', { name: 'before' })).status).toBe(200);
+
+    postgres.freeze();
+    try {
+      // Each goes out on a pooled connection whose server no longer answers: without a query
+      // timeout both would wait for as long as the socket lives.
+      expectUnavailable(await call('GET', '/items/10'));
+      expectUnavailable(await call('PUT', '/items/11', { name: 'during' }));
+      expect(await readiness()).toBe(503);
+      expect(service.alive()).toBe(true);
+    } finally {
+      postgres.thaw();
+    }
+
+    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
+      timeoutMs: 20_000,
+    });
+    expect(await call('GET', '/items/10')).toMatchObject({ status: 200, body: { name: 'before' } });
+    // The PUT answered 503 never committed: its connection was closed, and the thawed server
+    // rolled back whatever it had received of that transaction.
+    expect((await call('GET', '/items/11')).status).toBe(404);
+    expect((await call('PUT', '/items/11', { name: 'after' })).status).toBe(200);
+    expect(service.logs.join('\n')).not.toMatch(/Unhandled 'error' event|"level":50/);
+  }, 60_000);
+
+  it('When Redis stops answering (frozen), then a command gets 503 once the command timeout passes, and after it thaws the late command has run: a timeout says nothing about the outcome', async () => {
+    const first = (await call('POST', '/counters/frozen')).body.value as number;
+
+    redis.freeze();
+    try {
+      expectUnavailable(await call('POST', '/counters/frozen'));
+      expect(await readiness()).toBe(503);
+      expect(service.alive()).toBe(true);
+    } finally {
+      redis.thaw();
+    }
+
+    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
+      timeoutMs: 20_000,
+    });
+    // The INCR that timed out was in the server's socket buffer and ran when it resumed, so
+    // the next one counts it too. Whatever a timed-out call does must be safe to do twice.
+    expect((await call('POST', '/counters/frozen')).body.value).toBe(first + 2);
+  }, 60_000);
+
   it('When PostgreSQL is not reachable at start-up, then the service waits for it and becomes ready once it is', async () => {
     // Only the service under test may knock on the port below: the other one goes first.
     await service.stop();

@@ -183,9 +183,11 @@ const UNAVAILABLE_KAFKA_TYPES = new Set([
 // their message.
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/, // pg: server closed the connection (restart, crash)
+  /^Query read timeout$/, // pg: no answer within query_timeout (server frozen, packets dropped)
   /^timeout exceeded when trying to connect/, // pg pool: no connection within connectionTimeoutMillis
   /Client has encountered a connection error and is not queryable/, // pg: client lost its socket
   /^Connection is closed\.?$/, // ioredis
+  /^Command timed out$/, // ioredis: no reply within commandTimeout (server frozen, packets dropped)
   /enableOfflineQueue options is false/, // ioredis: disconnected, command refused at once
   /^the database system is (starting up|shutting down|in recovery mode)/,
   // Redis replies that mean "not now": loading its dataset after a restart, a replica that

@@ -7,7 +7,15 @@
  * or, if the test process dies first, by its exit hook.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +54,42 @@ function accepting(port: number): Promise<boolean> {
       done(false);
     });
   });
+}
+
+/** `pid` and every process it started, parents first (from /proc: Linux only, like the lab). */
+function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name sits in parentheses and may hold spaces: the fields after it are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), parent);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  const tree = [pid];
+  // The array iterator reads the length at each step, so children pushed here are visited too.
+  for (const member of tree)
+    for (const [child, parent] of parentOf) if (parent === member) tree.push(child);
+  return tree;
+}
+
+/**
+ * SIGSTOP or SIGCONT to a server and its children: a stopped server keeps its sockets open and
+ * accepts TCP connections into the kernel's backlog, but answers nothing, as a server that is
+ * swapped out, paused by its hypervisor or behind a partition that drops packets would.
+ */
+function signalTree(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const each of processTree(pid)) {
+    try {
+      process.kill(each, signal);
+    } catch {
+      // Gone already.
+    }
+  }
 }
 
 const cleanups = new Set<() => void>();
@@ -97,6 +141,10 @@ export interface PrivatePostgres {
   start: () => Promise<void>;
   /** stop + start, as `pg_ctlcluster ... restart -m fast` does to a production server. */
   restart: (mode?: 'fast' | 'immediate') => Promise<void>;
+  /** SIGSTOP to the server and its backends: connections stay open, nothing is answered. */
+  freeze: () => void;
+  /** SIGCONT: the server carries on where it was, with every connection it had. */
+  thaw: () => void;
   /** Stops the server and deletes the cluster. */
   destroy: () => void;
 }
@@ -134,8 +182,23 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     '-c max_connections=60',
   ].join(' ');
   let running = false;
+  let frozen = false;
+  const postmaster = () =>
+    Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const freeze = () => {
+    if (!running || frozen) return;
+    signalTree(postmaster(), 'SIGSTOP');
+    frozen = true;
+  };
+  const thaw = () => {
+    if (!frozen) return;
+    signalTree(postmaster(), 'SIGCONT');
+    frozen = false;
+  };
   const stop = (mode: 'fast' | 'immediate' = 'fast') => {
     if (!running) return;
+    // A frozen server could not act on pg_ctl's signal.
+    thaw();
     run(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
     running = false;
   };
@@ -176,6 +239,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       stop(mode);
       await start();
     },
+    freeze,
+    thaw,
     destroy,
   };
 }
@@ -191,6 +256,10 @@ export interface PrivateRedis {
   /** A new, empty redis-server on the same port, as a replaced cache node would come back. */
   start: () => Promise<void>;
   restart: () => Promise<void>;
+  /** SIGSTOP: the connection stays open, no command is answered. */
+  freeze: () => void;
+  /** SIGCONT: the server answers what it was sent meanwhile, in order. */
+  thaw: () => void;
   destroy: () => Promise<void>;
 }
 
@@ -237,6 +306,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     restart: async () => {
       await stop();
       await start();
+    },
+    freeze: () => {
+      if (child?.pid !== undefined) signalTree(child.pid, 'SIGSTOP');
+    },
+    thaw: () => {
+      if (child?.pid !== undefined) signalTree(child.pid, 'SIGCONT');
     },
     destroy: async () => {
       await stop();
