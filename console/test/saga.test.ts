@@ -41,15 +41,27 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
+/** The first trip the page lists with `status`; on the deadline, the error names what the page says instead. */
+async function tripWith(status: string) {
+  try {
+    return await page.waitForSelector(`[data-testid^=trip-][data-status=${status}]`, {
+      timeout: 60_000,
+    });
+  } catch (error) {
+    const alert = await page.textContent('[role=alert]', { timeout: 1000 }).catch(() => null);
+    throw new Error(`no ${status} trip on the page; it says: ${alert ?? '(no message)'}`, {
+      cause: error,
+    });
+  }
+}
+
 describe('the saga tab', () => {
   it('When a trip finds its hotel sold out, then its timeline shows the refused step, the compensations newest first and the steps never reached', async () => {
     await page.click('[data-testid=book-trip]');
-    await page.waitForSelector('[data-testid^=trip-][data-status=COMPLETED]', { timeout: 60_000 });
+    await tripWith('COMPLETED');
 
     await page.click('[data-testid=book-trip-sold-out-hotels]');
-    const trip = await page.waitForSelector('[data-testid^=trip-][data-status=COMPENSATED]', {
-      timeout: 60_000,
-    });
+    const trip = await tripWith('COMPENSATED');
 
     const stateOf = async (testId: string) =>
       (await trip.$(`[data-testid=${testId}]`))?.getAttribute('data-state');

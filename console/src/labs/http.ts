@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 
-/** A lab that does not answer within this long is shown as not running. */
+/** A lab that does not answer a poll (GET) within this long is shown as not running. */
 const ANSWER_WITHIN_MS = 1500;
+/**
+ * What an action a learner clicked (any other method) waits for: on a loaded machine a write
+ * can take seconds, and giving up at the poll's bound would report an error for an action the
+ * lab went on to carry out.
+ */
+const ACTION_WITHIN_MS = 10_000;
 
 export interface Answer<T = unknown> {
   status: number;
@@ -31,7 +37,9 @@ export async function call<T = unknown>(
       ...options.headers,
     },
     ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
-    signal: AbortSignal.timeout(options.timeoutMs ?? ANSWER_WITHIN_MS),
+    signal: AbortSignal.timeout(
+      options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS),
+    ),
   });
   const text = await res.text();
   let body: unknown = text;
