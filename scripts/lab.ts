@@ -77,8 +77,17 @@ async function zipkinAnswers(base: string): Promise<boolean> {
 // skips it.
 const consoleFlag = args.indexOf('--console=false');
 if (consoleFlag >= 0) args.splice(consoleFlag, 1);
-const labConsole =
-  task === 'up' && consoleFlag < 0 && env.LAB_CONSOLE !== '0' ? await startConsole() : undefined;
+const consoleUrl = `http://127.0.0.1:${env.CONSOLE_PORT ?? '3000'}`;
+/** The console this command started, and stops when its lab stops. */
+let labConsole: ChildProcess | undefined;
+/** Aborted when the lab's CLI has exited: the console watch below stops. */
+const labStopped = new AbortController();
+let consoleWatch: Promise<void> | undefined;
+if (task === 'up' && consoleFlag < 0 && env.LAB_CONSOLE !== '0') {
+  const started = await startConsole('first');
+  if (started === 'reused') consoleWatch = watchConsole();
+  else labConsole = started;
+}
 
 /** The console's /healthz names it; another server on the port is not reused. */
 async function consoleAnswers(base: string): Promise<boolean> {
@@ -90,28 +99,54 @@ async function consoleAnswers(base: string): Promise<boolean> {
   }
 }
 
-async function startConsole(): Promise<ChildProcess | undefined> {
-  const port = env.CONSOLE_PORT ?? '3000';
-  const url = `http://127.0.0.1:${port}`;
-  if (await consoleAnswers(url)) {
-    process.stdout.write(`console: ${url} (already running)\n`);
-    return undefined;
+async function startConsole(
+  why: 'first' | 'takeover',
+): Promise<ChildProcess | 'reused' | undefined> {
+  if (await consoleAnswers(consoleUrl)) {
+    if (why === 'first') process.stdout.write(`console: ${consoleUrl} (already running)\n`);
+    return 'reused';
   }
   const child = spawn(process.execPath, [join(root, 'console', 'src', 'start.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...env, PORT: port, LOG_LEVEL: 'warn' },
+    env: { ...env, PORT: new URL(consoleUrl).port, LOG_LEVEL: 'warn' },
   });
   for (let waited = 0; waited < 10_000; waited += 200) {
-    if (await consoleAnswers(url)) {
-      process.stdout.write(`console: ${url} (watch the lab live; Ctrl-C stops it with the lab)\n`);
+    if (await consoleAnswers(consoleUrl)) {
+      process.stdout.write(
+        why === 'first'
+          ? `console: ${consoleUrl} (watch the lab live; Ctrl-C stops it with the lab)\n`
+          : `console: ${consoleUrl} (its lab stopped; restarted for this one, and stops with it)\n`,
+      );
       return child;
     }
     if (child.exitCode !== null) break;
     await setTimeout(200);
   }
-  process.stderr.write(`console: did not start on ${url}; the lab runs without it\n`);
+  process.stderr.write(`console: did not start on ${consoleUrl}; the lab runs without it\n`);
   child.kill('SIGTERM');
   return undefined;
+}
+
+/**
+ * A reused console belongs to the lab that started it and stops with that lab. This one looks
+ * every two seconds while it runs and starts its own when the console is gone, so the page stays
+ * up as long as any lab that asked for it does.
+ */
+async function watchConsole(): Promise<void> {
+  const { signal } = labStopped;
+  try {
+    for (;;) {
+      await setTimeout(2000, undefined, { signal });
+      if (await consoleAnswers(consoleUrl)) continue;
+      if (signal.aborted) return;
+      const started = await startConsole('takeover');
+      if (started === 'reused') continue; // Another lab's dispatcher was quicker.
+      labConsole = started;
+      return;
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
 }
 
 // Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
@@ -129,9 +164,14 @@ const status = await new Promise<number>((resolve) => {
     resolve(code ?? 1);
   });
 });
-if (labConsole?.exitCode === null) {
-  const exited = new Promise((resolve) => labConsole.once('exit', resolve));
-  labConsole.kill('SIGTERM');
+labStopped.abort();
+// A takeover under way finishes first, so the console it starts is stopped below too.
+await consoleWatch;
+// A const the exit listener below can rely on (a takeover may have set it during the await).
+const ownConsole = labConsole;
+if (ownConsole?.exitCode === null) {
+  const exited = new Promise((resolve) => ownConsole.once('exit', resolve));
+  ownConsole.kill('SIGTERM');
   await exited;
 }
 process.exit(status);
