@@ -63,6 +63,13 @@ async function readiness(base = service.url) {
   return (await fetch(`${base}/readyz`)).status;
 }
 
+/** Waits for the service to report ready by itself once its dependency is back. */
+async function readyAgain(): Promise<void> {
+  await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
+    timeoutMs: 20_000,
+  });
+}
+
 /** Backends of the service's transactions that hold a checked-out client right now. */
 async function holdingTransactions(): Promise<number> {
   const client = new pg.Client({ connectionString: postgres.url });
@@ -123,9 +130,7 @@ describe('outage: a service built from the shared building blocks', () => {
       expect(service.alive()).toBe(true);
 
       await postgres.start();
-      await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
-        timeoutMs: 20_000,
-      });
+      await readyAgain();
       expect(await call('GET', '/items/1')).toMatchObject({
         status: 200,
         body: { name: 'before' },
@@ -159,9 +164,7 @@ describe('outage: a service built from the shared building blocks', () => {
     expect(service.alive()).toBe(true);
 
     await redis.start();
-    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
-      timeoutMs: 20_000,
-    });
+    await readyAgain();
     // The new server is empty: the count starts over, and the script is loaded anew.
     expect(await call('POST', '/counters/visits')).toMatchObject({
       status: 200,
@@ -185,9 +188,7 @@ describe('outage: a service built from the shared building blocks', () => {
       postgres.thaw();
     }
 
-    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
-      timeoutMs: 20_000,
-    });
+    await readyAgain();
     expect(await call('GET', '/items/10')).toMatchObject({ status: 200, body: { name: 'before' } });
     // The PUT answered 503 never committed: its connection was closed, and the thawed server
     // rolled back whatever it had received of that transaction.
@@ -208,9 +209,7 @@ describe('outage: a service built from the shared building blocks', () => {
       redis.thaw();
     }
 
-    await waitFor('readiness to say 200 again', async () => (await readiness()) === 200, {
-      timeoutMs: 20_000,
-    });
+    await readyAgain();
     // The INCR that timed out was in the server's socket buffer and ran when it resumed, so
     // the next one counts it too. Whatever a timed-out call does must be safe to do twice.
     expect((await call('POST', '/counters/frozen')).body.value).toBe(first + 2);
