@@ -44,11 +44,15 @@ if (!existsSync(cliOf(lab.dir))) {
   );
   process.exit(2);
 }
+const env = { ...process.env };
+// Node's on-disk cache of compiled modules (keyed by content): every service after the first
+// start skips compiling OpenTelemetry, Express and the drivers again. The test kit uses the
+// same folder.
+env.NODE_COMPILE_CACHE ??= join(root, 'node_modules', '.cache', 'node-compile-cache');
+const task = args[0];
 // `up` and `demo` send their services' spans to the Zipkin that `pnpm infra:local up` runs, so
 // one user action can be followed across services in a real trace UI. A choice the user made
 // (LAB_TRACE_EXPORT, or an OTLP collector) wins; without a Zipkin, spans stay unrecorded.
-const env = { ...process.env };
-const task = args[0];
 if (
   (task === 'up' || task === 'demo') &&
   env.LAB_TRACE_EXPORT === undefined &&
