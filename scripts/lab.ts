@@ -110,17 +110,21 @@ async function startConsole(
     if (why === 'first') process.stdout.write(`console: ${consoleUrl} (already running)\n`);
     return 'reused';
   }
+  // Said before the console answers: a learner who sees it answer has been told whose it is.
+  if (why === 'takeover')
+    process.stdout.write(
+      `console: ${consoleUrl} (its lab stopped; this lab starts its own, which stops with this lab)\n`,
+    );
   const child = spawn(process.execPath, [join(root, 'console', 'src', 'start.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...env, PORT: new URL(consoleUrl).port, LOG_LEVEL: 'warn' },
   });
   for (let waited = 0; waited < 10_000; waited += 200) {
     if (await consoleAnswers(consoleUrl)) {
-      process.stdout.write(
-        why === 'first'
-          ? `console: ${consoleUrl} (watch the lab live; Ctrl-C stops it with the lab)\n`
-          : `console: ${consoleUrl} (its lab stopped; restarted for this one, and stops with it)\n`,
-      );
+      if (why === 'first')
+        process.stdout.write(
+          `console: ${consoleUrl} (watch the lab live; Ctrl-C stops it with the lab)\n`,
+        );
       return child;
     }
     if (child.exitCode !== null) break;

@@ -62,7 +62,7 @@ test('When the console another lab started stops while this lab is up, then this
   const consoleUrl = `http://127.0.0.1:${consolePort}`;
   const consoleAnswers = () =>
     fetch(`${consoleUrl}/healthz`).then(
-      (res) => res.ok,
+      async (res) => res.ok && ((await res.json()) as { service?: string }).service === 'console',
       () => false,
     );
   const other = spawn(process.execPath, [consoleEntry], {
@@ -100,7 +100,9 @@ test('When the console another lab started stops while this lab is up, then this
     // Assert
     expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain(`console: ${consoleUrl} (already running)`);
-    expect(run.stdout).toContain('restarted for this one');
+    expect(run.stdout).toContain(
+      `console: ${consoleUrl} (its lab stopped; this lab starts its own`,
+    );
     expect(run.leftProcesses).toBe(false);
     expect(await consoleAnswers()).toBe(false);
   } finally {
