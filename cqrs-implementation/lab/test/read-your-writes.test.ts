@@ -289,8 +289,14 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(order.indexOf(fast.id)).toBeLessThan(order.indexOf(slow.id));
       expect(top.body.items[0]).toMatchObject({ id: fast.id, unitsSold: 60 });
       // The default page (10), which the read model keeps whole, is the head of the same list.
-      const ten = await queries.top(10, last.body.consistencyToken);
-      expect(ten.body.items).toEqual(top.body.items.slice(0, 10));
+      // The token covers this test's aggregates only: an earlier test's event still landing
+      // between two reads can change the list, so they are compared once it holds still. A
+      // stored page that never matches the head of the list fails the wait.
+      await waitFor('the stored first page to be the head of the whole list', async () => {
+        const ten = await queries.top(10, last.body.consistencyToken);
+        const all = await queries.top(100, last.body.consistencyToken);
+        return JSON.stringify(ten.body.items) === JSON.stringify(all.body.items.slice(0, 10));
+      });
     });
 
     itOnly('split')(
