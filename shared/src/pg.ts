@@ -36,8 +36,9 @@ export function databaseUrlFor(baseUrl: string, database: string): string {
  * How long a query may go unanswered before the pool gives up on its connection. A server that
  * stops answering without closing the socket (frozen, swapped out, behind a partition that
  * drops packets) would otherwise hold the request, and the pooled connection, until the kernel
- * gives up on the socket many minutes later. Generous on purpose: every statement a service
- * sends takes milliseconds, and a slow one is bounded by the server's own settings, not this.
+ * gives up on the socket many minutes later. Generous on purpose: a service's statements take
+ * milliseconds, and the longest the lab sends (the CQRS bench seeding 100,000 orders, one
+ * statement per table) finishes inside it.
  */
 export const QUERY_TIMEOUT_MS = 15_000;
 
