@@ -159,10 +159,15 @@ async function watchConsole(): Promise<void> {
 
 // Ctrl-C reaches the lab's CLI too (same process group), which stops its services gracefully;
 // the dispatcher waits for that and exits with the CLI's status instead of dying first. A
-// SIGTERM or SIGHUP sent to the dispatcher alone (`kill <pid>`, a process manager, a closed
-// terminal) is passed on as SIGTERM, so the CLI stops its services instead of outliving it.
-process.on('SIGINT', () => undefined);
+// SIGINT sent to the dispatcher alone (`kill -INT <pid>`, a supervisor that stops with it) is
+// passed on as it is: a CLI that already has the group's Ctrl-C takes the second as the same
+// request. A SIGTERM or SIGHUP sent to the dispatcher alone (`kill <pid>`, a process manager,
+// a closed terminal) is passed on as SIGTERM, so the CLI stops its services instead of
+// outliving it.
 const cli = spawn(process.execPath, [cliOf(lab.dir), ...args], { stdio: 'inherit', env });
+process.on('SIGINT', () => {
+  cli.kill('SIGINT');
+});
 for (const signal of ['SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => {
     cli.kill('SIGTERM');

@@ -20,13 +20,14 @@ async function servicesReady(ports: number[]): Promise<boolean> {
 
 /**
  * `pnpm lab resilience up` stopped the ways a lab gets stopped: Ctrl-C in its terminal (SIGINT
- * to the whole group), a process manager's SIGTERM to the group, and `kill <pid>` of the
- * command alone. Each time both services stop gracefully and nothing outlives the command.
+ * to the whole group), a process manager's SIGTERM to the group, and `kill <pid>` or
+ * `kill -INT <pid>` of the command alone. Each time both services stop gracefully and nothing outlives the command.
  */
 const stops: [string, Pick<StopWhenReady, 'signal' | 'to'>][] = [
   ['Ctrl-C (SIGINT to its process group)', { signal: 'SIGINT', to: 'group' }],
   ['SIGTERM to its process group', { signal: 'SIGTERM', to: 'group' }],
   ['SIGTERM to the pnpm lab process alone', { signal: 'SIGTERM', to: 'dispatcher' }],
+  ['SIGINT to the pnpm lab process alone', { signal: 'SIGINT', to: 'dispatcher' }],
 ];
 
 test.each(stops)(
