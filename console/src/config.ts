@@ -25,8 +25,10 @@ const schema = z.object({
     .string()
     .regex(/^https?:\/\/.*\{traceId\}/, 'expected an http(s) URL containing {traceId}')
     .default('http://127.0.0.1:9411/zipkin/traces/{traceId}'),
-  /** How often the labs are polled and the page updated. */
+  /** How often the labs are polled and the page updated while a page (or an API client) watches. */
   CONSOLE_POLL_MS: z.coerce.number().int().min(100).max(5000).default(500),
+  /** How often while nobody watches: the history keeps growing, at a fraction of the cost. */
+  CONSOLE_IDLE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 });
 
 export type ConsoleConfig = z.infer<typeof schema>;

@@ -6,10 +6,18 @@ import { sagaWatch } from './labs/saga.watch.ts';
 
 export type ConsoleState = ReturnType<Console['state']>;
 
+/** A client that read `/api/state` counts as watching for this long afterwards. */
+const ASKED_WATCHES_MS = 30_000;
+
 /**
  * The aggregator: polls the three labs' public endpoints on one clock, keeps the history their
  * own endpoints forget (breaker transitions, lag and latency samples) and hands every refresh
  * to the pages that subscribed.
+ *
+ * Every poll costs the labs too (the relay's and the projector's status ask Kafka for offsets),
+ * and a lab left running with no page open would pay for refreshes nobody sees: the clock runs
+ * at CONSOLE_POLL_MS while a page is subscribed or an API client asked lately, and at
+ * CONSOLE_IDLE_POLL_MS otherwise, which keeps the history going at a fraction of the cost.
  */
 export function createConsole(config: ConsoleConfig, logger: Logger) {
   const resilience = resilienceWatch(config);
@@ -17,6 +25,8 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
   const cqrs = cqrsWatch(config);
   const listeners = new Set<(state: object) => void>();
   let refreshing: Promise<void> | undefined;
+  let lastRefresh = 0;
+  let lastAsked = Number.NEGATIVE_INFINITY;
 
   const state = () => ({
     at: Date.now(),
@@ -28,7 +38,8 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
 
   const tick = async () => {
     // A lab that answers slowly must not pile refreshes up behind it.
-    if (refreshing) return;
+    if (refreshing) return refreshing;
+    lastRefresh = Date.now();
     refreshing = Promise.all([resilience.refresh(), saga.refresh(), cqrs.refresh()])
       .then(() => {
         const current = state();
@@ -42,7 +53,13 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
       });
     await refreshing;
   };
-  const timer = setInterval(() => void tick(), config.CONSOLE_POLL_MS);
+  const watched = () => listeners.size > 0 || Date.now() - lastAsked < ASKED_WATCHES_MS;
+  const pollMs = () => (watched() ? config.CONSOLE_POLL_MS : config.CONSOLE_IDLE_POLL_MS);
+  // The clock ticks at the watched interval and skips ticks while idle; half a tick of slack
+  // keeps an idle poll from slipping a whole tick late.
+  const timer = setInterval(() => {
+    if (Date.now() - lastRefresh >= pollMs() - config.CONSOLE_POLL_MS / 2) void tick();
+  }, config.CONSOLE_POLL_MS);
 
   return {
     resilience,
@@ -50,9 +67,17 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
     cqrs,
     state,
     refresh: tick,
+    /** For an API client: the state, refreshed first when the clock was running idle. */
+    fresh: async () => {
+      lastAsked = Date.now();
+      if (Date.now() - lastRefresh > config.CONSOLE_POLL_MS) await tick();
+      return state();
+    },
     subscribe: (listener: (state: object) => void) => {
       listeners.add(listener);
       listener(state());
+      // A page opened on an idle console sees the labs as they are now, not a poll ago.
+      if (Date.now() - lastRefresh > config.CONSOLE_POLL_MS) void tick();
       return () => {
         listeners.delete(listener);
       };

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type SpawnedService } from '@lab/shared/testkit';
+import { freePort, waitFor, type SpawnedService } from '@lab/shared/testkit';
 import { startConsole } from './harness.ts';
 
 let console: SpawnedService;
@@ -7,8 +9,8 @@ let console: SpawnedService;
 /** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
 const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  // Every lab address is a port nobody listens on: the console must say so, not fail.
+/** Every lab address a port nobody listens on: the console must say so, not fail. */
+async function labsNowhere(): Promise<Record<string, string>> {
   const nowhere = `http://127.0.0.1:${await freePort()}`;
   const env: Record<string, string> = {};
   for (const name of [
@@ -25,7 +27,11 @@ beforeAll(async () => {
     'CQRS_PROJECTOR',
   ])
     env[`CONSOLE_${name}_URL`] = nowhere;
-  console = await startConsole(env);
+  return env;
+}
+
+beforeAll(async () => {
+  console = await startConsole(await labsNowhere());
   cleanups.push(console.stop);
 });
 afterAll(async () => {
@@ -90,4 +96,66 @@ describe("the console's own API", () => {
     const res = await fetch(`${console.url}/healthz`);
     expect(await res.json()).toEqual({ status: 'alive', service: 'console' });
   });
+});
+
+describe("the console's clock", () => {
+  it('When no page is open, then it polls the labs at the idle interval; a page or an API read brings the watched interval back', async () => {
+    // Arrange: a relay that records when it is asked for its status.
+    const polls: number[] = [];
+    const relay = createServer((req, res) => {
+      if (req.url === '/status') polls.push(Date.now());
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          outbox: { backlog: 0, oldestUnpublishedAgeMs: null },
+          publishedSinceStart: 0,
+          topic: { name: 'cqrs.events', reachable: true, partitions: [], events: 0 },
+        }),
+      );
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    cleanups.push(() => new Promise((resolve) => relay.close(resolve)));
+    const { port } = relay.address() as { port: number };
+    const watchedMs = 250;
+    const idleMs = 8000;
+    const clock = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_CQRS_RELAY_URL: `http://127.0.0.1:${port}`,
+      CONSOLE_POLL_MS: String(watchedMs),
+      CONSOLE_IDLE_POLL_MS: String(idleMs),
+    });
+    cleanups.push(clock.stop);
+    await waitFor('the first poll', () => polls.length >= 1);
+
+    // Act 1: a page subscribes. Unwatched, four polls would take four idle intervals.
+    const page = new AbortController();
+    const events = await fetch(`${clock.url}/api/events`, { signal: page.signal });
+    const before = polls.length;
+    await waitFor('four polls while a page watches', () => polls.length >= before + 4, {
+      timeoutMs: idleMs - 2000,
+    });
+
+    // Act 2: the page goes away.
+    page.abort();
+    await events.body?.cancel().catch(() => undefined);
+    const watchedEnd = polls.length;
+    await waitFor('two polls after the page closed', () => polls.length >= watchedEnd + 2, {
+      timeoutMs: 4 * idleMs,
+    });
+
+    // Assert: once nobody watched, polls came an idle interval apart (a busy machine can only
+    // stretch that gap, never shorten it).
+    const idleGap = (polls.at(-1) ?? 0) - (polls.at(-2) ?? 0);
+    expect(idleGap).toBeGreaterThanOrEqual(idleMs / 2);
+
+    // Act 3 and assert: an API client reading the state counts as watching too.
+    const state = (await (await fetch(`${clock.url}/api/state`)).json()) as {
+      cqrs?: { up?: boolean };
+    };
+    expect(state.cqrs?.up).toBe(true);
+    const asked = polls.length;
+    await waitFor('four polls after an API read', () => polls.length >= asked + 4, {
+      timeoutMs: idleMs - 2000,
+    });
+  }, 90_000);
 });

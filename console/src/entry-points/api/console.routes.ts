@@ -50,8 +50,8 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
 
 /** The console's own API: one stream of state for the page, and the buttons' actions. */
 export function consoleRoutes(app: Express, console: Console): void {
-  app.get('/api/state', (_req, res) => {
-    res.json(console.state());
+  app.get('/api/state', async (_req, res) => {
+    res.json(await console.fresh());
   });
 
   // Server-Sent Events: the page gets every refresh (twice a second by default) on one
