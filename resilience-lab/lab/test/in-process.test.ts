@@ -94,7 +94,7 @@ describe('what the network hop adds', () => {
     expect(answers[1]).toEqual(answers[0]);
   });
 
-  it('When the dependency process dies, then over HTTP the gateway stays up and answers a problem; in-process there is no second process: the only one is everything', async () => {
+  it('When the dependency process dies, then over HTTP the gateway stays up, stays ready and answers a problem; in-process there is no second process: the only one is everything', async () => {
     await split.supplier.kill();
     await monolith.gateway.kill();
 
@@ -104,6 +104,10 @@ describe('what the network hop adds', () => {
     expect(overHttp.status).toBe(503);
     expect(overHttp.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await overHttp.json()) as { code: string }).code).toBe('supplier-unreachable');
+    // Readiness names the gateway's own dependencies only, never a service it calls: a caller
+    // that left the load balancer's rotation whenever its supplier failed would turn one
+    // outage into an outage of every caller, the cascade the breakers are there to stop.
+    expect((await fetch(`${split.gateway.url}/readyz`)).status).toBe(200);
     await expect(inProcess).rejects.toThrow();
   });
 });
