@@ -8,12 +8,19 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool as HttpPool } from 'undici';
-import { createPool, databaseUrlFor, dropDatabase } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, dropDatabase, type Pool } from '@lab/shared/pg';
 import { createRedis } from '@lab/shared/redis';
 import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
 import { eventTopic, labKafka } from '../src/topic.ts';
 import { commandClient } from '../src/client.ts';
-import { ENTRIES, isolatedNamespace, serviceEnv, startStack, type Stack } from '../src/services.ts';
+import {
+  ENTRIES,
+  isolatedNamespace,
+  NODE_OPTIONS,
+  serviceEnv,
+  startStack,
+  type Stack,
+} from '../src/services.ts';
 import {
   mainThreadProfile,
   percentile,
@@ -35,6 +42,8 @@ const LAG_RATE = 500;
  */
 const LAG_LOAD_SHARE = 0.6;
 const PRODUCTS = 200;
+/** The backlog the projector's profile is taken over: long enough to dwarf its start-up. */
+const PROFILE_EVENTS = Number(process.env.BENCH_PROFILE_EVENTS ?? 20_000);
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
 
 interface Row {
@@ -321,7 +330,9 @@ export async function runBench(): Promise<number> {
 
     // --- 5. Where the time goes: V8 CPU profiles, taken after the measured rounds --------------
     // Profiling slows a service down, so it never runs during the rounds above.
-    say('profiles: the query and the command service under the same loads, sampled by V8');
+    say(
+      'profiles: the query and the command service under the same loads, the projector catching up, sampled by V8',
+    );
     const profiles = [
       await profileUnderLoad(
         stack,
@@ -331,6 +342,7 @@ export async function runBench(): Promise<number> {
       await profileUnderLoad(stack, 'command', [
         { origin: '', method: 'POST', path: () => '/orders', body: orderBody },
       ]),
+      await profileCatchUp(stack, pool, PROFILE_EVENTS),
     ];
 
     writeReport(rows, notes, profiles);
@@ -580,11 +592,49 @@ async function profileUnderLoad(
   }
 }
 
+/**
+ * The projector under `node --cpu-prof` while it catches up a fresh backlog, as the catch-up
+ * row measured it: the same heap flags, its /metrics read once a second (the profile would
+ * otherwise count the bench's own scraping).
+ */
+async function profileCatchUp(stack: Stack, pool: Pool, events: number): Promise<ServiceProfile> {
+  const dir = mkdtempSync(join(tmpdir(), 'cqrs-bench-projector-'));
+  try {
+    await stack.services.projector?.stop();
+    await seedOrders(pool, events, 1000);
+    await waitFor(
+      'the relay to publish the profiled backlog',
+      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
+      { timeoutMs: 180_000, intervalMs: 250 },
+    );
+    const projector = await stack.start('projector', {
+      NODE_OPTIONS: `${NODE_OPTIONS.projector ?? ''} --cpu-prof --cpu-prof-dir=${dir}`,
+    });
+    await waitFor(
+      'the projector to apply the profiled backlog',
+      async () =>
+        (await metric(projector.url, 'cqrs_projector_events_total', 'outcome="applied"')) >= events,
+      { timeoutMs: 300_000, intervalMs: 1000 },
+    );
+    await projector.stop();
+    const file = mainThreadProfile(dir);
+    if (!file) throw new Error('no CPU profile was written for the projector');
+    return {
+      service: 'projector',
+      load: `catching up ${events.toLocaleString('en-US')} events`,
+      requests: events,
+      summary: summariseProfile(file, 'cqrs-implementation'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function profileSection(profiles: ServiceProfile[]): string[] {
   return [
     '### Where the time goes',
     '',
-    `V8 CPU profiles (\`node --cpu-prof\`) of each service under ${PROFILE_SECONDS} s of the same load as above, taken after the measured rounds. Shares of the CPU the service spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a hash) counts for the library that called it. Redis and PostgreSQL run in their own processes and are not in these profiles.`,
+    `V8 CPU profiles (\`node --cpu-prof\`) of the query and the command service under ${PROFILE_SECONDS} s of the same load as above, and of the projector while it catches up a fresh backlog as in the catch-up row, taken after the measured rounds. Shares of the CPU the service spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a hash) counts for the library that called it. Redis and PostgreSQL run in their own processes and are not in these profiles.`,
     '',
     ...profileTable(
       profiles.map((p) => ({
@@ -592,7 +642,10 @@ function profileSection(profiles: ServiceProfile[]): string[] {
         units: p.requests,
         summary: p.summary,
       })),
-      { name: 'request', format: (ms) => `${(ms * 1000).toFixed(0)} µs` },
+      {
+        name: 'request (event, for the projector)',
+        format: (ms) => `${(ms * 1000).toFixed(0)} µs`,
+      },
     ),
     '',
   ];
