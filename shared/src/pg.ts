@@ -45,6 +45,28 @@ export const QUERY_TIMEOUT_MS = 15_000;
 /** pg's message when a query got no answer within query_timeout. */
 const QUERY_TIMED_OUT = 'Query read timeout';
 
+/**
+ * What a pool's breaker answers while PostgreSQL is not answering: a dependency that is away
+ * (503 with Retry-After), without a connection or a query that would wait out the timeouts.
+ */
+export class PostgresNotAnswering extends Error {
+  constructor() {
+    super(
+      'PostgreSQL stopped answering (a timeout); requests fail at once until a probe connection gets an answer',
+    );
+    this.name = 'PostgresNotAnswering';
+  }
+}
+
+/** The timeouts that say the server stopped answering, not that it refused or is busy with us. */
+const NOT_ANSWERING = [
+  new RegExp(`^${QUERY_TIMED_OUT}$`), // a query on an open connection got no answer
+  /connection timeout/, // a new connection got no answer to its start-up
+  /^timeout exceeded when trying to connect/, // no pooled connection came free: all are stuck
+];
+/** How often an open breaker tries a connection of its own. */
+const PROBE_EVERY_MS = 1000;
+
 export interface PoolOptions extends pg.PoolConfig {
   /** Where a connection that broke (server restarted, crashed, network cut) is reported. */
   logger?: Logger;
@@ -86,7 +108,87 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client's error is re-emitted here too; the client's own listener already logged it.
   pool.on('error', () => undefined);
+  guardWithBreaker(pool, logger);
   return pool;
+}
+
+/**
+ * A circuit breaker on the pool, for a server that stops answering with its sockets open
+ * (frozen, swapped out, behind a partition that drops packets). The first request after that
+ * waits out a timeout; without a breaker so would every later one, each holding a connection
+ * or a place in the pool's queue. A timeout opens the breaker: checkouts fail at once with
+ * PostgresNotAnswering (a 503), readiness says so, and a probe connection of the breaker's own,
+ * with short timeouts, asks every second; its first answer closes the breaker. A server that
+ * refuses connections (stopped, restarting) fails fast anyway and opens nothing.
+ */
+function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
+  let open = false;
+  // A pool being ended (shutdown) stops probing.
+  const ended = () => pool.ending;
+  const probe = async () => {
+    while (open && !ended()) {
+      // Unreferenced: an open breaker never keeps a stopping process alive.
+      await sleep(PROBE_EVERY_MS, undefined, { ref: false });
+      const client = new pg.Client({
+        ...pool.options,
+        connectionTimeoutMillis: PROBE_EVERY_MS,
+        query_timeout: PROBE_EVERY_MS,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        open = false;
+        logger?.warn('PostgreSQL answers again; the pool breaker is closed');
+      } catch {
+        // Still not answering: the next probe in a second.
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  };
+  const trip = (error: unknown) => {
+    if (open || ended() || !(error instanceof Error)) return;
+    if (!NOT_ANSWERING.some((pattern) => pattern.test(error.message))) return;
+    open = true;
+    logger?.warn(
+      { err: error },
+      'PostgreSQL is not answering; the pool breaker is open: requests fail at once until a probe gets an answer',
+    );
+    void probe();
+  };
+  // A query that timed out reaches here as the error its client was released with (pool.query
+  // releases it so, withTransaction too); a connection that never came, from connect below.
+  pool.on('release', (error: unknown) => {
+    trip(error);
+  });
+  // pool.query checks out through pool.connect with a callback, so both forms are guarded.
+  type ConnectCallback = (
+    error: Error | undefined,
+    client?: pg.PoolClient,
+    done?: () => void,
+  ) => void;
+  const connectThen = pool.connect.bind(pool) as (callback: ConnectCallback) => void;
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  pool.connect = ((callback?: ConnectCallback) => {
+    if (open) {
+      const error = new PostgresNotAnswering();
+      if (!callback) return Promise.reject(error);
+      callback(error);
+      return undefined;
+    }
+    if (callback) {
+      connectThen((error, client, done) => {
+        if (error) trip(error);
+        callback(error, client, done);
+      });
+      return undefined;
+    }
+    return connect().catch((error: unknown) => {
+      trip(error);
+      throw error;
+    });
+  }) as typeof pool.connect;
 }
 
 /**

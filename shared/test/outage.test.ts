@@ -173,16 +173,22 @@ describe('outage: a service built from the shared building blocks', () => {
     expect(service.logs.join('\n')).not.toMatch(/Unhandled error event|"level":50/);
   }, 60_000);
 
-  it('When PostgreSQL stops answering (frozen, its sockets open), then reads and transactions get 503 once the query timeout passes, nothing is half-written, and the pool recovers after it thaws', async () => {
+  it('When PostgreSQL stops answering (frozen, its sockets open), then the first request gets 503 once the query timeout passes, the pool breaker opens so the next fail at once, nothing is half-written, and the pool recovers after it thaws', async () => {
     expect((await call('PUT', '/items/10', { name: 'before' })).status).toBe(200);
 
     postgres.freeze();
     try {
-      // Each goes out on a pooled connection whose server no longer answers: without a query
-      // timeout both would wait for as long as the socket lives.
+      // It goes out on a pooled connection whose server no longer answers: without a query
+      // timeout it would wait for as long as the socket lives.
       expectUnavailable(await call('GET', '/items/10'));
+      // That timeout opened the pool's breaker: the transaction is refused before it takes a
+      // connection, and readiness says why.
       expectUnavailable(await call('PUT', '/items/11', { name: 'during' }));
-      expect(await readiness()).toBe(503);
+      const ready = await fetch(`${service.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks.postgres).toMatch(
+        /PostgreSQL stopped answering/,
+      );
       expect(service.alive()).toBe(true);
     } finally {
       postgres.thaw();

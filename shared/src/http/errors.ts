@@ -165,6 +165,8 @@ const UNAVAILABLE_NAMES = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSNumberOfRetriesExceeded',
   'KafkaJSGroupCoordinatorNotFound',
+  // @lab/shared/pg: the pool's breaker is open, PostgreSQL stopped answering.
+  'PostgresNotAnswering',
 ]);
 
 const UNAVAILABLE_KAFKA_TYPES = new Set([
