@@ -119,7 +119,9 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * or a place in the pool's queue. A timeout opens the breaker: checkouts fail at once with
  * PostgresNotAnswering (a 503), readiness says so, and a probe connection of the breaker's own,
  * with short timeouts, asks every second; its first answer closes the breaker. A server that
- * refuses connections (stopped, restarting) fails fast anyway and opens nothing.
+ * refuses connections (stopped, restarting) fails fast anyway and opens nothing. Not opossum,
+ * as the resilience lab's gateway uses: its half-open state lets one real request through,
+ * which against a server still frozen waits out the full query timeout.
  */
 function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
   let open = false;
