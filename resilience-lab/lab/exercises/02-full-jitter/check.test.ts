@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exerciseModule } from '@lab/shared/testkit';
+import { exerciseModule, waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../../src/services.ts';
 import { supplierAdmin } from '../../src/client.ts';
 
@@ -29,9 +29,13 @@ describe('exercise 02: full jitter', () => {
       Array.from({ length: 20 }, (_, i) => fetch(`${lab.gateway.url}/quotes/sku-${i}`)),
     );
 
-    const delays = lab.gateway.logs
-      .filter((l) => l.includes('"decision":"retry"'))
-      .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+    // The answers can reach the test before the gateway's log lines about them do.
+    const delays = await waitFor('a retry decision logged for each caller', () => {
+      const logged = lab.gateway.logs
+        .filter((l) => l.includes('"decision":"retry"'))
+        .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+      return logged.length >= 20 ? logged : undefined;
+    });
     expect(delays).toHaveLength(20);
     for (const delay of delays) {
       expect(delay).toBeGreaterThanOrEqual(0);
