@@ -32,7 +32,7 @@ export {
   type LabCommandResult,
   type StopWhenReady,
 } from './lab-command.ts';
-export { stopRequested } from './stop-request.ts';
+export { startUnlessStopped, stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile } from './stats.ts';
 export {

@@ -15,3 +15,26 @@ export function stopRequested(): Promise<void> {
     process.on('SIGTERM', stop);
   });
 }
+
+/**
+ * Starts a lab with `stop` (from stopRequested) already listened for. A Ctrl-C or a SIGTERM to
+ * the whole process group reaches the services too, and a service that stops while the start
+ * still waits for it to answer /readyz fails the start: that is the stop the user asked for,
+ * not an error. The start cleans up what it began; this answers undefined instead of throwing.
+ */
+export async function startUnlessStopped<T>(
+  stop: Promise<void>,
+  start: () => Promise<T>,
+): Promise<T | undefined> {
+  // An object, not a local: the flag is set in a callback the compiler does not follow.
+  const asked = { stop: false };
+  void stop.then(() => {
+    asked.stop = true;
+  });
+  try {
+    return await start();
+  } catch (error) {
+    if (asked.stop) return undefined;
+    throw error;
+  }
+}

@@ -1,4 +1,4 @@
-import { stopRequested } from '@lab/shared/testkit';
+import { startUnlessStopped, stopRequested } from '@lab/shared/testkit';
 import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
 
 /**
@@ -9,12 +9,16 @@ export async function up(args: string[] = []): Promise<number> {
   if (args.includes('--monolith')) return upMonolith();
   // Before the start: a Ctrl-C while the lab starts stops it once it is up.
   const stopSignal = stopRequested();
-  const stack = await startStack({
-    ns: defaultNamespace(),
-    ports: DEFAULT_PORTS,
-    echo: true,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-  });
+  const stack = await startUnlessStopped(stopSignal, () =>
+    startStack({
+      ns: defaultNamespace(),
+      ports: DEFAULT_PORTS,
+      echo: true,
+      logLevel: process.env.LOG_LEVEL ?? 'info',
+    }),
+  );
+  // Stopped before it was up: the services got the signal too and the start undid itself.
+  if (!stack) return 0;
   process.stdout.write(
     [
       '',
@@ -36,13 +40,17 @@ async function upMonolith(): Promise<number> {
   // Before the start: a Ctrl-C while the lab starts stops it once it is up.
   const stopSignal = stopRequested();
   const ns = { ...defaultNamespace(), databaseName: process.env.DATABASE_NAME ?? 'cqrs_monolith' };
-  const stack = await startStack({
-    ns,
-    wiring: 'monolith',
-    ports: { command: DEFAULT_PORTS.command },
-    echo: true,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-  });
+  const stack = await startUnlessStopped(stopSignal, () =>
+    startStack({
+      ns,
+      wiring: 'monolith',
+      ports: { command: DEFAULT_PORTS.command },
+      echo: true,
+      logLevel: process.env.LOG_LEVEL ?? 'info',
+    }),
+  );
+  // Stopped before it was up: the services got the signal too and the start undid itself.
+  if (!stack) return 0;
   process.stdout.write(
     [
       '',

@@ -1,4 +1,4 @@
-import { stopRequested } from '@lab/shared/testkit';
+import { startUnlessStopped, stopRequested } from '@lab/shared/testkit';
 import { startLab, startMonolith } from '../services.ts';
 
 /**
@@ -9,12 +9,17 @@ export async function up(args: string[] = []): Promise<number> {
   if (args.includes('--monolith')) return upMonolith();
   // Before the start: a Ctrl-C while the lab starts stops it once it is up.
   const stopSignal = stopRequested();
-  const { gateway, supplier, stop } = await startLab({
-    supplierPort: Number(process.env.SUPPLIER_PORT ?? 3302),
-    gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
-    echo: true,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-  });
+  const started = await startUnlessStopped(stopSignal, () =>
+    startLab({
+      supplierPort: Number(process.env.SUPPLIER_PORT ?? 3302),
+      gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
+      echo: true,
+      logLevel: process.env.LOG_LEVEL ?? 'info',
+    }),
+  );
+  // Stopped before it was up: the services got the signal too and the start undid itself.
+  if (!started) return 0;
+  const { gateway, supplier, stop } = started;
   process.stdout.write(
     `\nResilience lab is up: gateway ${gateway.url}, supplier ${supplier.url} (chaos on).\n` +
       `Try: curl ${gateway.url}/quotes/sku-1 ; curl ${gateway.url}/breakers\n` +
@@ -29,11 +34,16 @@ export async function up(args: string[] = []): Promise<number> {
 async function upMonolith(): Promise<number> {
   // Before the start: a Ctrl-C while the lab starts stops it once it is up.
   const stopSignal = stopRequested();
-  const { gateway, stop } = await startMonolith({
-    gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
-    echo: true,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-  });
+  const started = await startUnlessStopped(stopSignal, () =>
+    startMonolith({
+      gatewayPort: Number(process.env.GATEWAY_PORT ?? 3301),
+      echo: true,
+      logLevel: process.env.LOG_LEVEL ?? 'info',
+    }),
+  );
+  // Stopped before it was up: the services got the signal too and the start undid itself.
+  if (!started) return 0;
+  const { gateway, stop } = started;
   process.stdout.write(
     `\nResilience lab is up in-process: gateway ${gateway.url} calls the supplier's module, no supplier process (chaos on: error and hang only).\n` +
       `Try: curl ${gateway.url}/quotes/sku-1 ; curl ${gateway.url}/breakers\n` +
