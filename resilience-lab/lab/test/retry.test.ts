@@ -148,5 +148,6 @@ describe('retries with backoff, jitter and a budget', () => {
     const exhausted = () =>
       budgeted.gateway.logs.filter((l) => l.includes('"decision":"budget-exhausted"')).length;
     await waitFor('the budget-exhausted decisions to be logged', () => exhausted() >= requests - 5);
+    expect(exhausted()).toBeGreaterThanOrEqual(requests - 5);
   });
 });
