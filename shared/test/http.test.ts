@@ -32,6 +32,8 @@ describe('HTTP behaviour every service shares', () => {
     const res = await post('/echo', JSON.stringify({ name: 'ada', count: 2 }));
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ greeting: 'hello', name: 'ada', count: 2 });
+    // No hashed ETag: no client of the lab revalidates, so the SHA-1 of each answer is not spent.
+    expect(res.headers.get('etag')).toBeNull();
   });
 
   it('When the JSON is malformed, then 400 malformed-json', async () => {

@@ -14,6 +14,9 @@ const redis = createRedis(process.env.BASELINE_REDIS_URL ?? 'redis://127.0.0.1:6
 redis.options.enableAutoPipelining = true;
 const live = `${process.env.BASELINE_REDIS_KEY_PREFIX ?? ''}cqrs:g1:`;
 const app = express();
+// Set up as every lab service is (shared/src/http/app.ts): no ETag, so the baselines and the
+// services pay for the same framework work and the ratios show only what a service adds.
+app.set('etag', false);
 const document = { id: 'bare', status: 'ok', version: 1 };
 
 app.get('/bare', (_req, res) => {

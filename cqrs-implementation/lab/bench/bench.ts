@@ -320,7 +320,7 @@ export async function runBench(): Promise<number> {
       met: fromRedis / fromPg >= 5,
     });
     notes.push(
-      `Bare Express baseline: ${bare.toFixed(0)} req/s, one route answering a constant 39-byte JSON document, in a process started like every lab service (with the lab's OpenTelemetry register, exporting nothing), so the ratios show what a service adds, not what tracing costs. Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands).`,
+      `Bare Express baseline: ${bare.toFixed(0)} req/s, one route answering a constant 39-byte JSON document, in a process started and set up like every lab service (with the lab's OpenTelemetry register, exporting nothing, and no ETag), so the ratios show what a service adds, not what tracing costs. Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands).`,
     );
 
     // Ratios survive a busy machine better than absolute figures; the load says how busy it was.

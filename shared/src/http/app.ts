@@ -140,6 +140,9 @@ export function createApp(options: AppOptions): Express {
   const { logger, readiness = {} } = options;
   const app = express();
   app.disable('x-powered-by');
+  // No client of these APIs revalidates with If-None-Match, so Express's default weak ETag, a
+  // SHA-1 of every answer's body (and a Buffer copy of it), would be spent on nothing.
+  app.set('etag', false);
   app.set('query parser', 'simple');
 
   app.get('/healthz', (_req, res) => {
