@@ -61,20 +61,48 @@ export async function measureRate(
   return { requests, errors, seconds: elapsed, rps: requests / elapsed };
 }
 
+/** What interleavedRates measured: each target's rates, and ratios taken round by round. */
+export interface Interleaved {
+  /** Each target's median req/s over the rounds. */
+  rates: number[];
+  /**
+   * Target `i` against target `base`: the median of their ratios within each round, where both
+   * ran seconds apart on the same machine. A machine that changes speed between rounds (a
+   * neighbour's load, a slower phase) moves both sides of a round's ratio alike, where it would
+   * move a ratio of two medians taken from different rounds.
+   */
+  ratio: (i: number, base: number) => number;
+}
+
 /**
- * Measures each target `rounds` times, alternating between them, and keeps each one's median:
- * on a shared 2-core machine a burst of background work then lands in one round of one target
- * instead of deciding a whole ratio.
+ * Measures each target `rounds` times after a warm-up, alternating between them, and keeps each
+ * one's median: on a shared 2-core machine a burst of background work then lands in one round of
+ * one target instead of deciding a whole ratio. Each round starts one target later than the one before, so
+ * no target always follows the same one (a PostgreSQL join load, say, whose after-effects the
+ * next target would otherwise always pay).
  */
 export async function interleavedRates(
   targets: Target[],
   rounds: number,
   seconds: number,
   connections = 16,
-): Promise<number[]> {
+): Promise<Interleaved> {
+  // One unrecorded pass first: a service's hot path is interpreted, then compiled and compiled
+  // again by V8 as it runs, and its first seconds under load measure that, not the service.
+  for (const target of targets) await measureRate(target, seconds, connections);
   const samples: number[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++)
-    for (const [i, target] of targets.entries())
-      samples[i]?.push((await measureRate(target, seconds, connections)).rps);
-  return samples.map((rates) => percentile(rates, 50) ?? 0);
+    for (let k = 0; k < targets.length; k++) {
+      const i = (round + k) % targets.length;
+      const target = targets[i];
+      if (target) samples[i]?.push((await measureRate(target, seconds, connections)).rps);
+    }
+  return {
+    rates: samples.map((rates) => percentile(rates, 50) ?? 0),
+    ratio: (i, base) =>
+      percentile(
+        (samples[i] ?? []).map((rate, round) => rate / (samples[base]?.[round] ?? Number.NaN)),
+        50,
+      ) ?? 0,
+  };
 }
