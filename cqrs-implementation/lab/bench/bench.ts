@@ -195,33 +195,14 @@ export async function runBench(): Promise<number> {
 
     // --- 3. Catch-up from a backlog --------------------------------------------------------------
     say(`catch-up: ${BACKLOG} events written while the projector is stopped`);
-    await stack.services.projector?.stop();
-    await seedOrders(pool, BACKLOG, 1000);
-    const relayStart = Date.now();
-    await waitFor(
-      'the relay to publish the backlog',
-      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
-      {
-        timeoutMs: 180_000,
-        intervalMs: 250,
-      },
-    );
-    const relayRate = BACKLOG / ((Date.now() - relayStart) / 1000);
-    const projector = await stack.start('projector');
-    const catchUpStart = Date.now();
     let rss = 0;
-    await waitFor(
-      'the projector to apply the backlog',
-      async () => {
+    const caughtUp = await catchUp(stack, pool, BACKLOG, {
+      onPoll: async (projector) => {
         rss = Math.max(rss, await metric(projector.url, 'process_resident_memory_bytes'));
-        return (
-          (await metric(projector.url, 'cqrs_projector_events_total', 'outcome="applied"')) >=
-          BACKLOG
-        );
       },
-      { timeoutMs: 300_000, intervalMs: 200 },
-    );
-    const catchUpRate = BACKLOG / ((Date.now() - catchUpStart) / 1000);
+    });
+    const relayRate = BACKLOG / caughtUp.relaySeconds;
+    const catchUpRate = BACKLOG / caughtUp.projectorSeconds;
     rows.push({
       metric: `projector catch-up from a ${BACKLOG / 1000}k-event backlog`,
       value: catchUpRate,
@@ -596,6 +577,46 @@ async function profileUnderLoad(
 }
 
 /**
+ * A catch-up: the projector stopped while `events` orders are committed and the relay publishes
+ * them, then started on the backlog. Measures how long the relay took to publish it and the
+ * projector to apply it; `onPoll` runs at each look at the projector (the catch-up row samples
+ * its memory there). `env` is the projector's extra environment.
+ */
+async function catchUp(
+  stack: Stack,
+  pool: Pool,
+  events: number,
+  options: {
+    env?: Record<string, string>;
+    onPoll?: (projector: SpawnedService) => Promise<void>;
+    intervalMs?: number;
+  } = {},
+): Promise<{ projector: SpawnedService; relaySeconds: number; projectorSeconds: number }> {
+  await stack.services.projector?.stop();
+  await seedOrders(pool, events, 1000);
+  const relayStart = Date.now();
+  await waitFor(
+    'the relay to publish the backlog',
+    async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
+    { timeoutMs: 180_000, intervalMs: 250 },
+  );
+  const relaySeconds = (Date.now() - relayStart) / 1000;
+  const projector = await stack.start('projector', options.env);
+  const projectorStart = Date.now();
+  await waitFor(
+    'the projector to apply the backlog',
+    async () => {
+      await options.onPoll?.(projector);
+      return (
+        (await metric(projector.url, 'cqrs_projector_events_total', 'outcome="applied"')) >= events
+      );
+    },
+    { timeoutMs: 300_000, intervalMs: options.intervalMs ?? 200 },
+  );
+  return { projector, relaySeconds, projectorSeconds: (Date.now() - projectorStart) / 1000 };
+}
+
+/**
  * The projector under `node --cpu-prof` while it catches up a fresh backlog, as the catch-up
  * row measured it: the same heap flags, its /metrics read once a second (the profile would
  * otherwise count the bench's own scraping).
@@ -603,22 +624,10 @@ async function profileUnderLoad(
 async function profileCatchUp(stack: Stack, pool: Pool, events: number): Promise<ServiceProfile> {
   const dir = mkdtempSync(join(tmpdir(), 'cqrs-bench-projector-'));
   try {
-    await stack.services.projector?.stop();
-    await seedOrders(pool, events, 1000);
-    await waitFor(
-      'the relay to publish the profiled backlog',
-      async () => (await metric(stack.url('relay'), 'cqrs_outbox_backlog')) === 0,
-      { timeoutMs: 180_000, intervalMs: 250 },
-    );
-    const projector = await stack.start('projector', {
-      NODE_OPTIONS: `${NODE_OPTIONS.projector ?? ''} --cpu-prof --cpu-prof-dir=${dir}`,
+    const { projector } = await catchUp(stack, pool, events, {
+      env: { NODE_OPTIONS: `${NODE_OPTIONS.projector ?? ''} --cpu-prof --cpu-prof-dir=${dir}` },
+      intervalMs: 1000,
     });
-    await waitFor(
-      'the projector to apply the profiled backlog',
-      async () =>
-        (await metric(projector.url, 'cqrs_projector_events_total', 'outcome="applied"')) >= events,
-      { timeoutMs: 300_000, intervalMs: 1000 },
-    );
     await projector.stop();
     const file = mainThreadProfile(dir);
     if (!file) throw new Error('no CPU profile was written for the projector');
