@@ -83,17 +83,27 @@ async function httpOverhead() {
   try {
     const without: number[] = [];
     const withBreaker: number[] = [];
-    await throughput(bare.gateway.url, 1000);
-    await throughput(guarded.gateway.url, 1000);
-    // Alternating rounds so machine noise falls on both sides alike.
+    // A full unrecorded round of each first: a gateway measured cold measures V8 compiling its
+    // hot path (a breaker adds code to it), not the gateway.
+    await throughput(bare.gateway.url, 3000);
+    await throughput(guarded.gateway.url, 3000);
+    // Alternating rounds, each starting with the side the last one ended with, so machine noise
+    // and drift fall on both sides alike; the ratio is taken within each round.
     for (let round = 0; round < 3; round += 1) {
-      without.push(await throughput(bare.gateway.url, 3000));
-      withBreaker.push(await throughput(guarded.gateway.url, 3000));
+      const order =
+        round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
+      for (const side of order)
+        if (side === 'without') without.push(await throughput(bare.gateway.url, 3000));
+        else withBreaker.push(await throughput(guarded.gateway.url, 3000));
       say(
         `  round ${round + 1}: ${Math.round(without.at(-1) ?? 0)} req/s without, ${Math.round(withBreaker.at(-1) ?? 0)} with the breaker`,
       );
     }
-    return { without: median(without), withBreaker: median(withBreaker) };
+    return {
+      without: median(without),
+      withBreaker: median(withBreaker),
+      ratio: median(withBreaker.map((rate, round) => rate / (without[round] ?? Number.NaN))),
+    };
   } finally {
     await Promise.all([bare.stop(), guarded.stop()]);
   }
@@ -196,14 +206,13 @@ export async function bench(): Promise<number> {
 
   say('bench 2/5: gateway throughput on a healthy supplier, with and without the breaker');
   const http = await httpOverhead();
-  const loss = 1 - http.withBreaker / http.without;
   rows.push({
     metric: 'gateway throughput with breaker',
     value: http.withBreaker,
     baseline: http.without,
-    ratio: http.withBreaker / http.without,
+    ratio: http.ratio,
     target: '≤ 5% loss (ratio ≥ 0.95)',
-    met: loss <= 0.05,
+    met: http.ratio >= 0.95,
     unit: 'req/s',
   });
 
@@ -267,7 +276,7 @@ export async function bench(): Promise<number> {
         `| ${r.metric} | ${fmt(r.value, r.unit)} | ${fmt(r.baseline, r.unit)} | ${fmt(r.ratio)} | ${r.target} | ${r.met === null ? '–' : r.met ? 'yes' : 'no'} |`,
     ),
     '',
-    'Throughput is closed-loop (16 clients, /availability, 3 alternating rounds of 3 s, median). Fail-fast latency is',
+    'Throughput is closed-loop (16 clients, /availability, 3 alternating rounds of 3 s after an unrecorded warm-up round of each, medians; the ratio is the median of the ratios within a round). Fail-fast latency is',
     'the client-observed HTTP round trip of 1000 sequential /quotes calls while the prices breaker is open; its baseline',
     'is GET /status, a local route, so the ratio isolates the cost of the breaker path from HTTP itself. The cascade rows',
     'come from `experiment cascade --quick` with a 10 s client timeout (bench/results/cascade.md and .svg, not committed).',
