@@ -77,9 +77,9 @@ export interface Interleaved {
 /**
  * Measures each target `rounds` times after a warm-up, alternating between them, and keeps each
  * one's median: on a shared 2-core machine a burst of background work then lands in one round of
- * one target instead of deciding a whole ratio. Each round starts one target later than the one before, so
- * no target always follows the same one (a PostgreSQL join load, say, whose after-effects the
- * next target would otherwise always pay).
+ * one target instead of deciding a whole ratio. Each round starts one target later than the one
+ * before, so no target always follows the same one (a PostgreSQL join load, say, whose
+ * after-effects the next target would otherwise always pay).
  */
 export async function interleavedRates(
   targets: Target[],
