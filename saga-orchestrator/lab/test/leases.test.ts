@@ -1,30 +1,32 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { databaseUrlFor } from '@lab/shared/pg';
 import { auditSaga } from '../src/audit.ts';
 import { bookTrip, createStock, getTrip, tripRequest, waitForStatus } from '../src/client.ts';
 import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
-describe('two orchestrators share one backlog', () => {
-  let lab: SagaLab;
-  beforeAll(async () => {
-    // The first orchestrator only accepts trips: that is the backlog the other two share.
-    lab = await startSagaLab({
-      databases: uniqueDatabases('leases'),
-      orchestratorEnv: {
-        ...tolerantBudgets,
-        SAGA_WORKER: '0',
-      },
-    });
+// One lab for the file: its first orchestrator only accepts trips (SAGA_WORKER=0), so whatever
+// runs them is what each case starts beside it, and stops again when the case ends.
+let lab: SagaLab;
+let acceptOnly: string;
+beforeAll(async () => {
+  lab = await startSagaLab({
+    databases: uniqueDatabases('leases'),
+    orchestratorEnv: {
+      ...tolerantBudgets,
+      SAGA_WORKER: '0',
+    },
   });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  acceptOnly = lab.urls.orchestrator;
+});
+afterAll(async () => {
+  await lab.stop();
+});
 
+describe('two orchestrators share one backlog', () => {
   test('When two orchestrators run the same backlog, then every trip finishes exactly once', async () => {
     // Arrange
     const stock = await createStock(lab.urls, 100);
-    const acceptOnly = lab.urls.orchestrator;
     const tripIds: string[] = [];
     for (let i = 0; i < 40; i++)
       tripIds.push(await bookTrip(acceptOnly, tripRequest(stock, { customerId: `c${i}` })));
@@ -35,6 +37,8 @@ describe('two orchestrators share one backlog', () => {
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-a' }),
       lab.startOrchestrator({ ...workers, ORCHESTRATOR_ID: 'instance-b' }),
     ]);
+    // Their claim loops would otherwise take the next case's trips.
+    onTestFinished(() => Promise.all([a.stop(), b.stop()]).then(() => undefined));
     for (const tripId of tripIds) await waitForStatus(a.url, tripId, undefined, 90_000);
 
     // Assert: each saga was finished by exactly one instance (the fence refuses a second
@@ -51,24 +55,13 @@ describe('two orchestrators share one backlog', () => {
 });
 
 describe('a replayed POST /trips', () => {
-  let lab: SagaLab;
-  beforeAll(async () => {
-    lab = await startSagaLab({
-      databases: uniqueDatabases('replay'),
-      orchestratorEnv: { ...tolerantBudgets, SAGA_WORKER: '0' },
-    });
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
-
   test('When the first POST committed the saga but its answer was lost, then the retry starts the saga at once even with SAGA_WORKER=own', async () => {
     // Arrange: the saga row as an instance leaves it when its INSERT commits and neither the
     // answer nor the run survives: leased to that instance for an hour, with no run behind it.
     const stock = await createStock(lab.urls, 5);
     const body = tripRequest(stock);
     const key = `replay-${Date.now()}`;
-    const tripId = await bookTrip(lab.urls.orchestrator, body, { 'idempotency-key': key });
+    const tripId = await bookTrip(acceptOnly, body, { 'idempotency-key': key });
     const client = new pg.Client(
       databaseUrlFor(process.env.DATABASE_URL!, lab.databases.orchestrator),
     );
