@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile } from '../src/testkit/index.ts';
+import { percentile, roundRatio } from '../src/testkit/index.ts';
 
 describe('percentile', () => {
   it('When asked for p50 and p99 of 1..100, then it answers samples that really occurred, by nearest rank', () => {
@@ -12,5 +12,20 @@ describe('percentile', () => {
 
   it('When there are no samples, then there is no percentile', () => {
     expect(percentile([], 99)).toBeNull();
+  });
+});
+
+describe('roundRatio', () => {
+  it('When one round of three was spoiled on one side, then the ratio is the middle round ratio, not the ratio of totals', () => {
+    // Round 2's base ran during a stall: totals would say 0.8, the rounds say 1.2 twice.
+    const values = [120, 120, 120];
+    const bases = [100, 250, 100];
+    expect(roundRatio(values, bases)).toBe(1.2);
+  });
+
+  it('When a round has no base, then it is left out, and with none at all there is no ratio', () => {
+    expect(roundRatio([10, 30], [5])).toBe(2);
+    expect(roundRatio([10], [0])).toBeNull();
+    expect(roundRatio([], [])).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { percentile } from '@lab/shared/testkit';
+import { percentile, roundRatio } from '@lab/shared/testkit';
 
 export interface Rate {
   requests: number;
@@ -99,10 +99,6 @@ export async function interleavedRates(
     }
   return {
     rates: samples.map((rates) => percentile(rates, 50) ?? 0),
-    ratio: (i, base) =>
-      percentile(
-        (samples[i] ?? []).map((rate, round) => rate / (samples[base]?.[round] ?? Number.NaN)),
-        50,
-      ) ?? 0,
+    ratio: (i, base) => roundRatio(samples[i] ?? [], samples[base] ?? []) ?? 0,
   };
 }

@@ -7,6 +7,7 @@ import {
   mainThreadProfile,
   percentile,
   profileTable,
+  roundRatio,
   summariseProfile,
   waitFor,
   type ProfiledService,
@@ -102,7 +103,7 @@ async function httpOverhead() {
     return {
       without: median(without),
       withBreaker: median(withBreaker),
-      ratio: median(withBreaker.map((rate, round) => rate / (without[round] ?? Number.NaN))),
+      ratio: roundRatio(withBreaker, without) ?? 0,
     };
   } finally {
     await Promise.all([bare.stop(), guarded.stop()]);

@@ -34,7 +34,7 @@ export {
 } from './lab-command.ts';
 export { startUnlessStopped, stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
-export { percentile } from './stats.ts';
+export { percentile, roundRatio } from './stats.ts';
 export {
   mainThreadProfile,
   profileTable,

@@ -8,3 +8,19 @@ export function percentile(values: readonly number[], p: number): number | null 
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1] ?? null;
 }
+
+/**
+ * `values` against `bases`, both measured round by round in the same rounds: the median of the
+ * ratios within each round. Two sides of one round ran seconds apart on the same machine, so a
+ * machine that changes speed between rounds (a neighbour's load, a slower phase, a checkpoint
+ * in PostgreSQL) moves both alike, and a round one burst spoiled is outvoted instead of
+ * deciding the ratio, as it would in a ratio of totals or of medians taken from different
+ * rounds. Null when no round has both sides.
+ */
+export function roundRatio(values: readonly number[], bases: readonly number[]): number | null {
+  const ratios = values.flatMap((value, round) => {
+    const base = bases[round];
+    return base !== undefined && base > 0 ? [value / base] : [];
+  });
+  return percentile(ratios, 50);
+}
