@@ -164,26 +164,17 @@ async function profileUnderTrips(
 }
 
 /**
- * Transactions committed in `database` so far, once PostgreSQL's statistics have caught up: a
- * backend under load reports its counts at most once a second, so the figure is read until two
- * readings a second apart agree.
+ * The saga-log transactions a trip's writes took so far, from the orchestrator's own metrics:
+ * one per saga created, one per group commit of step writes. PostgreSQL's `xact_commit` would
+ * also count the claim loop's polls (five a second, none of them a trip's), and it reaches
+ * pg_stat_database only about once a second, so reading it means idling until it settles,
+ * long enough for the services' pools to close their idle connections before the next round.
  */
-async function commitsIn(db: pg.Client, database: string): Promise<number> {
-  const read = async () =>
-    (
-      await db.query<{ n: number }>(
-        'SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = $1',
-        [database],
-      )
-    ).rows[0]?.n ?? 0;
-  let last = await read();
-  for (let i = 0; i < 10; i++) {
-    await sleep(1100);
-    const now = await read();
-    if (now === last) return now;
-    last = now;
-  }
-  return last;
+async function sagaLogTransactions(orchestratorUrl: string): Promise<number> {
+  const metrics = await (await fetch(`${orchestratorUrl}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  return value('saga_trips_started_total') + value('saga_log_group_commit_size_count');
 }
 
 interface Timed {
@@ -296,8 +287,8 @@ export async function bench(): Promise<void> {
   });
   const db = new pg.Client({ connectionString: databaseUrlFor(adminUrl, databases.orchestrator) });
   await db.connect();
-  // Statistics are read from another database, so reading them adds nothing to the saga log's
-  // own counts.
+  // The run's PostgreSQL backends are looked up from another database, so the lookup's own
+  // backend is not counted among them.
   const statsDb = new pg.Client({ connectionString: adminUrl });
   await statsDb.connect();
   let dbos: DbosPeer | undefined;
@@ -365,9 +356,9 @@ export async function bench(): Promise<void> {
       const dbosRun = measured();
       const sagaRun = measured();
       const sagaRoundIds: string[][] = [];
-      // Only the saga rounds use the saga log's database: its commits per trip show what the
+      // Only the saga rounds write to the saga log: its transactions per trip show what the
       // group commit made of the nine writes a trip asks for.
-      const logCommitsBefore = await commitsIn(statsDb, databases.orchestrator);
+      const logCommitsBefore = await sagaLogTransactions(lab.urls.orchestrator);
       const snapshot = () => cpuSnapshot(lab, statsDb, [...Object.values(databases), dbosDatabase]);
       /** One way's share of a round: its trips, the time they took and the CPU they used. */
       const measure = async (run: Measured, trips: () => Promise<number>) => {
@@ -417,7 +408,7 @@ export async function bench(): Promise<void> {
         // Each round starts one way later, so no way always follows the same one.
         for (let k = 0; k < ways.length; k++) await ways[(r - 1 + k) % ways.length]?.();
       }
-      const logCommits = (await commitsIn(statsDb, databases.orchestrator)) - logCommitsBefore;
+      const logCommits = (await sagaLogTransactions(lab.urls.orchestrator)) - logCommitsBefore;
       const loaded = await timings(db, sagaRoundIds.flat());
       sagaRun.count = loaded.length;
       // A saga trip counts once its log says COMPLETED, in its round as in the total.
@@ -573,6 +564,7 @@ export async function bench(): Promise<void> {
       ...runs.map(({ scenario }) => `- Scenario \`${scenario.name}\`: ${scenario.title}.`),
       `- Overhead per step: (trip latency − participants' Server-Timing) / ${STEPS}, from the saga log's timestamps; with one client (${SOLO_TRIPS} trips, trip latency p50 ${results.soloTripLatencyMs.p50} ms) and under the ${CONCURRENCY}-client load, where it includes time queued for the database and the CPU. Its reference is the same figure for ${SOLO_TRIPS} direct chains from one client, (chain latency − Server-Timing) / ${STEPS}: the HTTP hop and the participant's framework, which any caller of the participants pays; the rest is the saga's own (its log write and the orchestrator's work per step).`,
       `- Recovery: ${IN_FLIGHT} trips accepted while every first call hung, orchestrator SIGKILLed, restarted; ${recovered}/${IN_FLIGHT} terminal (${JSON.stringify(recoveryOutcome)}) at ${results.recovery.tripsPerSecond} trips/s. Every one of them still has all seven calls to make; for reference, the same calls take ${directSeconds} s at the rate the direct chains of the 20-client rounds reached (${directRate} chains/s). The restarted orchestrator drives all ${IN_FLIGHT} at once, with the saga log's group commit writing their steps together, so it can go faster than 20 clients.`,
+      `- Saga-log transactions per trip: one per saga created and one per group commit of step writes, from the orchestrator's metrics (\`saga_trips_started_total\`, \`saga_log_group_commit_size\`), against the ${LOG_WRITES} writes a trip asks for; the claim loop's polls are no trip's.`,
       "- Saga clients send `Prefer: wait=60` with POST /trips, so the orchestrator answers once the trip is terminal (as DBOS's caller awaits its workflow's result): neither way polls.",
       `- Happy-path outcome: ${JSON.stringify(happyPathOutcome)}.`,
       '',

@@ -1,4 +1,5 @@
 import type { Pool } from '@lab/shared/pg';
+import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import { GroupCommit } from './group-commit.ts';
 
 export type SagaStatus =
@@ -389,6 +390,7 @@ export class SagaLog {
         this.leaseTtlMs,
       ],
     });
+    sagaMetrics.groupCommitSize.observe(items.length);
     const written = new Map(rows.map((row) => [row.id, row]));
     return items.map((item): StepOutcome => {
       const row = written.get(item.lease.sagaId);
