@@ -114,8 +114,9 @@ describe('happy path', () => {
     expect(metrics).toMatch(
       /saga_step_duration_seconds_count\{step="charge-payment",outcome="ok"\} \d+/,
     );
-    // A completed trip's eight step writes (the first start, then seven steps each starting the
-    // next) went through group commit, each transaction carrying at least one of them.
+    // A completed trip's eight step writes (the first attempt's start, then one per step, each
+    // starting the next or finishing the saga) went through group commit, each transaction
+    // carrying at least one of them.
     const groupCommits = Number(/^saga_log_group_commit_size_count (\d+)$/m.exec(metrics)?.[1]);
     const groupedWrites = Number(/^saga_log_group_commit_size_sum (\d+)$/m.exec(metrics)?.[1]);
     expect(groupedWrites).toBeGreaterThanOrEqual(8);
