@@ -122,6 +122,11 @@ describe('happy path', () => {
     expect(groupedWrites).toBeGreaterThanOrEqual(8);
     expect(groupCommits).toBeGreaterThan(0);
     expect(groupCommits).toBeLessThanOrEqual(groupedWrites);
+    // Every one of those writes was timed from the step's side, waiting included.
+    const timedWrites = Number(
+      /^saga_log_write_duration_seconds_count (\d+)$/m.exec(metrics)?.[1],
+    );
+    expect(timedWrites).toBe(groupedWrites);
   });
 });
 

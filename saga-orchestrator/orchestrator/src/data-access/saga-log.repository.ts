@@ -273,7 +273,7 @@ export class SagaLog {
   ): Promise<StartedAttempt> {
     // Through the same group commit as the step writes: the first attempt of every new saga
     // and every retry would otherwise be a round trip of its own.
-    const outcome = await this.stepWrites.add({
+    const outcome = await this.writeStep({
       lease,
       step: null,
       then: { start: { step, kind, deadlineMs } },
@@ -323,8 +323,16 @@ export class SagaLog {
       finish?: 'COMPLETED' | 'COMPENSATED';
     } = {},
   ): Promise<StartedAttempt | undefined> {
-    const outcome = await this.stepWrites.add({ lease, step, move, then });
+    const outcome = await this.writeStep({ lease, step, move, then });
     if (outcome === 'lease-lost') throw new LeaseLostError(lease);
+    return outcome;
+  }
+
+  /** A step write through group commit, timed once it committed (a failed one is not a wait). */
+  private async writeStep(write: StepWrite): Promise<StepOutcome> {
+    const stop = sagaMetrics.logWriteDuration.startTimer();
+    const outcome = await this.stepWrites.add(write);
+    stop();
     return outcome;
   }
 
