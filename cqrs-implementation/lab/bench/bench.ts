@@ -22,8 +22,10 @@ import {
   type Stack,
 } from '../src/services.ts';
 import {
+  cpuMsOf,
   mainThreadProfile,
   percentile,
+  PROFILE_READING,
   profileTable,
   summariseProfile,
   type ProfileSummary,
@@ -539,6 +541,8 @@ interface ServiceProfile {
   load: string;
   requests: number;
   summary: ProfileSummary;
+  /** The service's user + system CPU over the profiled load (/proc), in ms. */
+  cpuMs: number;
 }
 
 /** Restarts one service under `node --cpu-prof`, loads it, stops it (V8 writes the profile at exit) and summarises. */
@@ -551,6 +555,7 @@ async function profileUnderLoad(
   try {
     await stack.services[name]?.stop();
     const service = await stack.start(name, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
+    const cpuBefore = cpuMsOf(service.pid);
     let requests = 0;
     for (const target of targets) {
       const commands = target.method === 'POST';
@@ -562,6 +567,7 @@ async function profileUnderLoad(
         )
       ).requests;
     }
+    const cpuMs = cpuMsOf(service.pid) - cpuBefore;
     await service.stop();
     const file = mainThreadProfile(dir);
     if (!file) throw new Error(`no CPU profile was written for the ${name} service`);
@@ -570,6 +576,7 @@ async function profileUnderLoad(
       load: name === 'query' ? 'the three read endpoints' : 'POST /orders with the outbox',
       requests,
       summary: summariseProfile(file, 'cqrs-implementation'),
+      cpuMs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -624,10 +631,17 @@ async function catchUp(
 async function profileCatchUp(stack: Stack, pool: Pool, events: number): Promise<ServiceProfile> {
   const dir = mkdtempSync(join(tmpdir(), 'cqrs-bench-projector-'));
   try {
+    // Counted from the first look at the running projector: its start-up is not catching up.
+    let cpuBefore: number | undefined;
     const { projector } = await catchUp(stack, pool, events, {
       env: { NODE_OPTIONS: `${NODE_OPTIONS.projector ?? ''} --cpu-prof --cpu-prof-dir=${dir}` },
       intervalMs: 1000,
+      onPoll: (running) => {
+        cpuBefore ??= cpuMsOf(running.pid);
+        return Promise.resolve();
+      },
     });
+    const cpuMs = cpuMsOf(projector.pid) - (cpuBefore ?? 0);
     await projector.stop();
     const file = mainThreadProfile(dir);
     if (!file) throw new Error('no CPU profile was written for the projector');
@@ -636,6 +650,7 @@ async function profileCatchUp(stack: Stack, pool: Pool, events: number): Promise
       load: `catching up ${events.toLocaleString('en-US')} events`,
       requests: events,
       summary: summariseProfile(file, 'cqrs-implementation'),
+      cpuMs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -646,13 +661,14 @@ function profileSection(profiles: ServiceProfile[]): string[] {
   return [
     '### Where the time goes',
     '',
-    `V8 CPU profiles (\`node --cpu-prof\`) of the query and the command service under ${PROFILE_SECONDS} s of the same load as above, and of the projector while it catches up a fresh backlog as in the catch-up row, taken after the measured rounds. Shares of the CPU the service spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a hash) counts for the library that called it. Redis and PostgreSQL run in their own processes and are not in these profiles.`,
+    `V8 CPU profiles (\`node --cpu-prof\`) of the query and the command service under ${PROFILE_SECONDS} s of the same load as above, and of the projector while it catches up a fresh backlog as in the catch-up row, taken after the measured rounds. ${PROFILE_READING} Redis and PostgreSQL run in their own processes and are not in these profiles.`,
     '',
     ...profileTable(
       profiles.map((p) => ({
         label: `${p.service} (${p.load})`,
         units: p.requests,
         summary: p.summary,
+        cpuMs: p.cpuMs,
       })),
       {
         name: 'request (event, for the projector)',

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import CircuitBreaker from 'opossum';
 import { Agent, request } from 'undici';
 import {
+  cpuMsOf,
   mainThreadProfile,
   percentile,
+  PROFILE_READING,
   profileTable,
   roundRatio,
   summariseProfile,
@@ -165,9 +167,11 @@ async function gatewayProfile(): Promise<ProfiledService> {
     gatewayEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
   });
   try {
+    const cpuBefore = cpuMsOf(lab.gateway.pid);
     const requests = Math.round(
       (await throughput(lab.gateway.url, PROFILE_MS)) * (PROFILE_MS / 1000),
     );
+    const cpuMs = cpuMsOf(lab.gateway.pid) - cpuBefore;
     await lab.gateway.stop();
     const file = mainThreadProfile(dir);
     if (!file) throw new Error('no CPU profile was written for the gateway');
@@ -175,6 +179,7 @@ async function gatewayProfile(): Promise<ProfiledService> {
       label: 'gateway (every protection, GET /availability)',
       units: requests,
       summary: summariseProfile(file, 'resilience-lab'),
+      cpuMs,
     };
   } finally {
     await lab.stop();
@@ -284,7 +289,7 @@ export async function bench(): Promise<number> {
     '',
     '### Where the time goes',
     '',
-    `A V8 CPU profile (\`node --cpu-prof\`) of the gateway with every protection on, under ${PROFILE_MS / 1000} s of the throughput load above against a healthy supplier. Shares of the CPU the gateway spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a timer) counts for the library that called it, so the breaker's row is opossum's own work and the HTTP client's row includes the call to the supplier.`,
+    `A V8 CPU profile (\`node --cpu-prof\`) of the gateway with every protection on, under ${PROFILE_MS / 1000} s of the throughput load above against a healthy supplier. ${PROFILE_READING} The breaker's row is opossum's own work; the HTTP client's row is the call to the supplier, its socket write apart.`,
     '',
     ...profileTable([profile], {
       name: 'request',

@@ -13,7 +13,7 @@
  * - recovery: 1,000 trips accepted and each waiting on its first participant call, SIGKILL,
  *   restart; time until all are terminal.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -21,9 +21,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { databaseUrlFor, dropDatabase } from '@lab/shared/pg';
 import {
+  cpuMsOf,
   mainThreadProfile,
   own,
   percentile,
+  PROFILE_READING,
   profileTable,
   release,
   roundRatio,
@@ -148,7 +150,14 @@ async function profileUnderTrips(
     await lab.services.flights?.stop();
     await lab.restartParticipant('flights', cpuProf(dirs.flights));
     await lab.startOrchestrator(cpuProf(dirs.orchestrator), port);
+    const pids = {
+      orchestrator: lab.services.orchestrator?.pid ?? 0,
+      flights: lab.services.flights?.pid ?? 0,
+    };
+    const cpuBefore = { orchestrator: cpuMsOf(pids.orchestrator), flights: cpuMsOf(pids.flights) };
     await closedLoop(PROFILE_TRIPS, CONCURRENCY, (_, c) => trip(c));
+    const cpuMs = (name: keyof typeof dirs) => cpuMsOf(pids[name]) - cpuBefore[name];
+    const cpu = { orchestrator: cpuMs('orchestrator'), flights: cpuMs('flights') };
     await lab.services.orchestrator?.stop();
     await lab.services.flights?.stop();
     const summary = (name: keyof typeof dirs) => {
@@ -157,8 +166,18 @@ async function profileUnderTrips(
       return summariseProfile(file, 'saga-orchestrator');
     };
     const profiles = [
-      { label: 'orchestrator', units: PROFILE_TRIPS, summary: summary('orchestrator') },
-      { label: 'flights (2 of the 7 calls)', units: PROFILE_TRIPS, summary: summary('flights') },
+      {
+        label: 'orchestrator',
+        units: PROFILE_TRIPS,
+        summary: summary('orchestrator'),
+        cpuMs: cpu.orchestrator,
+      },
+      {
+        label: 'flights (2 of the 7 calls)',
+        units: PROFILE_TRIPS,
+        summary: summary('flights'),
+        cpuMs: cpu.flights,
+      },
     ];
     await lab.restartParticipant('flights');
     await lab.startOrchestrator(undefined, port);
@@ -210,16 +229,7 @@ async function statusCounts(db: pg.Client) {
 }
 
 /** CPU seconds a process has used so far (Linux /proc; 0 once it is gone). */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 0, utime field 11, stime field 12, in clock ticks.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+const cpuSecondsOf = (pid: number) => cpuMsOf(pid) / 1000;
 
 type CpuSplit = Record<'orchestrator' | 'participants' | 'client' | 'postgres', number>;
 
@@ -585,7 +595,7 @@ export async function bench(): Promise<void> {
       '',
       '### Where the time goes',
       '',
-      `V8 CPU profiles (\`node --cpu-prof\`) of the orchestrator and of one participant (flights: a hold and a confirm per trip) under ${PROFILE_TRIPS} trips from ${CONCURRENCY} clients (scenario \`distinct\`), taken after the measured rounds. Shares of the CPU each process spent serving (start-up and idle left out); a sample inside Node itself (a socket write, a hash) counts for the library that called it. PostgreSQL runs in its own processes: its share is the \`postgres\` column above.`,
+      `V8 CPU profiles (\`node --cpu-prof\`) of the orchestrator and of one participant (flights: a hold and a confirm per trip) under ${PROFILE_TRIPS} trips from ${CONCURRENCY} clients (scenario \`distinct\`), taken after the measured rounds. ${PROFILE_READING} PostgreSQL runs in its own processes: its CPU is the \`postgres\` column above.`,
       '',
       ...profileTable(profiles, { name: 'trip', format: (ms) => `${ms.toFixed(2)} ms` }),
       '',

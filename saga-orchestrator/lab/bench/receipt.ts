@@ -20,7 +20,7 @@
 import { readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { percentile } from '@lab/shared/testkit';
+import { cpuMsOf, percentile, rssBytesOf } from '@lab/shared/testkit';
 import {
   createStock,
   post,
@@ -42,7 +42,6 @@ const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432
 const TRIPS = Number(process.env.BENCH_RECEIPT_TRIPS ?? 200);
 const ROUNDS = 2;
 const CONCURRENCY = 20;
-const CLOCK_TICKS_PER_SECOND = 100;
 const sagaDir = join(import.meta.dirname, '..', '..');
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
@@ -60,26 +59,7 @@ interface Wiring {
 
 // ---- CPU, memory, connections -------------------------------------------------------------
 
-/** User + system CPU of a process so far, in ms; undefined once it is gone. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "pid (comm) ": state is field 3, utime 14 and stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-function rssKb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
+const rssKbOf = (pid: number) => rssBytesOf(pid) / 1024;
 
 async function backends(admin: pg.Client, databases: string[]): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>(
@@ -92,7 +72,7 @@ async function backends(admin: pg.Client, databases: string[]): Promise<number[]
 /** CPU of the wiring's processes and backends now, by pid. */
 async function cpuSnapshot(admin: pg.Client, wiring: Wiring) {
   const pids = [...wiring.pids(), ...(await backends(admin, wiring.databases))];
-  return new Map(pids.map((pid) => [pid, cpuMs(pid) ?? 0]));
+  return new Map(pids.map((pid) => [pid, cpuMsOf(pid)]));
 }
 
 function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
@@ -107,7 +87,7 @@ function peakSampler(admin: pg.Client, wiring: Wiring) {
   const state = { running: true };
   const loop = (async () => {
     while (state.running) {
-      const rss = wiring.pids().reduce((sum, pid) => sum + rssKb(pid), 0);
+      const rss = wiring.pids().reduce((sum, pid) => sum + rssKbOf(pid), 0);
       const connections = (await backends(admin, wiring.databases)).length;
       peak.rssKb = Math.max(peak.rssKb, rss);
       peak.connections = Math.max(peak.connections, connections);

@@ -2,11 +2,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Where a service's CPU goes, from the V8 CPU profile that `node --cpu-prof` writes at exit.
- * Each sample is charged to the library it ran in; a sample inside Node itself (a socket
- * write, a hash, a JSON parse) is charged to the nearest library that called it, so "Express"
- * includes the response writes Express makes. Start-up (module loading) and idle time are left
- * out: the shares are of the CPU spent serving the load.
+ * Where a service's time goes, from the V8 CPU profile that `node --cpu-prof` writes at exit.
+ * V8 samples the main thread on a wall clock: a sample says where the thread was, not that it
+ * was on a core. Each sample is charged to the library it ran in; a sample inside Node itself
+ * (a hash, a JSON parse) is charged to the nearest library that called it, so "Express"
+ * includes the response work Express does. Start-up (module loading) and idle time are left
+ * out: the shares are of the time spent serving the load.
+ *
+ * Socket writes are the exception, charged to a row of their own. On loopback a write wakes
+ * the process that reads it, and on a machine whose cores are all busy the writer then often
+ * waits at the end of that system call until a core is free again: the profile counts that
+ * wait as time in the write, which /proc's user and system time do not. Left with the library
+ * that wrote, it would make the pg or the HTTP client look several times as costly as it is.
  */
 const LIBRARIES: [string, RegExp][] = [
   [
@@ -37,6 +44,21 @@ const LIBRARIES: [string, RegExp][] = [
   ['shared kit (@lab/shared)', /\/shared\/src\//],
 ];
 
+/** Node's native socket writes (StreamBase): the system call that hands a buffer to the kernel. */
+const SOCKET_WRITES = new Set([
+  'writev',
+  'writeBuffer',
+  'writeUtf8String',
+  'writeLatin1String',
+  'writeAsciiString',
+  'writeUcs2String',
+]);
+export const SOCKET_WRITES_OWNER = 'socket writes (system call, waits for a core included)';
+
+/** How to read profileTable's rows; each bench report puts it beneath what it profiled. */
+export const PROFILE_READING =
+  "V8 samples the thread on a wall clock, so the table gives the process's CPU per unit as the kernel counted it (user + system from /proc over the same load, profiler running) beside the time the profile found it busy, and the shares are of that time, start-up and idle left out. A sample inside Node itself (a hash, a parse, a timer) counts for the library that called it, except a socket write, which has its own row: on loopback a write wakes the process that reads it, and with every core busy the writer often waits at the end of that system call until a core is free again, so that row is more waiting than CPU.";
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
@@ -49,7 +71,7 @@ export interface ProfileShare {
 }
 
 export interface ProfileSummary {
-  /** CPU spent serving, in ms (samples × sampling interval). */
+  /** Time spent serving, in ms (samples × sampling interval): CPU, and waits for a core. */
   busyMs: number;
   shares: ProfileShare[];
 }
@@ -85,7 +107,11 @@ export function summariseProfile(path: string, labDir: string): ProfileSummary {
       leaf.callFrame.functionName === '(program)'
     )
       continue;
-    let owner: string | undefined;
+    // A native write has no URL; the frames above it would charge it to pg or undici.
+    let owner: string | undefined =
+      leaf.callFrame.url === '' && SOCKET_WRITES.has(leaf.callFrame.functionName)
+        ? SOCKET_WRITES_OWNER
+        : undefined;
     let startUp = false;
     for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
       const frame = nodes.get(at)?.callFrame;
@@ -128,10 +154,13 @@ export interface ProfiledService {
   /** Requests or trips served while the profile ran. */
   units: number;
   summary: ProfileSummary;
+  /** The process's user + system CPU over the same load (/proc, see cpuMsOf), in ms. */
+  cpuMs: number;
 }
 
 /**
- * A bench report's "where the time goes" table: CPU per unit of work, then each owner's share,
+ * A bench report's "where the time goes" table: CPU per unit of work as the kernel counted it,
+ * the time the profile found the service busy per unit, then each owner's share of that time,
  * largest first by its sum over the profiled services.
  */
 export function profileTable(
@@ -147,9 +176,10 @@ export function profileTable(
       profiles.reduce((sum, p) => sum + share(p, a), 0),
   );
   return [
-    `| CPU share | ${profiles.map((p) => p.label).join(' | ')} |`,
+    `| share of the profiled time | ${profiles.map((p) => p.label).join(' | ')} |`,
     `| --- | ${profiles.map(() => '---').join(' | ')} |`,
-    `| CPU per ${unit.name} | ${profiles.map((p) => unit.format(p.summary.busyMs / Math.max(1, p.units))).join(' | ')} |`,
+    `| CPU per ${unit.name} (user + system, /proc) | ${profiles.map((p) => unit.format(p.cpuMs / Math.max(1, p.units))).join(' | ')} |`,
+    `| profiled time per ${unit.name} (busy samples) | ${profiles.map((p) => unit.format(p.summary.busyMs / Math.max(1, p.units))).join(' | ')} |`,
     ...owners.map(
       (owner) =>
         `| ${owner} | ${profiles.map((p) => `${(share(p, owner) * 100).toFixed(1)}%`).join(' | ')} |`,

@@ -38,6 +38,8 @@ export { percentile, roundRatio } from './stats.ts';
 export {
   mainThreadProfile,
   profileTable,
+  PROFILE_READING,
+  SOCKET_WRITES_OWNER,
   summariseProfile,
   type ProfiledService,
   type ProfileShare,
