@@ -188,17 +188,32 @@ async function profileUnderTrips(
 }
 
 /**
- * The saga-log transactions a trip's writes took so far, from the orchestrator's own metrics:
- * one per saga created, one per group commit of step writes. PostgreSQL's `xact_commit` would
- * also count the claim loop's polls (five a second, none of them a trip's), and it reaches
- * pg_stat_database only about once a second, so reading it means idling until it settles,
- * long enough for the services' pools to close their idle connections before the next round.
+ * The saga log's counters so far, from the orchestrator's own metrics: its transactions (one
+ * per saga created, one per group commit of step writes), and its step writes with the seconds
+ * the steps waited for them. PostgreSQL's `xact_commit` would also count the claim loop's polls
+ * (five a second, none of them a trip's), and it reaches pg_stat_database only about once a
+ * second, so reading it means idling until it settles, long enough for the services' pools to
+ * close their idle connections before the next round.
  */
-async function sagaLogTransactions(orchestratorUrl: string): Promise<number> {
+async function sagaLogCounters(orchestratorUrl: string) {
   const metrics = await (await fetch(`${orchestratorUrl}/metrics`)).text();
   const value = (name: string) =>
     Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
-  return value('saga_trips_started_total') + value('saga_log_group_commit_size_count');
+  return {
+    transactions: value('saga_trips_started_total') + value('saga_log_group_commit_size_count'),
+    writes: value('saga_log_write_duration_seconds_count'),
+    writeSeconds: value('saga_log_write_duration_seconds_sum'),
+  };
+}
+type SagaLogCounters = Awaited<ReturnType<typeof sagaLogCounters>>;
+
+/** Between two readings: transactions, and the mean wait of a step write in ms. */
+function sagaLogBetween(before: SagaLogCounters, after: SagaLogCounters) {
+  const writes = after.writes - before.writes;
+  return {
+    transactions: after.transactions - before.transactions,
+    writeMs: writes > 0 ? ((after.writeSeconds - before.writeSeconds) * 1000) / writes : 0,
+  };
 }
 
 interface Timed {
@@ -256,6 +271,25 @@ const addCpu = (before: CpuSplit, after: CpuSplit, into: CpuSplit) => {
     into[key] += Math.max(0, after[key] - before[key]);
 };
 const noCpu = (): CpuSplit => ({ orchestrator: 0, participants: 0, client: 0, postgres: 0 });
+
+/**
+ * What the CPU table says about the ratio to the direct calls: with every way keeping the CPUs
+ * about as busy, trips/s go as the inverse of CPU per trip, so the saga's extra CPU per trip
+ * over the direct chain decides how close it can come.
+ */
+function cpuBound(
+  scenario: { cpuMsPerTrip: Record<'saga' | 'direct', CpuSplit>; sagaVsDirect: number } | undefined,
+): string[] {
+  if (!scenario) return [];
+  const total = (c: CpuSplit) => c.orchestrator + c.participants + c.client + c.postgres;
+  const saga = total(scenario.cpuMsPerTrip.saga);
+  const direct = total(scenario.cpuMsPerTrip.direct);
+  const allowed = direct / 0.85;
+  const extraPostgres = scenario.cpuMsPerTrip.saga.postgres - scenario.cpuMsPerTrip.direct.postgres;
+  return [
+    `What bounds the ratio to the direct calls (scenario \`distinct\`): every way keeps the CPUs about as busy, so trips/s go as the inverse of CPU per trip. The direct chain's ${round(direct)} ms against the saga trip's ${round(saga)} ms predict ${round(direct / saga)} (measured: ${scenario.sagaVsDirect}). At 0.85 a saga trip could cost ${round(allowed)} ms, ${round(allowed - direct)} ms more than the direct chain; the orchestrator process alone used ${scenario.cpuMsPerTrip.saga.orchestrator} ms per trip, and PostgreSQL ${round(extraPostgres)} ms more than for the direct chain (the saga log).`,
+  ];
+}
 
 interface Scenario {
   name: string;
@@ -373,7 +407,7 @@ export async function bench(): Promise<void> {
       const sagaRoundIds: string[][] = [];
       // Only the saga rounds write to the saga log: its transactions per trip show what the
       // group commit made of the nine writes a trip asks for.
-      const logCommitsBefore = await sagaLogTransactions(lab.urls.orchestrator);
+      const logBefore = await sagaLogCounters(lab.urls.orchestrator);
       const snapshot = () => cpuSnapshot(lab, statsDb, [...Object.values(databases), dbosDatabase]);
       /** One way's share of a round: its trips, the time they took and the CPU they used. */
       const measure = async (run: Measured, trips: () => Promise<number>) => {
@@ -423,7 +457,7 @@ export async function bench(): Promise<void> {
         // Each round starts one way later, so no way always follows the same one.
         for (let k = 0; k < ways.length; k++) await ways[(r - 1 + k) % ways.length]?.();
       }
-      const logCommits = (await sagaLogTransactions(lab.urls.orchestrator)) - logCommitsBefore;
+      const sagaLog = sagaLogBetween(logBefore, await sagaLogCounters(lab.urls.orchestrator));
       const loaded = await timings(db, sagaRoundIds.flat());
       sagaRun.count = loaded.length;
       // A saga trip counts once its log says COMPLETED, in its round as in the total.
@@ -432,14 +466,17 @@ export async function bench(): Promise<void> {
         if (counted) counted.count = (await timings(db, ids)).length;
       }
       sagaRun.latencies = loaded.map((t) => t.latency);
-      runs.push({ scenario, direct, dbos: dbosRun, saga: sagaRun, loaded, logCommits });
+      runs.push({ scenario, direct, dbos: dbosRun, saga: sagaRun, loaded, sagaLog });
     }
 
     say(`overhead: ${SOLO_TRIPS} trips, one client`);
+    const soloLogBefore = await sagaLogCounters(lab.urls.orchestrator);
     const solo = await timings(
       db,
       await closedLoop(SOLO_TRIPS, 1, () => sagaTrip(first.stockFor(0))),
     );
+    // What each step waited for its write to the log, which it must have before its call.
+    const soloLog = sagaLogBetween(soloLogBefore, await sagaLogCounters(lab.urls.orchestrator));
     // The same seven calls from one client without an orchestrator: the part of the overhead
     // per step that is the HTTP hop itself, which any caller of the participants pays.
     const soloHop = await closedLoop(SOLO_TRIPS, 1, async () => {
@@ -481,7 +518,7 @@ export async function bench(): Promise<void> {
       Object.fromEntries(
         Object.entries(m.cpu).map(([key, seconds]) => [key, round((seconds * 1000) / m.count)]),
       ) as CpuSplit;
-    const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded, logCommits }) => ({
+    const summaries = runs.map(({ scenario, direct, dbos: peerRun, saga, loaded, sagaLog }) => ({
       name: scenario.name,
       result: {
         title: scenario.title,
@@ -501,7 +538,8 @@ export async function bench(): Promise<void> {
         dbosLatencyMs: stats(peerRun.latencies),
         directLatencyMs: stats(direct.latencies),
         overheadPerStepMs: stats(loaded.map((t) => t.overheadPerStep)),
-        sagaLogCommitsPerTrip: round(logCommits / Math.max(1, saga.count)),
+        sagaLogCommitsPerTrip: round(sagaLog.transactions / Math.max(1, saga.count)),
+        sagaLogWriteMs: round(sagaLog.writeMs, 3),
         // CPU ms per trip, by process: what each way of running the trip costs the machine.
         cpuMsPerTrip: { saga: perTrip(saga), dbos: perTrip(peerRun), direct: perTrip(direct) },
       },
@@ -517,6 +555,7 @@ export async function bench(): Promise<void> {
       overheadPerStepMs: {
         oneClient: stats(solo.map((t) => t.overheadPerStep)),
         oneClientDirectHop: stats(soloHop),
+        oneClientLogWriteMean: round(soloLog.writeMs, 3),
       },
       soloTripLatencyMs: stats(solo.map((t) => t.latency)),
       happyPathOutcome,
@@ -542,6 +581,7 @@ export async function bench(): Promise<void> {
         `| ${scenario.name}: trip latency p50 / p99 (ms) | ${r.tripLatencyMs.p50} / ${r.tripLatencyMs.p99} | DBOS ${r.dbosLatencyMs.p50} / ${r.dbosLatencyMs.p99}, direct ${r.directLatencyMs.p50} / ${r.directLatencyMs.p99} | - | - | - |`,
         `| ${scenario.name}: overhead per step p50 / p99 (ms, ${CONCURRENCY} clients) | ${r.overheadPerStepMs.p50} / ${r.overheadPerStepMs.p99} | - | - | - | - |`,
         `| ${scenario.name}: saga-log transactions per trip (group commit) | ${r.sagaLogCommitsPerTrip} | ${LOG_WRITES} writes | ${round(r.sagaLogCommitsPerTrip / LOG_WRITES)} | - | - |`,
+        `| ${scenario.name}: wait for a step's saga-log write, mean (ms, ${CONCURRENCY} clients) | ${r.sagaLogWriteMs} | - | - | - | - |`,
       );
     }
     const cpuRows = summaries.flatMap(({ name, result }) =>
@@ -561,6 +601,9 @@ export async function bench(): Promise<void> {
     );
     const oneClient = results.overheadPerStepMs.oneClient;
     const hop = results.overheadPerStepMs.oneClientDirectHop;
+    // Each step is logged, then called: the hop and the log write are paid one after the other.
+    const logWrite = results.overheadPerStepMs.oneClientLogWriteMean;
+    const floor = round(hop.p50 + logWrite);
     // A reference for the recovery: how long the same trips' calls take at the rate the direct
     // chains of 20 clients reached in this run (distinct inventory). A restart drives all the
     // trips at once, so it may beat it; what it cannot beat is what the participants can serve.
@@ -568,6 +611,7 @@ export async function bench(): Promise<void> {
     const directSeconds = round(IN_FLIGHT / directRate);
     rows.push(
       `| overhead per step p50 / p99 (ms, one client) | ${oneClient.p50} / ${oneClient.p99} | direct calls' HTTP hop alone ${hop.p50} / ${hop.p99} | ${round(hop.p50 / oneClient.p50)} | ≤ 1 | ${oneClient.p50 <= 1 ? 'yes' : 'no'} |`,
+      `| one client, per step: HTTP hop p50 + saga-log write mean (ms) | ${hop.p50} + ${logWrite} = ${floor} | the rest, the orchestrator's own work: ${round(oneClient.p50 - floor)} | ${round(floor / oneClient.p50)} | - | - |`,
       `| recovery of ${results.recovery.inFlightAtKill} in-flight trips (s) | ${results.recovery.secondsToAllTerminal} | ${directSeconds} s at the 20-client direct rate | ${round(recoverySeconds / directSeconds)} | ≤ 5 | ${recovered >= IN_FLIGHT && recoverySeconds <= 5 ? 'yes' : 'no'} |`,
     );
     const lines = [
@@ -578,6 +622,7 @@ export async function bench(): Promise<void> {
       `- Throughput and latency: per scenario ${results.tripsPerScenario} happy-path trips from ${CONCURRENCY} closed-loop clients (each waits until its trip is terminal), in ${ROUNDS} rounds that each run the direct calls, the saga and DBOS in turn, each round starting one way later, after an unrecorded warm-up round of each way. The rates are totals over the rounds; each ratio is the median of the ${ROUNDS} ratios within a round (the rounds' rates are in results.json), so it can differ from the quotient of the rates. Direct: the same seven participant calls made by the client, without orchestrator or saga log. DBOS: the same trip as a DBOS Transact workflow, each call a checkpointed step, against the same participants.`,
       ...runs.map(({ scenario }) => `- Scenario \`${scenario.name}\`: ${scenario.title}.`),
       `- Overhead per step: (trip latency − participants' Server-Timing) / ${STEPS}, from the saga log's timestamps; with one client (${SOLO_TRIPS} trips, trip latency p50 ${results.soloTripLatencyMs.p50} ms) and under the ${CONCURRENCY}-client load, where it includes time queued for the database and the CPU. Its reference is the same figure for ${SOLO_TRIPS} direct chains from one client, (chain latency − Server-Timing) / ${STEPS}: the HTTP hop and the participant's framework, which any caller of the participants pays; the rest is the saga's own (its log write and the orchestrator's work per step).`,
+      `- The floor under the one-client overhead: a step is written to the saga log before its call, so it pays the HTTP hop (the direct chains' figure) and then the wait for its write, a durable commit (\`saga_log_write_duration_seconds\`, mean over the one-client trips): ${hop.p50} + ${logWrite} = ${floor} ms. ${floor > 1 ? `The target of 1 ms per step is below that floor on this machine, whatever the orchestrator's own work (the rest: ${round(oneClient.p50 - floor)} ms, its CPU per step and POST /trips with the saga's creation spread over the ${STEPS} steps).` : `That leaves ${round(1 - floor)} ms of the 1 ms target for the orchestrator's own work, which took ${round(oneClient.p50 - floor)} ms (its CPU per step and POST /trips with the saga's creation spread over the ${STEPS} steps).`}`,
       `- Recovery: ${IN_FLIGHT} trips accepted while every first call hung, orchestrator SIGKILLed, restarted; ${recovered}/${IN_FLIGHT} terminal (${JSON.stringify(recoveryOutcome)}) at ${results.recovery.tripsPerSecond} trips/s. Every one of them still has all seven calls to make; for reference, the same calls take ${directSeconds} s at the rate the direct chains of the 20-client rounds reached (${directRate} chains/s). The restarted orchestrator drives all ${IN_FLIGHT} at once, with the saga log's group commit writing their steps together, so it can go faster than 20 clients.`,
       `- Saga-log transactions per trip: one per saga created and one per group commit of step writes, from the orchestrator's metrics (\`saga_trips_started_total\`, \`saga_log_group_commit_size\`), against the ${LOG_WRITES} writes a trip asks for; the claim loop's polls are no trip's.`,
       "- Saga clients send `Prefer: wait=60` with POST /trips, so the orchestrator answers once the trip is terminal (as DBOS's caller awaits its workflow's result): neither way polls.",
@@ -592,6 +637,8 @@ export async function bench(): Promise<void> {
       '| scenario | way | orchestrator | participants | client | postgres | total | CPUs busy |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...cpuRows,
+      '',
+      ...cpuBound(scenarioResults.distinct),
       '',
       '### Where the time goes',
       '',
