@@ -35,6 +35,8 @@ const { sagaDefinition, ...policy } = await withExerciseSeams(
 // A definition that could strand a saga (a compensatable step after the pivot, a missing
 // compensation) stops the orchestrator here, before it accepts a single trip.
 const definition = validateSaga(sagaDefinition(retry));
+const firstStep = definition.steps[0];
+if (!firstStep) throw new Error('the saga definition has no step');
 
 await migrate({
   adminUrl: config.DATABASE_URL,
@@ -56,12 +58,13 @@ const client = new ParticipantClient({
   cars: config.CARS_URL,
   payments: config.PAYMENTS_URL,
 });
+const crash = crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS);
 const runner = new SagaRunner({
   log,
   definition,
   client,
   policy,
-  crash: crashSwitch(config.LAB_CRASH_AT, config.LAB_CHAOS),
+  crash,
   logger,
   stuckAfter: config.COMPENSATION_STUCK_AFTER,
   stopping: () => shuttingDown,
@@ -82,7 +85,13 @@ const app = createApp({
   logger,
   readiness: { postgres: () => pool.query('SELECT 1') },
   routes: (routes) => {
-    tripRoutes(routes, { log, worker, deadlineMs: config.SAGA_DEADLINE_MS });
+    tripRoutes(routes, {
+      log,
+      worker,
+      deadlineMs: config.SAGA_DEADLINE_MS,
+      firstStep: { name: firstStep.name, deadlineMs: firstStep.retry.deadlineMs },
+      crash,
+    });
     tripListRoutes(routes, { pool, definition });
   },
 });

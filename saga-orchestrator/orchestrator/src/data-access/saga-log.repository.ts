@@ -63,6 +63,8 @@ interface CreatedRow {
   created: boolean;
   deadline_at: Date;
   created_at: Date;
+  /** The deadline of the first attempt the same write started; null when it started none. */
+  first_step_deadline_at: Date | null;
 }
 
 /** Thrown when a fenced write matches no row: another instance owns this saga now. */
@@ -82,6 +84,12 @@ export interface StartedAttempt {
   attempts: number;
   budgetBase: number;
   deadlineAt: Date;
+}
+
+/** A saga this instance just created, and the first attempt its creation logged as started. */
+export interface FreshSaga {
+  saga: SagaRow;
+  started?: { step: string; attempt: StartedAttempt };
 }
 
 export class SagaLog {
@@ -105,7 +113,12 @@ export class SagaLog {
     return result.rows as Record<string, unknown>[];
   }
 
-  /** Creates the saga; with `owner` it is born leased so this instance can start it at once. */
+  /**
+   * Creates the saga; with `owner` it is born leased so this instance can start it at once,
+   * and with `start` the same write logs its first attempt as started, the write that step
+   * would otherwise make on its own before its call: one saga-log write per step, the first
+   * step's being the saga's creation.
+   */
   async create(input: {
     id: string;
     idempotencyKey: string | undefined;
@@ -114,14 +127,16 @@ export class SagaLog {
     traceContext: Record<string, string>;
     deadlineMs: number;
     owner: string | undefined;
+    start?: { step: string; deadlineMs: number };
   }): Promise<{
     id: string;
     created: boolean;
     requestHash: string;
     lease?: Lease;
     /** The row just written, when created: its first run needs not read it back. */
-    saga?: SagaRow;
+    fresh?: FreshSaga;
   }> {
+    const start = input.owner === undefined ? undefined : input.start;
     const { rows } = await this.pool.query<CreatedRow>({
       // Prepared once per connection, like the fenced writes: one of these per trip.
       name: 'saga-log-create',
@@ -133,10 +148,17 @@ export class SagaLog {
                  CASE WHEN $7::text IS NULL THEN NULL
                       ELSE now() + $8 * interval '1 millisecond' END)
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, request_hash, true AS created, deadline_at, created_at)
-       SELECT * FROM inserted
+         RETURNING id, request_hash, deadline_at, created_at),
+       started AS (
+         INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
+         SELECT id, $9::text, 'action', 'RUNNING', 1, now() + $10 * interval '1 millisecond'
+           FROM inserted WHERE $9::text IS NOT NULL
+         RETURNING deadline_at)
+       SELECT id, request_hash, true AS created, deadline_at, created_at,
+              (SELECT deadline_at FROM started) AS first_step_deadline_at
+         FROM inserted
        UNION ALL
-       SELECT id, request_hash, false, deadline_at, created_at FROM sagas
+       SELECT id, request_hash, false, deadline_at, created_at, NULL FROM sagas
         WHERE idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
       values: [
         input.id,
@@ -147,6 +169,8 @@ export class SagaLog {
         input.deadlineMs,
         input.owner ?? null,
         this.leaseTtlMs,
+        start?.step ?? null,
+        start?.deadlineMs ?? null,
       ],
     });
     // No row: a concurrent POST with the same Idempotency-Key inserted first. ON CONFLICT waited
@@ -173,13 +197,27 @@ export class SagaLog {
           finished_at: null,
         }
       : undefined;
-    return { id: row.id, created: row.created, requestHash: row.request_hash, lease, saga };
+    const started =
+      start && row.first_step_deadline_at
+        ? {
+            step: start.step,
+            attempt: { attempts: 1, budgetBase: 0, deadlineAt: row.first_step_deadline_at },
+          }
+        : undefined;
+    return {
+      id: row.id,
+      created: row.created,
+      requestHash: row.request_hash,
+      lease,
+      ...(saga && { fresh: { saga, ...(started && { started }) } }),
+    };
   }
 
   private async findByIdempotencyKey(key: string | undefined) {
     if (key === undefined) return undefined;
     const { rows } = await this.pool.query<CreatedRow>(
-      `SELECT id, request_hash, false AS created, deadline_at, created_at
+      `SELECT id, request_hash, false AS created, deadline_at, created_at,
+              NULL::timestamptz AS first_step_deadline_at
          FROM sagas WHERE idempotency_key = $1`,
       [key],
     );
@@ -271,8 +309,8 @@ export class SagaLog {
     kind: 'action' | 'compensation',
     deadlineMs: number,
   ): Promise<StartedAttempt> {
-    // Through the same group commit as the step writes: the first attempt of every new saga
-    // and every retry would otherwise be a round trip of its own.
+    // Through the same group commit as the step writes: a retry, or the first attempt of a
+    // saga this instance did not create, would otherwise be a round trip of its own.
     const outcome = await this.writeStep({
       lease,
       step: null,

@@ -4,6 +4,7 @@ import type { Logger } from '@lab/shared/logging';
 import type { ParticipantClient } from '../data-access/participant.client.ts';
 import {
   LeaseLostError,
+  type FreshSaga,
   type Lease,
   type SagaLog,
   type SagaRow,
@@ -73,19 +74,19 @@ export class SagaRunner {
   }
 
   /**
-   * `fresh`: the row of a saga this instance just created, so there is nothing to read back.
-   * Resolves with the terminal status this run wrote (or found), or undefined when the run
-   * handed the saga back or lost it to another instance.
+   * `fresh`: a saga this instance just created, so there is nothing to read back, and the first
+   * attempt its creation already logged. Resolves with the terminal status this run wrote (or
+   * found), or undefined when the run handed the saga back or lost it to another instance.
    */
-  async run(lease: Lease, fresh?: SagaRow): Promise<SagaStatus | undefined> {
-    const loaded = fresh ? { saga: fresh, steps: [] } : await this.deps.log.load(lease.sagaId);
+  async run(lease: Lease, fresh?: FreshSaga): Promise<SagaStatus | undefined> {
+    const loaded = fresh ? { saga: fresh.saga, steps: [] } : await this.deps.log.load(lease.sagaId);
     if (!loaded) return undefined;
     // The trip's trace context was stored with the saga, so work resumed by another instance
     // (or after a restart) still lands in the trace of the request that created it.
     const parent = propagation.extract(ROOT_CONTEXT, loaded.saga.trace_context);
     return context.with(parent, async () => {
       try {
-        return await this.drive(loaded.saga, loaded.steps, lease);
+        return await this.drive(loaded.saga, loaded.steps, lease, fresh?.started);
       } catch (error) {
         if (!(error instanceof LeaseLostError)) throw error;
         sagaMetrics.leaseLost.inc();
@@ -102,11 +103,13 @@ export class SagaRunner {
     saga: SagaRow,
     steps: StepRow[],
     lease: Lease,
+    firstStarted: { step: string; attempt: StartedAttempt } | undefined,
   ): Promise<SagaStatus | undefined> {
     const { definition, log, logger } = this.deps;
     const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
-    // The attempt the last write already logged, so the next call needs no write of its own.
-    let started: { step: string; attempt: StartedAttempt } | undefined;
+    // The attempt the last write already logged (the saga's creation, for its first step), so
+    // the next call needs no write of its own.
+    let started = firstStarted;
     const takeStarted = (name: string) => {
       const attempt = started?.step === name ? started.attempt : undefined;
       started = undefined;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDependencyUnavailable } from '@lab/shared/errors';
 import type { Logger } from '@lab/shared/logging';
-import type { Lease, SagaLog, SagaRow, SagaStatus } from '../data-access/saga-log.repository.ts';
+import type { FreshSaga, Lease, SagaLog, SagaStatus } from '../data-access/saga-log.repository.ts';
 import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
@@ -78,8 +78,8 @@ export class SagaWorker {
     return this.inFlight.get(sagaId);
   }
 
-  /** `fresh`: the row of a saga this instance has just created, handed to its first run. */
-  launch(lease: Lease, fresh?: SagaRow): void {
+  /** `fresh`: a saga this instance has just created (its row, its first attempt), handed to its first run. */
+  launch(lease: Lease, fresh?: FreshSaga): void {
     if (this.inFlight.has(lease.sagaId)) {
       // Its lease ran out while the run waited for the saga log and the claim loop took it
       // again: the run in flight carries on with this lease instead of a fenced-out one.
@@ -104,7 +104,7 @@ export class SagaWorker {
    * Every write is fenced by the lease, so if the lease ran out meanwhile and another instance
    * claimed the saga, this run's first write is refused and the other instance carries on.
    */
-  private async drive(first: Lease, fresh: SagaRow | undefined): Promise<SagaStatus | undefined> {
+  private async drive(first: Lease, fresh: FreshSaga | undefined): Promise<SagaStatus | undefined> {
     let lease = first;
     // Only the first run may skip reading the log: after a pause the log is the truth.
     let row = fresh;

@@ -13,6 +13,7 @@ import {
 } from '@lab/shared/http';
 import type { SagaLog, SagaStatus, StepRow } from '../../data-access/saga-log.repository.ts';
 import type { TripRequest } from '../../domain/book-trip.saga.ts';
+import type { CrashPoint } from '../../infrastructure/crash-points.ts';
 import { sagaMetrics } from '../../infrastructure/saga-metrics.ts';
 import type { SagaWorker } from '../../domain/saga-worker.ts';
 
@@ -87,9 +88,16 @@ async function waitForRun(
 
 export function tripRoutes(
   app: Express,
-  deps: { log: SagaLog; worker: SagaWorker | undefined; deadlineMs: number },
+  deps: {
+    log: SagaLog;
+    worker: SagaWorker | undefined;
+    deadlineMs: number;
+    /** The saga's first step, whose first attempt the creation logs when this instance drives it. */
+    firstStep: { name: string; deadlineMs: number };
+    crash: (point: CrashPoint, step: string) => void;
+  },
 ): void {
-  const { log, worker } = deps;
+  const { log, worker, firstStep } = deps;
 
   app.post('/trips', async (req, res) => {
     const idempotencyKey = parse(req, 'headers', Headers)['idempotency-key'];
@@ -98,6 +106,9 @@ export function tripRoutes(
     const traceContext: Record<string, string> = {};
     propagation.inject(context.active(), traceContext);
     const owner = worker?.hasRoom() ? worker.owner : undefined;
+    // A saga this instance drives is created with its first attempt logged as started, so the
+    // first step's before-log instant is the one before the saga exists.
+    if (owner) deps.crash('before-log', firstStep.name);
     const saga = await log
       .create({
         id: randomUUID(),
@@ -107,6 +118,7 @@ export function tripRoutes(
         traceContext,
         deadlineMs: deps.deadlineMs,
         owner,
+        start: { step: firstStep.name, deadlineMs: firstStep.deadlineMs },
       })
       .catch((error: unknown) => {
         // The saga log is the promise behind the 202. Only a log that cannot be reached is a
@@ -134,7 +146,7 @@ export function tripRoutes(
     if (saga.lease) {
       sagaMetrics.started.inc();
       // The row it just wrote goes along: the first run starts without reading it back.
-      worker?.launch(saga.lease, saga.saga);
+      worker?.launch(saga.lease, saga.fresh);
     } else if (!saga.created && worker?.hasRoom() && !worker.isRunning(saga.id)) {
       // A replay: the client's first POST may have committed the saga row and then lost its
       // answer (or this instance died before starting the run), which leaves a saga leased to
