@@ -57,7 +57,7 @@ export const SOCKET_WRITES_OWNER = 'socket writes (system call, waits for a core
 
 /** How to read profileTable's rows; each bench report puts it beneath what it profiled. */
 export const PROFILE_READING =
-  "V8 samples the thread on a wall clock, so the table gives the process's CPU per unit as the kernel counted it (user + system from /proc over the same load, profiler running) beside the time the profile found it busy, and the shares are of that time, start-up and idle left out. A sample inside Node itself (a hash, a parse, a timer) counts for the library that called it, except a socket write, which has its own row: on loopback a write wakes the process that reads it, and with every core busy the writer often waits at the end of that system call until a core is free again, so that row is more waiting than CPU.";
+  "V8 samples the thread on a wall clock, so the table gives the process's CPU per unit as the kernel counted it (user + system of all its threads from /proc over the same load, the profiler's and the garbage collector's helper threads included) beside the time the profile found its main thread busy, and the shares are of that time, start-up and idle left out. A sample inside Node itself (a hash, a parse, a timer) counts for the library that called it, except a socket write, which has its own row: on loopback a write wakes the process that reads it, and with every core busy the writer often waits at the end of that system call until a core is free again, so that row is more waiting than CPU.";
 
 interface ProfileNode {
   id: number;
