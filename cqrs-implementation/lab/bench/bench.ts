@@ -93,6 +93,19 @@ export async function runBench(): Promise<number> {
       timeoutMs: 60_000,
     });
     extra.push(baseline);
+    // The same process without the OpenTelemetry register: what tracing's HTTP instrumentation
+    // costs every service, spans unsampled and exported nowhere.
+    const untraced = await spawnService({
+      entry: join(import.meta.dirname, 'baseline-service.ts'),
+      env: {
+        BASELINE_DATABASE_URL: databaseUrlFor(ns.databaseUrl, ns.databaseName),
+        BASELINE_REDIS_URL: ns.redisUrl,
+        BASELINE_REDIS_KEY_PREFIX: ns.redisKeyPrefix,
+      },
+      timeoutMs: 60_000,
+      telemetry: false,
+    });
+    extra.push(untraced);
 
     const commands = commandClient(stack.url('command'));
     const productIds: string[] = [];
@@ -245,14 +258,16 @@ export async function runBench(): Promise<number> {
         { origin: baseline.url, path: (n) => `/products/${productIds[n % PRODUCTS] ?? ''}` },
         { origin: baseline.url, path: (n) => `/first-pages/${customer(n)}` },
         { origin: baseline.url, path: (n) => `/customers/${customer(n)}/orders` },
+        { origin: untraced.url, path: () => '/bare' },
         ...reads.map(([, path]) => ({ origin: queryUrl, path })),
       ],
       ROUNDS,
       SECONDS / 2,
     );
-    const [bare = 0, bareRedis = 0, barePage = 0, fromPg = 0, ...fromQuery] = measured.rates;
+    const [bare = 0, bareRedis = 0, barePage = 0, fromPg = 0, bareUntraced = 0, ...fromQuery] =
+      measured.rates;
     // The targets' positions in `measured`: the baselines first, then the query endpoints.
-    const [BARE, FLOOR, PAGE_FLOOR, JOINS, QUERY] = [0, 1, 2, 3, 4];
+    const [BARE, FLOOR, PAGE_FLOOR, JOINS, UNTRACED, QUERY] = [0, 1, 2, 3, 4, 5];
     for (const [i, [name]] of reads.entries()) {
       const ratio = measured.ratio(QUERY + i, BARE);
       rows.push({
@@ -265,6 +280,16 @@ export async function runBench(): Promise<number> {
         met: ratio >= 0.8,
       });
     }
+    // Below every ratio above: the bare baseline already carries the tracing every service does.
+    rows.push({
+      metric: 'bare Express with the OpenTelemetry register, against the same without it (req/s)',
+      value: bare,
+      baseline: bareUntraced,
+      ratio: measured.ratio(BARE, UNTRACED),
+      unit: 'req/s',
+      target: 'what tracing costs every request, spans unsampled',
+      met: null,
+    });
     // What the Redis hop alone costs: no read model, no validation, no problem documents.
     rows.push({
       metric: 'bare Express + one Redis HGET of a product document (req/s)',
@@ -306,7 +331,7 @@ export async function runBench(): Promise<number> {
       met: measured.ratio(QUERY + 2, JOINS) >= 5,
     });
     notes.push(
-      `Bare Express baseline: ${bare.toFixed(0)} req/s, one route answering a constant 39-byte JSON document, in a process started and set up like every lab service (with the lab's OpenTelemetry register, exporting nothing, and no ETag), so the ratios show what a service adds, not what tracing costs. Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s after one unrecorded warm-up round, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands), each round starting one target later; every ratio is the median of the ratios within a round.`,
+      `Bare Express baseline: ${bare.toFixed(0)} req/s, one route answering a constant 39-byte JSON document, in a process started and set up like every lab service (with the lab's OpenTelemetry register, exporting nothing, and no ETag), so the ratios show what a service adds, not what tracing costs; the same process without the register answered ${bareUntraced.toFixed(0)} req/s (the row on tracing). Every req/s figure is the median of ${ROUNDS} rounds of ${SECONDS / 2} s after one unrecorded warm-up round, alternating with its baseline (same undici client; 16 connections for reads, 8 for commands), each round starting one target later; every ratio is the median of the ratios within a round.`,
     );
 
     // Ratios survive a busy machine better than absolute figures; the load says how busy it was.

@@ -14,6 +14,11 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Also print each log line to this process's stdout behind `[echo]`, as `pnpm lab up` does. */
   echo?: string;
+  /**
+   * False starts the entry without the telemetry register: only for a bench baseline that
+   * measures what the register itself costs a service.
+   */
+  telemetry?: boolean;
 }
 
 export interface SpawnedService {
@@ -124,7 +129,11 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
   };
   const child = spawn(
     process.execPath,
-    ['--import', exitWithParent, ...serviceNodeArgs(options.entry, env)],
+    [
+      '--import',
+      exitWithParent,
+      ...(options.telemetry === false ? [options.entry] : serviceNodeArgs(options.entry, env)),
+    ],
     {
       env,
       // stdin is the exit-with-parent lifeline; the fourth descriptor carries the address.
