@@ -83,7 +83,7 @@ export async function runBench(): Promise<number> {
       timeoutMs: 60_000,
     });
     extra.push(noOutbox);
-    const baseline = await spawnService({
+    const baselineService = {
       entry: join(import.meta.dirname, 'baseline-service.ts'),
       env: {
         BASELINE_DATABASE_URL: databaseUrlFor(ns.databaseUrl, ns.databaseName),
@@ -91,20 +91,12 @@ export async function runBench(): Promise<number> {
         BASELINE_REDIS_KEY_PREFIX: ns.redisKeyPrefix,
       },
       timeoutMs: 60_000,
-    });
+    };
+    const baseline = await spawnService(baselineService);
     extra.push(baseline);
     // The same process without the OpenTelemetry register: what tracing's HTTP instrumentation
     // costs every service, spans unsampled and exported nowhere.
-    const untraced = await spawnService({
-      entry: join(import.meta.dirname, 'baseline-service.ts'),
-      env: {
-        BASELINE_DATABASE_URL: databaseUrlFor(ns.databaseUrl, ns.databaseName),
-        BASELINE_REDIS_URL: ns.redisUrl,
-        BASELINE_REDIS_KEY_PREFIX: ns.redisKeyPrefix,
-      },
-      timeoutMs: 60_000,
-      telemetry: false,
-    });
+    const untraced = await spawnService({ ...baselineService, telemetry: false });
     extra.push(untraced);
 
     const commands = commandClient(stack.url('command'));
