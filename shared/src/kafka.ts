@@ -5,13 +5,16 @@ import {
   SpanStatusCode,
   trace,
   type Context,
+  type Span,
 } from '@opentelemetry/api';
 import {
   Kafka,
   logLevel,
   type Consumer,
+  type EachBatchHandler,
   type EachMessageHandler,
   type IHeaders,
+  type KafkaMessage,
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -172,13 +175,32 @@ export interface MessageMeta {
   headers: TraceCarrier;
 }
 
-export interface ConsumerOptions<S extends z.ZodType> {
+/** One valid message of a fetched batch, as a batch handler receives it. */
+export interface PreparedMessage<P> {
+  value: P;
+  meta: MessageMeta;
+  /** Runs `fn` in this message's consumer span, so a write it makes is traced under the message. */
+  inSpan: <T>(fn: () => T) => T;
+}
+
+/**
+ * Handling a fetched batch at once instead of one message at a time. `prepare` checks and
+ * converts each message in partition order (throw PoisonMessageError to dead-letter it);
+ * `handle` then gets every prepared message of the batch together, so it can write them in one
+ * round trip instead of one per message. The batch's offsets are committed only after `handle`
+ * resolved; when it throws, the whole batch is delivered again, so its writes must be idempotent.
+ */
+export interface BatchHandling<M, P> {
+  prepare: (message: M, meta: MessageMeta) => P;
+  handle: (batch: PreparedMessage<P>[]) => Promise<void>;
+}
+
+interface CommonConsumerOptions<S extends z.ZodType> {
   kafka: Kafka;
   groupId: string;
   topics: string[];
   schema: S;
   deadLetterTopic: string;
-  handle: (message: z.infer<S>, meta: MessageMeta) => Promise<void>;
   logger: Logger;
   fromBeginning?: boolean;
   onDeadLetter?: (reason: string, meta: MessageMeta) => void;
@@ -199,9 +221,25 @@ export interface ConsumerOptions<S extends z.ZodType> {
   maxBytesPerPartition?: number;
 }
 
+/** Either `handle` for one message at a time, or `batch` for a fetched batch at once. */
+export type ConsumerOptions<S extends z.ZodType, P = unknown> = CommonConsumerOptions<S> &
+  (
+    | { handle: (message: z.infer<S>, meta: MessageMeta) => Promise<void>; batch?: never }
+    | { batch: BatchHandling<z.infer<S>, P>; handle?: never }
+  );
+
 export interface RunningConsumer {
   stop: () => Promise<void>;
 }
+
+const metaOf = (topic: string, partition: number, message: KafkaMessage): MessageMeta => ({
+  topic,
+  partition,
+  offset: message.offset,
+  key: message.key?.toString(),
+  timestamp: Number(message.timestamp),
+  headers: headersToCarrier(message.headers),
+});
 
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 10_000;
@@ -216,12 +254,12 @@ export const DEAD_LETTER_HEADERS = {
 
 /**
  * Consumes with at-least-once delivery: an offset is committed only after `handle` resolved
- * (kafkajs resolves it when eachMessage returns), so a crash replays, never skips. Handlers
- * must therefore be idempotent. Payloads are checked with the zod schema; a poison message
- * is dead-lettered with its reason and the partition moves on.
+ * (kafkajs resolves it when eachMessage returns; the batch path resolves it itself), so a
+ * crash replays, never skips. Handlers must therefore be idempotent. Payloads are checked with
+ * the zod schema; a poison message is dead-lettered with its reason and the partition moves on.
  */
-export async function startConsumer<S extends z.ZodType>(
-  options: ConsumerOptions<S>,
+export async function startConsumer<S extends z.ZodType, P = unknown>(
+  options: ConsumerOptions<S, P>,
 ): Promise<RunningConsumer> {
   const { kafka, logger } = options;
   await ensureTopics(kafka, [...options.topics, options.deadLetterTopic]);
@@ -265,63 +303,124 @@ export async function startConsumer<S extends z.ZodType>(
     options.onDeadLetter?.(reason, meta);
   };
 
-  const eachMessage: EachMessageHandler = async ({ topic, partition, message }) => {
-    const meta: MessageMeta = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key?.toString(),
-      timestamp: Number(message.timestamp),
-      headers: headersToCarrier(message.headers),
-    };
+  /** The message's CONSUMER span, a child of the producer's context carried in its headers. */
+  const startSpan = (message: KafkaMessage, meta: MessageMeta) => {
     const parent = propagation.extract(context.active(), meta.headers);
     const span = tracer.startSpan(
-      `${topic} process`,
+      `${meta.topic} process`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
           'messaging.system': 'kafka',
-          'messaging.destination.name': topic,
-          'messaging.kafka.offset': meta.offset,
+          'messaging.destination.name': meta.topic,
+          'messaging.kafka.offset': message.offset,
           'messaging.consumer.group.name': options.groupId,
         },
       },
       parent,
     );
+    return { span, spanContext: trace.setSpan(parent, span) };
+  };
+
+  /** The payload checked against the schema, or why it can never be handled. */
+  const decode = (message: KafkaMessage): { data: z.infer<S> } | { reason: string } => {
+    let payload: unknown;
     try {
-      await context.with(trace.setSpan(parent, span), async () => {
-        let payload: unknown;
-        try {
-          payload = JSON.parse(message.value?.toString() ?? '');
-        } catch {
-          await deadLetter('not JSON', meta, message.value);
-          return;
-        }
-        const parsed = options.schema.safeParse(payload);
-        if (!parsed.success) {
-          const reason = parsed.error.issues
-            .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-            .join('; ');
-          await deadLetter(`schema: ${reason}`, meta, message.value);
-          return;
-        }
-        try {
-          await options.handle(parsed.data, meta);
-        } catch (error) {
-          if (!(error instanceof PoisonMessageError)) throw error;
-          await deadLetter(error.message, meta, message.value);
-        }
+      payload = JSON.parse(message.value?.toString() ?? '');
+    } catch {
+      return { reason: 'not JSON' };
+    }
+    const parsed = options.schema.safeParse(payload);
+    if (parsed.success) return { data: parsed.data };
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    return { reason: `schema: ${issues}` };
+  };
+
+  /** `fn`'s result, or the reason it gave by throwing PoisonMessageError. */
+  const unlessPoison = async <T>(fn: () => T | Promise<T>): Promise<T | { reason: string }> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof PoisonMessageError)) throw error;
+      return { reason: error.message };
+    }
+  };
+
+  const failed = (error: unknown, spans: Span[], where: Record<string, unknown>) => {
+    for (const span of spans)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+    logger.warn({ err: error, ...where }, 'message failed; it will be redelivered');
+  };
+
+  const eachMessage: EachMessageHandler = async ({ topic, partition, message }) => {
+    const meta = metaOf(topic, partition, message);
+    const { span, spanContext } = startSpan(message, meta);
+    try {
+      await context.with(spanContext, async () => {
+        const decoded = decode(message);
+        const { handle } = options;
+        const outcome =
+          'reason' in decoded || !handle
+            ? decoded
+            : await unlessPoison(() => handle(decoded.data, meta));
+        if (outcome && 'reason' in outcome) await deadLetter(outcome.reason, meta, message.value);
       });
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-      logger.warn(
-        { err: error, topic, partition, offset: meta.offset },
-        'message failed; it will be redelivered',
-      );
+      failed(error, [span], { topic, partition, offset: meta.offset });
       throw error;
     } finally {
       span.end();
     }
+  };
+
+  /**
+   * The batch path: every message decoded and prepared in partition order, the prepared ones
+   * handled together, and only then the malformed and poison ones dead-lettered (a batch whose
+   * handler failed is delivered again, and would park them twice). Offsets are resolved here,
+   * not by kafkajs, so a consumer stopping half-way through a batch resolves only what it saw.
+   */
+  const eachBatch: EachBatchHandler = async (payload) => {
+    const { batch } = payload;
+    const handling = options.batch;
+    if (!handling) return;
+    const spans: Span[] = [];
+    const prepared: PreparedMessage<P>[] = [];
+    const rejected: (PreparedMessage<string> & { raw: Buffer | null })[] = [];
+    let last: MessageMeta | undefined;
+    try {
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale()) break;
+        const meta = metaOf(batch.topic, batch.partition, message);
+        const { span, spanContext } = startSpan(message, meta);
+        spans.push(span);
+        last = meta;
+        const inSpan = <T>(fn: () => T): T => context.with(spanContext, fn);
+        const decoded = decode(message);
+        const outcome =
+          'reason' in decoded
+            ? decoded
+            : await unlessPoison(() => ({
+                value: inSpan(() => handling.prepare(decoded.data, meta)),
+              }));
+        if ('reason' in outcome)
+          rejected.push({ value: outcome.reason, meta, inSpan, raw: message.value });
+        else prepared.push({ value: outcome.value, meta, inSpan });
+      }
+      if (prepared.length > 0) await handling.handle(prepared);
+      for (const { value, meta, inSpan, raw } of rejected)
+        await inSpan(() => deadLetter(value, meta, raw));
+    } catch (error) {
+      const { topic, partition } = batch;
+      const offsets = `${batch.firstOffset() ?? '?'}-${last?.offset ?? '?'}`;
+      failed(error, spans, { topic, partition, offsets });
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
+    if (last) payload.resolveOffset(last.offset);
+    await payload.heartbeat();
   };
 
   // kafkajs restarts a consumer that crashed on a retriable error (the broker unreachable
@@ -345,7 +444,7 @@ export async function startConsumer<S extends z.ZodType>(
     });
     await current.run({
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-      eachMessage,
+      ...(options.batch ? { eachBatch, eachBatchAutoResolve: false } : { eachMessage }),
     });
   };
   const scheduleRejoin = (delay: number) => {

@@ -9,6 +9,7 @@ import {
   createKafka,
   createProducer,
   ensureTopics,
+  PoisonMessageError,
   publish,
   startConsumer,
   type Producer,
@@ -211,6 +212,68 @@ describe('kafka', () => {
     } finally {
       await consumer.stop();
       await dlqReader.disconnect();
+    }
+  });
+
+  it('When a batch handler is set, then one fetch reaches it whole and in order, a failed batch comes again whole, and malformed and poison messages are parked once', async () => {
+    const topic = newTopic('batched');
+    const deadLetterTopic = `${topic}.dlq`;
+    await ensureTopics(kafka, [
+      { topic, partitions: 1 },
+      { topic: deadLetterTopic, partitions: 1 },
+    ]);
+    // One send, so one fetch holds them all: offsets 0-5.
+    const values = ['not json', '{"n":1}', '{"n":2}', '{"n":-1}', '{"n":3}', '{"n":4}'];
+    await producer.send({ topic, messages: values.map((value) => ({ key: 'k', value })) });
+
+    const batches: number[][] = [];
+    const parked: { reason: string; offset: string }[] = [];
+    const consumer = await startConsumer({
+      kafka,
+      groupId: `${topic}-group`,
+      topics: [topic],
+      deadLetterTopic,
+      schema: z.object({ n: z.number().int() }),
+      logger: createLogger('kafka-test', 'silent'),
+      onDeadLetter: (reason, meta) => parked.push({ reason, offset: meta.offset }),
+      batch: {
+        prepare: ({ n }) => {
+          if (n < 0) throw new PoisonMessageError('negative');
+          return n;
+        },
+        handle: (batch) => {
+          batches.push(batch.map((message) => message.value));
+          // The first delivery fails as a store gone away would: nothing may be committed.
+          return batches.length === 1
+            ? Promise.reject(new Error('store unreachable'))
+            : Promise.resolve();
+        },
+      },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = async () => {
+        const [partition] =
+          (await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] }))[0]
+            ?.partitions ?? [];
+        return partition?.offset;
+      };
+      // Once the group has committed past the last message, the batch call that did so is over.
+      await waitFor('the batch to be committed', async () => (await committed()) === '6', {
+        timeoutMs: 30_000,
+      });
+      expect(batches).toEqual([
+        [1, 2, 3, 4],
+        [1, 2, 3, 4],
+      ]);
+      expect(parked).toEqual([
+        { reason: 'not JSON', offset: '0' },
+        { reason: 'negative', offset: '3' },
+      ]);
+    } finally {
+      await admin.disconnect();
+      await consumer.stop();
     }
   });
 });

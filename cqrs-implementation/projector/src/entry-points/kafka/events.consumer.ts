@@ -59,29 +59,44 @@ export function startProjector(options: ProjectorOptions) {
     onDeadLetter: () => {
       deadLettered.inc();
     },
-    handle: async (event, meta) => {
-      if (chaos.poisonTypes.includes(event.type))
-        throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
-      if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs);
-      const update = projectEvent(event);
-      const position = { partition: meta.partition, offset: meta.offset };
-      let outcome = await store.apply(update, '', position);
-      // The store forgot the read model: start the heal (it recreates the checkpoint), then
-      // apply this event on top. Until then it is not committed, so nothing is skipped.
-      while (outcome === 'lost') {
-        await options.healer.check();
-        outcome = await store.apply(update, '', position);
-        if (outcome === 'lost') await sleep(200);
-      }
-      await options.extra?.(event);
-      events.inc({ outcome });
-      if (outcome === 'applied')
-        lag.observe(Math.max(0, Date.now() - Date.parse(event.occurredAt)) / 1000);
-      else
-        logger.debug(
-          { outcome, aggregateId: event.aggregateId, version: event.aggregateVersion },
-          'event ignored',
-        );
+    batch: {
+      // Everything that can make an event poison is found before anything is written.
+      prepare: (event) => {
+        if (chaos.poisonTypes.includes(event.type))
+          throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
+        return { event, update: projectEvent(event) };
+      },
+      handle: async (batch) => {
+        if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs * batch.length);
+        const apply = ({ value, meta, inSpan }: (typeof batch)[number]) =>
+          inSpan(() =>
+            store.apply(value.update, '', { partition: meta.partition, offset: meta.offset }),
+          );
+        // One round trip for the whole fetch instead of one per event: every apply is sent
+        // before the first reply is read. Redis runs them in the order sent, each its own
+        // atomic script with its own version check, so this is the one-by-one order.
+        const outcomes = await Promise.all(batch.map(apply));
+        for (const [i, prepared] of batch.entries()) {
+          const { event } = prepared.value;
+          let outcome = outcomes[i];
+          // The store forgot the read model: start the heal (it recreates the checkpoint), then
+          // apply this event on top. Until then it is not committed, so nothing is skipped.
+          while (outcome === 'lost') {
+            await options.healer.check();
+            outcome = await apply(prepared);
+            if (outcome === 'lost') await sleep(200);
+          }
+          await options.extra?.(event);
+          events.inc({ outcome });
+          if (outcome === 'applied')
+            lag.observe(Math.max(0, Date.now() - Date.parse(event.occurredAt)) / 1000);
+          else
+            logger.debug(
+              { outcome, aggregateId: event.aggregateId, version: event.aggregateVersion },
+              'event ignored',
+            );
+        }
+      },
     },
   });
 }
