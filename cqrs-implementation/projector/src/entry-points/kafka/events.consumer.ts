@@ -72,7 +72,7 @@ export function startProjector(options: ProjectorOptions) {
           inSpan(() =>
             store.apply(value.update, '', { partition: meta.partition, offset: meta.offset }),
           );
-        // One round trip for the whole fetch instead of one per event: every apply is sent
+        // One round trip for a partition's batch instead of one per event: every apply is sent
         // before the first reply is read. Redis runs them in the order sent, each its own
         // atomic script with its own version check, so this is the one-by-one order.
         const outcomes = await Promise.all(batch.map(apply));
