@@ -175,7 +175,10 @@ export interface MessageMeta {
   headers: TraceCarrier;
 }
 
-/** One valid message of a fetched batch (one partition's messages of a fetch), as a batch handler receives it. */
+/**
+ * One valid message of a fetched batch (one partition's messages of a fetch), as a batch
+ * handler receives it.
+ */
 export interface PreparedMessage<P> {
   value: P;
   meta: MessageMeta;
