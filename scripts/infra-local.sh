@@ -213,9 +213,13 @@ EOF
 
 format_kafka() {
   [[ -f $kafka_home/data/meta.properties ]] && return
-  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding, never starting
+  # with '-' (as Kafka's own Uuid.randomUuid ensures): the storage tool's argument parser would
+  # take it for an option, and one format in 64 would fail.
+  local cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   say "formatting KRaft storage in $kafka_home/data"
   java -Dlog4j2.configurationFile="$kafka_home/log4j2.properties" -cp "$kafka_lib/*" kafka.tools.StorageTool \
     format -t "$cluster_id" -c "$kafka_home/server.properties" --standalone >"$kafka_home/logs/format.log" 2>&1 ||

@@ -19,8 +19,9 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await stopAllStacks();
-  await broker.destroy();
-  await stores.close();
+  // Unset when the set-up failed before making them (the broker cleans up its own failed start).
+  await (broker as typeof broker | undefined)?.destroy();
+  await (stores as Stores | undefined)?.close();
 });
 
 const backlog = async () => {

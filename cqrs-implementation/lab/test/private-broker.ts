@@ -73,7 +73,11 @@ export async function startPrivateBroker() {
       '',
     ].join('\n'),
   );
-  const clusterId = randomBytes(16).toString('base64url');
+  // Never starting with '-', as Kafka's own ids (Uuid.randomUuid) never do: the storage tool's
+  // argument parser would take it for an option, and one format in 64 would fail.
+  let clusterId: string;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   const format = spawnSync(
     'java',
     [
@@ -90,8 +94,10 @@ export async function startPrivateBroker() {
     ],
     { encoding: 'utf8' },
   );
-  if (format.status !== 0)
+  if (format.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`formatting the private broker failed: ${format.stderr}`);
+  }
 
   const brokers = `127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -136,16 +142,22 @@ export async function startPrivateBroker() {
     await exited;
   };
 
-  await start();
+  const destroy = async () => {
+    await stop('SIGKILL');
+    process.removeListener('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  // A broker that never came up leaves neither a process nor its data dir behind.
+  await start().catch(async (error: unknown) => {
+    await destroy();
+    throw error;
+  });
   return {
     brokers,
     /** Same data dir, same ports: the broker comes back with every topic and committed offset. */
     restart: start,
     stop,
-    destroy: async () => {
-      await stop('SIGKILL');
-      process.removeListener('exit', killOnExit);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    destroy,
   };
 }
