@@ -342,9 +342,11 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
   };
 
   /** `fn`'s result, or the reason it gave by throwing PoisonMessageError. */
-  const unlessPoison = async <T>(fn: () => T | Promise<T>): Promise<T | { reason: string }> => {
+  const unlessPoison = async <T>(
+    fn: () => T | Promise<T>,
+  ): Promise<{ value: T } | { reason: string }> => {
     try {
-      return await fn();
+      return { value: await fn() };
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
       return { reason: error.message };
@@ -363,12 +365,11 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
     try {
       await context.with(spanContext, async () => {
         const decoded = decode(message);
-        const { handle } = options;
         const outcome =
-          'reason' in decoded || !handle
+          'reason' in decoded
             ? decoded
-            : await unlessPoison(() => handle(decoded.data, meta));
-        if (outcome && 'reason' in outcome) await deadLetter(outcome.reason, meta, message.value);
+            : await unlessPoison(() => options.handle?.(decoded.data, meta));
+        if ('reason' in outcome) await deadLetter(outcome.reason, meta, message.value);
       });
     } catch (error) {
       failed(error, [span], { topic, partition, offset: meta.offset });
@@ -404,9 +405,7 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
         const outcome =
           'reason' in decoded
             ? decoded
-            : await unlessPoison(() => ({
-                value: inSpan(() => handling.prepare(decoded.data, meta)),
-              }));
+            : await unlessPoison(() => inSpan(() => handling.prepare(decoded.data, meta)));
         if ('reason' in outcome)
           rejected.push({ value: outcome.reason, meta, inSpan, raw: message.value });
         else prepared.push({ value: outcome.value, meta, inSpan });
