@@ -5,7 +5,14 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
-import { createPool, databaseUrlFor, dropDatabase, migrate, withTransaction } from '../src/pg.ts';
+import {
+  createPool,
+  databaseUrlFor,
+  dropDatabase,
+  migrate,
+  type Pool,
+  withTransaction,
+} from '../src/pg.ts';
 import { uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -87,6 +94,24 @@ describe('pg', () => {
     const { rowCount } = await pool.query('SELECT 1 FROM items WHERE id = 1');
     expect(rowCount).toBe(0);
     await pool.end();
+  });
+
+  it('When a pool is made with planEachExecution, then its connections plan every execution afresh and keep the other server options', async () => {
+    const setting = async (pool: Pool, name: string) =>
+      (await pool.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name];
+    const planned = createPool(adminUrl, {
+      max: 1,
+      planEachExecution: true,
+      options: '-c statement_timeout=12345',
+    });
+    const plain = createPool(adminUrl, { max: 1 });
+    try {
+      expect(await setting(planned, 'plan_cache_mode')).toBe('force_custom_plan');
+      expect(await setting(planned, 'statement_timeout')).toBe('12345ms');
+      expect(await setting(plain, 'plan_cache_mode')).toBe('auto');
+    } finally {
+      await Promise.all([planned.end(), plain.end()]);
+    }
   });
 
   it('When the server ends a connection checked out by a transaction, then the process survives, the error is logged once and the broken client is not reused', async () => {

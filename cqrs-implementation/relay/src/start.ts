@@ -9,7 +9,7 @@ import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
-import { outboxBacklog } from './data-access/outbox-claim.ts';
+import { outboxBacklog, RELAY_POOL } from './data-access/outbox-claim.ts';
 import { createRelay } from './domain/relay.ts';
 import { runRelayLoop } from './entry-points/outbox/relay-loop.ts';
 import { createWakeUp } from './entry-points/outbox/outbox-listener.ts';
@@ -21,7 +21,7 @@ import { relaySeams } from './seams.ts';
 const config = readConfig();
 const logger = createLogger('relay', config.LOG_LEVEL);
 const databaseUrl = databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME);
-const pool = createPool(databaseUrl, { max: 4, logger });
+const pool = createPool(databaseUrl, { ...RELAY_POOL, max: 4, logger });
 const kafka = createKafka('cqrs-relay', config.KAFKA_BROKERS, logger);
 const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 

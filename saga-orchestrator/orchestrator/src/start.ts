@@ -4,7 +4,7 @@ import { createLogger } from '@lab/shared/logging';
 import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
 import { loadOrchestratorConfig } from './config.ts';
 import { ParticipantClient } from './data-access/participant.client.ts';
-import { SagaLog } from './data-access/saga-log.repository.ts';
+import { SAGA_LOG_POOL, SagaLog } from './data-access/saga-log.repository.ts';
 import { stepRetrySettings } from './domain/book-trip.saga.ts';
 import { validateSaga } from './domain/saga-definition.ts';
 import { SagaRunner } from './domain/saga-runner.ts';
@@ -45,6 +45,7 @@ await migrate({
   logger,
 });
 const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME), {
+  ...SAGA_LOG_POOL,
   max: config.DB_POOL_SIZE,
   logger,
 });

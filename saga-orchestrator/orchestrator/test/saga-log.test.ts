@@ -1,23 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createPool, databaseUrlFor, dropDatabase, migrate, type Pool } from '@lab/shared/pg';
-import { uniqueName } from '@lab/shared/testkit';
-import { LeaseLostError, SagaLog } from '../src/data-access/saga-log.repository.ts';
+import {
+  createPool,
+  databaseUrlFor,
+  dropDatabase,
+  migrate,
+  type Pool,
+  type PoolOptions,
+} from '@lab/shared/pg';
+import { seqScansOf, uniqueName } from '@lab/shared/testkit';
+import {
+  type Lease,
+  LeaseLostError,
+  SAGA_LOG_POOL,
+  SagaLog,
+} from '../src/data-access/saga-log.repository.ts';
 
 const database = uniqueName('saga_fence');
+const migrations = join(import.meta.dirname, '../src/data-access/migrations');
+/** Databases of single tests, dropped with the file's. */
+const databases: string[] = [];
 let pool: Pool;
 beforeAll(async () => {
   await migrate({
     adminUrl: process.env.DATABASE_URL!,
     database,
-    dir: join(import.meta.dirname, '../src/data-access/migrations'),
+    dir: migrations,
   });
   pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
 });
 afterAll(async () => {
   await pool.end();
-  await dropDatabase(process.env.DATABASE_URL!, database);
+  for (const name of [database, ...databases]) await dropDatabase(process.env.DATABASE_URL!, name);
 });
 
 const createSaga = (log: SagaLog, owner: string | undefined) =>
@@ -139,5 +154,49 @@ describe('group commit of step writes', () => {
     expect(of(lost.sagaId)).toEqual(['reserve-flight:RUNNING']);
     for (const lease of leases.filter((l) => l !== lost))
       expect(of(lease.sagaId)).toEqual(['reserve-flight:SUCCEEDED', 'reserve-hotel:RUNNING']);
+  });
+});
+
+describe('the step write as the log grows', () => {
+  /**
+   * Seq scans of `sagas` by one step write, after a connection of a pool made with `options`
+   * wrote a saga's seven steps on an empty log and the log then grew to 20,000 sagas.
+   */
+  async function scansAfterGrowth(options: PoolOptions) {
+    const name = uniqueName('saga_plans');
+    databases.push(name);
+    await migrate({ adminUrl: process.env.DATABASE_URL!, database: name, dir: migrations });
+    const own = createPool(databaseUrlFor(process.env.DATABASE_URL!, name), { ...options, max: 1 });
+    try {
+      // As on a server without autovacuum: no ANALYZE comes to make the connection plan again.
+      await own.query('ALTER TABLE sagas SET (autovacuum_enabled = false)');
+      const log = new SagaLog(own, 60_000);
+      const steps = async (lease: Lease, count: number) => {
+        for (let i = 0; i < count; i++)
+          await log.stepSucceeded(
+            lease,
+            `step-${i}`,
+            { cursor: i + 1, status: 'PENDING', participantMs: 1 },
+            { start: { step: `step-${i + 1}`, kind: 'action', deadlineMs: 60_000 } },
+          );
+      };
+      await steps((await createSaga(log, 'inst-a')).lease!, 7);
+      await own.query(
+        `INSERT INTO sagas (id, request_hash, request, status, deadline_at)
+         SELECT gen_random_uuid(), 'h', '{}', 'COMPLETED', now() FROM generate_series(1, 20000)`,
+      );
+      const lease = (await createSaga(log, 'inst-a')).lease!;
+      const before = await seqScansOf(own, 'sagas');
+      await steps(lease, 1);
+      return (await seqScansOf(own, 'sagas')) - before;
+    } finally {
+      await own.end();
+    }
+  }
+
+  test('When the log grows after a connection wrote its first steps, then a step write still finds its saga by id instead of reading the whole log', async () => {
+    // What the saga log's pool prevents: the plan kept from the empty log reads every saga.
+    expect(await scansAfterGrowth({})).toBe(1);
+    expect(await scansAfterGrowth(SAGA_LOG_POOL)).toBe(0);
   });
 });

@@ -35,6 +35,7 @@ export {
 export { startUnlessStopped, stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile, roundRatio } from './stats.ts';
+export { seqScansOf } from './plans.ts';
 export {
   mainThreadProfile,
   profileTable,

@@ -1,4 +1,4 @@
-import type { PoolClient } from '@lab/shared/pg';
+import type { PoolClient, PoolOptions } from '@lab/shared/pg';
 
 export interface OutboxRow {
   position: number;
@@ -25,6 +25,14 @@ export interface Claim {
  * published. A seam of the relay (src/seams.ts): the lab's exercises swap in their own.
  */
 export type ClaimStrategy = (client: PoolClient, limit: number) => Promise<Claim>;
+
+/**
+ * How the relay's pool connects. The outbox keeps every published row, and marking a batch
+ * finds its rows by position: with the generic plan a connection settles on while the outbox
+ * holds a few rows, every batch would be marked by reading the whole outbox, a little longer
+ * on each one (`planEachExecution` in @lab/shared/pg).
+ */
+export const RELAY_POOL: PoolOptions = { planEachExecution: true };
 
 // Any constant works; it only has to be the same for every relay of this outbox.
 const RELAY_LOCK = 3_101_103;
@@ -67,7 +75,7 @@ export const claimSettledPrefix: ClaimStrategy = async (client, limit) => {
     [RELAY_LOCK],
   );
   if (!lock[0]?.leader) return { events: [], heldBack: 0, leader: false };
-  // Named, so the relay's connections plan the outbox scan once, not on every poll.
+  // Named, so the relay's connections parse the outbox scan once, not on every poll.
   const { rows } = await client.query<OutboxRow & { settled: boolean }>({
     name: 'relay-unpublished',
     text: SELECT_UNPUBLISHED,
@@ -79,7 +87,7 @@ export const claimSettledPrefix: ClaimStrategy = async (client, limit) => {
 };
 
 export async function markPublished(client: PoolClient, positions: number[]): Promise<void> {
-  // Named, so the relay's connections plan marking a batch once, not per batch.
+  // Named, so the relay's connections parse it once; planned per batch (`RELAY_POOL`).
   await client.query({
     name: 'relay-mark-published',
     text: 'UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])',

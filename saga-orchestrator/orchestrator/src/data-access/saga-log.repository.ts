@@ -1,4 +1,4 @@
-import type { Pool } from '@lab/shared/pg';
+import type { Pool, PoolOptions } from '@lab/shared/pg';
 import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import { GroupCommit } from './group-commit.ts';
 
@@ -92,6 +92,14 @@ export interface FreshSaga {
   started?: { step: string; attempt: StartedAttempt };
 }
 
+/**
+ * How the saga log's pool connects. The log starts empty and only grows, and the step write
+ * below joins its batch to `sagas` by id: with the generic plan a connection settles on while
+ * the log is a few rows, every step write would read the whole table, a little longer on each
+ * trip (`planEachExecution` in @lab/shared/pg).
+ */
+export const SAGA_LOG_POOL: PoolOptions = { planEachExecution: true };
+
 export class SagaLog {
   private readonly pool: Pool;
   private readonly leaseTtlMs: number;
@@ -103,8 +111,8 @@ export class SagaLog {
 
   /**
    * Runs a fenced write: $1-$3 are the lease, $4 the lease extension, then `params`. `name`
-   * makes it a prepared statement: each pooled connection has PostgreSQL parse and plan it
-   * once, not on every step of every saga.
+   * makes it a prepared statement: each pooled connection has PostgreSQL parse it once, not on
+   * every step of every saga (and plan it on each, with `SAGA_LOG_POOL`).
    */
   private async fenced(name: string, lease: Lease, sql: string, params: unknown[] = []) {
     const fence = [lease.sagaId, lease.owner, lease.version, this.leaseTtlMs];
@@ -138,7 +146,7 @@ export class SagaLog {
   }> {
     const start = input.owner === undefined ? undefined : input.start;
     const { rows } = await this.pool.query<CreatedRow>({
-      // Prepared once per connection, like the fenced writes: one of these per trip.
+      // Parsed once per connection, like the fenced writes: one of these per trip.
       name: 'saga-log-create',
       text: `WITH inserted AS (
          INSERT INTO sagas (id, idempotency_key, request_hash, request, status, trace_context,

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'cqrs-relay',
+    // Three files at a time, as every project of the root run (see the root vitest.config.ts).
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
+    // The outbox's tests run against the real PostgreSQL the test kit finds or starts.
+    globalSetup: ['../../shared/src/testkit/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
