@@ -8,7 +8,7 @@ import {
   type Pool,
   type PoolOptions,
 } from '@lab/shared/pg';
-import { seqScansOf, uniqueName } from '@lab/shared/testkit';
+import { seqScansOf, uniqueName, waitFor } from '@lab/shared/testkit';
 import { claimSettledPrefix, markPublished, RELAY_POOL } from '../src/data-access/outbox-claim.ts';
 
 const adminUrl = process.env.DATABASE_URL!;
@@ -25,21 +25,32 @@ const commitEvent = (pool: Pool) =>
      VALUES ('product', gen_random_uuid(), 1, 'ProductRestocked', '{}')`,
   );
 
-/** One pass of the relay: claim the settled events and mark them published, in one transaction. */
-async function relayPass(pool: Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { events } = await claimSettledPrefix(client, 100);
-    await markPublished(
-      client,
-      events.map((event) => event.position),
-    );
-    await client.query('COMMIT');
-    return events.length;
-  } finally {
-    client.release();
-  }
+/**
+ * A relay pass that publishes the `count` unpublished events together: claim them and mark them
+ * published in one transaction. A transaction open anywhere on the server (another test's) holds
+ * newer events back as unsettled until it ends, as it would the relay: until then the pass finds
+ * fewer, lets them be and looks again, so every mark is of a batch of `count`.
+ */
+async function publish(pool: Pool, count: number) {
+  await waitFor(`${count} settled events`, async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { events } = await claimSettledPrefix(client, 100);
+      if (events.length !== count) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await markPublished(
+        client,
+        events.map((event) => event.position),
+      );
+      await client.query('COMMIT');
+      return true;
+    } finally {
+      client.release();
+    }
+  });
 }
 
 /**
@@ -56,7 +67,7 @@ async function scansAfterGrowth(options: PoolOptions) {
     await pool.query('ALTER TABLE outbox SET (autovacuum_enabled = false)');
     for (let i = 0; i < 7; i++) {
       for (let e = 0; e < 4; e++) await commitEvent(pool);
-      expect(await relayPass(pool)).toBe(4);
+      await publish(pool, 4);
     }
     await pool.query(
       `INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, type, payload,
@@ -66,7 +77,7 @@ async function scansAfterGrowth(options: PoolOptions) {
     );
     await commitEvent(pool);
     const before = await seqScansOf(pool, 'outbox');
-    expect(await relayPass(pool)).toBe(1);
+    await publish(pool, 1);
     return (await seqScansOf(pool, 'outbox')) - before;
   } finally {
     await pool.end();
