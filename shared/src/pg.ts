@@ -95,12 +95,28 @@ export interface PoolOptions extends pg.PoolConfig {
  */
 const PLAN_EACH_EXECUTION = '-c plan_cache_mode=force_custom_plan';
 
+/**
+ * `connectionString` with `option` added to the server options pg would send without it: the
+ * URL's `options` parameter, else the config's, else PGOPTIONS. pg takes the URL's over the
+ * config's, so the URL is where the combination goes.
+ */
+function withServerOption(
+  connectionString: string,
+  configured: string | undefined,
+  option: string,
+): string {
+  const url = new URL(connectionString);
+  const current = url.searchParams.get('options') ?? configured ?? process.env.PGOPTIONS;
+  url.searchParams.set('options', [current, option].filter(Boolean).join(' '));
+  return url.toString();
+}
+
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
   const { logger, planEachExecution, ...config } = options;
-  // Appended to the server options pg would send anyway (the config's, else PGOPTIONS).
-  const serverOptions = config.options ?? process.env.PGOPTIONS;
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: planEachExecution
+      ? withServerOption(connectionString, config.options, PLAN_EACH_EXECUTION)
+      : connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
     query_timeout: QUERY_TIMEOUT_MS,
@@ -109,9 +125,6 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     keepAlive: true,
     types: numberTypes,
     ...config,
-    ...(planEachExecution && {
-      options: [serverOptions, PLAN_EACH_EXECUTION].filter(Boolean).join(' '),
-    }),
   });
   // A client whose server went away emits 'error'; with no listener that kills the process.
   // The pool listens only while a client is idle, so a client checked out by a request (in a

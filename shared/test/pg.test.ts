@@ -104,13 +104,19 @@ describe('pg', () => {
       planEachExecution: true,
       options: '-c statement_timeout=12345',
     });
+    // pg takes a URL's options over the config's: they must be kept too.
+    const url = new URL(adminUrl);
+    url.searchParams.set('options', '-c lock_timeout=2345');
+    const plannedFromUrl = createPool(url.toString(), { max: 1, planEachExecution: true });
     const plain = createPool(adminUrl, { max: 1 });
     try {
       expect(await setting(planned, 'plan_cache_mode')).toBe('force_custom_plan');
       expect(await setting(planned, 'statement_timeout')).toBe('12345ms');
+      expect(await setting(plannedFromUrl, 'plan_cache_mode')).toBe('force_custom_plan');
+      expect(await setting(plannedFromUrl, 'lock_timeout')).toBe('2345ms');
       expect(await setting(plain, 'plan_cache_mode')).toBe('auto');
     } finally {
-      await Promise.all([planned.end(), plain.end()]);
+      await Promise.all([planned.end(), plannedFromUrl.end(), plain.end()]);
     }
   });
 
