@@ -12,7 +12,7 @@ import { SagaWorker } from './domain/saga-worker.ts';
 import { tripRoutes } from './entry-points/api/trips.routes.ts';
 import { tripListRoutes } from './entry-points/api/trip-list.routes.ts';
 import { crashSwitch } from './infrastructure/crash-points.ts';
-import { sagasByState } from './infrastructure/saga-metrics.ts';
+import { unfinishedSagas } from './infrastructure/saga-metrics.ts';
 import { orchestratorSeams } from './seams.ts';
 
 const config = loadOrchestratorConfig();
@@ -51,7 +51,7 @@ const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME
 });
 const log = new SagaLog(pool, config.LEASE_TTL_MS);
 let shuttingDown = false;
-sagasByState(() => log.countByStatus());
+unfinishedSagas(() => log.countUnfinished());
 
 const client = new ParticipantClient({
   flights: config.FLIGHTS_URL,

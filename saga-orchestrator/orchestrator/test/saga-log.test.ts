@@ -200,3 +200,43 @@ describe('the step write as the log grows', () => {
     expect(await scansAfterGrowth(SAGA_LOG_POOL)).toBe(0);
   });
 });
+
+describe('counting the unfinished sagas', () => {
+  test('When the log holds 20,000 finished sagas beside a few under way, then the count has each unfinished state and reads none of the finished ones', async () => {
+    const name = uniqueName('saga_count');
+    databases.push(name);
+    await migrate({ adminUrl: process.env.DATABASE_URL!, database: name, dir: migrations });
+    const own = createPool(databaseUrlFor(process.env.DATABASE_URL!, name), {
+      ...SAGA_LOG_POOL,
+      max: 1,
+    });
+    try {
+      await own.query('ALTER TABLE sagas SET (autovacuum_enabled = false)');
+      const log = new SagaLog(own, 60_000);
+      await own.query(
+        `INSERT INTO sagas (id, request_hash, request, status, deadline_at)
+         SELECT gen_random_uuid(), 'h', '{}', CASE WHEN i % 2 = 0 THEN 'COMPLETED' ELSE 'COMPENSATED' END, now()
+           FROM generate_series(1, 20000) AS i`,
+      );
+      await own.query(
+        `INSERT INTO sagas (id, request_hash, request, status, deadline_at)
+         SELECT gen_random_uuid(), 'h', '{}', status, now()
+           FROM unnest(ARRAY['CONFIRMING', 'COMPENSATION_STUCK', 'COMPENSATION_STUCK']) AS status`,
+      );
+      // Created through the log, and one of them finished: it leaves the count.
+      await createSaga(log, 'inst-a');
+      await log.finish((await createSaga(log, 'inst-a')).lease!, 'COMPLETED');
+
+      const before = await seqScansOf(own, 'sagas');
+      expect(await log.countUnfinished()).toEqual({
+        PENDING: 1,
+        CONFIRMING: 1,
+        COMPENSATING: 0,
+        COMPENSATION_STUCK: 2,
+      });
+      expect((await seqScansOf(own, 'sagas')) - before).toBe(0);
+    } finally {
+      await own.end();
+    }
+  });
+});

@@ -39,10 +39,15 @@ export const sagaMetrics = {
   ),
 };
 
-export function sagasByState(count: () => Promise<Record<string, number>>) {
+/**
+ * The saga log's unfinished sagas by state, all instances together. Finished ones are counted by
+ * `saga_trips_finished_total`: a gauge of them would only grow, and reading them on each scrape
+ * would cost more with every trip ever booked.
+ */
+export function unfinishedSagas(count: () => Promise<Record<string, number>>) {
   return gauge(
     'saga_sagas',
-    'Sagas in the log by state (all instances)',
+    'Sagas in the log not finished yet, by state (all instances)',
     ['status'],
     async function () {
       this.reset();
