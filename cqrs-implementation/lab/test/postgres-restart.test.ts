@@ -19,11 +19,14 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await stopAllStacks();
+  // Unset when the set-up failed before making it (a cluster whose start failed is removed when
+  // this process exits).
+  const server = postgres as PrivatePostgres | undefined;
   try {
-    await postgres.start();
-    await stores.close();
+    await server?.start();
+    await (stores as Stores | undefined)?.close();
   } finally {
-    postgres.destroy();
+    server?.destroy();
   }
 });
 

@@ -30,13 +30,18 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await stopAllStacks();
+  // Unset when the set-up failed before making them.
+  const server = redis as PrivateRedis | undefined;
+  const opened = stores as Stores | undefined;
   // The namespace's keys live on the private Redis: it must answer for the clean-up.
   try {
-    await redis.start();
-    await waitFor('the test client to reconnect', () => stores.redis.status === 'ready');
-    await stores.close();
+    await server?.start();
+    if (opened) {
+      await waitFor('the test client to reconnect', () => opened.redis.status === 'ready');
+      await opened.close();
+    }
   } finally {
-    await redis.destroy();
+    await server?.destroy();
   }
 });
 

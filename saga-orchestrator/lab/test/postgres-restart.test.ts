@@ -68,11 +68,13 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   try {
-    await lab.stop();
+    // Unset when the set-up failed before it (a cluster that did start is destroyed below, or
+    // at the latest when this process exits).
+    await (lab as SagaLab | undefined)?.stop();
   } finally {
     // Also when the lab never started: the clusters and their files go in any case.
-    server.destroy();
-    logServer.destroy();
+    (server as PrivatePostgres | undefined)?.destroy();
+    (logServer as PrivatePostgres | undefined)?.destroy();
   }
 });
 
