@@ -94,10 +94,47 @@ export interface FreshSaga {
 }
 
 /**
+ * The group commit's statement: a batch of step writes as parallel arrays ($1..$12, one element
+ * per write) and the lease's length ($13); a finished saga's lease ends with it, as in `finish`.
+ * Exported so the bench can ask PostgreSQL what planning it costs, which this pool pays on
+ * every write (`SAGA_LOG_POOL`).
+ */
+export const STEP_WRITES = `WITH b AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
+                       $6::int[], $7::text[], $8::float8[], $9::boolean[], $10::text[],
+                       $11::text[], $12::float8[])
+    AS b(id, owner, version, step, cursor, comp_cursor, status, participant_ms, finished,
+         next_step, next_kind, next_deadline_ms)),
+s AS (
+  UPDATE sagas SET cursor = coalesce(b.cursor, sagas.cursor),
+         comp_cursor = coalesce(b.comp_cursor, sagas.comp_cursor),
+         status = coalesce(b.status, sagas.status),
+         participant_ms = sagas.participant_ms + b.participant_ms,
+         updated_at = now(), finished_at = CASE WHEN b.finished THEN now() END,
+         lease_expires_at =
+           now() + $13 * interval '1 millisecond' * CASE WHEN b.finished THEN -1 ELSE 1 END
+    FROM b
+   WHERE sagas.id = b.id AND sagas.lease_owner = b.owner AND sagas.lease_version = b.version
+   RETURNING sagas.id, b.step, b.next_step, b.next_kind, b.next_deadline_ms),
+done AS (
+  UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
+    FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = s.step),
+started AS (
+  INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
+  SELECT s.id, s.next_step, s.next_kind, 'RUNNING', 1,
+         now() + s.next_deadline_ms * interval '1 millisecond'
+    FROM s WHERE s.next_step IS NOT NULL
+  ON CONFLICT (saga_id, name) DO UPDATE
+     SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
+  RETURNING saga_id, attempts, budget_base, deadline_at)
+SELECT s.id, started.attempts, started.budget_base, started.deadline_at
+  FROM s LEFT JOIN started ON started.saga_id = s.id`;
+
+/**
  * How the saga log's pool connects. The log starts empty and only grows, and the step write
- * below joins its batch to `sagas` by id: with the generic plan a connection settles on while
- * the log is a few rows, every step write would read the whole table, a little longer on each
- * trip (`planEachExecution` in @lab/shared/pg).
+ * (`STEP_WRITES`) joins its batch to `sagas` by id: with the generic plan a connection settles
+ * on while the log is a few rows, every step write would read the whole table, a little longer
+ * on each trip (`planEachExecution` in @lab/shared/pg).
  */
 export const SAGA_LOG_POOL: PoolOptions = { planEachExecution: true };
 
@@ -398,37 +435,7 @@ export class SagaLog {
       deadline_at: Date | null;
     }>({
       name: 'saga-log-step-writes',
-      // A finished saga's lease ends with it, as in `finish`.
-      text: `WITH b AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
-                              $6::int[], $7::text[], $8::float8[], $9::boolean[], $10::text[],
-                              $11::text[], $12::float8[])
-           AS b(id, owner, version, step, cursor, comp_cursor, status, participant_ms, finished,
-                next_step, next_kind, next_deadline_ms)),
-       s AS (
-         UPDATE sagas SET cursor = coalesce(b.cursor, sagas.cursor),
-                comp_cursor = coalesce(b.comp_cursor, sagas.comp_cursor),
-                status = coalesce(b.status, sagas.status),
-                participant_ms = sagas.participant_ms + b.participant_ms,
-                updated_at = now(), finished_at = CASE WHEN b.finished THEN now() END,
-                lease_expires_at =
-                  now() + $13 * interval '1 millisecond' * CASE WHEN b.finished THEN -1 ELSE 1 END
-           FROM b
-          WHERE sagas.id = b.id AND sagas.lease_owner = b.owner AND sagas.lease_version = b.version
-          RETURNING sagas.id, b.step, b.next_step, b.next_kind, b.next_deadline_ms),
-       done AS (
-         UPDATE saga_steps SET state = 'SUCCEEDED', ended_at = now()
-           FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = s.step),
-       started AS (
-         INSERT INTO saga_steps (saga_id, name, kind, state, attempts, deadline_at)
-         SELECT s.id, s.next_step, s.next_kind, 'RUNNING', 1,
-                now() + s.next_deadline_ms * interval '1 millisecond'
-           FROM s WHERE s.next_step IS NOT NULL
-         ON CONFLICT (saga_id, name) DO UPDATE
-            SET attempts = saga_steps.attempts + 1, state = 'RUNNING'
-         RETURNING saga_id, attempts, budget_base, deadline_at)
-       SELECT s.id, started.attempts, started.budget_base, started.deadline_at
-         FROM s LEFT JOIN started ON started.saga_id = s.id`,
+      text: STEP_WRITES,
       values: [
         column((i) => i.lease.sagaId),
         column((i) => i.lease.owner),
