@@ -131,12 +131,13 @@ export interface Stack {
 
 /**
  * The projector's working set is one fetch and a few Lua calls, yet V8 sizes its heap for a
- * much bigger program: a 1 MB young generation and a 64 MB old generation keep a 100k-event
- * catch-up under ~170 MB RSS instead of ~370 MB, at the same events/s. docker-compose.yml and
- * the projector's start script pass the same flags.
+ * much bigger program: 2 MB semi-spaces for the young generation and a 64 MB old generation keep
+ * a 100k-event catch-up near 140 MB RSS instead of ~370 MB. With 1 MB semi-spaces the RSS was
+ * no lower, but the scavenger ran twice as often: 10-25% more CPU per event. docker-compose.yml
+ * and the projector's start script pass the same flags.
  */
 export const NODE_OPTIONS: Partial<Record<ServiceName, string>> = {
-  projector: '--max-semi-space-size=1 --max-old-space-size=64',
+  projector: '--max-semi-space-size=2 --max-old-space-size=64',
 };
 
 const running = new Set<Stack>();
