@@ -29,8 +29,8 @@ export const sagaMetrics = {
     [1, 2, 4, 8, 16, 32, 64, 100],
   ),
   // What every step pays before its participant call: the saga log is written ahead, so this
-  // wait (a WAL flush, and under load the group commit in flight ahead of it) is on the
-  // critical path of each step, beside the HTTP hop.
+  // wait (the step statement, planned, run and committed, and under load the group commit in
+  // flight ahead of it) is on the critical path of each step, beside the HTTP hop.
   logWriteDuration: histogram(
     'saga_log_write_duration_seconds',
     'Time a step write (a step done, the next attempt started) waited until the saga log committed it',
