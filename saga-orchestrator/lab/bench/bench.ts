@@ -224,7 +224,6 @@ interface Timed {
   overheadPerStep: number;
 }
 
-/** Latency and overhead of the given trips, from the saga log's own clock. */
 /**
  * What a step write is made of, on the saga log's own server and one connection, in means over
  * a few hundred tries: a round trip; a durable commit of one row (a round trip and the WAL flush
@@ -309,6 +308,7 @@ async function stepWriteParts(db: pg.Client) {
   };
 }
 
+/** Latency and overhead of the given trips, from the saga log's own clock. */
 async function timings(db: pg.Client, ids: string[]): Promise<Timed[]> {
   const { rows } = await db.query<{ latency: number; participant: number }>(
     // float8: a plain pg.Client hands NUMERIC and BIGINT back as strings.

@@ -96,8 +96,8 @@ export interface FreshSaga {
 /**
  * The group commit's statement: a batch of step writes as parallel arrays ($1..$12, one element
  * per write) and the lease's length ($13); a finished saga's lease ends with it, as in `finish`.
- * Exported so the bench can ask PostgreSQL what planning it costs, which this pool pays on
- * every write (`SAGA_LOG_POOL`).
+ * Exported so the bench can ask PostgreSQL what planning and running it cost; this pool pays
+ * the planning on every write (`SAGA_LOG_POOL`).
  */
 export const STEP_WRITES = `WITH b AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
