@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { codePointLength, idempotencyKey, issuesOf, text } from '../src/http/index.ts';
+import { codePointLength, idempotencyKey, issuesOf, text, wholeNumber } from '../src/http/index.ts';
 
 const field = text({ max: 1000 });
 
@@ -112,5 +112,25 @@ describe('text fields that PostgreSQL can hold', () => {
         message: 'must not contain U+0000 (NUL), which PostgreSQL text cannot store',
       },
     ]);
+  });
+});
+
+describe('whole numbers in a query string', () => {
+  const limit = wholeNumber({ min: 1, max: 200, fallback: 20 });
+
+  it('When the value is decimal digits within the range, then it is that number, and absent it is the fallback', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), (n) => {
+        expect(limit.parse(String(n))).toBe(n);
+      }),
+    );
+    expect(limit.parse('007')).toBe(7);
+    expect(limit.parse(undefined)).toBe(20);
+  });
+
+  it('When the value is another spelling of a number, or out of range, then it is refused', () => {
+    // Each of these is a number to Number(): 100, 16, 5, 5, 5, 0 and 2.
+    for (const bad of ['1e2', '0x10', ' 5', '5 ', '5.0', '', '+2', '0', '201', '-1'])
+      expect(limit.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
   });
 });

@@ -207,6 +207,10 @@ describe('GET /trips and GET /saga-definition', () => {
       ['?limit=0', 'query.limit'],
       ['?limit=201', 'query.limit'],
       ['?limit=ten', 'query.limit'],
+      // Numbers to Number(), but not the decimal whole number the guide asks for.
+      ['?limit=1e2', 'query.limit'],
+      ['?limit=0x10', 'query.limit'],
+      ['?limit=%205', 'query.limit'],
       ['?status=LOST', 'query.status'],
     ] as const) {
       const res = await fetch(`${lab.urls.orchestrator}/trips${query}`);

@@ -9,6 +9,13 @@ export {
   type ProblemDocument,
 } from './errors.ts';
 export { onShutdown, start, type RunningServer, type ShutdownHook } from './server.ts';
-export { codePointLength, idempotencyKey, text, unstorableText, type TextOptions } from './text.ts';
+export {
+  codePointLength,
+  idempotencyKey,
+  text,
+  unstorableText,
+  wholeNumber,
+  type TextOptions,
+} from './text.ts';
 export { issuesOf, parse } from './validate.ts';
 export { answerWithin } from './answer-within.ts';

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems } from '@lab/shared/http';
+import { parse, problems, wholeNumber } from '@lab/shared/http';
 import type { Kafka } from '@lab/shared/kafka';
 import {
   listDeadLetters,
@@ -8,7 +8,7 @@ import {
   type DeadLetterTopics,
 } from '../kafka/dead-letters.ts';
 
-const Limit = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+const Limit = z.object({ limit: wholeNumber({ min: 1, max: 1000, fallback: 100 }) }).strict();
 const ReplayRequest = z.strictObject({});
 
 /**

@@ -1,6 +1,6 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
-import { parse, text } from '@lab/shared/http';
+import { parse, text, wholeNumber } from '@lab/shared/http';
 import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
 import type { waitForToken } from '../../domain/consistency.ts';
 import { customerOrders, getOrder, getProduct, topProducts } from '../../domain/queries/queries.ts';
@@ -11,13 +11,6 @@ const Id = z.object({ id: z.uuid() });
 const Customer = z.object({
   id: text({ max: 64, pattern: /^[\w.:-]+$/, patternMessage: 'expected a customer id' }),
 });
-const Limit = (max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d{1,4}$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max))
-    .default(fallback);
 const ConsistencyHeaders = z.object({
   'x-consistency-token': text({ max: 8192 }).optional(),
   'x-consistency-timeout-ms': z
@@ -31,10 +24,10 @@ const ConsistencyHeaders = z.object({
 // Built once: constructing a zod schema (and compiling its parser on first use) costs more
 // than a read-model lookup, so no route builds one per request.
 const CustomerOrdersQuery = z.object({
-  limit: Limit(100, 20),
+  limit: wholeNumber({ min: 1, max: 100, fallback: 20 }),
   cursor: text({ max: 200 }).optional(),
 });
-const TopProductsQuery = z.object({ limit: Limit(100, 10) });
+const TopProductsQuery = z.object({ limit: wholeNumber({ min: 1, max: 100, fallback: 10 }) });
 
 export function readRoutes(
   app: Express,

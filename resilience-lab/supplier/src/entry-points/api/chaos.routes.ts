@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { z } from 'zod';
 import { chaosRoutes } from '@lab/shared/chaos';
-import { parse } from '@lab/shared/http';
+import { parse, wholeNumber } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger } from '../../infrastructure/call-ledger.ts';
 import { ROUTES, type SupplierChaos } from '../../infrastructure/chaos.ts';
@@ -15,7 +15,7 @@ interface Deps {
 }
 
 const callsQuery = z.object({
-  since: z.coerce.number().int().min(0).default(0),
+  since: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 }),
   route: z.enum(ROUTES).optional(),
 });
 

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, wholeNumber } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { SagaStatus } from '../../data-access/saga-log.repository.ts';
 import { listTrips } from '../../data-access/trip-list.query.ts';
@@ -18,7 +18,7 @@ const STATUSES = [
 
 const ListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(200).default(20),
+    limit: wholeNumber({ min: 1, max: 200, fallback: 20 }),
     status: z.enum(STATUSES).optional(),
   })
   .strict();
