@@ -105,7 +105,7 @@ describe('compensations are retried until they succeed', () => {
     });
   });
 
-  test('When a compensation keeps failing, then the trip shows COMPENSATION_STUCK and the operator retry finishes it', async () => {
+  test('When a compensation keeps failing, then the trip shows COMPENSATION_STUCK, and the operator retry finishes it while a client waits for the outcome', async () => {
     // Arrange: the hotel is rejected and releasing the flight hold fails every time
     const stock = await createStock(lab.urls, 2);
     await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
@@ -121,9 +121,15 @@ describe('compensations are retried until they succeed', () => {
     // Act 2: the cause is fixed and the operator retries
     await clearChaos(lab.urls.flights);
     await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
-    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+    // The retry is the claim loop's to run, so no run of it is in memory yet when a client
+    // asks to wait: the wait must follow the log until the trip ends.
+    const waited = await fetch(`${lab.urls.orchestrator}/trips/${tripId}`, {
+      headers: { prefer: 'wait=20' },
+    });
+    const trip = (await waited.json()) as Trip;
 
     // Assert
+    expect(waited.headers.get('preference-applied')).toBe('wait=20');
     expect(trip.status).toBe('COMPENSATED');
     expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({ held: 0 });
     const again = await fetch(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {

@@ -61,13 +61,25 @@ export function preferredWaitSeconds(header: string | undefined): number | undef
   return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : undefined;
 }
 
+/** The statuses a saga ends in: a wait for its outcome is over once the log shows one. */
+const TERMINAL: ReadonlySet<SagaStatus> = new Set([
+  'COMPLETED',
+  'COMPENSATED',
+  'COMPENSATION_STUCK',
+]);
+/** How often a wait reads the status of a saga no run of this instance drives. */
+const WAIT_POLL_MS = 200;
+
 /**
- * Holds the answer until this instance's run of the saga ends or the client's wait is up, and
- * resolves with the terminal status the run reached, if it did. The run's own promise is the
- * signal, so waiting costs no query; a saga another instance drives (or nobody drives yet) is
- * answered at once with what the log says now.
+ * Holds the answer until the saga is terminal or the client's wait is up, and resolves with
+ * the terminal status, if it got there. A saga this instance drives is awaited on its run's own
+ * promise, so waiting costs no query. One it does not drive (another instance's, one waiting
+ * for the claim loop after an operator's retry, or a run that was handed back) is read from the
+ * log every WAIT_POLL_MS, and awaited on its run again if one starts here meanwhile. A client
+ * that hangs up ends the wait.
  */
-async function waitForRun(
+async function waitForTerminal(
+  log: SagaLog,
   worker: SagaWorker | undefined,
   sagaId: string,
   seconds: number | undefined,
@@ -75,15 +87,43 @@ async function waitForRun(
 ): Promise<SagaStatus | undefined> {
   if (seconds === undefined) return undefined;
   res.setHeader('Preference-Applied', `wait=${seconds}`);
-  const run = worker?.runEnded(sagaId);
-  if (!run || seconds === 0) return undefined;
-  const timer = new AbortController();
-  const ended = await Promise.race([
-    run.catch(() => undefined),
-    sleep(seconds * 1000, undefined, { signal: timer.signal }).catch(() => undefined),
-  ]);
-  timer.abort();
-  return ended;
+  if (seconds === 0) return undefined;
+  const deadline = performance.now() + seconds * 1000;
+  const waiting = new AbortController();
+  const hungUp = () => {
+    waiting.abort();
+  };
+  res.once('close', hungUp);
+  // Resolves undefined after `ms`, or at once when the client hangs up; its timer goes when
+  // `settled` does, so a wait that ends early leaves no timer behind.
+  const pause = async (ms: number, settled?: Promise<unknown>) => {
+    const timer = new AbortController();
+    const stop = () => {
+      timer.abort();
+    };
+    waiting.signal.addEventListener('abort', stop, { once: true });
+    void settled?.finally(stop);
+    await sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined);
+    waiting.signal.removeEventListener('abort', stop);
+    return undefined;
+  };
+  try {
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || waiting.signal.aborted) return undefined;
+      const run = worker?.runEnded(sagaId)?.catch(() => undefined);
+      if (run) {
+        const ended = await Promise.race([run, pause(left, run)]);
+        if (ended !== undefined && TERMINAL.has(ended)) return ended;
+        continue;
+      }
+      const status = await log.status(sagaId);
+      if (status === undefined || TERMINAL.has(status)) return status;
+      await pause(Math.min(WAIT_POLL_MS, left));
+    }
+  } finally {
+    res.off('close', hungUp);
+  }
 }
 
 export function tripRoutes(
@@ -158,7 +198,7 @@ export function tripRoutes(
     }
     if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
     const wait = preferredWaitSeconds(req.get('prefer'));
-    const ended = await waitForRun(worker, saga.id, wait, res);
+    const ended = await waitForTerminal(log, worker, saga.id, wait, res);
     // Still 202 after a wait: the status tells whether the trip is terminal yet. A run that
     // ended here says how; otherwise the log does.
     const status =
@@ -168,7 +208,7 @@ export function tripRoutes(
 
   app.get('/trips/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
-    await waitForRun(worker, id, preferredWaitSeconds(req.get('prefer')), res);
+    await waitForTerminal(log, worker, id, preferredWaitSeconds(req.get('prefer')), res);
     const found = await log.load(id);
     if (!found) throw problems.notFound('The trip');
     const { saga, steps } = found;
