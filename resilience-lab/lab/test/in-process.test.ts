@@ -86,11 +86,12 @@ describe('what the network hop adds', () => {
     const answers = await Promise.all(
       [split.gateway.url, monolith.gateway.url].map(async (url) => {
         const res = await get(url, '/quotes/sku-bug', 'bug-1');
-        return { status: res.status, code: ((await res.json()) as { code: string }).code };
+        const { code, title } = (await res.json()) as { code: string; title: string };
+        return { status: res.status, code, title };
       }),
     );
 
-    expect(answers[0]).toEqual({ status: 502, code: 'supplier-error' });
+    expect(answers[0]).toEqual({ status: 502, code: 'supplier-error', title: 'Bad Gateway' });
     expect(answers[1]).toEqual(answers[0]);
   });
 

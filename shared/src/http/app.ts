@@ -37,8 +37,12 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  // Not in RFC 9110: nginx's name for a request whose client closed the connection first.
+  499: 'Client Closed Request',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 function traceIdOf(headers: Record<string, unknown>): string | undefined {
