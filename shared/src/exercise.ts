@@ -14,6 +14,12 @@ type Seams = Record<string, unknown>;
 export interface ExerciseEnv {
   LAB_CHAOS?: boolean;
   LAB_EXERCISE_MODULE?: string | undefined;
+  /**
+   * The service the module is for, where one environment starts several services that have
+   * seams (`pnpm lab cqrs up`): the others run their own code. Unset, every service that
+   * reads LAB_EXERCISE_MODULE takes it.
+   */
+  LAB_EXERCISE_SERVICE?: string | undefined;
 }
 
 export class ExerciseModuleError extends Error {
@@ -34,6 +40,8 @@ export async function withExerciseSeams<S extends object>(
 ): Promise<S> {
   const path = env.LAB_EXERCISE_MODULE;
   if (!path) return production;
+  if (env.LAB_EXERCISE_SERVICE !== undefined && env.LAB_EXERCISE_SERVICE !== service)
+    return production;
   const seams = production as Seams;
   if (!env.LAB_CHAOS)
     throw new ExerciseModuleError(
@@ -46,7 +54,8 @@ export async function withExerciseSeams<S extends object>(
     if (!(name in seams))
       throw new ExerciseModuleError(
         `${service}: ${path} exports "${name}", which is not a seam of this service ` +
-          `(seams: ${Object.keys(seams).join(', ')})`,
+          `(seams: ${Object.keys(seams).join(', ')}); where several services start together, ` +
+          `LAB_EXERCISE_SERVICE=<service> gives the module to one of them`,
       );
     if (typeof value !== typeof seams[name])
       throw new ExerciseModuleError(

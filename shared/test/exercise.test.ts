@@ -32,6 +32,22 @@ describe('exercise seams', () => {
         LAB_CHAOS: true,
         LAB_EXERCISE_MODULE: fixture('misspelt'),
       }),
-    ).rejects.toThrow(/"dubble".*seams: double, triple/);
+    ).rejects.toThrow(/"dubble".*seams: double, triple.*LAB_EXERCISE_SERVICE/);
+  });
+
+  test('When the module is given to another service, then this one keeps its own seams, and the named one takes it', async () => {
+    const env = { LAB_CHAOS: true, LAB_EXERCISE_MODULE: fixture('good') };
+    // A seam set the module does not fit: refused unless the module is another service's.
+    const other = { quadruple: (n: number) => n * 4 };
+    await expect(withExerciseSeams('other', other, env)).rejects.toThrow(/"double"/);
+
+    const untouched = await withExerciseSeams('other', other, {
+      ...env,
+      LAB_EXERCISE_SERVICE: 'svc',
+    });
+    const replaced = await withExerciseSeams('svc', seams, { ...env, LAB_EXERCISE_SERVICE: 'svc' });
+
+    expect(untouched).toBe(other);
+    expect(replaced.double(1)).toBe(20);
   });
 });

@@ -21,6 +21,8 @@ const schema = z.object({
   // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
   // with LAB_CHAOS=1, as production never loads code named by its environment.
   LAB_EXERCISE_MODULE: z.string().optional(),
+  // Which of the lab's services with seams takes that module when `up` starts them all.
+  LAB_EXERCISE_SERVICE: z.enum(['relay', 'projector', 'query-service']).optional(),
   // Chaos knobs (only with LAB_CHAOS=1): a slow projector, a projector "bug" that rejects
   // some event types so they end up in the dead-letter topic, and a slow rebuild.
   PROJECTOR_APPLY_DELAY_MS: z.coerce.number().int().min(0).default(0),
