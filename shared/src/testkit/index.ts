@@ -32,7 +32,7 @@ export {
   type LabCommandResult,
   type StopWhenReady,
 } from './lab-command.ts';
-export { startUnlessStopped, stopRequested } from './stop-request.ts';
+export { reportEarlyExits, startUnlessStopped, stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { percentile, roundRatio } from './stats.ts';
 export { seqScansOf } from './plans.ts';

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 /**
  * What `pnpm lab <lab> up` waits on before it stops its services: the first SIGINT or SIGTERM.
  * Called before the lab starts, so a Ctrl-C during start-up lets the start finish and then stops
@@ -36,5 +37,32 @@ export async function startUnlessStopped<T>(
   } catch (error) {
     if (asked.stop) return undefined;
     throw error;
+  }
+}
+
+/**
+ * Says so when a service of a running lab exits before the lab is stopped (a `kill -9` the
+ * guide suggests, or a crash), with how to start it again. The other services keep running, and
+ * `up` does not restart it by itself: a service that stays down is what such an experiment
+ * shows.
+ */
+export function reportEarlyExits(
+  services: Record<string, { child: ChildProcess } | undefined>,
+  stop: Promise<void>,
+  howToRestart: string,
+): void {
+  // An object, not a local: the flag is set in a callback the compiler does not follow.
+  const asked = { stop: false };
+  void stop.then(() => {
+    asked.stop = true;
+  });
+  for (const [name, service] of Object.entries(services)) {
+    service?.child.once('exit', (code, signal) => {
+      if (asked.stop) return;
+      process.stdout.write(
+        `\n${name} exited (${signal ?? `code ${String(code)}`}); the other services keep running. ` +
+          `To start it again: ${howToRestart}\n`,
+      );
+    });
   }
 }

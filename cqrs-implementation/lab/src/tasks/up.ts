@@ -1,4 +1,4 @@
-import { startUnlessStopped, stopRequested } from '@lab/shared/testkit';
+import { reportEarlyExits, startUnlessStopped, stopRequested } from '@lab/shared/testkit';
 import { DEFAULT_PORTS, defaultNamespace, startStack } from '../services.ts';
 
 /**
@@ -30,6 +30,11 @@ export async function up(args: string[] = []): Promise<number> {
       'Ctrl-C stops them.',
       '',
     ].join('\n'),
+  );
+  reportEarlyExits(
+    stack.services,
+    stopSignal,
+    'Ctrl-C, then `pnpm lab cqrs up` (the data stays in PostgreSQL, Kafka and Redis)',
   );
   await stopSignal;
   await stack.stop();

@@ -1,4 +1,4 @@
-import { startUnlessStopped, stopRequested } from '@lab/shared/testkit';
+import { reportEarlyExits, startUnlessStopped, stopRequested } from '@lab/shared/testkit';
 /**
  * `pnpm lab saga up`: the five services on the ports in the root README, logs prefixed by
  * service, until Ctrl-C. `--monolith`: the same public API from one modular monolith instead.
@@ -21,6 +21,11 @@ export async function up(args: readonly string[] = []): Promise<number> {
   if (!lab) return 0;
   process.stdout.write(
     `\nSaga lab up: orchestrator ${lab.urls.orchestrator}, flights ${lab.urls.flights}, hotels ${lab.urls.hotels}, cars ${lab.urls.cars}, payments ${lab.urls.payments}\nCtrl-C stops it.\n`,
+  );
+  reportEarlyExits(
+    lab.services,
+    stopSignal,
+    'Ctrl-C, then `pnpm lab saga up` (the saga log and the participants keep their databases; a restarted orchestrator resumes every unfinished trip)',
   );
   await stopSignal;
   await lab.stop();
