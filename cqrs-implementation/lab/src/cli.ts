@@ -10,6 +10,7 @@ import { exercise } from './tasks/exercise.ts';
 import { dlq } from './tasks/dead-letters.ts';
 import { rebuild } from './tasks/rebuild.ts';
 import { replay } from './tasks/replay.ts';
+import { reset } from './tasks/reset.ts';
 import { up } from './tasks/up.ts';
 import { verify } from './tasks/verify.ts';
 
@@ -26,6 +27,10 @@ const tasks: Record<string, { run: (args: string[]) => Promise<number> | number;
     help: 'build a new read-model generation live and switch to it [--force]',
   },
   replay: { run: replay, help: 'rewind the stopped projector to the beginning of the topic' },
+  reset: {
+    run: reset,
+    help: 'drop what up keeps between runs (databases, Redis keys, topics, groups); lab stopped',
+  },
   exercise: { run: exercise, help: 'exercise <n>: run that exercise check' },
   bench: { run: bench, help: 'benchmarks; writes bench/results.json and bench/REPORT.md' },
 };

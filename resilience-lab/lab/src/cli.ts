@@ -20,7 +20,7 @@ const usage = `Usage: pnpm lab resilience <task>
   up [--monolith]            start supplier (3302, chaos on) and gateway (3301) in the foreground;
                              --monolith: the gateway alone at 3301, the supplier's module in-process
   demo                       narrated scenario: a slow supplier drowns an unprotected gateway, then not
-  verify [--gateway url]     check breaker and bulkhead invariants (live gateway, else last experiments)
+  verify [--gateway url]     check breaker and bulkhead invariants (the live gateway, and the last experiments)
   experiment <${EXPERIMENTS.join('|')}> [--quick] [--out dir]
   exercise <n>               run exercise n's check
   bench                      breaker overhead, fail-fast latency and the cascade headline

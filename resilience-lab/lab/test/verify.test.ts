@@ -82,4 +82,16 @@ describe('pnpm lab resilience verify', () => {
     expect(output).toMatch(/VIOLATION cascade\/protected: 57 calls in flight/);
     expect(output).toMatch(/VIOLATION cascade\/protected: \/availability success 0.4/);
   });
+
+  it('When no gateway answers and there are no experiment results, then verify says there was nothing to check and exits 2', async () => {
+    const { code, output } = await verify([
+      '--gateway',
+      'http://127.0.0.1:9',
+      '--results',
+      join(resultsDir(), 'none'),
+    ]);
+
+    expect(output).toMatch(/nothing to check/);
+    expect(code).toBe(2);
+  });
 });

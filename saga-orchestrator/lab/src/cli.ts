@@ -4,6 +4,7 @@
  *                      --monolith: one modular monolith serving the same API on 3201
  *   demo               a narrated run: a trip booked, one compensated, a crash recovered
  *   verify [--dbs o,f,h,c,p|--monolith]  audit the five databases (or the monolith's); exit 1 listing each violation
+ *   reset [--dbs o,f,h,c,p] [--monolith-db name]  drop the databases up and up --monolith keep between runs
  *   exercise <n>       run exercise n's check (fails until the exercise is done)
  *   bench              the benchmark; writes bench/results.json and bench/REPORT.md
  */
@@ -17,6 +18,8 @@ async function main(): Promise<number> {
       return (await import('./tasks/demo.ts')).demo();
     case 'verify':
       return (await import('./tasks/verify.ts')).verify(args);
+    case 'reset':
+      return (await import('./tasks/reset.ts')).reset(args);
     case 'exercise':
       return (await import('./tasks/exercise.ts')).exercise(args);
     case 'bench':
@@ -25,7 +28,7 @@ async function main(): Promise<number> {
       const asked = task === undefined || ['help', '--help', '-h'].includes(task);
       if (!asked) process.stderr.write(`Unknown task "${task}".\n\n`);
       process.stdout.write(
-        'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|exercise <n>|bench>\n',
+        'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|reset|exercise <n>|bench>\n',
       );
       return asked ? 0 : 2;
     }

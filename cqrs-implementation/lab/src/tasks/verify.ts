@@ -2,7 +2,10 @@ import { verifyLab } from '../audit.ts';
 import { defaultNamespace } from '../services.ts';
 import { connect } from '../stores.ts';
 
-/** `pnpm lab cqrs verify`: every aggregate in PostgreSQL against Redis; exit 1 on any drift. */
+/**
+ * `pnpm lab cqrs verify`: every aggregate in PostgreSQL against Redis; exit 1 on any drift, 2
+ * when there is no write model to audit yet.
+ */
 export async function verify(): Promise<number> {
   const ns = defaultNamespace();
   const stores = connect(ns);
@@ -12,10 +15,10 @@ export async function verify(): Promise<number> {
       (error: unknown) => (error as { code?: string }).code === '3D000',
     );
     if (missing) {
-      process.stdout.write(
+      process.stderr.write(
         `verify: database ${ns.databaseName} does not exist yet; start the lab once (pnpm lab cqrs up) and send it some commands\n`,
       );
-      return 1;
+      return 2;
     }
     const violations = await verifyLab(stores.pool, stores.redis, ns.redisKeyPrefix, 5000);
     for (const v of violations)

@@ -5,7 +5,7 @@
 import { auditMonolith, auditSaga } from '../audit.ts';
 import { defaultDatabases, type Databases } from '../services.ts';
 
-function databasesFromArgs(args: readonly string[]): Databases {
+export function databasesFromArgs(args: readonly string[]): Databases {
   const flag = args.indexOf('--dbs');
   if (flag < 0) return defaultDatabases();
   const [orchestrator, flights, hotels, cars, payments] = (args[flag + 1] ?? '').split(',');

@@ -1,0 +1,39 @@
+/**
+ * `pnpm lab saga reset [--dbs o,f,h,c,p] [--monolith-db name]`: drops what `up` and
+ * `up --monolith` keep between runs, so the next `up` starts from empty databases: the five
+ * services' databases, the monolith's, and the monolith's module roles (named after its
+ * database; roles belong to the server, so dropping the database leaves them). Refused while
+ * anything is connected to one of those databases: a lab still running would lose its work.
+ */
+import { createPool } from '@lab/shared/pg';
+import { release } from '@lab/shared/testkit';
+import { databasesFromArgs } from './verify.ts';
+
+export async function reset(args: readonly string[]): Promise<number> {
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const flag = args.indexOf('--monolith-db');
+  const monolith = flag >= 0 ? args[flag + 1] : 'saga_monolith';
+  if (!monolith) throw new Error('--monolith-db needs a database name');
+  const databases = [...Object.values(databasesFromArgs(args)), monolith];
+  const admin = createPool(adminUrl, { max: 1 });
+  const inUse = await admin
+    .query<{ datname: string }>(
+      'SELECT DISTINCT datname FROM pg_stat_activity WHERE datname = ANY($1::text[])',
+      [databases],
+    )
+    .finally(() => admin.end());
+  if (inUse.rows.length > 0) {
+    const names = inUse.rows.map((row) => row.datname).join(', ');
+    process.stderr.write(
+      `reset: ${names} in use; stop \`pnpm lab saga up\` (Ctrl-C) and anything else connected first.\n`,
+    );
+    return 2;
+  }
+  const problems = await release({
+    postgres: { url: adminUrl, databases, rolePrefixes: [`${monolith}_`] },
+  });
+  for (const problem of problems) process.stderr.write(`reset: ${problem}\n`);
+  if (problems.length > 0) return 1;
+  process.stdout.write(`reset: dropped ${databases.join(', ')} and the roles ${monolith}_*\n`);
+  return 0;
+}
