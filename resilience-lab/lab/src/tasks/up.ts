@@ -45,7 +45,7 @@ async function upMonolith(): Promise<number> {
   if (!started) return 0;
   const { gateway, stop } = started;
   process.stdout.write(
-    `\nResilience lab is up in-process: gateway ${gateway.url} calls the supplier's module, no supplier process (chaos on: error and hang only).\n` +
+    `\nResilience lab is up in-process: gateway ${gateway.url} calls the supplier's module, no supplier process (chaos on: error, hang and latency; reset and down need a connection).\n` +
       `Try: curl ${gateway.url}/quotes/sku-1 ; curl ${gateway.url}/breakers\n` +
       `     curl -XPOST -H 'content-type: application/json' ${gateway.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
       'Ctrl-C stops it.\n\n',
