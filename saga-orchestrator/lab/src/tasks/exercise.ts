@@ -7,9 +7,12 @@ const labDir = join(import.meta.dirname, '..', '..');
 
 export function exercise(args: readonly string[]): number {
   const n = (args[0] ?? '').padStart(2, '0');
-  const dir = readdirSync(join(labDir, 'exercises')).find((name) => name.startsWith(`${n}-`));
+  const exercises = readdirSync(join(labDir, 'exercises')).filter((name) => /^\d\d-/.test(name));
+  const dir = exercises.find((name) => name.startsWith(`${n}-`));
   if (!dir) {
-    process.stderr.write(`No exercise ${args[0] ?? ''}. Try: pnpm lab saga exercise 1\n`);
+    const asked = args[0] === undefined ? 'Which exercise?' : `No exercise ${args[0]}.`;
+    const numbers = exercises.map((name) => Number(name.slice(0, 2))).join(', ');
+    process.stderr.write(`${asked} The guide has ${numbers}: pnpm lab saga exercise 1\n`);
     return 2;
   }
   const result = spawnSync(
