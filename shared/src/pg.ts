@@ -337,6 +337,17 @@ export async function ensureDatabase(
   );
 }
 
+/** Which of `databases` have a session connected to them now (a service, a psql), by name. */
+export async function databasesInUse(adminUrl: string, databases: string[]): Promise<string[]> {
+  const { rows } = await withAdminClient(adminUrl, (client) =>
+    client.query<{ datname: string }>(
+      'SELECT DISTINCT datname FROM pg_stat_activity WHERE datname = ANY($1::text[]) ORDER BY 1',
+      [databases],
+    ),
+  );
+  return rows.map((row) => row.datname);
+}
+
 export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
   await withAdminClient(adminUrl, (client) =>
     client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),

@@ -1,4 +1,4 @@
-import { createPool } from '@lab/shared/pg';
+import { databasesInUse } from '@lab/shared/pg';
 import { release } from '@lab/shared/testkit';
 import { defaultNamespace } from '../services.ts';
 
@@ -13,17 +13,10 @@ export async function reset(): Promise<number> {
   const ns = defaultNamespace();
   // `up --monolith` uses DATABASE_NAME too when it is set, else its own database.
   const databases = [...new Set([ns.databaseName, process.env.DATABASE_NAME ?? 'cqrs_monolith'])];
-  const admin = createPool(ns.databaseUrl, { max: 1 });
-  const inUse = await admin
-    .query<{ datname: string }>(
-      'SELECT DISTINCT datname FROM pg_stat_activity WHERE datname = ANY($1::text[])',
-      [databases],
-    )
-    .finally(() => admin.end());
-  if (inUse.rows.length > 0) {
-    const names = inUse.rows.map((row) => row.datname).join(', ');
+  const inUse = await databasesInUse(ns.databaseUrl, databases);
+  if (inUse.length > 0) {
     process.stderr.write(
-      `reset: ${names} is in use; stop \`pnpm lab cqrs up\` (Ctrl-C) and anything else connected first.\n`,
+      `reset: ${inUse.join(', ')} in use; stop \`pnpm lab cqrs up\` (Ctrl-C) and anything else connected first.\n`,
     );
     return 2;
   }

@@ -5,7 +5,7 @@
  * database; roles belong to the server, so dropping the database leaves them). Refused while
  * anything is connected to one of those databases: a lab still running would lose its work.
  */
-import { createPool } from '@lab/shared/pg';
+import { databasesInUse } from '@lab/shared/pg';
 import { release } from '@lab/shared/testkit';
 import { databasesFromArgs } from './verify.ts';
 
@@ -15,17 +15,10 @@ export async function reset(args: readonly string[]): Promise<number> {
   const monolith = flag >= 0 ? args[flag + 1] : 'saga_monolith';
   if (!monolith) throw new Error('--monolith-db needs a database name');
   const databases = [...Object.values(databasesFromArgs(args)), monolith];
-  const admin = createPool(adminUrl, { max: 1 });
-  const inUse = await admin
-    .query<{ datname: string }>(
-      'SELECT DISTINCT datname FROM pg_stat_activity WHERE datname = ANY($1::text[])',
-      [databases],
-    )
-    .finally(() => admin.end());
-  if (inUse.rows.length > 0) {
-    const names = inUse.rows.map((row) => row.datname).join(', ');
+  const inUse = await databasesInUse(adminUrl, databases);
+  if (inUse.length > 0) {
     process.stderr.write(
-      `reset: ${names} in use; stop \`pnpm lab saga up\` (Ctrl-C) and anything else connected first.\n`,
+      `reset: ${inUse.join(', ')} in use; stop \`pnpm lab saga up\` (Ctrl-C) and anything else connected first.\n`,
     );
     return 2;
   }
