@@ -1,4 +1,4 @@
-import { startUnlessStopped, stopRequested } from '@lab/shared/testkit';
+import { reportEarlyExits, startUnlessStopped, stopRequested } from '@lab/shared/testkit';
 import { startLab, startMonolith } from '../services.ts';
 
 /**
@@ -26,7 +26,10 @@ export async function up(args: string[] = []): Promise<number> {
       `     curl -XPOST -H 'content-type: application/json' ${supplier.url}/_chaos -d '{"target":"prices","faults":{"error":1}}'\n` +
       'Ctrl-C stops both.\n\n',
   );
-  await Promise.race([stopSignal, gateway.exited, supplier.exited]);
+  // A supplier killed by hand is the experiment (the gateway answers 503 supplier-unreachable):
+  // up says so and keeps the gateway; it ends by itself only once both are gone.
+  reportEarlyExits({ gateway, supplier }, stopSignal, 'Ctrl-C, then `pnpm lab resilience up`');
+  await Promise.race([stopSignal, Promise.all([gateway.exited, supplier.exited])]);
   await stop();
   return 0;
 }
