@@ -37,6 +37,7 @@ const app = createApp({
       dependencies: [prices, stock],
       budget,
       health: health.snapshot,
+      service: 'gateway',
       pool: client.stats,
     });
     gatewayRoutes(routes, {

@@ -9,7 +9,7 @@ interface Transition {
 }
 
 interface Status {
-  poolConnections: number;
+  poolConnections: number | null;
   dependencies: Record<
     string,
     {

@@ -38,6 +38,25 @@ async function attempts(url: string, dependency: string): Promise<Record<string,
 }
 
 describe('what the network hop adds', () => {
+  it('When asked for its status, then the gateway reports its connection pool to the supplier, and the in-process wiring names itself and has no pool', async () => {
+    const status = async (url: string) =>
+      (await (await fetch(`${url}/status`)).json()) as {
+        service: string;
+        poolConnections: number | null;
+        pool: { size?: unknown } | null;
+      };
+    const overHttp = await status(split.gateway.url);
+    const inProcess = await status(monolith.gateway.url);
+
+    expect(overHttp).toMatchObject({ service: 'gateway', poolConnections: 10 });
+    expect(typeof overHttp.pool?.size).toBe('number');
+    expect(inProcess).toMatchObject({
+      service: 'resilience-monolith',
+      poolConnections: null,
+      pool: null,
+    });
+  });
+
   it('When a response is lost on its connection, then over HTTP a retry recovers it; in-process no connection exists to lose, so the fault cannot even be set', async () => {
     const supplier = supplierAdmin(split.supplier.url);
     await supplier.chaos({ target: 'prices', faults: { reset: 1 }, next: 1 });

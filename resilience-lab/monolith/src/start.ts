@@ -55,7 +55,7 @@ const app = createApp({
       dependencies: [prices, stock],
       budget,
       health: health.snapshot,
-      pool: client.stats,
+      service: 'resilience-monolith',
     });
     gatewayRoutes(routes, {
       quote: createQuotes({

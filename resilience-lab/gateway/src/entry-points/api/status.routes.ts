@@ -4,21 +4,27 @@ import type { RetryBudget } from '../../domain/protections/retry-budget.ts';
 import type { SupplierDependency } from '../../domain/supplier-dependency.ts';
 
 interface Deps {
+  /** Who answers: the gateway, or the in-process wiring that reuses its routes. */
+  service: string;
   config: GatewayConfig;
   dependencies: SupplierDependency[];
   budget: RetryBudget;
   health: () => { eventLoopDelayMs: { p99Ms: number; maxMs: number }; rssBytes: number };
-  pool: () => unknown;
+  /** The connection pool to the supplier; the in-process wiring has none. */
+  pool?: () => unknown;
 }
 
 /** Local state only: these answer instantly even while every supplier call is stuck. */
-export function statusRoutes(app: Express, { config, dependencies, budget, health, pool }: Deps) {
+export function statusRoutes(
+  app: Express,
+  { service, config, dependencies, budget, health, pool }: Deps,
+) {
   app.get('/status', (_req, res) => {
     res.json({
-      service: 'gateway',
+      service,
       protections: [...config.PROTECTIONS],
-      poolConnections: config.POOL_CONNECTIONS,
-      pool: pool(),
+      poolConnections: pool ? config.POOL_CONNECTIONS : null,
+      pool: pool ? pool() : null,
       timeoutMs: config.PROTECTIONS.has('timeout') ? config.TIMEOUT_MS : null,
       retryBudgetTokens: config.PROTECTIONS.has('retry') ? budget.tokens : null,
       dependencies: Object.fromEntries(
