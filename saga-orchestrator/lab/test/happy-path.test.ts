@@ -161,64 +161,24 @@ describe('happy path', () => {
 // What the console reads: the trip list and the saga's shape. Declared last, so the trips its
 // first test books are the newest this lab holds.
 describe('GET /trips and GET /saga-definition', () => {
-  const list = async (query: string) => {
-    const res = await fetch(`${lab.urls.orchestrator}/trips${query}`);
-    return { status: res.status, body: (await res.json()) as { trips: ListedTrip[] } };
-  };
-
-  test('When trips finished, then GET /trips lists them newest first with their timelines and traces, and filters by status', async () => {
-    const completed = await bookTrip(
-      lab.urls.orchestrator,
-      tripRequest(await createStock(lab.urls, 1)),
-    );
-    await waitForStatus(lab.urls.orchestrator, completed);
+  // The list's order, traces, filter and 400s are the contract's (trips.contract.ts), for both
+  // wirings; what only the saga has is the timeline of each trip.
+  test('When a trip was compensated, then GET /trips lists it with its timeline: the refused step and the compensation', async () => {
     // A hotel with no rooms: its reservation is refused and the flight hold is compensated.
     const stock = await createStock(lab.urls, 1);
     const soldOut = { ...stock, hotel: await createInventory(lab.urls.hotels, 0) };
     const compensated = await bookTrip(lab.urls.orchestrator, tripRequest(soldOut));
     await waitForStatus(lab.urls.orchestrator, compensated);
 
-    const newest = await list('?limit=2');
+    const res = await fetch(`${lab.urls.orchestrator}/trips?limit=1`);
+    const [newest] = ((await res.json()) as { trips: ListedTrip[] }).trips;
 
-    expect(newest.status).toBe(200);
-    expect(newest.body.trips.map((t) => [t.tripId, t.status])).toEqual([
-      [compensated, 'COMPENSATED'],
-      [completed, 'COMPLETED'],
-    ]);
-    expect(newest.body.trips[0]?.traceId).toMatch(/^[\da-f]{32}$/);
-    expect(newest.body.trips[0]?.timeline.map((s) => `${s.kind}:${s.name}:${s.state}`)).toEqual([
+    expect(newest?.tripId).toBe(compensated);
+    expect(newest?.timeline.map((s) => `${s.kind}:${s.name}:${s.state}`)).toEqual([
       'action:reserve-flight:SUCCEEDED',
       'action:reserve-hotel:FAILED',
       'compensation:cancel-flight:SUCCEEDED',
     ]);
-    // The lab holds the earlier tests' trips too, some compensated: the filter must return
-    // exactly the COMPLETED ones of the full list, in the same order, the newest first.
-    const all = await list('?limit=200');
-    const onlyCompleted = await list('?status=COMPLETED&limit=200');
-    expect(all.body.trips.map((t) => t.status)).toContain('COMPENSATED');
-    expect(onlyCompleted.body.trips.map((t) => t.tripId)).toEqual(
-      all.body.trips.filter((t) => t.status === 'COMPLETED').map((t) => t.tripId),
-    );
-    expect(onlyCompleted.body.trips[0]?.tripId).toBe(completed);
-  });
-
-  test('When the limit or status is not acceptable, then 400 problem+json names the field', async () => {
-    for (const [query, field] of [
-      ['?limit=0', 'query.limit'],
-      ['?limit=201', 'query.limit'],
-      ['?limit=ten', 'query.limit'],
-      // Numbers to Number(), but not the decimal whole number the guide asks for.
-      ['?limit=1e2', 'query.limit'],
-      ['?limit=0x10', 'query.limit'],
-      ['?limit=%205', 'query.limit'],
-      ['?status=LOST', 'query.status'],
-    ] as const) {
-      const res = await fetch(`${lab.urls.orchestrator}/trips${query}`);
-      expect(res.status, query).toBe(400);
-      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      const problem = (await res.json()) as { errors: { path: string }[] };
-      expect(problem.errors.map((e) => e.path)).toContain(field);
-    }
   });
 
   test('When asked for the saga definition, then it lists every step in order with the pivot and each compensation', async () => {

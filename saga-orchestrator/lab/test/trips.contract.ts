@@ -202,5 +202,72 @@ export function tripsContract(wiring: () => Wiring): void {
         });
       await expect(getTrip(urls.orchestrator, 'not-a-trip')).rejects.toThrow(/404/);
     });
+
+    // What the lab console reads, from either wiring.
+    test('When trips finished, then GET /trips lists them newest first, each with its trace, and filters by status', async () => {
+      const { urls } = wiring();
+      const completed = await bookTrip(urls.orchestrator, tripRequest(await createStock(urls, 1)));
+      await waitForStatus(urls.orchestrator, completed);
+      // A hotel with no rooms: the trip cannot be booked.
+      const noRoom = await post<{ id: string }>(`${urls.hotels}/inventory`, { capacity: 0 });
+      const compensated = await bookTrip(
+        urls.orchestrator,
+        tripRequest({ ...(await createStock(urls, 1)), hotel: noRoom.id }),
+      );
+      await waitForStatus(urls.orchestrator, compensated);
+
+      const newest = await listTrips(urls.orchestrator, '?limit=2');
+
+      expect(newest.map((t) => [t.tripId, t.status])).toEqual([
+        [compensated, 'COMPENSATED'],
+        [completed, 'COMPLETED'],
+      ]);
+      expect(newest[0]?.failureReason).toContain('sold-out');
+      for (const trip of newest) expect(trip.traceId).toMatch(/^[\da-f]{32}$/);
+      // The wiring holds the earlier tests' trips too, some compensated: the filter must return
+      // exactly the COMPLETED ones of the full list, in the same order, the newest first.
+      const all = await listTrips(urls.orchestrator, '?limit=200');
+      const onlyCompleted = await listTrips(urls.orchestrator, '?status=COMPLETED&limit=200');
+      expect(all.map((t) => t.status)).toContain('COMPENSATED');
+      expect(onlyCompleted.map((t) => t.tripId)).toEqual(
+        all.filter((t) => t.status === 'COMPLETED').map((t) => t.tripId),
+      );
+      expect(onlyCompleted[0]?.tripId).toBe(completed);
+    });
+
+    test('When the list limit or status is not acceptable, then 400 problem+json names the field', async () => {
+      const { urls } = wiring();
+      for (const [query, field] of [
+        ['?limit=0', 'query.limit'],
+        ['?limit=201', 'query.limit'],
+        ['?limit=ten', 'query.limit'],
+        // Numbers to Number(), but not the decimal whole number the guide asks for.
+        ['?limit=1e2', 'query.limit'],
+        ['?limit=0x10', 'query.limit'],
+        ['?limit=%205', 'query.limit'],
+        ['?status=LOST', 'query.status'],
+        ['?page=2', 'query'],
+      ] as const) {
+        const problem = await problemOf(await fetch(`${urls.orchestrator}/trips${query}`));
+        expect(problem, query).toMatchObject({
+          status: 400,
+          contentType: expect.stringContaining('application/problem+json') as unknown,
+        });
+        expect(problem.body.errors?.map((e) => e.path)).toContain(field);
+      }
+    });
   });
+}
+
+interface ListedTrip {
+  tripId: string;
+  status: string;
+  failureReason: string | null;
+  traceId: string | null;
+}
+
+async function listTrips(orchestrator: string, query: string): Promise<ListedTrip[]> {
+  const res = await fetch(`${orchestrator}/trips${query}`);
+  expect(res.status, query).toBe(200);
+  return ((await res.json()) as { trips: ListedTrip[] }).trips;
 }

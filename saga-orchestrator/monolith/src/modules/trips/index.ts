@@ -1,5 +1,5 @@
 /**
- * The trips module: the public API (`POST /trips`, `GET /trips/:id`) and the booking that
+ * The trips module: the public API (`POST /trips`, `GET /trips/:id`, `GET /trips`) and the booking that
  * calls the other modules through the ports declared in its domain.
  */
 export { tripRoutes } from './entry-points/api/trips.routes.ts';

@@ -9,6 +9,7 @@ export interface TripRow {
   failure_reason: string | null;
   created_at: Date;
   finished_at: Date | null;
+  trace_id: string | null;
 }
 
 function exactlyOne(rows: TripRow[]): TripRow {
@@ -24,13 +25,25 @@ function exactlyOne(rows: TripRow[]): TripRow {
  */
 export async function createTrip(
   tx: PoolClient,
-  trip: { id: string; idempotencyKey: string | undefined; requestHash: string; request: unknown },
+  trip: {
+    id: string;
+    idempotencyKey: string | undefined;
+    requestHash: string;
+    request: unknown;
+    traceId: string | null;
+  },
 ): Promise<{ created: boolean; row: TripRow }> {
   const inserted = await tx.query<TripRow>(
-    `INSERT INTO trips (id, idempotency_key, request_hash, request, status)
-     VALUES ($1, $2, $3, $4, 'PENDING')
+    `INSERT INTO trips (id, idempotency_key, request_hash, request, status, trace_id)
+     VALUES ($1, $2, $3, $4, 'PENDING', $5)
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-    [trip.id, trip.idempotencyKey ?? null, trip.requestHash, JSON.stringify(trip.request)],
+    [
+      trip.id,
+      trip.idempotencyKey ?? null,
+      trip.requestHash,
+      JSON.stringify(trip.request),
+      trip.traceId,
+    ],
   );
   if (inserted.rows[0]) return { created: true, row: inserted.rows[0] };
   // The conflict waited for the other transaction to commit, so its row is visible now.
@@ -56,4 +69,22 @@ export async function finishTrip(
 export async function loadTrip(tx: PoolClient, id: string): Promise<TripRow | undefined> {
   const { rows } = await tx.query<TripRow>('SELECT * FROM trips WHERE id = $1', [id]);
   return rows[0];
+}
+
+/**
+ * The newest trips first, optionally only those in one status: the orchestrator's `GET /trips`
+ * for the same console. One query: a trip here has no timeline of steps to fetch beside it.
+ */
+export async function listTrips(
+  tx: PoolClient,
+  options: { limit: number; status: string | undefined },
+): Promise<TripRow[]> {
+  const { rows } = await tx.query<TripRow>(
+    `SELECT * FROM trips
+      WHERE $2::text IS NULL OR status = $2
+      ORDER BY created_at DESC, id
+      LIMIT $1`,
+    [options.limit, options.status ?? null],
+  );
+  return rows;
 }

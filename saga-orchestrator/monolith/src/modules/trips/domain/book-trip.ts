@@ -87,7 +87,12 @@ export interface Booking {
 
 export async function bookTrip(
   ports: BookingPorts,
-  input: { idempotencyKey: string | undefined; requestHash: string; request: TripRequest },
+  input: {
+    idempotencyKey: string | undefined;
+    requestHash: string;
+    request: TripRequest;
+    traceId: string | null;
+  },
 ): Promise<Booking> {
   return withTransaction(ports.pool, async (tx) => {
     const id = randomUUID();

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { AppError, idempotencyKey, parse, problems, text } from '@lab/shared/http';
+import { AppError, idempotencyKey, parse, problems, text, wholeNumber } from '@lab/shared/http';
 import { withTransaction } from '@lab/shared/pg';
 import { asModule } from '../../../../infrastructure/module-scope.ts';
-import { loadTrip } from '../../data-access/trips.repository.ts';
+import { listTrips, loadTrip } from '../../data-access/trips.repository.ts';
 import { bookTrip, type BookingPorts, type TripRequest } from '../../domain/book-trip.ts';
 
 // The orchestrator's public contract, field for field: a client cannot tell the wirings apart.
@@ -24,13 +25,41 @@ const TripRequestBody = z
   .strict() satisfies z.ZodType<TripRequest>;
 const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
 const Params = z.object({ id: z.uuid() });
+const ListQuery = z
+  .object({
+    limit: wholeNumber({ min: 1, max: 200, fallback: 20 }),
+    // The orchestrator's statuses, so a filter means the same on either wiring; here only
+    // COMPLETED and COMPENSATED are ever committed, so any other lists nothing.
+    status: z
+      .enum([
+        'PENDING',
+        'CONFIRMING',
+        'COMPLETED',
+        'COMPENSATING',
+        'COMPENSATED',
+        'COMPENSATION_STUCK',
+      ])
+      .optional(),
+  })
+  .strict();
+
+/** The trace this request belongs to (the HTTP server span's), or null when none is recorded. */
+function activeTraceId(): string | null {
+  const span = trace.getSpanContext(context.active());
+  return span && isSpanContextValid(span) ? span.traceId : null;
+}
 
 export function tripRoutes(app: Express, ports: BookingPorts): void {
   app.post('/trips', async (req, res) => {
     const key = parse(req, 'headers', Headers)['idempotency-key'];
     const request = parse(req, 'body', TripRequestBody);
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const { trip, created } = await bookTrip(ports, { idempotencyKey: key, requestHash, request });
+    const { trip, created } = await bookTrip(ports, {
+      idempotencyKey: key,
+      requestHash,
+      request,
+      traceId: activeTraceId(),
+    });
     if (!created && trip.request_hash !== requestHash)
       throw new AppError(
         'idempotency-key-reused',
@@ -59,6 +88,26 @@ export function tripRoutes(app: Express, ports: BookingPorts): void {
       // No deadline (nothing runs after the commit) and no timeline of steps: one transaction.
       deadlineAt: null,
       timeline: [],
+    });
+  });
+
+  // What the lab console reads, in the orchestrator's shape: each trip with its trace, and an
+  // empty timeline, because a trip here is one transaction with no steps to show.
+  app.get('/trips', async (req, res) => {
+    const { limit, status } = parse(req, 'query', ListQuery);
+    const trips = await withTransaction(ports.pool, (tx) =>
+      asModule(tx, 'trips', (scoped) => listTrips(scoped, { limit, status })),
+    );
+    res.json({
+      trips: trips.map((trip) => ({
+        tripId: trip.id,
+        status: trip.status,
+        failureReason: trip.failure_reason,
+        createdAt: trip.created_at,
+        finishedAt: trip.finished_at,
+        traceId: trip.trace_id,
+        timeline: [],
+      })),
     });
   });
 }
