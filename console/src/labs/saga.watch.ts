@@ -1,3 +1,4 @@
+import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
 import { call, newTrace, poll, type Answer } from './http.ts';
 
@@ -5,6 +6,13 @@ export const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
 export type Participant = (typeof PARTICIPANTS)[number];
 export const PARTICIPANT_FAULTS = ['reject', 'error', 'hang', 'reset', 'lose-response'] as const;
 export const PARTICIPANT_TARGETS = ['action', 'confirmation', 'compensation'] as const;
+
+/**
+ * What answers on the orchestrator's address: the split lab (an orchestrator and four
+ * participant services) or `pnpm lab saga up --monolith` (one process, one transaction per
+ * trip, each module's admin routes under its name), told apart by the name in its `/healthz`.
+ */
+export type SagaWiring = 'saga' | 'monolith';
 
 interface SagaDefinition {
   name: string;
@@ -30,36 +38,68 @@ async function expectOk<T>(what: string, pending: Promise<Answer<T>>): Promise<T
 /**
  * Watches the saga lab: recent trips with their timelines (from the orchestrator's
  * `GET /trips`), the saga's declared steps (`GET /saga-definition`, for the steps a trip has
- * not reached yet) and each participant's active faults.
+ * not reached yet) and each participant's active faults. For the monolith: its trips alone, as
+ * it has no steps, no saga definition and no network between modules to break.
  */
 export function sagaWatch(config: ConsoleConfig) {
   const orchestrator = config.CONSOLE_SAGA_ORCHESTRATOR_URL;
-  const participants: Record<Participant, string> = {
+  const services: Record<Participant, string> = {
     flights: config.CONSOLE_SAGA_FLIGHTS_URL,
     hotels: config.CONSOLE_SAGA_HOTELS_URL,
     cars: config.CONSOLE_SAGA_CARS_URL,
     payments: config.CONSOLE_SAGA_PAYMENTS_URL,
   };
+  let wiring: SagaWiring | undefined;
   let definition: SagaDefinition | undefined;
   let latest: Record<string, unknown> = { up: false };
+  /** Where a participant's admin routes are: its own service, or its module's path in the monolith. */
+  const participantUrl = (p: Participant) =>
+    wiring === 'monolith' ? `${orchestrator}/${p}` : services[p];
 
   const refresh = async () => {
+    // The wiring is fixed for a process's life; ask again only after the lab was away.
+    wiring ??= await poll<{ service?: string }>(`${orchestrator}/healthz`).then((health) =>
+      health === undefined ? undefined : health.service === 'saga-monolith' ? 'monolith' : 'saga',
+    );
+    if (wiring === 'monolith') {
+      const trips = await poll<{ trips: unknown[] }>(`${orchestrator}/trips?limit=20`);
+      if (!trips) wiring = undefined;
+      latest = {
+        up: trips !== undefined,
+        wiring: 'monolith',
+        orchestratorUrl: orchestrator,
+        definition: null,
+        trips: trips?.trips ?? [],
+        faults: null,
+      };
+      return;
+    }
     const [trips, defined, ...faults] = await Promise.all([
       poll<{ trips: unknown[] }>(`${orchestrator}/trips?limit=20`),
       definition ?? poll<SagaDefinition>(`${orchestrator}/saga-definition`),
-      ...PARTICIPANTS.map((p) =>
-        poll<{ rules: Record<string, unknown> }>(`${participants[p]}/_chaos`),
-      ),
+      ...PARTICIPANTS.map((p) => poll<{ rules: Record<string, unknown> }>(`${services[p]}/_chaos`)),
     ]);
     // The definition is fixed for an orchestrator's life; ask again only after it was away.
     definition = trips ? defined : undefined;
+    if (!trips) wiring = undefined;
     latest = {
       up: trips !== undefined,
+      wiring: 'saga',
       orchestratorUrl: orchestrator,
       definition: defined ?? null,
       trips: trips?.trips ?? [],
       faults: Object.fromEntries(PARTICIPANTS.map((p, i) => [p, faults[i]?.rules ?? null])),
     };
+  };
+
+  /** Faults are set on the participants' services; the monolith's modules have none to break. */
+  const splitOnly = (what: string) => {
+    if (wiring === 'monolith')
+      throw new AppError(
+        'not-in-this-wiring',
+        409,
+        `The saga monolith cannot ${what}: its modules meet in one process and one transaction, with no network between them to break.`,
+      );
   };
 
   /**
@@ -71,7 +111,7 @@ export function sagaWatch(config: ConsoleConfig) {
       (
         await expectOk<{ id: string }>(
           `create ${p} inventory`,
-          call('POST', `${participants[p]}/inventory`, {
+          call('POST', `${participantUrl(p)}/inventory`, {
             body: { capacity: soldOut === p ? 0 : 1 },
           }),
         )
@@ -103,23 +143,27 @@ export function sagaWatch(config: ConsoleConfig) {
     refresh,
     snapshot: () => latest,
     bookTrip,
-    injectFault: (
+    injectFault: async (
       participant: Participant,
       target: (typeof PARTICIPANT_TARGETS)[number],
       fault: (typeof PARTICIPANT_FAULTS)[number],
-    ) =>
-      expectOk(
+    ) => {
+      splitOnly('take a fault');
+      return expectOk(
         `fault on ${participant}`,
-        call('POST', `${participants[participant]}/_chaos`, {
+        call('POST', `${services[participant]}/_chaos`, {
           body: { target, faults: { [fault]: 1 } },
         }),
-      ),
-    clearFaults: () =>
-      Promise.all(
+      );
+    },
+    clearFaults: async () => {
+      splitOnly('clear faults');
+      return Promise.all(
         PARTICIPANTS.map((p) =>
-          expectOk(`clear ${p} faults`, call('DELETE', `${participants[p]}/_chaos`)),
+          expectOk(`clear ${p} faults`, call('DELETE', `${services[p]}/_chaos`)),
         ),
-      ),
+      );
+    },
     retryCompensation: (tripId: string) =>
       expectOk(
         'retry the compensation',

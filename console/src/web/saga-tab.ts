@@ -40,7 +40,7 @@ function Trip(props: {
       <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
         >${clock(trip.createdAt)}</span
       >
-      ${traceLink(props.traceUrl, trip.traceId)}
+      ${' '}${traceLink(props.traceUrl, trip.traceId)}
       ${
         trip.status === 'COMPENSATION_STUCK'
           ? html` <button
@@ -83,6 +83,21 @@ function Trip(props: {
   </div>`;
 }
 
+/** A trip of the monolith: one transaction, so its status and why, and no timeline of steps. */
+function MonolithTrip(props: { trip: TripView; traceUrl: string }) {
+  const { trip } = props;
+  return html`<div class="card" data-testid=${`trip-${trip.tripId}`} data-status=${trip.status}>
+    <div>
+      <code>${trip.tripId.slice(0, 8)}</code>
+      <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
+        >${clock(trip.createdAt)}</span
+      >
+      ${' '}${traceLink(props.traceUrl, trip.traceId)}
+    </div>
+    ${trip.failureReason ? html`<div class="muted">why: ${trip.failureReason}</div>` : null}
+  </div>`;
+}
+
 export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: string }) {
   const [message, setMessage] = useState<string | null>(null);
   if (!state.up) return notRunning('saga', 'saga');
@@ -96,6 +111,50 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
       },
     );
   };
+  const bookButtons = html`<button
+      class="primary"
+      data-testid="book-trip"
+      onClick=${() => {
+        act('/api/saga/trips', {});
+      }}
+    >
+      Book a trip
+    </button>
+    ${PARTICIPANTS.filter((p) => p !== 'payments').map(
+      (p) =>
+        html`<button
+          data-testid=${`book-trip-sold-out-${p}`}
+          onClick=${() => {
+            act('/api/saga/trips', { soldOut: p });
+          }}
+        >
+          Book with ${p} sold out
+        </button>`,
+    )}`;
+  const alert = message ? html`<div class="err" role="alert">${message}</div>` : null;
+  if (state.wiring === 'monolith')
+    return html`<section data-testid="saga-monolith">
+        <h2>Book (the modular monolith)</h2>
+        <p class="muted">
+          <code>pnpm lab saga up --monolith</code> answers here: one process, one database, and each
+          trip one ACID transaction. It keeps no saga log, so there is no timeline to draw: a trip's
+          sales and charge commit together (<code>COMPLETED</code>) or none of them does
+          (<code>COMPENSATED</code>, with the step that refused it), and the answer to its POST
+          already says which. Its modules meet in one process, so there is no network between them
+          to break. Run <code>pnpm lab saga up</code> instead to watch the saga.
+        </p>
+        ${bookButtons} ${alert}
+      </section>
+      <section>
+        <h2>Recent trips (newest first)</h2>
+        ${(state.trips ?? []).length === 0 ? html`<p class="muted">No trips yet: book one.</p>` : null}
+        <div class="row">
+          ${(state.trips ?? []).map(
+            (trip) =>
+              html`<${MonolithTrip} key=${trip.tripId} trip=${trip} traceUrl=${traceUrl} />`,
+          )}
+        </div>
+      </section>`;
   const faultsOf = (p: string) =>
     Object.entries(state.faults?.[p] ?? {})
       .filter(([, rule]) => rule)
@@ -103,26 +162,7 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
       .join('; ');
   return html`<section>
       <h2>Book and break</h2>
-      <button
-        class="primary"
-        data-testid="book-trip"
-        onClick=${() => {
-          act('/api/saga/trips', {});
-        }}
-      >
-        Book a trip
-      </button>
-      ${PARTICIPANTS.filter((p) => p !== 'payments').map(
-        (p) =>
-          html`<button
-            data-testid=${`book-trip-sold-out-${p}`}
-            onClick=${() => {
-              act('/api/saga/trips', { soldOut: p });
-            }}
-          >
-            Book with ${p} sold out
-          </button>`,
-      )}
+      ${bookButtons}
       <table>
         ${PARTICIPANTS.map(
           (p) =>
@@ -182,7 +222,7 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
       >
         Clear all faults
       </button>
-      ${message ? html`<div class="err" role="alert">${message}</div>` : null}
+      ${alert}
     </section>
     <section>
       <h2>Recent trips (newest first)</h2>

@@ -67,6 +67,8 @@ export interface TripView {
 
 export interface SagaState {
   up: boolean;
+  /** `monolith`: `pnpm lab saga up --monolith` answers, whose trips have no steps to draw. */
+  wiring?: 'saga' | 'monolith';
   definition?: {
     name: string;
     steps: { name: string; kind: string; compensation: string | null }[];
