@@ -5,6 +5,7 @@ import { databaseUrlFor } from '@lab/shared/pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { auditSaga } from '../src/audit.ts';
 import {
+  chaos,
   clearChaos,
   createStock,
   getTrip,
@@ -189,6 +190,36 @@ async function rowCounts(): Promise<Record<string, number>> {
   }
   return counts;
 }
+
+describe('bad input under a planned fault', () => {
+  test('When a participant has a fault planned for its next call, then a malformed call still gets its 400 naming the field, and the fault waits for a call it would serve', async () => {
+    const { hotels, payments } = lab.urls;
+    for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
+      await clearChaos(lab.urls[name]);
+    await chaos(hotels, { target: 'compensation', faults: { error: 1 }, next: 1 });
+    await chaos(payments, { target: 'action', faults: { error: 1 }, status: 503, next: 1 });
+
+    const key = { 'idempotency-key': 'bad-under-chaos' };
+    expect(await fieldsOf(await send(`${hotels}/reservations/a%00b/cancel`, '{}', key))).toEqual([
+      'params.id',
+    ]);
+    expect(await fieldsOf(await send(`${hotels}/reservations/x/cancel`, '{}'))).toEqual([
+      'headers.idempotency-key',
+    ]);
+    expect(
+      await fieldsOf(await send(`${payments}/charges`, JSON.stringify({ amountCents: -5 }), key)),
+    ).toEqual(['body.chargeId', 'body.cardToken', 'body.amountCents']);
+
+    // The planned faults are still there, and the first well-formed call gets each.
+    const served = await send(`${hotels}/reservations/never-held/cancel`, '{}', key);
+    expect(served.status).toBe(500);
+    expect(await served.json()).toMatchObject({ code: 'chaos-error' });
+    const charge = { chargeId: 'chaos-charge', cardToken: 'card', amountCents: 100 };
+    const refused = await send(`${payments}/charges`, JSON.stringify(charge), key);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'chaos-error' });
+  });
+});
 
 describe('text PostgreSQL cannot hold', () => {
   test('When a trip, reservation or charge field, path id or Idempotency-Key holds a NUL or a lone surrogate, then 400 naming it, never 5xx, and nothing is written', async () => {

@@ -33,29 +33,29 @@ export function reservationRoutes(
   app.post(
     '/reservations',
     serverTiming,
-    chaosGate(chaos, 'action'),
-    idempotentRoute(
-      (keyed, req) => reservations.hold(pool, keyed, parse(req, 'body', ReserveBody)),
-      (req) => parse(req, 'body', ReserveBody),
-    ),
+    ...idempotentRoute({
+      validate: (req) => parse(req, 'body', ReserveBody),
+      gate: chaosGate(chaos, 'action'),
+      work: (keyed, req) => reservations.hold(pool, keyed, parse(req, 'body', ReserveBody)),
+    }),
   );
   app.post(
     '/reservations/:id/confirm',
     serverTiming,
-    chaosGate(chaos, 'confirmation'),
-    idempotentRoute(
-      (keyed, req) => reservations.sell(pool, keyed, parse(req, 'params', Params).id),
-      (req) => parse(req, 'params', Params),
-    ),
+    ...idempotentRoute({
+      validate: (req) => parse(req, 'params', Params),
+      gate: chaosGate(chaos, 'confirmation'),
+      work: (keyed, req) => reservations.sell(pool, keyed, parse(req, 'params', Params).id),
+    }),
   );
   app.post(
     '/reservations/:id/cancel',
     serverTiming,
-    chaosGate(chaos, 'compensation'),
-    idempotentRoute(
-      (keyed, req) => reservations.release(pool, keyed, parse(req, 'params', Params).id),
-      (req) => parse(req, 'params', Params),
-    ),
+    ...idempotentRoute({
+      validate: (req) => parse(req, 'params', Params),
+      gate: chaosGate(chaos, 'compensation'),
+      work: (keyed, req) => reservations.release(pool, keyed, parse(req, 'params', Params).id),
+    }),
   );
   app.get('/reservations/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);

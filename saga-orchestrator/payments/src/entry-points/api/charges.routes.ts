@@ -28,20 +28,20 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Participan
   app.post(
     '/charges',
     serverTiming,
-    chaosGate(chaos, 'action'),
-    idempotentRoute(
-      (keyed, req) => charges.charge(pool, keyed, parse(req, 'body', ChargeBody)),
-      (req) => parse(req, 'body', ChargeBody),
-    ),
+    ...idempotentRoute({
+      validate: (req) => parse(req, 'body', ChargeBody),
+      gate: chaosGate(chaos, 'action'),
+      work: (keyed, req) => charges.charge(pool, keyed, parse(req, 'body', ChargeBody)),
+    }),
   );
   app.post(
     '/charges/:id/refund',
     serverTiming,
-    chaosGate(chaos, 'compensation'),
-    idempotentRoute(
-      (keyed, req) => charges.refund(pool, keyed, parse(req, 'params', Params).id),
-      (req) => parse(req, 'params', Params),
-    ),
+    ...idempotentRoute({
+      validate: (req) => parse(req, 'params', Params),
+      gate: chaosGate(chaos, 'compensation'),
+      work: (keyed, req) => charges.refund(pool, keyed, parse(req, 'params', Params).id),
+    }),
   );
   app.get('/charges/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);
