@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnService, waitFor, type SpawnedService } from '../src/testkit/index.ts';
 
@@ -42,6 +43,16 @@ describe('HTTP behaviour every service shares', () => {
     expect((await problemOf(res)).code).toBe('malformed-json');
   });
 
+  it('When the body is valid JSON but not an object, then 400 names the body, not malformed JSON', async () => {
+    for (const body of ['null', '"ada"', '5', 'true', '[]']) {
+      const res = await post('/echo', body);
+      expect(res.status, body).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code, body).toBe('validation-failed');
+      expect((problem.errors as { path: string }[]).map((e) => e.path)).toEqual(['body']);
+    }
+  });
+
   it('When the body is over the limit, then 413 before the handler runs', async () => {
     const res = await post('/echo', JSON.stringify({ name: 'x'.repeat(5000), count: 1 }));
     expect(res.status).toBe(413);
@@ -61,6 +72,57 @@ describe('HTTP behaviour every service shares', () => {
     expect(problem.code).toBe('validation-failed');
     const paths = (problem.errors as { path: string }[]).map((e) => e.path).sort();
     expect(paths).toEqual(['body.count', 'body.name']);
+  });
+
+  it('When a path parameter is not valid percent-encoding, then 400 names the parameters, not 500 or a bare bad-request', async () => {
+    const decoded = await fetch(`${service.url}/items/caf%C3%A9`);
+    expect(await decoded.json()).toEqual({ id: 'café' });
+
+    for (const id of ['%E0%A4%A', '%ZZ', '%ED%A0%80']) {
+      const res = await fetch(`${service.url}/items/${id}`);
+      expect(res.status, id).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe('validation-failed');
+      expect(problem.errors).toEqual([
+        { path: 'params', message: 'not valid percent-encoding', code: 'invalid_format' },
+      ]);
+    }
+  });
+
+  it('When Node refuses the request before any route sees it, then the answer is still a problem document', async () => {
+    // Raw bytes: fetch would not send an unknown method or an oversized header.
+    const raw = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { port } = new URL(service.url);
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(head));
+        let answer = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => {
+          resolve(answer);
+        });
+        socket.on('error', reject);
+      });
+    for (const [head, status, code] of [
+      [
+        `GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+        'headers-too-large',
+      ],
+      ['FOO /echo HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed-request'],
+      ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'malformed-request'],
+    ] as const) {
+      const answer = await raw(head);
+      const [statusLine, ...rest] = answer.split('\r\n');
+      expect(statusLine, head.slice(0, 20)).toBe(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+      );
+      expect(rest).toContain('Content-Type: application/problem+json');
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status,
+        code,
+      });
+    }
   });
 
   it('When the route does not exist, then 404 problem+json', async () => {

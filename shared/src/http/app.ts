@@ -13,6 +13,7 @@ import {
   dependencyUnavailable,
   isDependencyUnavailable,
   PROBLEM_TYPE_BASE,
+  problems,
   type ProblemDocument,
 } from './errors.ts';
 
@@ -78,6 +79,13 @@ function fromFrameworkError(error: unknown): AppError | undefined {
     case 'stream.encoding.set':
       return new AppError('bad-request', 400, 'The request body could not be read.');
   }
+  // The router could not percent-decode a path parameter (`/trips/%E0%A4%A`); it does not say
+  // which one, so the problem names the path's parameters as a whole.
+  if (error instanceof URIError && status === 400) {
+    return problems.validation([
+      { path: 'params', message: 'not valid percent-encoding', code: 'invalid_format' },
+    ]);
+  }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new AppError('bad-request', status, 'The request could not be processed.');
   }
@@ -116,7 +124,13 @@ function observeDuration(req: Request, res: Response, started: number): void {
  * (no length, no transfer encoding), which is every read, skips the type check and the parser.
  */
 function beforeRoutes(bodyLimit: string): RequestHandler {
-  const parseJson: RequestHandler = express.json({ limit: bodyLimit, type: JSON_TYPES });
+  // Not strict: `null`, `"x"` and `5` are valid JSON, so they reach the route's schema and are
+  // refused there naming `body`, instead of being called malformed.
+  const parseJson: RequestHandler = express.json({
+    limit: bodyLimit,
+    type: JSON_TYPES,
+    strict: false,
+  });
   return (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {

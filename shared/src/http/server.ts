@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { shutdownTelemetry } from '../telemetry/index.ts';
+import { PROBLEM_TYPE_BASE, type ProblemDocument } from './errors.ts';
 
 export interface RunningServer {
   server: Server;
@@ -27,6 +28,7 @@ export async function start(
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  server.on('clientError', answerParserError);
   const bound = (server.address() as AddressInfo).port;
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -50,6 +52,63 @@ export async function start(
   const url = `http://${host}:${bound}`;
   announceListening(url);
   return { server, port: bound, url, stop };
+}
+
+/** What Node's HTTP parser refuses, by its error code, before any route could see it. */
+const PARSER_REFUSALS: Record<
+  string,
+  [status: number, title: string, code: string, detail: string]
+> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'headers-too-large',
+    'The request line and headers are larger than this service accepts.',
+  ],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [
+    413,
+    'Content Too Large',
+    'chunk-extensions-too-large',
+    'The chunk extensions are larger than this service accepts.',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    408,
+    'Request Timeout',
+    'request-timeout',
+    'The request did not arrive in time.',
+  ],
+};
+
+/**
+ * A request Node's HTTP parser refuses (headers over the limit, a method it does not know, a
+ * malformed Content-Length) never reaches Express. Node would answer it with a bare status
+ * line; this answers it as every other bad request is answered, with a problem document, then
+ * closes the connection, whose byte stream can no longer be trusted.
+ */
+function answerParserError(error: Error & { code?: string }, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  // A reset peer hears nothing, and a response already under way must not be corrupted.
+  if (error.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
+    const [status, title, code, detail] = PARSER_REFUSALS[error.code ?? ''] ?? [
+      400,
+      'Bad Request',
+      'malformed-request',
+      'The request is not valid HTTP/1.1.',
+    ];
+    const problem: ProblemDocument = {
+      type: `${PROBLEM_TYPE_BASE}${code}`,
+      title,
+      status,
+      detail,
+      code,
+    };
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /**

@@ -22,7 +22,8 @@ export function parse<S extends z.ZodType>(
   schema: S,
   status = 400,
 ): z.infer<S> {
-  const input: unknown = req[part] ?? {};
+  // Absent is empty; a body of JSON `null` is a value, and is refused as one.
+  const input: unknown = req[part] === undefined ? {} : req[part];
   const result = schema.safeParse(input);
   if (!result.success) throw problems.validation(issuesOf(part, result.error), status);
   return result.data;
