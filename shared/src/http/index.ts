@@ -14,6 +14,7 @@ export {
   idempotencyKey,
   text,
   unstorableText,
+  optionalWholeNumber,
   wholeNumber,
   type TextOptions,
 } from './text.ts';

@@ -102,17 +102,23 @@ export const idempotencyKey = () =>
     patternMessage: 'expected 1-200 visible ASCII characters',
   });
 
+const decimalWhole = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 /**
  * A whole number sent as text, as a query parameter is: decimal digits only, so `1e2`, `0x10`,
  * ` 5` and `5.0` are refused naming the field, where `Number()` (and `z.coerce.number()`) would
  * quietly read them as 100, 16 and 5. Absent, it is `fallback`.
  */
 export function wholeNumber(options: { min: number; max: number; fallback: number }) {
-  const { min, max, fallback } = options;
-  return z
-    .string()
-    .regex(/^\d{1,16}$/, 'expected a whole number in decimal digits')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .default(fallback);
+  return decimalWhole(options.min, options.max).default(options.fallback);
+}
+
+/** The same whole number as text, where absent means absent (a header a caller may omit). */
+export function optionalWholeNumber(options: { min: number; max: number }) {
+  return decimalWhole(options.min, options.max).optional();
 }

@@ -14,10 +14,13 @@ interface Deps {
   enabled: boolean;
 }
 
-const callsQuery = z.object({
-  since: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 }),
-  route: z.enum(ROUTES).optional(),
-});
+// Strict: a misspelt or array key (`route[]=stock`) is refused, not dropped with its filter.
+const callsQuery = z
+  .object({
+    since: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 }),
+    route: z.enum(ROUTES).optional(),
+  })
+  .strict();
 
 /**
  * The shared /_chaos API (POST a rule, DELETE, GET the rules with the call counters), plus

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { AppError, parse, problems, text } from '@lab/shared/http';
+import { AppError, optionalWholeNumber, parse, problems, text } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger, CallOutcome } from '../../infrastructure/call-ledger.ts';
 import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
@@ -17,17 +17,24 @@ export const skuParams = z.object({
   }),
 });
 
+// The gateway's correlation headers, recorded in the call ledger the experiments read to count
+// retries: refused when malformed, as any field is, so `x-attempt: 1e3` is never counted as
+// attempt 1000 nor a 5,000-character id stored. Both stay optional for a caller with neither.
+const callHeaders = z.object({
+  'x-request-id': text({
+    max: 128,
+    pattern: /^[\w.:-]+$/,
+    patternMessage: 'expected letters, digits, _ . : and -',
+  }).optional(),
+  'x-attempt': optionalWholeNumber({ min: 1, max: 1000 }),
+});
+
 interface Deps {
   chaos: SupplierChaos;
   ledger: CallLedger;
   logger: Logger;
   hangMaxMs: number;
 }
-
-const header = (req: Request, name: string) => {
-  const value = req.headers[name];
-  return typeof value === 'string' ? value : undefined;
-};
 
 /** Resolves false when the caller hung up first: a well-behaved server stops working then. */
 async function work(ms: number, signal: AbortSignal): Promise<boolean> {
@@ -44,13 +51,13 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
   const answer = route === 'prices' ? priceOf : stockOf;
   return async (req: Request, res: Response) => {
     const { sku } = parse(req, 'params', skuParams);
+    const { 'x-request-id': requestId, 'x-attempt': attempt } = parse(req, 'headers', callHeaders);
     const decision = deps.chaos.decide(route);
-    const attempt = Number(header(req, 'x-attempt'));
     const call = deps.ledger.begin({
       route,
       sku,
-      requestId: header(req, 'x-request-id'),
-      attempt: Number.isInteger(attempt) ? attempt : undefined,
+      requestId,
+      attempt,
       fault: decision.fault,
       latencyMs: decision.latencyMs,
       startedAt: Date.now(),
