@@ -263,6 +263,55 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
     });
   });
 
+  describe('one spelling of an id', () => {
+    it('When orders name the same two products in opposite letter cases at once, then none deadlocks, and the event and the reads carry the lower-case id', async () => {
+      const commands = commandClient(stack.url('command'));
+      // Ids whose first character is a letter: as sent, `C…` sorts before `c…` but `b…` after
+      // `B…`, so an order of (A upper, b) and one of (a, B upper) would lock A-B and B-A.
+      const lettered: string[] = [];
+      for (let i = 0; lettered.length < 2 && i < 60; i++) {
+        const made = await commands.createProduct({
+          sku: `case-${wiring}-${i}`,
+          name: 'Case',
+          priceCents: 1,
+          stock: 1000,
+        });
+        if (/^[a-f]/.test(made.body.id)) lettered.push(made.body.id);
+      }
+      const [a, b] = lettered as [string, string];
+      expect(b).toBeDefined();
+
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          commands.placeOrder({
+            customerId: 'case',
+            lines:
+              i % 2 === 0
+                ? [
+                    { productId: a.toUpperCase(), quantity: 1 },
+                    { productId: b, quantity: 1 },
+                  ]
+                : [
+                    { productId: a, quantity: 1 },
+                    { productId: b.toUpperCase(), quantity: 1 },
+                  ],
+          }),
+        ),
+      );
+
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 201));
+      const last = answers.at(-1)!;
+      const reads = queryClient(stack.url('query'), 10_000);
+      const product = await reads.product(a.toUpperCase(), last.body.consistencyToken);
+      expect(product.status, JSON.stringify(product.body)).toBe(200);
+      expect(product.body).toMatchObject({ id: a });
+      const order = await reads.order(last.body.id, last.body.consistencyToken);
+      expect((order.body.lines as { productId: string }[]).map((l) => l.productId).sort()).toEqual(
+        [a, b].sort(),
+      );
+    });
+  });
+
   describe('text PostgreSQL cannot hold', () => {
     it('When a text field, path parameter, query parameter or header holds a NUL or a lone surrogate, then 400 naming it and nothing is written', async () => {
       const before = await writeModelCounts();

@@ -15,6 +15,7 @@ export {
   text,
   unstorableText,
   optionalWholeNumber,
+  uuid,
   wholeNumber,
   type TextOptions,
 } from './text.ts';

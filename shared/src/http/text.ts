@@ -122,3 +122,11 @@ export function wholeNumber(options: { min: number; max: number; fallback: numbe
 export function optionalWholeNumber(options: { min: number; max: number }) {
   return decimalWhole(options.min, options.max).optional();
 }
+
+/**
+ * A UUID in one spelling, lower case. PostgreSQL's uuid type ignores case, but the same id is
+ * also a Redis key, a sort key for lock order and text in an event, where `C934…` and `c934…`
+ * are two strings: two orders naming one product in different cases would lock in opposite
+ * orders and deadlock, and a read model keyed by one spelling would not find the other.
+ */
+export const uuid = () => z.uuid().transform((id) => id.toLowerCase());

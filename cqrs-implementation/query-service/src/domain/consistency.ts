@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { AppError, problems } from '@lab/shared/http';
+import { AppError, problems, uuid } from '@lab/shared/http';
 import type { ReadModelRepository } from '../data-access/read-model.repository.ts';
 import { recordConsistencyWait } from '../infrastructure/consistency-metrics.ts';
 
 const Token = z.object({
   v: z.literal(1),
   a: z
-    .array(z.tuple([z.enum(['product', 'order']), z.uuid(), z.number().int().positive()]))
+    .array(z.tuple([z.enum(['product', 'order']), uuid(), z.number().int().positive()]))
     .min(1)
     .max(100),
 });

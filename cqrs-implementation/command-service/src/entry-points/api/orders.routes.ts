@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { idempotencyKey, parse, text } from '@lab/shared/http';
+import { idempotencyKey, parse, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Outbox } from '../../data-access/outbox.repository.ts';
 import { cancelOrder } from '../../domain/commands/cancel-order.command.ts';
@@ -16,7 +16,7 @@ const NewOrder = z.object({
   lines: z
     .array(
       z.object({
-        productId: z.uuid(),
+        productId: uuid(),
         quantity: z.number().int().positive().max(1000),
       }),
     )

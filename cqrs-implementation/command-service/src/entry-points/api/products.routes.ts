@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, text } from '@lab/shared/http';
+import { parse, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { Outbox } from '../../data-access/outbox.repository.ts';
 import { createProduct } from '../../domain/commands/create-product.command.ts';
@@ -15,7 +15,7 @@ const NewProduct = z.object({
   stock: z.number().int().min(0).max(MAX_UNITS),
 });
 const Restock = z.object({ quantity: z.number().int().positive().max(MAX_UNITS) });
-export const IdParams = z.object({ id: z.uuid() });
+export const IdParams = z.object({ id: uuid() });
 
 export function productRoutes(app: Express, pool: Pool, outbox: Outbox): void {
   app.post('/products', async (req, res) => {

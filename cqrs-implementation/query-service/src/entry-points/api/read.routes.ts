@@ -1,11 +1,11 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
-import { parse, text, wholeNumber } from '@lab/shared/http';
+import { parse, text, uuid, wholeNumber } from '@lab/shared/http';
 import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
 import type { waitForToken } from '../../domain/consistency.ts';
 import { customerOrders, getOrder, getProduct, topProducts } from '../../domain/queries/queries.ts';
 
-const Id = z.object({ id: z.uuid() });
+const Id = z.object({ id: uuid() });
 // The customer id becomes part of a Redis key, so it is refused, not rewritten, when it is
 // text that has no UTF-8 encoding.
 const Customer = z.object({

@@ -10,6 +10,7 @@ import {
   parse,
   problems,
   text,
+  uuid,
 } from '@lab/shared/http';
 import type { SagaLog, SagaStatus, StepRow } from '../../data-access/saga-log.repository.ts';
 import type { TripRequest } from '../../domain/book-trip.saga.ts';
@@ -20,9 +21,9 @@ import type { SagaWorker } from '../../domain/saga-worker.ts';
 const TripRequestBody = z
   .object({
     customerId: text({ max: 100 }),
-    flight: z.object({ id: z.uuid() }).strict(),
-    hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
-    car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
+    flight: z.object({ id: uuid() }).strict(),
+    hotel: z.object({ id: uuid(), nights: z.number().int().min(1).max(365) }).strict(),
+    car: z.object({ id: uuid(), days: z.number().int().min(1).max(365) }).strict(),
     payment: z
       .object({
         cardToken: text({ max: 100 }),
@@ -32,7 +33,7 @@ const TripRequestBody = z
   })
   .strict() satisfies z.ZodType<TripRequest>;
 const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
-const Params = z.object({ id: z.uuid() });
+const Params = z.object({ id: uuid() });
 
 export function timelineEntry(step: StepRow) {
   return {

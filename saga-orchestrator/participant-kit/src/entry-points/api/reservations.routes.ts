@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems, text } from '@lab/shared/http';
+import { parse, problems, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { ParticipantChaos } from '../../infrastructure/chaos.ts';
 import * as inventory from '../../data-access/reservation.repository.ts';
@@ -13,13 +13,13 @@ const ReservationId = text({ max: 200 });
 const ReserveBody = z
   .object({
     reservationId: ReservationId,
-    inventoryId: z.uuid(),
+    inventoryId: uuid(),
     quantity: z.number().int().min(1).max(100).default(1),
   })
   .strict();
 const Params = z.object({ id: ReservationId });
 const NewInventory = z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict();
-const InventoryParams = z.object({ id: z.uuid() });
+const InventoryParams = z.object({ id: uuid() });
 
 /**
  * The saga's calls to an inventory participant, each behind its chaos target and its

@@ -1,12 +1,12 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems, text } from '@lab/shared/http';
+import { parse, problems, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import { inModuleTransaction } from '../../../../infrastructure/module-scope.ts';
 import * as inventory from '../../data-access/inventory.repository.ts';
 
 const NewInventory = z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict();
-const InventoryParams = z.object({ id: z.uuid() });
+const InventoryParams = z.object({ id: uuid() });
 const ReservationParams = z.object({ id: text({ max: 200 }) });
 
 /**

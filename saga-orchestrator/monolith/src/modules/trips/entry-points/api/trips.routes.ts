@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { AppError, idempotencyKey, parse, problems, text, wholeNumber } from '@lab/shared/http';
+import {
+  AppError,
+  idempotencyKey,
+  parse,
+  problems,
+  text,
+  uuid,
+  wholeNumber,
+} from '@lab/shared/http';
 import { withTransaction } from '@lab/shared/pg';
 import { asModule } from '../../../../infrastructure/module-scope.ts';
 import { listTrips, loadTrip } from '../../data-access/trips.repository.ts';
@@ -12,9 +20,9 @@ import { bookTrip, type BookingPorts, type TripRequest } from '../../domain/book
 const TripRequestBody = z
   .object({
     customerId: text({ max: 100 }),
-    flight: z.object({ id: z.uuid() }).strict(),
-    hotel: z.object({ id: z.uuid(), nights: z.number().int().min(1).max(365) }).strict(),
-    car: z.object({ id: z.uuid(), days: z.number().int().min(1).max(365) }).strict(),
+    flight: z.object({ id: uuid() }).strict(),
+    hotel: z.object({ id: uuid(), nights: z.number().int().min(1).max(365) }).strict(),
+    car: z.object({ id: uuid(), days: z.number().int().min(1).max(365) }).strict(),
     payment: z
       .object({
         cardToken: text({ max: 100 }),
@@ -24,7 +32,7 @@ const TripRequestBody = z
   })
   .strict() satisfies z.ZodType<TripRequest>;
 const Headers = z.object({ 'idempotency-key': idempotencyKey().optional() });
-const Params = z.object({ id: z.uuid() });
+const Params = z.object({ id: uuid() });
 const ListQuery = z
   .object({
     limit: wholeNumber({ min: 1, max: 200, fallback: 20 }),
