@@ -92,6 +92,36 @@ describe("the console's own API", () => {
     expect([state.resilience?.up, state.saga?.up, state.cqrs?.up]).toEqual([false, false, false]);
   });
 
+  it('When a page file or library is asked for that the page does not have, then 404 problem+json, whatever the name', async () => {
+    for (const path of [
+      '/web/nope.ts',
+      '/web/app.ts',
+      '/vendor/nope.js',
+      // Names every plain object inherits: a lookup in an object literal would find them.
+      '/vendor/__proto__',
+      '/vendor/constructor',
+      '/vendor/toString',
+    ]) {
+      const res = await fetch(`${console.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      await res.arrayBuffer();
+    }
+    const page = await fetch(`${console.url}/web/main.ts`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/javascript/);
+    await page.arrayBuffer();
+  });
+
+  it('When the event stream is asked with HEAD, then its headers come and the answer ends', async () => {
+    const res = await fetch(`${console.url}/api/events`, {
+      method: 'HEAD',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+  });
+
   it('When asked for its health, then it names itself, so `pnpm lab <lab> up` can tell it from another server on port 3000', async () => {
     const res = await fetch(`${console.url}/healthz`);
     expect(await res.json()).toEqual({ status: 'alive', service: 'console' });

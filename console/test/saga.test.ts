@@ -88,4 +88,15 @@ describe('the saga tab', () => {
     expect(statuses).toEqual(['COMPENSATED', 'COMPLETED']);
     await screenshot(page, 'saga-orchestrator/docs/console.png');
   });
+
+  it('When the lab refuses an action with a 4xx, then the console answers that status with the lab problem inside, not 502', async () => {
+    const res = await fetch(
+      `${console.url}/api/saga/trips/00000000-0000-4000-8000-000000000000/retry-compensation`,
+      { method: 'POST' },
+    );
+
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ code: 'lab-refused', lab: { status: 404 } });
+  });
 });

@@ -3,20 +3,21 @@ import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse } from '@lab/shared/http';
+import { parse, problems } from '@lab/shared/http';
 
 const webDir = join(import.meta.dirname, '..', 'web');
 // The console's own dependencies, linked into its node_modules by pnpm.
 const packageDir = (name: string) => join(import.meta.dirname, '..', '..', 'node_modules', name);
 
 /** The browser's copies of the page's libraries, as the import map in index.html names them. */
-const VENDOR: Record<string, string> = {
-  'preact.js': join(packageDir('preact'), 'dist', 'preact.module.js'),
-  'preact-hooks.js': join(packageDir('preact'), 'hooks', 'dist', 'hooks.module.js'),
-  'htm.js': join(packageDir('htm'), 'dist', 'htm.module.js'),
-  'uplot.js': join(packageDir('uplot'), 'dist', 'uPlot.esm.js'),
-  'uplot.css': join(packageDir('uplot'), 'dist', 'uPlot.min.css'),
-};
+// A Map, not an object literal: `/vendor/__proto__` must find nothing, not Object.prototype.
+const VENDOR = new Map([
+  ['preact.js', join(packageDir('preact'), 'dist', 'preact.module.js')],
+  ['preact-hooks.js', join(packageDir('preact'), 'hooks', 'dist', 'hooks.module.js')],
+  ['htm.js', join(packageDir('htm'), 'dist', 'htm.module.js')],
+  ['uplot.js', join(packageDir('uplot'), 'dist', 'uPlot.esm.js')],
+  ['uplot.css', join(packageDir('uplot'), 'dist', 'uPlot.min.css')],
+]);
 const WebFile = z.object({
   file: z.string().regex(/^[a-z][a-z-]*\.ts$/, 'expected a page module'),
 });
@@ -39,13 +40,19 @@ export function webRoutes(app: Express): void {
     const { file } = parse(req, 'params', WebFile, 404);
     let code = stripped.get(file);
     if (code === undefined) {
-      code = stripTypeScriptTypes(await readFile(join(webDir, file), 'utf8'));
+      const source = await readFile(join(webDir, file), 'utf8').catch((error: unknown) => {
+        // A well-formed name of no module of the page: the client's mistake, not the server's.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          throw problems.notFound('The page module');
+        throw error;
+      });
+      code = stripTypeScriptTypes(source);
       stripped.set(file, code);
     }
     res.type('text/javascript').send(code);
   });
   app.get('/vendor/:file', (req, res, next) => {
-    const path = VENDOR[req.params.file];
+    const path = VENDOR.get(req.params.file);
     if (path === undefined) {
       next();
       return;

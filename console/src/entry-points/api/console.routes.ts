@@ -1,6 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { AppError, parse, problems } from '@lab/shared/http';
+import { AppError, parse, problems, uuid } from '@lab/shared/http';
 import type { Console } from '../../console.ts';
 import {
   PARTICIPANT_FAULTS,
@@ -21,7 +21,7 @@ const ParticipantFault = z.strictObject({
   target: z.enum(PARTICIPANT_TARGETS).default('action'),
   fault: z.enum(PARTICIPANT_FAULTS),
 });
-const TripParams = z.object({ id: z.uuid() });
+const TripParams = z.object({ id: uuid() });
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document
@@ -34,10 +34,15 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
       result = await action(req);
     } catch (error) {
       if (error instanceof AppError) throw error;
+      // A lab's 4xx is about what was asked (a trip it does not know): the same status, so the
+      // client's mistake is not reported as the lab's failure. A lab's 5xx is a bad gateway.
       if (error instanceof LabRefused)
-        throw new AppError('lab-refused', 502, error.message, {
-          extensions: { lab: { status: error.answer.status, body: error.answer.body } },
-        });
+        throw new AppError(
+          'lab-refused',
+          error.answer.status >= 400 && error.answer.status < 500 ? error.answer.status : 502,
+          error.message,
+          { extensions: { lab: { status: error.answer.status, body: error.answer.body } } },
+        );
       throw problems.unavailable(
         'lab-unreachable',
         `The lab did not answer: ${(error as Error).message}. Is it running?`,
@@ -62,6 +67,11 @@ export function consoleRoutes(app: Express, console: Console): void {
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
+    // HEAD gets the headers alone: a stream it cannot read would otherwise never end.
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write('retry: 1000\n\n');
     const unsubscribe = console.subscribe((state) => {
       res.write(`data: ${JSON.stringify(state)}\n\n`);
