@@ -354,6 +354,14 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(await problemFields(await fetch(`${query}/customers/x/orders?cursor=%00`))).toEqual([
         'query.cursor',
       ]);
+      // A misspelt or array key is refused, never dropped with the page size it meant.
+      for (const path of [
+        '/customers/x/orders?limit[]=5',
+        '/customers/x/orders?Limit=5',
+        '/products/top?limit[]=5',
+        '/products/top?cursor=x',
+      ])
+        expect(await problemFields(await fetch(`${query}${path}`)), path).toEqual(['query']);
       // A lone surrogate has no UTF-8 form, so in a URL it can only be invalid percent-escapes:
       // the router refuses to decode them.
       const undecodable = await fetch(`${query}/customers/a%ED%A0%80/orders`);

@@ -22,12 +22,17 @@ const ConsistencyHeaders = z.object({
 });
 
 // Built once: constructing a zod schema (and compiling its parser on first use) costs more
-// than a read-model lookup, so no route builds one per request.
-const CustomerOrdersQuery = z.object({
-  limit: wholeNumber({ min: 1, max: 100, fallback: 20 }),
-  cursor: text({ max: 200 }).optional(),
-});
-const TopProductsQuery = z.object({ limit: wholeNumber({ min: 1, max: 100, fallback: 10 }) });
+// than a read-model lookup, so no route builds one per request. Strict: a misspelt or array
+// key (`limit[]=5`) is refused, not dropped with the page size it meant.
+const CustomerOrdersQuery = z
+  .object({
+    limit: wholeNumber({ min: 1, max: 100, fallback: 20 }),
+    cursor: text({ max: 200 }).optional(),
+  })
+  .strict();
+const TopProductsQuery = z
+  .object({ limit: wholeNumber({ min: 1, max: 100, fallback: 10 }) })
+  .strict();
 
 export function readRoutes(
   app: Express,
