@@ -35,8 +35,10 @@ export async function demo(): Promise<number> {
   try {
     lab = await startSagaLab({
       databases,
-      env: { LOG_LEVEL: 'warn' },
-      orchestratorEnv: { LOG_LEVEL: 'info' },
+      // LOG_LEVEL reaches the services as in the other labs' demos; unset, the participants
+      // log warnings only and the orchestrator each step's outcome.
+      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      orchestratorEnv: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     });
     const stock = await createStock(lab.urls, 10);
     const o = lab.urls.orchestrator;
