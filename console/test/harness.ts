@@ -56,3 +56,20 @@ export async function numberIn(page: Page, testId: string): Promise<number> {
   const text = await page.textContent(`[data-testid=${testId}]`);
   return text === null || text.trim() === '' ? Number.NaN : Number(text.trim());
 }
+
+/**
+ * The first trip the saga tab lists with `status`; on the deadline, the error names what the
+ * page says instead.
+ */
+export async function tripWith(page: Page, status: string) {
+  try {
+    return await page.waitForSelector(`[data-testid^=trip-][data-status=${status}]`, {
+      timeout: 60_000,
+    });
+  } catch (error) {
+    const alert = await page.textContent('[role=alert]', { timeout: 1000 }).catch(() => null);
+    throw new Error(`no ${status} trip on the page; it says: ${alert ?? '(no message)'}`, {
+      cause: error,
+    });
+  }
+}

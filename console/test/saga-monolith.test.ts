@@ -7,7 +7,7 @@ import {
   uniqueMonolithDatabase,
   type SagaMonolith,
 } from '../../saga-orchestrator/lab/src/services.ts';
-import { launchBrowser, openTab, screenshot, startConsole } from './harness.ts';
+import { launchBrowser, openTab, screenshot, startConsole, tripWith } from './harness.ts';
 
 let monolith: SagaMonolith;
 let console: SpawnedService;
@@ -41,29 +41,15 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** The first trip the page lists with `status`; on the deadline, the error names what the page says instead. */
-async function tripWith(status: string) {
-  try {
-    return await page.waitForSelector(`[data-testid^=trip-][data-status=${status}]`, {
-      timeout: 60_000,
-    });
-  } catch (error) {
-    const alert = await page.textContent('[role=alert]', { timeout: 1000 }).catch(() => null);
-    throw new Error(`no ${status} trip on the page; it says: ${alert ?? '(no message)'}`, {
-      cause: error,
-    });
-  }
-}
-
 describe('the saga tab with the monolith', () => {
   it('When the monolith answers, then the tab says so and books trips through its modules, each one transaction with no timeline', async () => {
     await page.waitForSelector('[data-testid=saga-monolith]', { timeout: 30_000 });
     expect(await page.$('[data-testid=lab-down-saga]')).toBeNull();
 
     await page.click('[data-testid=book-trip]');
-    const completed = await tripWith('COMPLETED');
+    const completed = await tripWith(page, 'COMPLETED');
     await page.click('[data-testid=book-trip-sold-out-hotels]');
-    const compensated = await tripWith('COMPENSATED');
+    const compensated = await tripWith(page, 'COMPENSATED');
 
     expect(await compensated.textContent()).toContain('why: reserve-hotel: 409 sold-out');
     // One transaction: no steps to draw, but the trace of the POST that ran it.

@@ -8,7 +8,7 @@ import {
   uniqueDatabases,
   type SagaLab,
 } from '../../saga-orchestrator/lab/src/services.ts';
-import { launchBrowser, openTab, screenshot, startConsole } from './harness.ts';
+import { launchBrowser, openTab, screenshot, startConsole, tripWith } from './harness.ts';
 
 let lab: SagaLab;
 let console: SpawnedService;
@@ -41,27 +41,13 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** The first trip the page lists with `status`; on the deadline, the error names what the page says instead. */
-async function tripWith(status: string) {
-  try {
-    return await page.waitForSelector(`[data-testid^=trip-][data-status=${status}]`, {
-      timeout: 60_000,
-    });
-  } catch (error) {
-    const alert = await page.textContent('[role=alert]', { timeout: 1000 }).catch(() => null);
-    throw new Error(`no ${status} trip on the page; it says: ${alert ?? '(no message)'}`, {
-      cause: error,
-    });
-  }
-}
-
 describe('the saga tab', () => {
   it('When a trip finds its hotel sold out, then its timeline shows the refused step, the compensations newest first and the steps never reached', async () => {
     await page.click('[data-testid=book-trip]');
-    await tripWith('COMPLETED');
+    await tripWith(page, 'COMPLETED');
 
     await page.click('[data-testid=book-trip-sold-out-hotels]');
-    const trip = await tripWith('COMPENSATED');
+    const trip = await tripWith(page, 'COMPENSATED');
 
     const stateOf = async (testId: string) =>
       (await trip.$(`[data-testid=${testId}]`))?.getAttribute('data-state');

@@ -21,6 +21,17 @@ function Step(props: { name: string; pivot: boolean; step: StepView | undefined 
   </div>`;
 }
 
+/** What every trip card starts with, in either wiring: its id, status, time and trace. */
+const tripHeading = (trip: TripView, traceUrl: string) =>
+  html`<code>${trip.tripId.slice(0, 8)}</code>
+    <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
+      >${clock(trip.createdAt)}</span
+    >
+    ${' '}${traceLink(traceUrl, trip.traceId)}`;
+
+const whyItFailed = (trip: TripView) =>
+  trip.failureReason ? html`<div class="muted">why: ${trip.failureReason}</div>` : null;
+
 function Trip(props: {
   trip: TripView;
   state: SagaState;
@@ -36,11 +47,7 @@ function Trip(props: {
     .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
   return html`<div class="card" data-testid=${`trip-${trip.tripId}`} data-status=${trip.status}>
     <div>
-      <code>${trip.tripId.slice(0, 8)}</code>
-      <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
-        >${clock(trip.createdAt)}</span
-      >
-      ${' '}${traceLink(props.traceUrl, trip.traceId)}
+      ${tripHeading(trip, props.traceUrl)}
       ${
         trip.status === 'COMPENSATION_STUCK'
           ? html` <button
@@ -55,7 +62,7 @@ function Trip(props: {
           : null
       }
     </div>
-    ${trip.failureReason ? html`<div class="muted">why: ${trip.failureReason}</div>` : null}
+    ${whyItFailed(trip)}
     <div class="timeline" data-testid="forward-steps">
       ${steps.map((s) => html`<${Step} name=${s.name} pivot=${s.kind === 'pivot'} step=${actions.get(s.name)} />`)}
     </div>
@@ -87,14 +94,8 @@ function Trip(props: {
 function MonolithTrip(props: { trip: TripView; traceUrl: string }) {
   const { trip } = props;
   return html`<div class="card" data-testid=${`trip-${trip.tripId}`} data-status=${trip.status}>
-    <div>
-      <code>${trip.tripId.slice(0, 8)}</code>
-      <span class=${`badge status-${trip.status}`}>${trip.status}</span> ${' '}<span class="muted"
-        >${clock(trip.createdAt)}</span
-      >
-      ${' '}${traceLink(props.traceUrl, trip.traceId)}
-    </div>
-    ${trip.failureReason ? html`<div class="muted">why: ${trip.failureReason}</div>` : null}
+    <div>${tripHeading(trip, props.traceUrl)}</div>
+    ${whyItFailed(trip)}
   </div>`;
 }
 
