@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
@@ -82,6 +83,30 @@ describe('transient failures are retried, business ones are not', () => {
     expect(step(trip, 'reserve-car')).toMatchObject({ state: 'FAILED', attempts: 4 });
     expect(names(trip).slice(3)).toEqual(['cancel-car', 'cancel-hotel', 'cancel-flight']);
     expect(await inventory(lab.urls.cars, stock.car)).toMatchObject({ held: 0, available: 2 });
+  });
+});
+
+describe('after the pivot the saga only moves forward', () => {
+  test('When a confirmation keeps failing past its step deadline, then it is still called, and once the participant recovers the trip COMPLETES', async () => {
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.hotels, { target: 'confirmation', faults: { error: 1 } });
+
+    const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
+    // The step's deadline (STEP_DEADLINE_MS, 15 s here) passes while every call fails.
+    await waitFor(
+      'confirm-hotel to fail past its deadline',
+      async () => {
+        const confirm = step(await getTrip(lab.urls.orchestrator, tripId), 'confirm-hotel');
+        return confirm?.deadlineAt != null && Date.parse(confirm.deadlineAt) < Date.now() - 1000;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await clearChaos(lab.urls.hotels);
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    expect(trip.status).toBe('COMPLETED');
+    expect(step(trip, 'confirm-hotel')?.state).toBe('SUCCEEDED');
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
   });
 });
 

@@ -146,6 +146,7 @@ export class SagaRunner {
           step.action(saga.request, saga.id),
           step.retry,
           prestarted,
+          step.kind !== 'retriable',
         );
         if (attempt.outcome === 'ok') {
           const status = step.kind === 'pivot' ? 'CONFIRMING' : saga.status;
@@ -207,6 +208,7 @@ export class SagaRunner {
           compensation.call,
           compensation.retry,
           takeStarted(compensation.name),
+          false,
         );
         if (attempt.outcome === 'ok') {
           const next = this.compensationPlan(saga)[saga.comp_cursor + 1];
@@ -312,6 +314,11 @@ export class SagaRunner {
     call: ParticipantCall,
     retry: StepRetrySettings,
     prestarted: StartedAttempt | undefined,
+    // Whether the step's deadline bounds this attempt. Only a step that can still fail: past
+    // its deadline it is compensated. Compensations and the retriable steps after the pivot
+    // cannot give up, so each attempt gets the full timeout however late it comes; capped by
+    // a deadline already past, they would never call the participant again.
+    deadlineBound: boolean,
   ): Promise<Attempt> {
     const { log, client, policy, crash } = this.deps;
     let started = prestarted;
@@ -320,10 +327,9 @@ export class SagaRunner {
       started = await log.startAttempt(lease, name, kind, retry.deadlineMs);
     }
     crash('before-call', name);
-    const budget =
-      kind === 'compensation'
-        ? retry.timeoutMs
-        : Math.min(retry.timeoutMs, started.deadlineAt.getTime() - Date.now());
+    const budget = deadlineBound
+      ? Math.min(retry.timeoutMs, started.deadlineAt.getTime() - Date.now())
+      : retry.timeoutMs;
     const stop = sagaMetrics.stepDuration.startTimer({ step: name });
     const answer = await tracer.startActiveSpan(`saga ${name}`, async (span) => {
       span.setAttributes({
