@@ -2,7 +2,14 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { databaseUrlFor } from '@lab/shared/pg';
 import { auditSaga } from '../src/audit.ts';
-import { bookTrip, createInventory, inventory, tripRequest, waitForStatus } from '../src/client.ts';
+import {
+  bookTrip,
+  createInventory,
+  inventory,
+  post,
+  tripRequest,
+  waitForStatus,
+} from '../src/client.ts';
 import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 let lab: SagaLab;
@@ -75,4 +82,32 @@ test('When 200 trips compete for 50 hotel rooms, then exactly 50 complete, 150 a
   await payments.end();
   expect(rows[0]).toEqual({ n: 50, total: 50 * 1000 });
   expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+});
+
+test('When 30 charges race for what is left on one card, then exactly one is captured and the rest are declined, round after round', async () => {
+  // The race needs charges to queue on the card's lock at the same instant: a round does not
+  // always line them up, eight nearly always do.
+  for (let round = 0; round < 8; round++) {
+    const card = `card-race-${Date.now()}-${round}`;
+    await post(`${lab.urls.payments}/cards`, { cardToken: card, limitCents: 50_000 });
+
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const res = await fetch(`${lab.urls.payments}/charges`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': `${card}-${i}` },
+          body: JSON.stringify({ chargeId: `${card}-${i}`, cardToken: card, amountCents: 50_000 }),
+        });
+        return { status: res.status, body: (await res.json()) as { code?: string } };
+      }),
+    );
+
+    expect(
+      answers.filter((a) => a.status === 201),
+      `round ${round}`,
+    ).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409).map((a) => a.body.code)).toEqual(
+      Array.from({ length: 29 }, () => 'card-declined'),
+    );
+  }
 });

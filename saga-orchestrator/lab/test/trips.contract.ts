@@ -149,6 +149,30 @@ export function tripsContract(wiring: () => Wiring): void {
       expect(await audit()).toEqual([]);
     });
 
+    test('When trips race for what is left on one card, then it is charged at most its limit: one trip completes, the others are declined', async () => {
+      const { urls, audit } = wiring();
+      const card = `card-race-${(await createStock(urls, 1)).flight}`;
+      await post(`${urls.payments}/cards`, { cardToken: card, limitCents: 50_000 });
+      const stocks = await Promise.all(Array.from({ length: 12 }, () => createStock(urls, 1)));
+
+      const trips = await Promise.all(
+        stocks.map(async (stock) =>
+          waitForStatus(
+            urls.orchestrator,
+            await bookTrip(
+              urls.orchestrator,
+              tripRequest(stock, { cardToken: card, amountCents: 50_000 }),
+            ),
+          ),
+        ),
+      );
+
+      expect(trips.filter((t) => t.status === 'COMPLETED')).toHaveLength(1);
+      for (const trip of trips.filter((t) => t.status !== 'COMPLETED'))
+        expect(trip.failureReason).toContain('card-declined');
+      expect(await audit()).toEqual([]);
+    });
+
     test('When a trip names an inventory nobody created, then it is COMPENSATED for unknown-inventory', async () => {
       const { urls } = wiring();
       const stock = await createStock(urls, 1);

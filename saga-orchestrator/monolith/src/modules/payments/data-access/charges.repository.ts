@@ -35,18 +35,24 @@ export async function capture(
   );
   refuseKnownCharge(existing.rows[0]);
   // The card row lock serialises charges on one card, so two trips cannot both fit under
-  // the same remaining limit.
-  const card = await tx.query<{ limit_cents: number; spent: number }>(
-    `SELECT c.limit_cents,
-            (SELECT coalesce(sum(amount_cents), 0) FROM charges WHERE card_token = c.token) AS spent
-       FROM cards c WHERE token = $1 FOR UPDATE`,
+  // the same remaining limit. What the card has spent is read after the lock, by a statement
+  // of its own: under READ COMMITTED, read in the locking statement it would come from that
+  // statement's snapshot, taken before it waited, without the charge that held the card.
+  const card = await tx.query<{ limit_cents: number }>(
+    'SELECT limit_cents FROM cards WHERE token = $1 FOR UPDATE',
     [input.cardToken],
   );
   const limit = card.rows[0];
-  declineOverLimit(
-    limit && { limitCents: limit.limit_cents, spentCents: limit.spent },
-    input.amountCents,
-  );
+  if (limit) {
+    const { rows } = await tx.query<{ spent: number }>(
+      'SELECT coalesce(sum(amount_cents), 0) AS spent FROM charges WHERE card_token = $1',
+      [input.cardToken],
+    );
+    declineOverLimit(
+      { limitCents: limit.limit_cents, spentCents: rows[0]?.spent ?? 0 },
+      input.amountCents,
+    );
+  }
   await tx.query(
     `INSERT INTO charges (id, card_token, amount_cents, status) VALUES ($1, $2, $3, 'CAPTURED')`,
     [input.chargeId, input.cardToken, input.amountCents],
