@@ -70,6 +70,11 @@ describe('live rebuild', () => {
     expect(second.status).toBe(409);
     expect(second.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(second.body).toMatchObject({ code: 'rebuild-in-progress', building: 'g2' });
+    // Not even with force, which discards only a rebuild that crashed: discarding this one
+    // would drop the generation both would then switch readers to.
+    const forced = await projector.rebuild({ force: true });
+    expect(forced.status).toBe(409);
+    expect(forced.body).toMatchObject({ code: 'rebuild-in-progress', building: 'g2' });
     const rebuilt = await rebuilding;
     expect(rebuilt.status).toBe(200);
     const result = rebuilt.body;

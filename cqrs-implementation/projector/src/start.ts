@@ -107,7 +107,11 @@ const app = createApp({
   logger,
   readiness: { redis: () => redis.ping() },
   routes: (routes) => {
-    adminRoutes(routes, (options) => rebuildReadModel(rebuildSteps, options));
+    adminRoutes(
+      routes,
+      (options) => rebuildReadModel(rebuildSteps, options),
+      () => rebuildSteps.buildingGeneration(),
+    );
     statusRoutes(routes, { topic, groupId, position, checkpointState: store.checkpointState });
     deadLetterRoutes(routes, kafka, { topic, prefix: config.KAFKA_TOPIC_PREFIX });
   },

@@ -18,11 +18,25 @@ const RebuildRequest = z.strictObject({ force: z.boolean().default(false) });
 export function adminRoutes(
   app: Express,
   rebuild: (options: RebuildOptions) => Promise<RebuildResult>,
+  buildingGeneration: () => Promise<string | null>,
 ): void {
+  // The generation this projector is building now, if any. `force` discards a rebuild that
+  // crashed half-way; the announcement alone cannot tell that one from a rebuild still
+  // replaying here, and discarding a live one would drop keys under its feet while both
+  // switch readers to the same half-deleted generation. So while one runs here, even a
+  // forced request is refused.
+  let running: Promise<RebuildResult> | undefined;
   app.post('/admin/rebuilds', async (req, res) => {
     const { force } = parse(req, 'body', RebuildRequest);
+    if (running)
+      throw problems.conflict(
+        'rebuild-in-progress',
+        'a rebuild is running in this projector; force discards only one that crashed',
+        { building: await buildingGeneration() },
+      );
     try {
-      res.json(await rebuild({ force }));
+      running = rebuild({ force });
+      res.json(await running);
     } catch (error) {
       if (error instanceof RebuildInProgress)
         throw problems.conflict('rebuild-in-progress', error.message, {
@@ -33,6 +47,8 @@ export function adminRoutes(
           extensions: { partitions: error.partitions },
         });
       throw error;
+    } finally {
+      running = undefined;
     }
   });
 }
