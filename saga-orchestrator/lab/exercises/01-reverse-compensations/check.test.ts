@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/client.ts';
+import {
+  bookTrip,
+  chaos,
+  createStock,
+  post,
+  tripRequest,
+  waitForStatus,
+} from '../../src/client.ts';
 import type { SagaLab } from '../../src/services.ts';
 import { exerciseLab } from '../exercise-lab.ts';
 
@@ -25,4 +32,22 @@ test('When the car is sold out, then the hotel is released before the flight (re
     .filter((step) => step.kind === 'compensation')
     .map((step) => step.name);
   expect(compensations).toEqual(['cancel-hotel', 'cancel-flight']);
+});
+
+test('When the card is declined at the pivot, then the car, the hotel and the flight are released, newest first', async () => {
+  const stock = await createStock(lab.urls, 2);
+  const card = `card-small-${stock.flight}`;
+  await post(`${lab.urls.payments}/cards`, { cardToken: card, limitCents: 1000 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock, { cardToken: card })),
+  );
+
+  expect(trip.status).toBe('COMPENSATED');
+  const compensations = trip.timeline
+    .filter((step) => step.kind === 'compensation')
+    .map((step) => step.name);
+  // Three holds: a rule that only moves the newest to the front would give car, flight, hotel.
+  expect(compensations).toEqual(['cancel-car', 'cancel-hotel', 'cancel-flight']);
 });

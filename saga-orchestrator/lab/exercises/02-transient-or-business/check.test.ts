@@ -26,6 +26,22 @@ test('When hotels answers 500 twice, then the step is retried and the trip COMPL
   ).toBeGreaterThanOrEqual(3);
 });
 
+test('When hotels drops the connection without an answer, then the step is retried and the trip COMPLETES', async () => {
+  const stock = await createStock(lab.urls, 2);
+  // No status at all: a reset connection says nothing about what the participant did.
+  await chaos(lab.urls.hotels, { target: 'action', faults: { reset: 1 }, next: 1 });
+
+  const trip = await waitForStatus(
+    lab.urls.orchestrator,
+    await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+  );
+
+  expect(trip.status).toBe('COMPLETED');
+  expect(
+    trip.timeline.find((step) => step.name === 'reserve-hotel')?.attempts,
+  ).toBeGreaterThanOrEqual(2);
+});
+
 test('When hotels is sold out, then the trip is compensated without a retry', async () => {
   const stock = await createStock(lab.urls, 2);
   await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });

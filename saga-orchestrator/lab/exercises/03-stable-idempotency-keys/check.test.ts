@@ -32,3 +32,23 @@ test('When the hotel reservation commits but its answer is lost, then the retry 
   const charge = await fetch(`${lab.urls.payments}/charges/${trip.tripId}`);
   expect(await charge.json()).toMatchObject({ status: 'CAPTURED' });
 });
+
+test('When two trips are booked, then each step of each saga has its own key and both COMPLETE', async () => {
+  const stock = await createStock(lab.urls, 3);
+
+  const trips = [];
+  for (let i = 0; i < 2; i++)
+    trips.push(
+      await waitForStatus(
+        lab.urls.orchestrator,
+        await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+      ),
+    );
+
+  // A key shared by two sagas names a different request the second time: the participant
+  // refuses it (idempotency-key-reused), and that trip is compensated for nothing.
+  expect(trips.map((t) => [t.status, t.failureReason])).toEqual([
+    ['COMPLETED', null],
+    ['COMPLETED', null],
+  ]);
+});

@@ -43,6 +43,12 @@ test('When the car is sold out, then nothing has been charged and every hold is 
     await bookTrip(urls.orchestrator, tripRequest(stock)),
   );
 
-  expect(trip.status).toBe('COMPENSATED');
-  expect(trip.timeline.some((step) => step.name === 'charge-payment')).toBe(false);
+  expect(
+    trip.status,
+    'a sold-out car must end the trip, so reserve-car cannot come after the pivot',
+  ).toBe('COMPENSATED');
+  expect(
+    trip.timeline.filter((step) => step.name === 'charge-payment').map((step) => step.state),
+    'charge-payment ran although the car was sold out: the card is charged before every hold is taken',
+  ).toEqual([]);
 });
