@@ -176,5 +176,18 @@ async function audit(source: Source): Promise<string[]> {
   for (const charge of charges)
     if (charge.status === 'CAPTURED' && !byId.has(charge.id))
       violations.push(`payments: captured charge ${charge.id} belongs to no trip`);
+  // The card's lock serialises charges so that racing trips cannot pass its limit together.
+  const overdrawn = await query<{ token: string; limit_cents: string; captured: string }>(
+    url('payments'),
+    `SELECT c.token, c.limit_cents, sum(ch.amount_cents) AS captured
+       FROM ${table('payments', 'cards')} c
+       JOIN ${table('payments', 'charges')} ch ON ch.card_token = c.token AND ch.status = 'CAPTURED'
+      GROUP BY c.token, c.limit_cents
+     HAVING sum(ch.amount_cents) > c.limit_cents`,
+  );
+  for (const card of overdrawn)
+    violations.push(
+      `payments: card ${card.token} captured ${card.captured}, over its limit of ${card.limit_cents}`,
+    );
   return violations;
 }

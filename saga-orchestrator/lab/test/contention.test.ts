@@ -110,4 +110,21 @@ test('When 30 charges race for what is left on one card, then exactly one is cap
       Array.from({ length: 29 }, () => 'card-declined'),
     );
   }
+
+  // The audit holds every card to its limit: one more capture, written past the lock, is a
+  // violation it names.
+  const card = `card-race-${Date.now()}-overdrawn`;
+  await post(`${lab.urls.payments}/cards`, { cardToken: card, limitCents: 1000 });
+  const payments = new pg.Client({
+    connectionString: databaseUrlFor(process.env.DATABASE_URL!, lab.databases.payments),
+  });
+  await payments.connect();
+  await payments.query(
+    `INSERT INTO charges (id, card_token, amount_cents, status) VALUES ($1, $2, 1001, 'CAPTURED')`,
+    [card, card],
+  );
+  await payments.end();
+  expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toContain(
+    `payments: card ${card} captured 1001, over its limit of 1000`,
+  );
 });
