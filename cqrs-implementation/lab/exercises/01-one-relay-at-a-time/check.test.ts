@@ -58,7 +58,10 @@ describe('exercise 01: one relay at a time', () => {
     await reader.stop();
 
     const keys = reader.seen.map((e) => `${e.aggregateId}@${e.aggregateVersion}`);
-    expect(keys.length - new Set(keys).size).toBe(0);
+    expect(
+      keys.length - new Set(keys).size,
+      'events published more than once: two relays read the same unpublished rows',
+    ).toBe(0);
     expect(keys).toHaveLength(bursts * 100 + 1);
   });
 });

@@ -38,8 +38,11 @@ describe('exercise 02: full jitter', () => {
     });
     expect(delays).toHaveLength(20);
     for (const delay of delays) {
-      expect(delay).toBeGreaterThanOrEqual(0);
-      expect(delay).toBeLessThanOrEqual(200);
+      expect(delay, 'a negative wait').toBeGreaterThanOrEqual(0);
+      expect(
+        delay,
+        'a wait above the attempt ceiling (200 ms here): jitter picks below it',
+      ).toBeLessThanOrEqual(200);
     }
     expect(
       new Set(delays).size,

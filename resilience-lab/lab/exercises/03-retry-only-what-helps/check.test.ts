@@ -39,6 +39,15 @@ describe('exercise 03: retry only what a retry can fix', () => {
       headers: { 'x-request-id': 'ex3-reset' },
     });
     expect(res.status).toBe(502);
-    expect(await attemptsFor('ex3-reset')).toBe(3);
+    expect(await attemptsFor('ex3-reset'), 'a dropped connection was not retried').toBe(3);
+  });
+
+  it('When the supplier fails with a 500, then the gateway tries again', async () => {
+    await supplierAdmin(lab.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
+    const res = await fetch(`${lab.gateway.url}/quotes/sku-1`, {
+      headers: { 'x-request-id': 'ex3-500' },
+    });
+    await res.arrayBuffer();
+    expect(await attemptsFor('ex3-500'), 'a 500 was not retried').toBe(3);
   });
 });

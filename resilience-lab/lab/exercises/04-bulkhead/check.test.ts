@@ -56,6 +56,9 @@ describe('exercise 04: a bulkhead for prices', () => {
       peakConcurrency(await supplier.calls(0, 'prices')),
       'slow price calls held more connections than the bulkhead allows',
     ).toBeLessThanOrEqual(2);
-    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(5);
+    expect(
+      statuses.filter((s) => s === 503).length,
+      'callers beyond the bulkhead and its queue waited instead of being refused at once (503)',
+    ).toBeGreaterThanOrEqual(5);
   });
 });
