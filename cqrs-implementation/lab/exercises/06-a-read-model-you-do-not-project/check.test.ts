@@ -70,4 +70,45 @@ describe('exercise 06: a read model you do not project', () => {
     expect(seen).toEqual([...placed].reverse());
     expect(foreign.status).toBe(400);
   });
+
+  it('When orders were placed at the same instant, then the id breaks the tie: pages still walk every order once', async () => {
+    const commands = commandClient(stack.url('command'));
+    const queries = queryClient(stack.url('query'));
+    const product = await commands.createProduct({
+      sku: 'ex06-ties',
+      name: 'Kettle',
+      priceCents: 2500,
+      stock: 100,
+    });
+    const placed: string[] = [];
+    for (let i = 0; i < 5; i++)
+      placed.push(
+        (
+          await commands.placeOrder({
+            customerId: 'ties',
+            lines: [{ productId: product.body.id, quantity: 1 }],
+          })
+        ).body.id,
+      );
+    // Two transactions can commit with one timestamp; here all five do.
+    await stores.pool.query(
+      `UPDATE orders SET placed_at = (SELECT min(placed_at) FROM orders WHERE customer_id = 'ties')
+        WHERE customer_id = 'ties'`,
+    );
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const res = await queries.customerOrders('ties', cursor, 2);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((order) => order.id));
+      cursor = res.body.nextCursor ?? undefined;
+      if (!cursor) break;
+    }
+
+    expect(
+      seen,
+      'orders with the same placed_at were skipped or repeated: the cursor needs the id as well',
+    ).toEqual([...placed].sort().reverse());
+  });
 });
