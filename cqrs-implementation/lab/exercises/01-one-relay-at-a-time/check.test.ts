@@ -64,4 +64,24 @@ describe('exercise 01: one relay at a time', () => {
     ).toBe(0);
     expect(keys).toHaveLength(bursts * 100 + 1);
   });
+
+  it('When the relays are idle, then no one holds the relay lock: it lives only as long as a batch', async () => {
+    // A lock taken per batch is free between polls; one kept by a pooled connection after its
+    // batch (a session-level lock) never is, and the relay's other connections stand by.
+    await waitFor(
+      'the relay lock to be free between batches',
+      async () => {
+        const { rows } = await stores.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE locktype = 'advisory'
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              -- The doorbell a sleeping relay holds on its own LISTEN session (the relay's
+              -- outbox-listener.ts), not a batch's lock.
+              AND objid <> 3101104`,
+        );
+        return rows[0]?.n === 0;
+      },
+      { timeoutMs: 10_000 },
+    );
+  });
 });
