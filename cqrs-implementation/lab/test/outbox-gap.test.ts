@@ -150,4 +150,23 @@ describe('outbox gap', () => {
     );
     expect(reader.of(product)).toEqual([1, 2]);
   });
+
+  it("When an aggregate's first event is still uncommitted at the lower position and its second commits, then the second is held back until the first commits, and the topic has them in version order", async () => {
+    // A writer that does not lock the aggregate's row (the lab's commands do) can leave v1
+    // open at the lower position while v2 commits.
+    const product = randomUUID();
+    const txFirst = await begin();
+    await writeEvent(txFirst, product, 1);
+    const heldBefore = await heldBack();
+    await commitOne(product, 2);
+
+    await waitFor('the relay to hold v2 back', async () => (await heldBack()) > heldBefore);
+    expect(reader.of(product)).toEqual([]);
+    await txFirst.query('COMMIT');
+    txFirst.release();
+
+    await waitFor('both versions on the topic', () => reader.of(product).length === 2);
+    expect(reader.of(product)).toEqual([1, 2]);
+    await untilMarkedPublished([product]);
+  });
 });

@@ -123,4 +123,39 @@ describe('exercise 02: the outbox gap', () => {
     });
     expect(reader.of(product)).toEqual([1, 2]);
   });
+
+  it("When an aggregate's first event is still uncommitted and its second commits, then the second waits for it: the topic has them in version order", async () => {
+    // A writer that does not serialise the aggregate (the lab's commands lock its row first, so
+    // theirs cannot interleave; a direct insert can): v1 takes the lower position, v2 commits
+    // first.
+    const product = randomUUID();
+    const heldBefore = await metric(relayUrl, 'cqrs_relay_held_back_total');
+    const txFirst = await begin();
+    await write(txFirst, product, 1);
+    await commitOne(product, 2);
+    const probe = randomUUID();
+    await commitOne(probe, 1);
+    await waitFor('the relay to publish past the open event or hold back', async () => {
+      const heldBack = await metric(relayUrl, 'cqrs_relay_held_back_total');
+      return reader.of(probe).length > 0 || heldBack > heldBefore;
+    });
+    await finish(txFirst, 'COMMIT');
+    const after = randomUUID();
+    await commitOne(after, 1);
+    await waitFor('the relay to publish the event committed after', () => isPublished(after));
+    const { rows } = await stores.pool.query<{ published: boolean }>(
+      `SELECT published_at IS NOT NULL AS published FROM outbox
+        WHERE aggregate_id = $1 AND aggregate_version = 1`,
+      [product],
+    );
+    expect(rows[0]?.published, 'the first event was passed over for good').toBe(true);
+
+    await waitFor('both versions on the topic', () => reader.of(product).length >= 2, {
+      timeoutMs: 60_000,
+    });
+    expect(
+      reader.of(product),
+      'v2 was published while v1, at a lower position, was still uncommitted: stop at the first unsettled row',
+    ).toEqual([1, 2]);
+  });
 });
