@@ -90,6 +90,14 @@ function Trip(props: {
   </div>`;
 }
 
+/** The recent trips, newest first, each drawn as `card` draws it for the wiring. */
+const recentTrips = (trips: TripView[], card: (trip: TripView) => unknown) =>
+  html`<section>
+    <h2>Recent trips (newest first)</h2>
+    ${trips.length === 0 ? html`<p class="muted">No trips yet: book one.</p>` : null}
+    <div class="row">${trips.map(card)}</div>
+  </section>`;
+
 /** A trip of the monolith: one transaction, so its status and why, and no timeline of steps. */
 function MonolithTrip(props: { trip: TripView; traceUrl: string }) {
   const { trip } = props;
@@ -146,16 +154,10 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
         </p>
         ${bookButtons} ${alert}
       </section>
-      <section>
-        <h2>Recent trips (newest first)</h2>
-        ${(state.trips ?? []).length === 0 ? html`<p class="muted">No trips yet: book one.</p>` : null}
-        <div class="row">
-          ${(state.trips ?? []).map(
-            (trip) =>
-              html`<${MonolithTrip} key=${trip.tripId} trip=${trip} traceUrl=${traceUrl} />`,
-          )}
-        </div>
-      </section>`;
+      ${recentTrips(
+        state.trips ?? [],
+        (trip) => html`<${MonolithTrip} key=${trip.tripId} trip=${trip} traceUrl=${traceUrl} />`,
+      )}`;
   const faultsOf = (p: string) =>
     Object.entries(state.faults?.[p] ?? {})
       .filter(([, rule]) => rule)
@@ -225,22 +227,17 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
       </button>
       ${alert}
     </section>
-    <section>
-      <h2>Recent trips (newest first)</h2>
-      ${(state.trips ?? []).length === 0 ? html`<p class="muted">No trips yet: book one.</p>` : null}
-      <div class="row">
-        ${(state.trips ?? []).map(
-          (trip) =>
-            html`<${Trip}
-              key=${trip.tripId}
-              trip=${trip}
-              state=${state}
-              traceUrl=${traceUrl}
-              act=${(path: string) => {
-                act(path);
-              }}
-            />`,
-        )}
-      </div>
-    </section>`;
+    ${recentTrips(
+      state.trips ?? [],
+      (trip) =>
+        html`<${Trip}
+          key=${trip.tripId}
+          trip=${trip}
+          state=${state}
+          traceUrl=${traceUrl}
+          act=${(path: string) => {
+            act(path);
+          }}
+        />`,
+    )}`;
 }
