@@ -73,4 +73,28 @@ describe('the saga tab with the monolith', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await res.json()).toMatchObject({ code: 'not-in-this-wiring' });
   });
+
+  it('When the monolith comes up on an address the console last saw empty, then a booking right away reaches its modules, without waiting for a poll', async () => {
+    await monolith.kill();
+    // Polls a minute apart while no page watches: its only look found nothing there.
+    const idle = await startConsole({
+      CONSOLE_SAGA_ORCHESTRATOR_URL: monolith.urls.orchestrator,
+      CONSOLE_SAGA_FLIGHTS_URL: nowhere,
+      CONSOLE_SAGA_HOTELS_URL: nowhere,
+      CONSOLE_SAGA_CARS_URL: nowhere,
+      CONSOLE_SAGA_PAYMENTS_URL: nowhere,
+      CONSOLE_IDLE_POLL_MS: '60000',
+    });
+    cleanups.push(idle.stop);
+    await monolith.restart();
+
+    const res = await fetch(`${idle.url}/api/saga/trips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+    expect(res.status, await res.clone().text()).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'COMPLETED' });
+  });
 });

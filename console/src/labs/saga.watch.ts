@@ -56,14 +56,21 @@ export function sagaWatch(config: ConsoleConfig) {
   const participantUrl = (p: Participant) =>
     wiring === 'monolith' ? `${orchestrator}/${p}` : services[p];
 
+  /**
+   * Asked on every poll and before every action, not remembered: Ctrl-C and `up --monolith`
+   * put the other wiring on the same address within seconds, and a booking sent to the wrong
+   * one's admin routes would fail. One GET of /healthz, which no trace or log records.
+   */
+  const probeWiring = async () => {
+    const health = await poll<{ service?: string }>(`${orchestrator}/healthz`);
+    wiring =
+      health === undefined ? undefined : health.service === 'saga-monolith' ? 'monolith' : 'saga';
+    return wiring;
+  };
+
   const refresh = async () => {
-    // The wiring is fixed for a process's life; ask again only after the lab was away.
-    wiring ??= await poll<{ service?: string }>(`${orchestrator}/healthz`).then((health) =>
-      health === undefined ? undefined : health.service === 'saga-monolith' ? 'monolith' : 'saga',
-    );
-    if (wiring === 'monolith') {
+    if ((await probeWiring()) === 'monolith') {
       const trips = await poll<{ trips: unknown[] }>(`${orchestrator}/trips?limit=20`);
-      if (!trips) wiring = undefined;
       latest = {
         up: trips !== undefined,
         wiring: 'monolith',
@@ -81,7 +88,6 @@ export function sagaWatch(config: ConsoleConfig) {
     ]);
     // The definition is fixed for an orchestrator's life; ask again only after it was away.
     definition = trips ? defined : undefined;
-    if (!trips) wiring = undefined;
     latest = {
       up: trips !== undefined,
       wiring: 'saga',
@@ -93,8 +99,8 @@ export function sagaWatch(config: ConsoleConfig) {
   };
 
   /** Faults are set on the participants' services; the monolith's modules have none to break. */
-  const splitOnly = (what: string) => {
-    if (wiring === 'monolith')
+  const splitOnly = async (what: string) => {
+    if ((await probeWiring()) === 'monolith')
       throw new AppError(
         'not-in-this-wiring',
         409,
@@ -107,6 +113,7 @@ export function sagaWatch(config: ConsoleConfig) {
    * none, so its reservation is refused and the saga compensates what it already holds).
    */
   const bookTrip = async (soldOut: Participant | undefined) => {
+    await probeWiring();
     const stock = async (p: 'flights' | 'hotels' | 'cars') =>
       (
         await expectOk<{ id: string }>(
@@ -148,7 +155,7 @@ export function sagaWatch(config: ConsoleConfig) {
       target: (typeof PARTICIPANT_TARGETS)[number],
       fault: (typeof PARTICIPANT_FAULTS)[number],
     ) => {
-      splitOnly('take a fault');
+      await splitOnly('take a fault');
       return expectOk(
         `fault on ${participant}`,
         call('POST', `${services[participant]}/_chaos`, {
@@ -157,7 +164,7 @@ export function sagaWatch(config: ConsoleConfig) {
       );
     },
     clearFaults: async () => {
-      splitOnly('clear faults');
+      await splitOnly('clear faults');
       return Promise.all(
         PARTICIPANTS.map((p) =>
           expectOk(`clear ${p} faults`, call('DELETE', `${services[p]}/_chaos`)),
