@@ -201,7 +201,7 @@ export async function runBench(): Promise<number> {
     });
     notes.push(
       `Lag run: ${lag.sent} commands offered at ${lag.offeredRate.toFixed(0)}/s (at most ${LAG_RATE}/s and ${(LAG_LOAD_SHARE * 100).toFixed(0)}% of the ${capacity.toFixed(0)} req/s the command side sustained closed-loop with relay and projector running, after a warm-up round), ${lag.acceptedRate.toFixed(0)}/s accepted; lag p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms, ${lag.unseen} never seen within 10 s.${retried}${atTargetRate ? '' : ` Only a run offered ${LAG_RATE}/s and accepting it can meet the target, so that row is not met whatever the lag.`}`,
-      `Where the lag goes, from the services' own histograms over the lag run (bucket estimates; mean from sum/count): outbox insert → Kafka ack (relay) ${lag.relay}; outbox insert → applied in Redis (projector) ${lag.projector}; published → applied ≈ ${lag.publishedToApplied}. CPU per accepted command over the run (the services' own process_cpu_seconds_total): ${lag.cpu}. The probe: ${lag.probe}.`,
+      `Where the lag goes, from the services' own histograms over the lag run (bucket estimates; mean from sum/count): outbox insert → Kafka ack (relay) ${lag.relay}; outbox insert → applied in Redis (projector) ${lag.projector}; published → applied ≈ ${lag.publishedToApplied}. Inside the relay stage: ${lag.relayPhases}. CPU per accepted command over the run (the services' own process_cpu_seconds_total): ${lag.cpu}. The probe: ${lag.probe}.`,
     );
 
     // --- 3. Catch-up from a backlog --------------------------------------------------------------
@@ -378,17 +378,22 @@ interface Histogram {
   count: number;
 }
 
-async function histogram(url: string, name: string): Promise<Histogram> {
+/** One histogram from a service's /metrics; `label` picks one series, as `phase="claim"`. */
+async function histogram(url: string, name: string, label?: string): Promise<Histogram> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const buckets: [number, number][] = [];
   let sum = 0;
   let count = 0;
+  // prom-client writes `le` first, then the series' own labels.
+  const series = label ? `,${label}` : '';
   for (const line of text.split('\n')) {
-    const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
+    const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"${series}\\} (\\S+)$`).exec(line);
     if (bucket)
       buckets.push([bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2])]);
-    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
-    else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+    else if (line.startsWith(`${name}_sum${label ? `{${label}}` : ''} `))
+      sum = Number(line.slice(line.lastIndexOf(' ') + 1));
+    else if (line.startsWith(`${name}_count${label ? `{${label}}` : ''} `))
+      count = Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return { buckets, sum, count };
 }
@@ -463,6 +468,7 @@ export async function measureLag(
       histogram(urls.projector, 'cqrs_projector_lag_seconds'),
     ]);
   const [relayBefore, projectorBefore] = await histograms();
+  const phasesBefore = await relayPhases(urls.relay);
   const heldBackBefore = await metric(urls.relay, 'cqrs_relay_held_back_total');
   const services = Object.entries(urls);
   const cpuSeconds = () =>
@@ -530,6 +536,7 @@ export async function measureLag(
   await http.close();
   const [relayAfter, projectorAfter] = await histograms();
   const relay = histogramSince(relayBefore, relayAfter);
+  const phases = relayPhasesSince(phasesBefore, await relayPhases(urls.relay));
   const projector = histogramSince(projectorBefore, projectorAfter);
   const heldBack = (await metric(urls.relay, 'cqrs_relay_held_back_total')) - heldBackBefore;
   const serviceCpu = (await cpuSeconds()).map((after, i) => after - (serviceCpuBefore[i] ?? 0));
@@ -545,6 +552,7 @@ export async function measureLag(
     relay: `${describeHistogram(relay)}, ${heldBack} polls held back behind an older open transaction`,
     projector: describeHistogram(projector),
     publishedToApplied: `${ms(meanOf(projector) - meanOf(relay))} on average`,
+    relayPhases: describeRelayPhases(phases),
     cpu: services
       .map(
         ([name], i) =>
@@ -553,6 +561,38 @@ export async function measureLag(
       .join(', '),
     probe: `${probes} probes over ${(probedKeys / Math.max(1, probes)).toFixed(1)} pending views on average; the load generator and probe together used ${((cpu.user + cpu.system) / 1000 / elapsed / 10).toFixed(0)}% of one core`,
   };
+}
+
+/** The relay's `cqrs_relay_batch_phase_seconds` series: the event's wait, then the batch's round trips. */
+const RELAY_PHASES = ['waiting', 'claim', 'publish', 'mark', 'commit'] as const;
+type RelayPhases = Record<(typeof RELAY_PHASES)[number], Histogram>;
+
+async function relayPhases(url: string): Promise<RelayPhases> {
+  const series = await Promise.all(
+    RELAY_PHASES.map(async (phase) => [
+      phase,
+      await histogram(url, 'cqrs_relay_batch_phase_seconds', `phase="${phase}"`),
+    ]),
+  );
+  return Object.fromEntries(series) as RelayPhases;
+}
+
+const relayPhasesSince = (before: RelayPhases, after: RelayPhases) =>
+  Object.fromEntries(
+    RELAY_PHASES.map((phase) => [phase, histogramSince(before[phase], after[phase])]),
+  ) as RelayPhases;
+
+/**
+ * The relay stage split: how long an event waited for the batch that published it (the batch
+ * before it still running, or the poll's pause), then that batch's round trips: the claim and
+ * the publish, which end the relay stage at the Kafka ack, then the mark and the commit, which
+ * the next batch waits for. Means per event and per batch do not add up exactly, since a long
+ * batch carries more events.
+ */
+function describeRelayPhases({ waiting, claim, publish, mark, commit }: RelayPhases): string {
+  if (claim.count === 0) return 'no batch published';
+  const mean = (h: Histogram) => ms(h.sum / Math.max(1, h.count));
+  return `an event waited ${mean(waiting)} on average from its insert (its command still had to commit) to the start of the batch that published it; each of the ${claim.count} batches (${(waiting.count / claim.count).toFixed(1)} events on average) then took, in means, BEGIN and claim ${mean(claim)}, publish to the Kafka ack ${mean(publish)}, mark ${mean(mark)} and commit ${mean(commit)}`;
 }
 
 const PROFILE_SECONDS = 3;

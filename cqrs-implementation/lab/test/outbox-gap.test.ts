@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
 import { waitFor } from './wait.ts';
@@ -82,16 +83,24 @@ async function relayHasLookedAgain() {
   return probe;
 }
 
+/**
+ * Transaction A holds an earlier outbox position open (A's event written, not committed) while
+ * B commits a later one; resolves once the relay has seen B and held it back.
+ */
+async function heldBehindOpenTransaction() {
+  const a = randomUUID();
+  const b = randomUUID();
+  const txA = await begin();
+  await writeEvent(txA, a, 1);
+  const heldBefore = await heldBack();
+  await commitOne(b, 1);
+  await waitFor('the relay to hold B back', async () => (await heldBack()) > heldBefore);
+  return { a, b, txA };
+}
+
 describe('outbox gap', () => {
   it('When transaction A holds an earlier outbox position open while B commits a later one, then A is published after it commits, never skipped', async () => {
-    const a = randomUUID();
-    const b = randomUUID();
-    const txA = await begin();
-    await writeEvent(txA, a, 1);
-
-    const heldBefore = await heldBack();
-    await commitOne(b, 1);
-    await waitFor('the relay to hold B back', async () => (await heldBack()) > heldBefore);
+    const { a, b, txA } = await heldBehindOpenTransaction();
     // B is held back while A (older) might still commit before it: nothing is lost by waiting.
     expect(reader.of(b)).toEqual([]);
     expect(await unpublished([b])).toBe(1);
@@ -103,6 +112,40 @@ describe('outbox gap', () => {
       () => reader.of(a).length === 1 && reader.of(b).length === 1,
     );
     await untilMarkedPublished([a, b]);
+  });
+
+  it("When an event is held back 300 ms behind an open transaction, then the relay's metrics count that time as the event's wait for its batch", async () => {
+    const phase = (name: string, le?: string) =>
+      metric(
+        relayUrl,
+        `cqrs_relay_batch_phase_seconds_${le ? 'bucket' : 'count'}`,
+        le ? `le="${le}",phase="${name}"` : `phase="${name}"`,
+      );
+    /** Observations of a phase above 250 ms, and all of them. */
+    const waits = async () => ({
+      slow: (await phase('waiting')) - (await phase('waiting', '0.25')),
+      all: await phase('waiting'),
+    });
+    const batches = () => Promise.all(['claim', 'publish', 'mark', 'commit'].map((p) => phase(p)));
+    const waitsBefore = await waits();
+    const batchesBefore = await batches();
+
+    const { a, b, txA } = await heldBehindOpenTransaction();
+    // The injected fault: A's transaction stays open 300 ms after B committed.
+    await sleep(300);
+    await txA.query('COMMIT');
+    txA.release();
+    await untilMarkedPublished([a, b]);
+
+    // The batch is recorded just after its commit, which the test may see first.
+    await waitFor('B recorded as having waited over 250 ms', async () => {
+      return (await waits()).slow > waitsBefore.slow;
+    });
+    expect((await waits()).all - waitsBefore.all).toBeGreaterThanOrEqual(2);
+    // Every published batch records each of its round trips once.
+    const added = (await batches()).map((n, i) => n - (batchesBefore[i] ?? 0));
+    expect(added[0]).toBeGreaterThanOrEqual(1);
+    expect(new Set(added).size).toBe(1);
   });
 
   it('When transaction A rolls back after B committed a later position, then B is published and A never appears', async () => {

@@ -8,7 +8,7 @@ import {
 import type { Logger } from '@lab/shared/logging';
 import { withTransaction, type Pool } from '@lab/shared/pg';
 import { markPublished, type ClaimStrategy, type OutboxRow } from '../data-access/outbox-claim.ts';
-import { recordBatch } from '../infrastructure/relay-metrics.ts';
+import { recordBatch, type BatchTiming } from '../infrastructure/relay-metrics.ts';
 
 export interface RelayOptions {
   pool: Pool;
@@ -18,6 +18,9 @@ export interface RelayOptions {
   batchSize: number;
   logger: Logger;
 }
+
+/** Wall-clock milliseconds below the millisecond, comparable with the outbox's clock_timestamp(). */
+const now = () => performance.timeOrigin + performance.now();
 
 export type BatchOutcome = 'published' | 'idle' | 'held-back' | 'standby';
 
@@ -57,20 +60,27 @@ export function createRelay(options: RelayOptions) {
    */
   const relayBatch = async (): Promise<BatchOutcome> => {
     const kafkaProducer = await connect();
+    // When each of the batch's round trips ended: the lag's split in the relay's metrics.
+    const timing: BatchTiming = { began: now(), claimed: 0, acked: 0, marked: 0, committed: 0 };
     const claim = await withTransaction(pool, async (client) => {
       const claimed = await options.claim(client, options.batchSize);
+      timing.claimed = now();
       if (claimed.events.length > 0) {
         await publish(kafkaProducer, topic, claimed.events.map(eventMessage));
+        timing.acked = now();
         await markPublished(
           client,
           claimed.events.map((e) => e.position),
         );
+        timing.marked = now();
       }
       return claimed;
     });
+    timing.committed = now();
     recordBatch(
       claim.events.map((e) => e.occurredAt),
       claim.heldBack,
+      timing,
     );
     if (!claim.leader) return 'standby';
     if (claim.events.length >= options.batchSize) return 'published';

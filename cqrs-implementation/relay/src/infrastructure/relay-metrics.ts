@@ -14,6 +14,11 @@ const publishLag = histogram(
   'cqrs_relay_publish_lag_seconds',
   'From the outbox insert to the event acknowledged by Kafka',
 );
+const batchPhase = histogram(
+  'cqrs_relay_batch_phase_seconds',
+  "Where the relay's time goes: waiting (per event, from its insert to the start of the batch that publishes it), then each published batch's round trips: claim (BEGIN and the claim), publish (to the Kafka ack), mark, commit",
+  ['phase'],
+);
 const recent: { at: number; count: number }[] = [];
 gauge(
   'cqrs_relay_published_per_second',
@@ -26,12 +31,29 @@ gauge(
   },
 );
 
-/** One committed batch: the events it published and whether the gap held some back. */
-export function recordBatch(occurredAt: Date[], heldBack: number): void {
-  const now = Date.now();
-  for (const at of occurredAt) publishLag.observe((now - at.getTime()) / 1000);
+/** When each round trip of a batch ended, in wall-clock milliseconds (0: not reached). */
+export interface BatchTiming {
+  began: number;
+  claimed: number;
+  acked: number;
+  marked: number;
+  committed: number;
+}
+
+/** One committed batch: the events it published, whether the gap held some back, its timing. */
+export function recordBatch(occurredAt: Date[], heldBack: number, timing: BatchTiming): void {
+  for (const at of occurredAt) {
+    publishLag.observe((timing.acked - at.getTime()) / 1000);
+    batchPhase.observe({ phase: 'waiting' }, (timing.began - at.getTime()) / 1000);
+  }
+  if (occurredAt.length > 0) {
+    batchPhase.observe({ phase: 'claim' }, (timing.claimed - timing.began) / 1000);
+    batchPhase.observe({ phase: 'publish' }, (timing.acked - timing.claimed) / 1000);
+    batchPhase.observe({ phase: 'mark' }, (timing.marked - timing.acked) / 1000);
+    batchPhase.observe({ phase: 'commit' }, (timing.committed - timing.marked) / 1000);
+  }
   published.inc(occurredAt.length);
-  recent.push({ at: now, count: occurredAt.length });
+  recent.push({ at: Date.now(), count: occurredAt.length });
   if (heldBack > 0) heldBackTotal.inc();
 }
 
