@@ -232,39 +232,68 @@ describe('exactly one effect per step', () => {
 });
 
 describe('one failure domain per service', () => {
-  test('When the hotels process is killed, then the orchestrator and the other participants keep answering, and the trip is compensated', async () => {
+  /** Polls the trip until `step` has been attempted more than `times` times. */
+  const attemptedMoreThan = (tripId: string, name: string, times: number) =>
+    waitFor(`${name} attempted more than ${times} times`, async () => {
+      const trip = await getTrip(lab.urls.orchestrator, tripId);
+      return (step(trip, name)?.attempts ?? 0) > times ? trip : undefined;
+    });
+
+  test('When the hotels process is down for more attempts than the step allows, then the orchestrator and the other participants keep answering, the refused calls are not counted, and the trip COMPLETES once hotels is back', async () => {
     // Arrange
     const stock = await createStock(lab.urls, 2);
     await lab.services.hotels?.kill();
 
-    // Act: book while hotels is gone
+    // Act: book while hotels is gone; a refused connection is retried without being counted
     const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
-    const undoing = await waitForStatus(lab.urls.orchestrator, tripId, [
-      'COMPENSATED',
-      'COMPENSATION_STUCK',
-    ]);
+    const waiting = await attemptedMoreThan(tripId, 'reserve-hotel', 6);
     const ready = await Promise.all(
       (['orchestrator', 'flights', 'cars', 'payments'] as const).map(
         async (name) => (await fetch(`${lab.urls[name]}/readyz`)).status,
       ),
     );
     await lab.restartParticipant('hotels');
-    // A cancel-hotel that found no process retried past its limit: the operator's retry.
-    if (undoing.status === 'COMPENSATION_STUCK')
-      await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
     const trip = await waitForStatus(lab.urls.orchestrator, tripId);
 
-    // Assert
+    // Assert: more refusals than STEP_MAX_ATTEMPTS (4), and still no compensation
+    expect(waiting.status).toBe('PENDING');
+    expect(step(waiting, 'reserve-hotel')?.lastError).toContain('ECONNREFUSED');
     expect(ready).toEqual([200, 200, 200, 200]);
+    expect(trip.status).toBe('COMPLETED');
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
+  });
+
+  test('When flights is down while its hold must be undone, then cancel-flight waits for it without counting, and the trip ends COMPENSATED once flights is back, never STUCK', async () => {
+    // Arrange: hotels says no after 1 s, time enough to take flights down once it holds a seat
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.hotels, {
+      target: 'action',
+      faults: { reject: 1 },
+      latency: { p50Ms: 1000, p99Ms: 1000 },
+      next: 1,
+    });
+    const tripId = await bookTrip(lab.urls.orchestrator, tripRequest(stock));
+    await waitFor('the seat held', async () => {
+      const trip = await getTrip(lab.urls.orchestrator, tripId);
+      return step(trip, 'reserve-flight')?.state === 'SUCCEEDED';
+    });
+
+    // Act
+    await lab.services.flights?.kill();
+    const undoing = await attemptedMoreThan(tripId, 'cancel-flight', 7);
+    await lab.restartParticipant('flights');
+    const trip = await waitForStatus(lab.urls.orchestrator, tripId);
+
+    // Assert: more refusals than COMPENSATION_STUCK_AFTER (5), and still not STUCK
+    expect(undoing.status).toBe('COMPENSATING');
     expect(trip.status).toBe('COMPENSATED');
-    expect(step(trip, 'reserve-hotel')?.state).toBe('FAILED');
-    // Other tests in this file write reservations without a saga, so the check is this trip's.
-    for (const [url, id] of [
-      [lab.urls.flights, stock.flight],
-      [lab.urls.hotels, stock.hotel],
-      [lab.urls.cars, stock.car],
-    ] as const)
-      expect(await inventory(url, id)).toMatchObject({ held: 0, confirmed: 0, available: 2 });
-    expect((await fetch(`${lab.urls.payments}/charges/${tripId}`)).status).toBe(404);
+    expect(trip.failureReason).toContain('chaos-rejected');
+    // Hotels answered a plain no: nothing of it to undo.
+    expect(names(trip)).not.toContain('cancel-hotel');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({
+      held: 0,
+      confirmed: 0,
+      available: 2,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { neverConnected } from '@lab/shared/errors';
 import type { Answer } from '../domain/saga-policy.ts';
 import type { ParticipantCall } from '../domain/saga-definition.ts';
 
@@ -65,7 +66,12 @@ export class ParticipantClient {
         : error instanceof Error
           ? error.message
           : String(error);
-      return { error: `${call.participant}: ${why}`, participantMs: 0 };
+      return {
+        error: `${call.participant}: ${why}`,
+        participantMs: 0,
+        // A refused connection carried no request: the participant provably did nothing.
+        ...(!signal.aborted && neverConnected(error) && { unreached: true }),
+      };
     }
   }
 

@@ -9,6 +9,8 @@ export interface Answer {
   status?: number;
   code?: string;
   error?: string;
+  /** The call never reached the participant (its connection was refused), so it did nothing. */
+  unreached?: boolean;
 }
 
 /**

@@ -34,8 +34,10 @@ export interface RunnerDeps {
 
 interface Attempt {
   outcome: 'ok' | 'rejected' | 'transient';
-  /** The participant could not reach its own database: retried, but not counted as a failure. */
+  /** The participant was down, or could not reach its own database: retried, not counted. */
   unavailable: boolean;
+  /** The participant may have acted although no answer said so: a timeout, a dropped answer. */
+  ambiguous: boolean;
   error: string;
   attempts: number;
   budgetBase: number;
@@ -51,14 +53,16 @@ interface Compensation {
 
 /**
  * A participant answers 503 `dependency-unavailable` when its own database is unreachable
- * (restarting, failing over). That says nothing about the business outcome and will pass once
- * the database is back, so it must not use up the attempts that decide between retrying and
- * compensating: a restart of a participant's database would otherwise compensate trips that
- * were never refused, and leave their compensations STUCK because they could not reach it
- * either.
+ * (restarting, failing over), and refuses connections while its process is down (crashed,
+ * restarting, deploying). Neither says anything about the business outcome, and both pass once
+ * the participant is back, so they must not use up the attempts that decide between retrying
+ * and compensating: a restart would otherwise compensate trips that were never refused, and
+ * leave their compensations STUCK because they could not reach it either.
  */
 export function participantUnavailable(answer: Answer): boolean {
-  return answer.status === 503 && answer.code === 'dependency-unavailable';
+  return (
+    (answer.status === 503 && answer.code === 'dependency-unavailable') || answer.unreached === true
+  );
 }
 
 /**
@@ -179,7 +183,7 @@ export class SagaRunner {
           if (nextAttempt) started = { step: next.name, attempt: nextAttempt };
           continue;
         }
-        if (attempt.outcome === 'transient') ambiguousSteps.add(step.name);
+        if (attempt.ambiguous) ambiguousSteps.add(step.name);
         const ambiguous = ambiguousSteps.has(step.name);
         // Only counted attempts exhaust the step; the step's deadline bounds the rest, so a
         // participant whose database stays away longer than that still ends in compensation.
@@ -356,6 +360,8 @@ export class SagaRunner {
     return {
       outcome,
       unavailable,
+      // A refused connection is the one transient failure known to have had no effect.
+      ambiguous: outcome === 'transient' && answer.unreached !== true,
       error: answer.error ?? '',
       attempts: started.attempts,
       budgetBase: started.budgetBase,
@@ -366,7 +372,7 @@ export class SagaRunner {
 
   private async backoff(lease: Lease, name: string, attempt: Attempt, retry: StepRetrySettings) {
     await this.deps.log.attemptFailed(lease, name, attempt.error, {
-      ambiguous: attempt.outcome === 'transient',
+      ambiguous: attempt.ambiguous,
       uncounted: attempt.unavailable,
     });
     sagaMetrics.retries.inc({ step: name });
