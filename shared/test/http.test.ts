@@ -131,6 +131,20 @@ describe('HTTP behaviour every service shares', () => {
     expect((await problemOf(res)).code).toBe('route-not-found');
   });
 
+  it('When the path exists but not with that method, then 405 with the methods it takes in Allow', async () => {
+    for (const method of ['DELETE', 'PUT', 'PATCH']) {
+      const res = await fetch(`${service.url}/echo`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow'), method).toBe('POST');
+      const problem = await problemOf(res);
+      expect(problem.code).toBe('method-not-allowed');
+      expect(problem.detail).toBe(`/echo does not take ${method}; it takes POST.`);
+    }
+    const readiness = await fetch(`${service.url}/readyz`, { method: 'POST' });
+    expect(readiness.status).toBe(405);
+    expect(readiness.headers.get('allow')).toBe('GET, HEAD');
+  });
+
   it('When a handler throws an unknown error, then 500 without its message or stack', async () => {
     const res = await fetch(`${service.url}/boom`);
     expect(res.status).toBe(500);

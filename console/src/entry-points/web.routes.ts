@@ -51,12 +51,9 @@ export function webRoutes(app: Express): void {
     }
     res.type('text/javascript').send(code);
   });
-  app.get('/vendor/:file', (req, res, next) => {
+  app.get('/vendor/:file', (req, res) => {
     const path = VENDOR.get(req.params.file);
-    if (path === undefined) {
-      next();
-      return;
-    }
+    if (path === undefined) throw problems.notFound('The library');
     res.sendFile(path, { maxAge: '1h' });
   });
 }

@@ -150,9 +150,36 @@ function beforeRoutes(bodyLimit: string): RequestHandler {
   };
 }
 
+/** A route as Express 5's router keeps it: the only part of its stack this module reads. */
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match: (path: string) => unknown;
+}
+
 /**
- * An Express app with the behaviour every lab service shares: problem+json errors, a body
- * limit, JSON-only bodies, health, readiness and metrics. Services add only their routes.
+ * The methods the app's routes take on `path`, upper case (HEAD wherever GET is, as Express
+ * answers it): empty when no route matches the path. Read from the router's stack, so a route
+ * added anywhere is counted without a list kept beside it; only a request that matched no
+ * route pays for the walk.
+ */
+function methodsAllowed(app: Express, path: string): string[] {
+  const stack = (app as unknown as { router: { stack: RouteLayer[] } }).router.stack;
+  const methods = new Set<string>();
+  for (const layer of stack) {
+    if (!layer.route || !layer.match(path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) {
+      if (!on || method === '_all') continue;
+      methods.add(method.toUpperCase());
+      if (method === 'get') methods.add('HEAD');
+    }
+  }
+  return [...methods].sort();
+}
+
+/**
+ * An Express app with the behaviour every lab service shares: problem+json errors (404 for a
+ * path no route has, 405 with Allow for a method its routes do not take), a body limit,
+ * JSON-only bodies, health, readiness and metrics. Services add only their routes.
  */
 export function createApp(options: AppOptions): Express {
   const { logger, readiness = {} } = options;
@@ -197,8 +224,21 @@ export function createApp(options: AppOptions): Express {
 
   options.routes(app);
 
-  app.use((req, _res, next) => {
-    next(new AppError('route-not-found', 404, `There is no route ${req.method} ${req.path}.`));
+  app.use((req, res, next) => {
+    const allowed = methodsAllowed(app, req.path);
+    if (allowed.length === 0) {
+      next(new AppError('route-not-found', 404, `There is no route ${req.method} ${req.path}.`));
+      return;
+    }
+    // The path exists, the method does not: RFC 9110 asks for 405 and the methods that work.
+    res.set('Allow', allowed.join(', '));
+    next(
+      new AppError(
+        'method-not-allowed',
+        405,
+        `${req.path} does not take ${req.method}; it takes ${allowed.join(', ')}.`,
+      ),
+    );
   });
 
   const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
