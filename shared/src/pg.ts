@@ -62,8 +62,13 @@ export class PostgresNotAnswering extends Error {
 const NOT_ANSWERING = [
   new RegExp(`^${QUERY_TIMED_OUT}$`), // a query on an open connection got no answer
   /connection timeout/, // a new connection got no answer to its start-up
-  /^timeout exceeded when trying to connect/, // no pooled connection came free: all are stuck
 ];
+/**
+ * No pooled connection came free in time. Every one may be stuck on a server that stopped
+ * answering, or busy: waiting on a row lock another transaction holds, while the server
+ * answers everyone else. Only a probe can tell the two apart.
+ */
+const POOL_EXHAUSTED = 'timeout exceeded when trying to connect';
 /** How often an open breaker tries a connection of its own. */
 const PROBE_EVERY_MS = 1000;
 
@@ -152,7 +157,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * A circuit breaker on the pool, for a server that stops answering with its sockets open
  * (frozen, swapped out, behind a partition that drops packets). The first request after that
  * waits out a timeout; without a breaker so would every later one, each holding a connection
- * or a place in the pool's queue. A timeout opens the breaker: checkouts fail at once with
+ * or a place in the pool's queue. A query or connection timeout opens the breaker (a wait for
+ * a free pooled connection only once a probe also gets no answer): checkouts fail at once with
  * PostgresNotAnswering (a 503), readiness says so, and a probe connection of the breaker's own,
  * with short timeouts, asks every second; its first answer closes the breaker. A server that
  * refuses connections (stopped, restarting) fails fast anyway and opens nothing. Not opossum,
@@ -161,39 +167,57 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  */
 function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
   let open = false;
+  let verifying = false;
   // A pool being ended (shutdown) stops probing.
   const ended = () => pool.ending;
+  /** One connection of the breaker's own, with short timeouts: does the server answer? */
+  const answers = async (): Promise<boolean> => {
+    const client = new pg.Client({
+      ...pool.options,
+      connectionTimeoutMillis: PROBE_EVERY_MS,
+      query_timeout: PROBE_EVERY_MS,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
   const probe = async () => {
     while (open && !ended()) {
       // Unreferenced: an open breaker never keeps a stopping process alive.
       await sleep(PROBE_EVERY_MS, undefined, { ref: false });
-      const client = new pg.Client({
-        ...pool.options,
-        connectionTimeoutMillis: PROBE_EVERY_MS,
-        query_timeout: PROBE_EVERY_MS,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        await client.query('SELECT 1');
-        open = false;
-        logger?.warn('PostgreSQL answers again; the pool breaker is closed');
-      } catch {
-        // Still not answering: the next probe in a second.
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      if (!(await answers())) continue; // still not answering: the next probe in a second
+      open = false;
+      logger?.warn('PostgreSQL answers again; the pool breaker is closed');
     }
   };
-  const trip = (error: unknown) => {
-    if (open || ended() || !(error instanceof Error)) return;
-    if (!NOT_ANSWERING.some((pattern) => pattern.test(error.message))) return;
+  const openBreaker = (error: Error) => {
+    if (open || ended()) return;
     open = true;
     logger?.warn(
       { err: error },
       'PostgreSQL is not answering; the pool breaker is open: requests fail at once until a probe gets an answer',
     );
     void probe();
+  };
+  const trip = (error: unknown) => {
+    if (open || ended() || !(error instanceof Error)) return;
+    if (NOT_ANSWERING.some((pattern) => pattern.test(error.message))) openBreaker(error);
+    else if (error.message.startsWith(POOL_EXHAUSTED) && !verifying) {
+      // A busy pool is not a server away: opening on it would refuse every request, and
+      // report PostgreSQL down, because one row is locked. The request still gets its 503.
+      verifying = true;
+      void answers().then((answered) => {
+        verifying = false;
+        if (!answered) openBreaker(error);
+      });
+    }
   };
   // A query that timed out reaches here as the error its client was released with (pool.query
   // releases it so, withTransaction too); a connection that never came, from connect below.

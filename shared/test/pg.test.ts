@@ -150,4 +150,34 @@ describe('pg', () => {
       await admin.end();
     }
   });
+
+  it('When every pooled connection waits on a lock, then a checkout that times out fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const pool = createPool(adminUrl, { max: 1, connectionTimeoutMillis: 300, logger });
+    const holder = new pg.Client({ connectionString: adminUrl });
+    const lock = 7_301_001;
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [lock]);
+      // The pool's one connection queues behind the holder's lock.
+      const waiting = pool.query('SELECT pg_advisory_xact_lock($1)', [lock]);
+      const exhausted = await pool.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await holder.query('SELECT pg_advisory_unlock($1)', [lock]);
+      await waiting;
+
+      // 503 for the request that found no connection, as for any dependency it cannot reach.
+      expect((exhausted as Error).message).toMatch(/timeout exceeded when trying to connect/);
+      expect(isDependencyUnavailable(exhausted)).toBe(true);
+      // An open breaker would refuse this at once, and for at least a second.
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(warnings.join('')).not.toMatch(/breaker is open/);
+    } finally {
+      await holder.end();
+      await pool.end();
+    }
+  });
 });
