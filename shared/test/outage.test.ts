@@ -371,7 +371,7 @@ describe('isDependencyUnavailable: driver errors an outage produces', () => {
     }
   });
 
-  it('When kafkajs gives up on an unreachable broker or one without a leader yet, then it is unavailable; an authorization refusal is not', () => {
+  it('When kafkajs gives up on an unreachable broker, one without a leader yet or one it never finished connecting to, then it is unavailable; an authorization refusal is not', () => {
     // kafkajs's declared constructor types omit the options its errors are built with.
     const make = (Class: unknown, ...args: unknown[]) =>
       Reflect.construct(Class as new (...params: unknown[]) => Error, args);
@@ -395,6 +395,9 @@ describe('isDependencyUnavailable: driver errors an outage produces', () => {
     expect(isDependencyUnavailable(protocol('LEADER_NOT_AVAILABLE', true))).toBe(true);
     expect(isDependencyUnavailable(protocol('NOT_COORDINATOR_FOR_GROUP', true))).toBe(true);
     expect(isDependencyUnavailable(protocol('TOPIC_AUTHORIZATION_FAILED', false))).toBe(false);
+    // What kafkajs's Broker throws (src/broker/index.js) for a request on a connection to a
+    // frozen broker that never completed.
+    expect(isDependencyUnavailable(new Error('Broker not connected'))).toBe(true);
   });
 
   it('When every address of a host refuses, then it is unavailable; a bug is never', () => {

@@ -195,6 +195,9 @@ const UNAVAILABLE_MESSAGES = [
   // Redis replies that mean "not now": loading its dataset after a restart, a replica that
   // lost its primary, a cluster mid-failover.
   /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN) /,
+  // kafkajs: a plain Error from a request to a broker whose connection never completed (it
+  // is frozen, or went away while the client still knew it).
+  /^Broker not connected$/,
 ];
 
 /** The 503 for an unreachable dependency: the client should come back after `retryAfterSeconds`. */
