@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './wait.ts';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
-import { isolatedNamespace, startStack, type Stack, stopAllStacks } from '../src/services.ts';
+import { spawnService } from '@lab/shared/testkit';
+import {
+  ENTRIES,
+  isolatedNamespace,
+  serviceEnv,
+  startStack,
+  type Stack,
+  stopAllStacks,
+} from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 import { startPrivateBroker } from './private-broker.ts';
@@ -82,6 +90,52 @@ describe('Kafka outage', () => {
       for (const name of ['relay', 'projector'] as const) {
         expect(stack.services[name]?.alive(), `${name} alive`).toBe(true);
         expect((await fetch(`${stack.url(name)}/readyz`)).status).toBe(200);
+      }
+    },
+  );
+
+  it(
+    'When the projector starts while the broker is down, then it listens, /readyz says it is not consuming yet, and it becomes ready by itself once the broker is back',
+    { timeout: 300_000 },
+    async () => {
+      await stack.kill('projector');
+      await broker.stop('SIGKILL');
+      // Ready is what this test waits for, so the start waits only for the port.
+      const projector = await spawnService({
+        entry: ENTRIES.projector,
+        env: serviceEnv(stack.ns),
+        readyPath: '/healthz',
+        timeoutMs: 120_000,
+      });
+      try {
+        const waiting = await fetch(`${projector.url}/readyz`);
+        const { checks } = (await waiting.json()) as { checks: Record<string, string> };
+        expect(waiting.status).toBe(503);
+        expect(checks).toMatchObject({ redis: 'up' });
+        expect(checks.consuming).toMatch(/not consuming the event topic yet/);
+
+        await broker.restart();
+        await waitFor(
+          'the projector ready',
+          async () => (await fetch(`${projector.url}/readyz`)).status === 200,
+          { timeoutMs: 120_000 },
+        );
+        // Consuming: an event published now reaches the read model.
+        const created = await commandClient(stack.url('command')).createProduct({
+          sku: 'after-a-cold-start',
+          name: 'After a cold start',
+          priceCents: 700,
+          stock: 3,
+        });
+        await waitFor(
+          'the new product in the read model',
+          async () =>
+            (await fetch(`${stack.url('query')}/products/${created.body.id}`)).status === 200,
+          { timeoutMs: 60_000 },
+        );
+        expect(projector.alive()).toBe(true);
+      } finally {
+        await projector.stop();
       }
     },
   );

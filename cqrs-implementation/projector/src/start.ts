@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withExerciseSeams } from '@lab/shared/exercise';
+import { isDependencyUnavailable } from '@lab/shared/errors';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
@@ -51,32 +52,6 @@ const extra = createProjection(redis, config.REDIS_KEY_PREFIX);
 
 const healer = createHealer({ kafka, topic, groupId, store, logger });
 
-// A broker that is starting (or a topic whose leader is still being elected) refuses the
-// first requests; that is a reason to try again shortly, not to exit.
-const consumer = await (async () => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startProjector({
-        kafka,
-        topic,
-        groupId,
-        store,
-        logger,
-        sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
-        chaos,
-        extra,
-        healer,
-      });
-    } catch (error) {
-      if (attempt >= 30) throw error;
-      logger.warn({ err: error, attempt }, 'cannot start consuming yet; retrying');
-      await sleep(Math.min(2000, 200 * attempt));
-    }
-  }
-})();
-
-await keepEventLog(kafka, topic, logger);
-
 // The store can forget the read model while no event flows (a Redis restarted empty keeps
 // nothing on these machines): look at the checkpoint at start, on every reconnect and
 // periodically, not only when the next event fails to apply.
@@ -85,27 +60,33 @@ const checkCheckpoint = () => {
     logger.warn({ err: error }, 'cannot check the read-model checkpoint; will retry');
   });
 };
-checkCheckpoint();
-redis.on('ready', checkCheckpoint);
-
 let stopping = false;
+const stopped = () => stopping;
 const rebuildSteps = createRebuildSteps({
   kafka,
   topic,
   groupId,
   store,
   logger,
-  stopped: () => stopping,
+  stopped,
   pauseMs: chaos.rebuildPauseMs,
 });
-const checkpointTimer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
-checkpointTimer.unref();
+// Started once consuming; cleared on shutdown, whenever that comes.
+const checkpoints: { timer?: NodeJS.Timeout } = {};
 
 const position = consumerPosition(kafka, topic, groupId);
+let consumer: Awaited<ReturnType<typeof startProjector>> | undefined;
 const app = createApp({
   service: 'projector',
   logger,
-  readiness: { redis: () => redis.ping() },
+  readiness: {
+    redis: () => redis.ping(),
+    // Listening from the start, so a broker away at boot shows here instead of as a closed port.
+    consuming: () =>
+      consumer
+        ? Promise.resolve()
+        : Promise.reject(new Error('not consuming the event topic yet: is Kafka reachable?')),
+  },
   routes: (routes) => {
     adminRoutes(
       routes,
@@ -124,10 +105,12 @@ onShutdown(
   [
     async () => {
       stopping = true;
-      clearInterval(checkpointTimer);
+      clearInterval(checkpoints.timer);
       await healer.stop();
     },
-    () => consumer.stop(),
+    async () => {
+      await consumer?.stop();
+    },
     () => lagGauge.close(),
     () => position.close(),
     // QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must
@@ -141,3 +124,33 @@ onShutdown(
       ),
   ],
 );
+
+// A broker that is starting, unreachable (a topic whose leader is still being elected, a
+// broker not up yet) refuses the first requests; that is a reason to keep trying, with
+// /readyz saying why, not to exit. Anything else (a bug, a bad setting) gives up after a while.
+for (let attempt = 1; !consumer && !stopped(); attempt++) {
+  try {
+    consumer = await startProjector({
+      kafka,
+      topic,
+      groupId,
+      store,
+      logger,
+      sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
+      chaos,
+      extra,
+      healer,
+    });
+  } catch (error) {
+    if (attempt >= 30 && !isDependencyUnavailable(error)) throw error;
+    logger.warn({ err: error, attempt }, 'cannot start consuming yet; retrying');
+    await sleep(Math.min(2000, 200 * attempt));
+  }
+}
+
+await keepEventLog(kafka, topic, logger);
+
+checkCheckpoint();
+redis.on('ready', checkCheckpoint);
+checkpoints.timer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
+checkpoints.timer.unref();

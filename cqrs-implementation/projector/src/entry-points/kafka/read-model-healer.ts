@@ -45,8 +45,9 @@ export interface HealerOptions {
  */
 export async function keepEventLog(kafka: Kafka, topic: string, logger: Logger): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    // Inside the try: a broker gone since the consumer started is a warning, not an exit.
+    await admin.connect();
     await admin.alterConfigs({
       validateOnly: false,
       resources: [
