@@ -60,6 +60,13 @@ describe('Kafka outage', () => {
 
       await broker.stop('SIGKILL');
       const placedWhileDown = load.ledger.placed;
+      // Up, but not ready: neither can do its work without the broker.
+      for (const name of ['relay', 'projector'] as const)
+        await waitFor(`${name} /readyz naming kafka`, async () => {
+          const res = await fetch(`${stack.url(name)}/readyz`);
+          const { checks } = (await res.json()) as { checks: Record<string, string> };
+          return res.status === 503 && checks.kafka?.startsWith('down');
+        });
       // The write side does not need Kafka: commands keep succeeding and the outbox fills up.
       await waitFor(
         'commands accepted while Kafka is down',

@@ -86,6 +86,9 @@ const app = createApp({
       consumer
         ? Promise.resolve()
         : Promise.reject(new Error('not consuming the event topic yet: is Kafka reachable?')),
+    kafka: async () => {
+      if ((await position.read()) === null) throw new Error('Kafka does not answer');
+    },
   },
   routes: (routes) => {
     adminRoutes(

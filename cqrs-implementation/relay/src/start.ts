@@ -51,7 +51,13 @@ const ends = topicEnds(kafka, topic);
 const app = createApp({
   service: 'relay',
   logger,
-  readiness: { postgres: () => pool.query('SELECT 1') },
+  readiness: {
+    postgres: () => pool.query('SELECT 1'),
+    // The relay's work is publishing: with the broker away it serves nothing.
+    kafka: async () => {
+      if ((await ends.read()) === null) throw new Error('Kafka does not answer');
+    },
+  },
   routes: (routes) => {
     statusRoutes(routes, { pool, topic, ends });
   },
