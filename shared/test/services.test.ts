@@ -4,11 +4,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { namesStartingWith, serviceGroup, uniqueName } from '../src/testkit/index.ts';
+import { namesStartingWith, serviceGroup, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const run = promisify(execFile);
 const echo = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
 const owner = new URL('./fixtures/owner.ts', import.meta.url).pathname;
+const signalledOwner = new URL('./fixtures/signalled-owner.ts', import.meta.url).pathname;
 const databaseUrl = process.env.DATABASE_URL ?? '';
 const redisUrl = process.env.REDIS_URL ?? '';
 const kafkaBrokers = process.env.KAFKA_BROKERS ?? '';
@@ -92,5 +93,26 @@ describe('service group', () => {
 
     expect(exit).toBe(1);
     expect(await namesStartingWith(name, { databaseUrl })).toEqual([]);
+  });
+
+  it('When a process owning Redis keys is stopped by SIGTERM while its service writes them, then the service dies before the keys are deleted, and none is left', async () => {
+    const prefix = `${uniqueName('signalled')}:`;
+
+    const failure = (await run(process.execPath, [signalledOwner, redisUrl, prefix]).catch(
+      (error: unknown) => error,
+    )) as { code?: number; stdout?: string };
+    const { pid } = JSON.parse(failure.stdout ?? '{}') as { pid?: number };
+    await waitFor('the writing service gone', () => {
+      try {
+        process.kill(pid ?? 0, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
+    expect(failure.code).toBe(143);
+    expect(pid).toBeGreaterThan(0);
+    expect(await namesStartingWith(prefix, { redisUrl })).toEqual([]);
   });
 });

@@ -62,7 +62,9 @@ const compileCache = fileURLToPath(
 );
 const running = new Set<ChildProcess>();
 // A test that fails half-way must not leave services running into the next test file.
-process.once('exit', () => {
+// First among the exit handlers: the one that drops what the process owned (resources.ts)
+// must not find a service still writing into it, which would put back what it deleted.
+process.prependOnceListener('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
