@@ -128,9 +128,9 @@ onShutdown(
   ],
 );
 
-// A broker that is starting, unreachable (a topic whose leader is still being elected, a
-// broker not up yet) refuses the first requests; that is a reason to keep trying, with
-// /readyz saying why, not to exit. Anything else (a bug, a bad setting) gives up after a while.
+// A broker that is starting or away (not up yet, a topic whose leader is still being elected)
+// refuses the first requests: a reason to keep trying, with /readyz saying why, not to exit.
+// Anything else (a bug, a bad setting) gives up after 30 tries.
 for (let attempt = 1; !consumer && !stopped(); attempt++) {
   try {
     consumer = await startProjector({
@@ -151,9 +151,13 @@ for (let attempt = 1; !consumer && !stopped(); attempt++) {
   }
 }
 
-await keepEventLog(kafka, topic, logger);
-
-checkCheckpoint();
-redis.on('ready', checkCheckpoint);
-checkpoints.timer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
-checkpoints.timer.unref();
+if (stopped()) {
+  // Shut down while starting: a consumer that joined after the shutdown hook ran leaves too.
+  await consumer?.stop();
+} else {
+  await keepEventLog(kafka, topic, logger);
+  checkCheckpoint();
+  redis.on('ready', checkCheckpoint);
+  checkpoints.timer = setInterval(checkCheckpoint, config.PROJECTOR_CHECKPOINT_CHECK_MS);
+  checkpoints.timer.unref();
+}
