@@ -3,7 +3,7 @@ import { startPrivateRedis, type PrivateRedis } from '@lab/shared/testkit';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
 import { isolatedNamespace, startStack, stopAllStacks, type Stack } from '../src/services.ts';
-import { openStores, type Stores } from './helpers.ts';
+import { closeOnPrivateRedis, openStores, type Stores } from './helpers.ts';
 import { startCommandLoad } from './load.ts';
 import { waitFor } from './wait.ts';
 
@@ -30,19 +30,8 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await stopAllStacks();
-  // Unset when the set-up failed before making them.
-  const server = redis as PrivateRedis | undefined;
-  const opened = stores as Stores | undefined;
   // The namespace's keys live on the private Redis: it must answer for the clean-up.
-  try {
-    await server?.start();
-    if (opened) {
-      await waitFor('the test client to reconnect', () => opened.redis.status === 'ready');
-      await opened.close();
-    }
-  } finally {
-    await server?.destroy();
-  }
+  await closeOnPrivateRedis(redis, stores);
 });
 
 interface Seen {

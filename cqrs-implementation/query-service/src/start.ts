@@ -7,6 +7,7 @@ import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
 import { createRedis } from '@lab/shared/redis';
 import { readConfig } from './config.ts';
+import { createNearCache } from './data-access/near-cache.ts';
 import { createReadModelRepository } from './data-access/read-model.repository.ts';
 import { readRoutes } from './entry-points/api/read.routes.ts';
 import { querySeams } from './seams.ts';
@@ -18,7 +19,17 @@ const redis = createRedis(config.REDIS_URL, { logger });
 // the commands of one event-loop turn as a pipeline, saving Redis and this service a pair of
 // system calls per request. Each read is still its own atomic script.
 redis.options.enableAutoPipelining = true;
-const readModel = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
+// Most reads are repeats of a document nothing has changed since: those are answered from
+// memory, and Redis tells the cache when the projector changes one.
+const nearCache =
+  config.NEAR_CACHE_MB > 0
+    ? createNearCache(redis, `${config.REDIS_KEY_PREFIX}cqrs:`, {
+        maxBytes: config.NEAR_CACHE_MB * 1024 * 1024,
+        ttlMs: config.NEAR_CACHE_TTL_MS,
+        logger,
+      })
+    : undefined;
+const readModel = createReadModelRepository(redis, config.REDIS_KEY_PREFIX, nearCache);
 
 const { waitForToken } = await withExerciseSeams('query-service', querySeams, config, logger);
 
@@ -39,6 +50,10 @@ onShutdown(
   logger,
   [server],
   [
+    () => {
+      nearCache?.close();
+      return Promise.resolve();
+    },
     () =>
       redis.quit().then(
         () => undefined,

@@ -1,4 +1,5 @@
 import type { Redis } from '@lab/shared/redis';
+import type { NearCache } from './near-cache.ts';
 
 /**
  * Reads the read models the projector writes. The key layout is documented in the projector's
@@ -76,23 +77,57 @@ export const FIRST_PAGE = 20;
 /** The page size the projector keeps the best-sellers' first page at (its TOP_PAGE). */
 export const TOP_PAGE = 10;
 
-export function createReadModelRepository(redis: Redis, prefix: string) {
+/**
+ * With a near cache, the three reads most requests make (a view, a customer's first page, the
+ * best-sellers' page) are answered from memory when nothing changed them since; `uncached` is
+ * the same repository reading Redis every time, for reads that must see it (a consistency
+ * token's).
+ */
+export function createReadModelRepository(
+  redis: Redis,
+  prefix: string,
+  nearCache?: NearCache,
+): ReadModelRepository & { uncached: ReadModelRepository } {
   for (const [name, lua] of Object.entries(SCRIPTS))
     redis.defineCommand(name, { numberOfKeys: 0, lua });
   const scripts = redis as unknown as Record<keyof typeof SCRIPTS, Script>;
   const call = (name: keyof typeof SCRIPTS, ...args: (string | number)[]) =>
     scripts[name].call(redis, `${prefix}cqrs:`, ...args);
+  return {
+    ...reads(call, nearCache),
+    uncached: reads(call, nearCache && { read: (_key, load) => nearCache.bypass(load) }),
+  };
+}
+
+type Remember = Pick<NearCache, 'read'>;
+
+function reads(
+  call: (name: keyof typeof SCRIPTS, ...args: (string | number)[]) => Promise<unknown>,
+  nearCache: Remember | undefined,
+) {
+  // Keyed like the Redis key below its generation; a document is its own size, near enough.
+  const remembered = <T extends object | string>(
+    key: string,
+    load: () => Promise<T | undefined>,
+    size: (value: T) => number,
+  ) => (nearCache ? nearCache.read(key, load, size) : load());
   // A view document is stored in the shape the API answers with, so it travels as text from
   // Redis to the socket: parsing it only to serialise it again would be the read side's
   // biggest cost. An id whose document is missing (a rebuild in progress) is left out.
   const present = (docs: string[]) => docs.filter(Boolean);
 
   return {
-    async view(kind: ViewKind, id: string): Promise<string | undefined> {
-      const [doc, complete] = (await call('cqrsGetView', kind, id)) as [string | null, number];
-      if (doc) return doc;
-      if (!complete) throw new ReadModelIncomplete();
-      return undefined;
+    view(kind: ViewKind, id: string): Promise<string | undefined> {
+      return remembered(
+        `${kind}:${id}`,
+        async () => {
+          const [doc, complete] = (await call('cqrsGetView', kind, id)) as [string | null, number];
+          if (doc) return doc;
+          if (!complete) throw new ReadModelIncomplete();
+          return undefined;
+        },
+        (doc) => doc.length,
+      );
     },
     async versions(aggregates: readonly (readonly [ViewKind, string])[]): Promise<number[]> {
       return (await call('cqrsVersions', ...aggregates.flat())) as number[];
@@ -116,25 +151,35 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
      * Undefined when the store holds no such page (a customer without orders), so the caller
      * asks customerOrders, which knows an empty list from a read model still being restored.
      */
-    async customerFirstPage(
-      customerId: string,
-    ): Promise<{ items: string; next: string } | undefined> {
-      const [items, next, complete] = (await call('cqrsCustomerFirstPage', customerId)) as [
-        string | null,
-        string | null,
-        number,
-      ];
-      if (!complete) throw new ReadModelIncomplete();
-      return items === null ? undefined : { items, next: next ?? '' };
+    customerFirstPage(customerId: string): Promise<{ items: string; next: string } | undefined> {
+      return remembered(
+        `customer:${customerId}:first-page`,
+        async () => {
+          const [items, next, complete] = (await call('cqrsCustomerFirstPage', customerId)) as [
+            string | null,
+            string | null,
+            number,
+          ];
+          if (!complete) throw new ReadModelIncomplete();
+          return items === null ? undefined : { items, next: next ?? '' };
+        },
+        (page) => page.items.length + page.next.length,
+      );
     },
     /**
      * The TOP_PAGE best-sellers' docs as the projector stored them, joined by commas; undefined
      * when the store holds no such page (no product yet), so the caller asks topProducts.
      */
-    async topProductsPage(): Promise<string | undefined> {
-      const [docs, complete] = (await call('cqrsTopProductsPage')) as [string | null, number];
-      if (!complete) throw new ReadModelIncomplete();
-      return docs ?? undefined;
+    topProductsPage(): Promise<string | undefined> {
+      return remembered(
+        'top-products:first-page',
+        async () => {
+          const [docs, complete] = (await call('cqrsTopProductsPage')) as [string | null, number];
+          if (!complete) throw new ReadModelIncomplete();
+          return docs ?? undefined;
+        },
+        (docs) => docs.length,
+      );
     },
     async topProducts(limit: number): Promise<string[]> {
       const [docs, complete] = (await call('cqrsTopProducts', limit)) as [string[], number];
@@ -144,4 +189,4 @@ export function createReadModelRepository(redis: Redis, prefix: string) {
   };
 }
 
-export type ReadModelRepository = ReturnType<typeof createReadModelRepository>;
+export type ReadModelRepository = ReturnType<typeof reads>;

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'cqrs-query',
+    // Three files at a time, as every project of the root run (see the root vitest.config.ts).
+    maxWorkers: Number(process.env.LAB_TEST_WORKERS ?? 3),
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
