@@ -2,7 +2,8 @@
  * `pnpm bench`: runs every built lab's benchmark (`pnpm lab <lab> bench`), each of which
  * writes `<lab>/lab/bench/results.json` and `<lab>/lab/bench/REPORT.md`, then gathers the reports
  * into BENCHMARKS.md. Figures are ratios against baselines measured in the same run, so
- * they mean the same on a laptop and on a 2-core CI machine.
+ * they mean the same on a laptop and on a 2-core CI machine. `pnpm bench cqrs` runs one lab
+ * and gathers its new report with the others' last ones: each report says when it ran.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,28 +11,35 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const only = process.argv.slice(2);
-const labs = (
-  [
-    ['cqrs', 'cqrs-implementation'],
-    ['saga', 'saga-orchestrator'],
-    ['resilience', 'resilience-lab'],
-  ] as const
-).filter(([name]) => only.length === 0 || only.includes(name));
+const labs = [
+  ['cqrs', 'cqrs-implementation'],
+  ['saga', 'saga-orchestrator'],
+  ['resilience', 'resilience-lab'],
+] as const;
+const unknown = only.filter((name) => !labs.some(([lab]) => lab === name));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `No lab named ${unknown.join(', ')}: pnpm bench [cqrs] [saga] [resilience]\n`,
+  );
+  process.exit(2);
+}
 
 const sections: string[] = [
   '# Benchmarks',
   '',
-  `Run on ${new Date().toISOString()}, Node ${process.version}.`,
+  "Each section is its lab's last benchmark report and says when it ran: `pnpm bench` runs every lab's, `pnpm bench <lab>` one lab's. Compare figures within a section only, since ratios are measured within one run.",
   '',
 ];
 let failed = false;
 for (const [name, dir] of labs) {
   if (!existsSync(join(root, dir, 'lab', 'src', 'cli.ts'))) continue;
-  process.stdout.write(`\n== bench: ${name} ==\n`);
-  const result = spawnSync(process.execPath, [join(root, 'scripts', 'lab.ts'), name, 'bench'], {
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) failed = true;
+  if (only.length === 0 || only.some((lab) => lab === name)) {
+    process.stdout.write(`\n== bench: ${name} ==\n`);
+    const result = spawnSync(process.execPath, [join(root, 'scripts', 'lab.ts'), name, 'bench'], {
+      stdio: 'inherit',
+    });
+    if (result.status !== 0) failed = true;
+  }
   const report = join(root, dir, 'lab', 'bench', 'REPORT.md');
   if (existsSync(report)) sections.push(readFileSync(report, 'utf8'), '');
 }
