@@ -138,6 +138,28 @@ describe('The near cache', () => {
     });
   });
 
+  it('When Redis freezes, then a document in memory is still answered, since nothing can change it meanwhile, and any other read gets 503 after the command timeout', async () => {
+    const kept = await newProduct(7);
+    // Read only with its token so far, which never keeps a document.
+    const other = await newProduct(8);
+    await cachedRead(kept.id);
+
+    redis.freeze();
+    try {
+      const fromMemory = await queries.get<{ stock: number }>(`/products/${kept.id}`);
+      expect(fromMemory.status).toBe(200);
+      expect(fromMemory.body.stock).toBe(7);
+      const fromRedis = await queries.get<{ code?: string }>(`/products/${other.id}`);
+      expect(fromRedis.status).toBe(503);
+      expect(fromRedis.body.code).toBe('dependency-unavailable');
+      expect(fromRedis.headers.get('retry-after')).not.toBeNull();
+      for (const name of ['query', 'projector'] as const)
+        expect((await fetch(`${stack.url(name)}/readyz`)).status).toBe(503);
+    } finally {
+      redis.thaw();
+    }
+  });
+
   it('When Redis restarts, then memory stops answering while it is away and answers again once tracking is back', async () => {
     const product = await newProduct(6);
     await cachedRead(product.id);
