@@ -263,6 +263,37 @@ describe('one failure domain per service', () => {
     expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, confirmed: 1 });
   });
 
+  test('When the hotels process stays down past the step deadline, then reserve-hotel fails on refusals alone, the trip is COMPENSATED, and hotels, never reached, is asked to undo nothing', async () => {
+    // Arrange
+    const stock = await createStock(lab.urls, 2);
+    await lab.services.hotels?.kill();
+
+    // Act: every call to hotels is refused until the step's deadline (15 s here) passes
+    let trip: Trip;
+    try {
+      trip = await waitForStatus(
+        lab.urls.orchestrator,
+        await bookTrip(lab.urls.orchestrator, tripRequest(stock)),
+        undefined,
+        60_000,
+      );
+    } finally {
+      await lab.restartParticipant('hotels');
+    }
+
+    // Assert: a refused call never reached hotels, so nothing there is ambiguous or undone
+    expect(trip.status).toBe('COMPENSATED');
+    expect(step(trip, 'reserve-hotel')?.state).toBe('FAILED');
+    expect(trip.failureReason).toBe('reserve-hotel: step deadline exceeded');
+    expect(names(trip)).toContain('cancel-flight');
+    expect(names(trip)).not.toContain('cancel-hotel');
+    expect(await inventory(lab.urls.flights, stock.flight)).toMatchObject({
+      held: 0,
+      available: 2,
+    });
+    expect(await inventory(lab.urls.hotels, stock.hotel)).toMatchObject({ held: 0, available: 2 });
+  });
+
   test('When flights is down while its hold must be undone, then cancel-flight waits for it without counting, and the trip ends COMPENSATED once flights is back, never STUCK', async () => {
     // Arrange: hotels says no after 1 s, time enough to take flights down once it holds a seat
     const stock = await createStock(lab.urls, 2);

@@ -1,5 +1,5 @@
+import { channel } from 'node:diagnostics_channel';
 import { Agent, request } from 'undici';
-import { neverConnected } from '@lab/shared/errors';
 import type { Answer } from '../domain/saga-policy.ts';
 import type { ParticipantCall } from '../domain/saga-definition.ts';
 
@@ -13,6 +13,22 @@ function serverTime(header: string | string[] | undefined): number {
   const match = /app;dur=([\d.]+)/.exec(value);
   return match ? Number(match[1]) : 0;
 }
+
+/**
+ * The calls in flight, by idempotency key (one per attempt), and those whose request undici has
+ * begun to write to a socket. undici publishes a request's header block on
+ * `undici:client:sendHeaders` just before writing it, so a call that fails without being in
+ * `written` never reached the participant: a refused connection, a request still queued for a
+ * connection, or our own timeout while the connection was being made. Such an attempt is not
+ * ambiguous, and there is nothing of it to compensate.
+ */
+const inFlight = new Set<string>();
+const written = new Set<string>();
+const IDEMPOTENCY_KEY = /\r\nidempotency-key: ([^\r]*)\r\n/;
+channel('undici:client:sendHeaders').subscribe((message) => {
+  const key = IDEMPOTENCY_KEY.exec((message as { headers: string }).headers)?.[1];
+  if (key !== undefined && inFlight.has(key)) written.add(key);
+});
 
 /**
  * Calls a participant over HTTP with undici's request() on a keep-alive Agent (one pool of
@@ -35,6 +51,7 @@ export class ParticipantClient {
     const base = this.urls[call.participant];
     if (!base) return { error: `no URL configured for ${call.participant}`, participantMs: 0 };
     const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
+    inFlight.add(idempotencyKey);
     try {
       const res = await request(`${base}${call.path}`, {
         dispatcher: this.agent,
@@ -69,9 +86,12 @@ export class ParticipantClient {
       return {
         error: `${call.participant}: ${why}`,
         participantMs: 0,
-        // A refused connection carried no request: the participant provably did nothing.
-        ...(!signal.aborted && neverConnected(error) && { unreached: true }),
+        // A request never written: the participant provably did nothing.
+        ...(!written.has(idempotencyKey) && { unreached: true }),
       };
+    } finally {
+      inFlight.delete(idempotencyKey);
+      written.delete(idempotencyKey);
     }
   }
 

@@ -348,7 +348,9 @@ export class SagaRunner {
               policy.idempotencyKey(lease.sagaId, name, started.attempts),
               budget,
             )
-          : { error: 'step deadline exceeded', participantMs: 0 };
+          : // No call at all: nothing reached the participant, so, like a refused
+            // connection, this attempt leaves nothing there to undo.
+            { error: 'step deadline exceeded', participantMs: 0, unreached: true };
       if (result.error) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
       span.end();
       return result;
