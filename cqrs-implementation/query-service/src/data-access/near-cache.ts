@@ -6,7 +6,7 @@ import type { Redis } from '@lab/shared/redis';
 /**
  * The query service's near cache: the read-model documents it answered lately, kept in this
  * process so that a repeated read costs no Redis round trip. The round trip is most of what a
- * read costs (see BENCHMARKS.md: Express plus one HGET answers about three quarters of what
+ * read costs (see BENCHMARKS.md: Express plus one HGET answers about four fifths of what
  * Express alone does), so a read model that is read far more often than it changes is served
  * from memory.
  *
@@ -22,7 +22,8 @@ import type { Redis } from '@lab/shared/redis';
  * (the repository's `uncached`), so read-your-writes holds exactly as without it.
  *
  * The cache answers only while it is armed, that is while the tracking connection is up and
- * tracking. When that connection drops, every invalidation sent meanwhile is lost, so the cache
+ * tracking, and while the service's own connection is up (a read then gets Redis's 503, as any
+ * other read does). When the tracking connection drops, every invalidation sent meanwhile is lost, so the cache
  * is emptied and stays off until the new connection tracks again; a Redis that restarted empty
  * therefore never has its old documents served back from here. Entries also expire after
  * `ttlMs`, a bound on staleness should an invalidation ever be lost on a connection that
