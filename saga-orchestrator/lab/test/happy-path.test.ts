@@ -139,7 +139,13 @@ describe('happy path', () => {
     const metrics = await (await fetch(`${lab.urls.orchestrator}/metrics`)).text();
     expect(metrics).toMatch(/saga_trips_finished_total\{status="COMPLETED"\} ([3-9]|\d{2,})\b/);
     // Every trip this file booked has finished: the gauge of unfinished sagas shows each state at 0.
-    for (const status of ['PENDING', 'CONFIRMING', 'COMPENSATING', 'COMPENSATION_STUCK'])
+    for (const status of [
+      'PENDING',
+      'CONFIRMING',
+      'COMPENSATING',
+      'COMPENSATION_STUCK',
+      'CONFIRMATION_STUCK',
+    ])
       expect(metrics).toContain(`saga_sagas{status="${status}"} 0\n`);
     expect(metrics).toMatch(
       /saga_step_duration_seconds_count\{step="charge-payment",outcome="ok"\} \d+/,

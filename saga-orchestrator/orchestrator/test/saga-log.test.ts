@@ -221,7 +221,7 @@ describe('counting the unfinished sagas', () => {
       await own.query(
         `INSERT INTO sagas (id, request_hash, request, status, deadline_at)
          SELECT gen_random_uuid(), 'h', '{}', status, now()
-           FROM unnest(ARRAY['CONFIRMING', 'COMPENSATION_STUCK', 'COMPENSATION_STUCK']) AS status`,
+           FROM unnest(ARRAY['CONFIRMING', 'COMPENSATION_STUCK', 'COMPENSATION_STUCK', 'CONFIRMATION_STUCK']) AS status`,
       );
       // Created through the log, and one of them finished: it leaves the count.
       await createSaga(log, 'inst-a');
@@ -233,6 +233,7 @@ describe('counting the unfinished sagas', () => {
         CONFIRMING: 1,
         COMPENSATING: 0,
         COMPENSATION_STUCK: 2,
+        CONFIRMATION_STUCK: 1,
       });
       expect((await seqScansOf(own, 'sagas')) - before).toBe(0);
     } finally {

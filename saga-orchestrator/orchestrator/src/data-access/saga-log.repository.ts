@@ -3,7 +3,13 @@ import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import { GroupCommit } from './group-commit.ts';
 
 export type SagaStatus =
-  'PENDING' | 'CONFIRMING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'COMPENSATION_STUCK';
+  | 'PENDING'
+  | 'CONFIRMING'
+  | 'COMPLETED'
+  | 'COMPENSATING'
+  | 'COMPENSATED'
+  | 'COMPENSATION_STUCK'
+  | 'CONFIRMATION_STUCK';
 /** Every state a saga can be in before it ends: the states the `sagas_unfinished` index holds. */
 export type UnfinishedStatus = Exclude<SagaStatus, 'COMPLETED' | 'COMPENSATED'>;
 
@@ -487,19 +493,31 @@ export class SagaLog {
     );
   }
 
-  /** Compensations are never dropped: a stuck one waits, visibly, for an operator. */
-  async markStuck(lease: Lease, step: string, error: string) {
+  /**
+   * A stuck saga waits, visibly, for an operator, and no claim takes it meanwhile:
+   * COMPENSATION_STUCK for a compensation that keeps failing (compensations are never dropped),
+   * CONFIRMATION_STUCK for a step after the pivot that the participant refused, whose refusal
+   * becomes the trip's failure reason.
+   */
+  async markStuck(
+    lease: Lease,
+    status: 'COMPENSATION_STUCK' | 'CONFIRMATION_STUCK',
+    step: string,
+    error: string,
+  ) {
     await this.fenced(
       'saga-log-mark-stuck',
       lease,
       `WITH s AS (
-         UPDATE sagas SET status = 'COMPENSATION_STUCK', updated_at = now(),
+         UPDATE sagas SET status = $7::text, updated_at = now(),
+                failure_reason = CASE WHEN $7::text = 'CONFIRMATION_STUCK'
+                                      THEN $5::text || ': ' || $6::text ELSE failure_reason END,
                 lease_expires_at = now() - $4 * interval '1 millisecond'
           WHERE ${FENCE} RETURNING id)
        UPDATE saga_steps SET state = 'STUCK', last_error = $6
          FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.name = $5
        RETURNING 1`,
-      [step, error],
+      [step, error, status],
     );
   }
 
@@ -539,6 +557,27 @@ export class SagaLog {
   }
 
   /**
+   * The operator's way back from CONFIRMATION_STUCK: after the pivot only a person may decide
+   * to undo a paid trip. The refused step becomes the failed one, so the compensation plan is
+   * every compensatable step before it, the charge's refund first; confirmations that already
+   * succeeded are undone by their reservation's cancel.
+   */
+  async compensateStuck(id: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `WITH s AS (
+         UPDATE sagas SET status = 'COMPENSATING', failed_step = cursor, compensate_failed = false,
+                comp_cursor = 0, failure_reason = failure_reason || ' (compensated by an operator)',
+                lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'CONFIRMATION_STUCK' RETURNING id)
+       UPDATE saga_steps SET state = 'FAILED', ended_at = now()
+         FROM s WHERE saga_steps.saga_id = s.id AND saga_steps.state = 'STUCK'
+       RETURNING 1`,
+      [id],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /**
    * The sagas not finished yet, by state, every state present (0 when none). Finished sagas are
    * left out: the log keeps all of them, so counting those would read a table that only grows,
    * while the unfinished ones are found through their own small index.
@@ -547,7 +586,8 @@ export class SagaLog {
     const { rows } = await this.pool.query<{ status: UnfinishedStatus; n: number }>(
       // The list is the index's predicate word for word, so the planner can prove it may use it.
       `SELECT status, count(*)::int AS n FROM sagas
-        WHERE status IN ('PENDING', 'CONFIRMING', 'COMPENSATING', 'COMPENSATION_STUCK')
+        WHERE status IN
+          ('PENDING', 'CONFIRMING', 'COMPENSATING', 'COMPENSATION_STUCK', 'CONFIRMATION_STUCK')
         GROUP BY status`,
     );
     const counts: Record<UnfinishedStatus, number> = {
@@ -555,6 +595,7 @@ export class SagaLog {
       CONFIRMING: 0,
       COMPENSATING: 0,
       COMPENSATION_STUCK: 0,
+      CONFIRMATION_STUCK: 0,
     };
     for (const row of rows) counts[row.status] = row.n;
     return counts;

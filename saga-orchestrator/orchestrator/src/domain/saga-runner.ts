@@ -26,7 +26,7 @@ export interface RunnerDeps {
   policy: SagaPolicy;
   crash: (point: CrashPoint, step: string) => void;
   logger: Logger;
-  /** Attempts of one compensation before the saga shows COMPENSATION_STUCK. */
+  /** Counted attempts of one compensation before the saga shows COMPENSATION_STUCK. */
   stuckAfter: number;
   /** True once the instance is shutting down: hand the saga back between two steps. */
   stopping: () => boolean;
@@ -195,6 +195,18 @@ export class SagaRunner {
           await this.fail(saga, lease, saga.cursor, `${step.name}: ${attempt.error}`, ambiguous);
           continue;
         }
+        if (step.kind === 'retriable' && attempt.outcome === 'rejected') {
+          // A "no" after the pivot is a decision, not an outage: the participant stored it
+          // under the step's idempotency key and would replay it to every retry. The card is
+          // charged, so only an operator may turn the trip back (POST /trips/:id/compensate).
+          await log.markStuck(lease, 'CONFIRMATION_STUCK', step.name, attempt.error);
+          sagaMetrics.finished.inc({ status: 'CONFIRMATION_STUCK' });
+          logger.error(
+            { sagaId: saga.id, step: step.name, error: attempt.error },
+            'step after the pivot refused: operator action needed',
+          );
+          return 'CONFIRMATION_STUCK';
+        }
         // Retriable steps run after the pivot: there is no going back, only trying again.
         await this.backoff(lease, step.name, attempt, step.retry);
       } else if (saga.status === 'COMPENSATING') {
@@ -252,7 +264,7 @@ export class SagaRunner {
         // An unreachable database is not a compensation that fails: it is retried until the
         // database is back, however long that takes, and never shows as STUCK.
         if (!attempt.unavailable && attempt.attempts - attempt.budgetBase >= this.deps.stuckAfter) {
-          await log.markStuck(lease, compensation.name, attempt.error);
+          await log.markStuck(lease, 'COMPENSATION_STUCK', compensation.name, attempt.error);
           sagaMetrics.finished.inc({ status: 'COMPENSATION_STUCK' });
           logger.error(
             { sagaId: saga.id, step: compensation.name, error: attempt.error },

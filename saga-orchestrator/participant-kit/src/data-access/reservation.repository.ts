@@ -43,7 +43,10 @@ export function reserve(
   ]);
 }
 
-/** After the pivot: the held units are sold; confirming twice is the same sale. */
+/**
+ * After the pivot: the held units are sold, a lapsed hold's too while a unit is free
+ * (migrations/003_lapsed_hold.sql); confirming twice is the same sale.
+ */
 export function confirm(pool: Pool, keyed: Keyed, id: string) {
   return idempotentCall(pool, 'sell_units', keyed, [id]);
 }

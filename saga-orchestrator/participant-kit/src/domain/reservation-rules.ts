@@ -5,7 +5,9 @@
  *
  * The inventory participants apply the same rules next to their rows, in the stored functions
  * of data-access/migrations/002_one_round_trip.sql (one round trip per call), with the same
- * codes and words; these functions are the rules for code that holds units in-process.
+ * codes and words; these functions are the rules for code that holds units in-process. A
+ * confirmation has no rule here: only the participants confirm (003_lapsed_hold.sql), since the
+ * monolith sells its units in the transaction that holds them.
  */
 import { AppError, problems } from '@lab/shared/errors';
 
@@ -29,10 +31,4 @@ export function refuseNoUnits(inventoryKnown: boolean): never {
   if (!inventoryKnown)
     throw new AppError('unknown-inventory', 422, 'There is no inventory with this id.');
   throw problems.conflict('sold-out', 'No units left for this inventory.');
-}
-
-/** Only a held unit can be sold; confirming twice is the same sale. */
-export function refuseUnconfirmable(status: string): void {
-  if (status !== 'PENDING' && status !== 'CONFIRMED')
-    throw problems.conflict('reservation-not-pending', `The reservation is ${status}.`);
 }

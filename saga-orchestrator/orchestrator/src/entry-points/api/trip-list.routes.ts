@@ -14,6 +14,7 @@ const STATUSES = [
   'COMPENSATING',
   'COMPENSATED',
   'COMPENSATION_STUCK',
+  'CONFIRMATION_STUCK',
 ] as const satisfies readonly SagaStatus[];
 
 const ListQuery = z

@@ -67,6 +67,7 @@ const TERMINAL: ReadonlySet<SagaStatus> = new Set([
   'COMPLETED',
   'COMPENSATED',
   'COMPENSATION_STUCK',
+  'CONFIRMATION_STUCK',
 ]);
 /** How often a wait reads the status of a saga no run of this instance drives. */
 const WAIT_POLL_MS = 200;
@@ -234,6 +235,23 @@ export function tripRoutes(
       throw problems.conflict(
         'trip-not-stuck',
         `The trip is ${found.saga.status}; only COMPENSATION_STUCK trips can be retried.`,
+      );
+    }
+    res.status(202).location(`/trips/${id}`).json({ tripId: id, status: 'COMPENSATING' });
+  });
+
+  /**
+   * Operator endpoint: a step after the pivot was refused, and retrying would only replay the
+   * refusal. Undo the paid trip: refund the charge and release every hold and sale.
+   */
+  app.post('/trips/:id/compensate', async (req, res) => {
+    const { id } = parse(req, 'params', Params, 404);
+    if (!(await log.compensateStuck(id))) {
+      const found = await log.load(id);
+      if (!found) throw problems.notFound('The trip');
+      throw problems.conflict(
+        'trip-not-stuck',
+        `The trip is ${found.saga.status}; only CONFIRMATION_STUCK trips can be compensated by an operator.`,
       );
     }
     res.status(202).location(`/trips/${id}`).json({ tripId: id, status: 'COMPENSATING' });

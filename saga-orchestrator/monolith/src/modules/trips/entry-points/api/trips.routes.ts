@@ -46,6 +46,7 @@ const ListQuery = z
         'COMPENSATING',
         'COMPENSATED',
         'COMPENSATION_STUCK',
+        'CONFIRMATION_STUCK',
       ])
       .optional(),
   })
