@@ -76,6 +76,9 @@ describe("the console's own API", () => {
     const notATrip = await send('POST', '/api/saga/trips/42/retry-compensation');
     expect(notATrip.status).toBe(404);
     expect(notATrip.body.errors?.map((e) => e.path)).toEqual(['params.id']);
+    const notATripToCompensate = await send('POST', '/api/saga/trips/42/compensate');
+    expect(notATripToCompensate.status).toBe(404);
+    expect(notATripToCompensate.body.errors?.map((e) => e.path)).toEqual(['params.id']);
   });
 
   it('When the lab an action needs is not running, then 503 lab-unreachable with Retry-After, and the state says the lab is down', async () => {

@@ -75,6 +75,37 @@ describe('the saga tab', () => {
     await screenshot(page, 'saga-orchestrator/docs/console.png');
   });
 
+  it('When flights refuses a confirmation after the pivot, then the trip shows CONFIRMATION_STUCK with a button, and pressing it refunds and releases the trip', async () => {
+    const refuse = await fetch(`${lab.urls.flights}/_chaos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'confirmation', faults: { reject: 1 }, next: 1 }),
+    });
+    expect(refuse.status).toBe(200);
+
+    await page.click('[data-testid=book-trip]');
+    const stuck = await tripWith(page, 'CONFIRMATION_STUCK');
+    const tripId = (await stuck.getAttribute('data-testid'))?.slice('trip-'.length);
+    expect(await stuck.textContent()).toContain('confirm-flight: 409 chaos-rejected');
+    await page.click(`[data-testid=compensate-${tripId}]`);
+    const undone = await page.waitForSelector(
+      `[data-testid=trip-${tripId}][data-status=COMPENSATED]`,
+      { timeout: 60_000 },
+    );
+
+    const compensations = await Promise.all(
+      (await undone.$$('[data-testid^=compensation-]')).map((el) => el.getAttribute('data-testid')),
+    );
+    expect(compensations.sort()).toEqual(
+      [
+        'compensation-cancel-car',
+        'compensation-cancel-flight',
+        'compensation-cancel-hotel',
+        'compensation-refund-payment',
+      ].sort(),
+    );
+  });
+
   it('When the lab refuses an action with a 4xx, then the console answers that status with the lab problem inside, not 502', async () => {
     const res = await fetch(
       `${console.url}/api/saga/trips/00000000-0000-4000-8000-000000000000/retry-compensation`,
@@ -84,5 +115,11 @@ describe('the saga tab', () => {
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await res.json()).toMatchObject({ code: 'lab-refused', lab: { status: 404 } });
+    const compensate = await fetch(
+      `${console.url}/api/saga/trips/00000000-0000-4000-8000-000000000000/compensate`,
+      { method: 'POST' },
+    );
+    expect(compensate.status).toBe(404);
+    expect(await compensate.json()).toMatchObject({ code: 'lab-refused', lab: { status: 404 } });
   });
 });

@@ -176,5 +176,7 @@ export function sagaWatch(config: ConsoleConfig) {
         'retry the compensation',
         call('POST', `${orchestrator}/trips/${tripId}/retry-compensation`),
       ),
+    compensateTrip: (tripId: string) =>
+      expectOk('compensate the trip', call('POST', `${orchestrator}/trips/${tripId}/compensate`)),
   };
 }

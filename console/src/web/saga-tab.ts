@@ -61,6 +61,20 @@ function Trip(props: {
             </button>`
           : null
       }
+      ${
+        // After the pivot only an operator may turn a paid trip back.
+        trip.status === 'CONFIRMATION_STUCK'
+          ? html` <button
+              class="primary"
+              data-testid=${`compensate-${trip.tripId}`}
+              onClick=${() => {
+                props.act(`/api/saga/trips/${trip.tripId}/compensate`);
+              }}
+            >
+              Refund and release the holds
+            </button>`
+          : null
+      }
     </div>
     ${whyItFailed(trip)}
     <div class="timeline" data-testid="forward-steps">

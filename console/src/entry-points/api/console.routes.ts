@@ -130,6 +130,13 @@ export function consoleRoutes(app: Express, console: Console): void {
       return console.saga.retryCompensation(id);
     }, 202),
   );
+  app.post(
+    '/api/saga/trips/:id/compensate',
+    labCall((req) => {
+      const { id } = parse(req, 'params', TripParams, 404);
+      return console.saga.compensateTrip(id);
+    }, 202),
+  );
 
   app.post(
     '/api/cqrs/orders',
