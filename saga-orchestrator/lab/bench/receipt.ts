@@ -259,7 +259,7 @@ const failureModes = [
   {
     mode: 'one module’s process killed',
     split:
-      'the orchestrator and the other participants keep answering; the trip waits for the killed one, its refused calls uncounted, and completes once it is back, or is compensated when the step’s deadline passes (`lab/test/transient-failures.test.ts`, "When the hotels process is down")',
+      'the orchestrator and the other participants keep answering; the trip waits for the killed one, its refused calls uncounted, and completes once it is back, or is compensated when the step’s deadline passes (`lab/test/transient-failures.test.ts`, "When the hotels process is down", and "When the hotels process stays down past the step deadline")',
     monolith:
       'everything is down until it restarts; no trip is half-written, the audit is clean (`lab/test/monolith.test.ts`, "When the monolith is SIGKILLed")',
   },
