@@ -10,6 +10,9 @@ import {
 import { exerciseLab, policyModule } from '../exercise-lab.ts';
 
 let lab: SagaLab | undefined;
+/** Why the definition was refused: the exercise's own failure. */
+let refusal = '';
+/** Why the lab did not start with an accepted definition: a problem of the machine, not of the answer. */
 let startError = '';
 beforeAll(async () => {
   // The orchestrator runs this same validation at start-up and exits on a definition with a
@@ -20,7 +23,7 @@ beforeAll(async () => {
   try {
     validateSaga(sagaDefinition(stepRetrySettings()));
   } catch (error) {
-    startError = (error as Error).message;
+    refusal = (error as Error).message;
     return;
   }
   lab = await exerciseLab(import.meta.url).catch((error: unknown) => {
@@ -33,7 +36,8 @@ afterAll(async () => {
 });
 
 test('When the car is sold out, then nothing has been charged and every hold is released', async () => {
-  expect(startError, 'the orchestrator refused your saga definition').toBe('');
+  expect(refusal, 'the orchestrator refused your saga definition').toBe('');
+  expect(startError, 'the lab did not start, although your saga definition is valid').toBe('');
   const { urls } = lab!;
   const stock = await createStock(urls, 2);
   await chaos(urls.cars, { target: 'action', faults: { reject: 1 }, next: 1 });
