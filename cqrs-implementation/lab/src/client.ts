@@ -90,5 +90,7 @@ export function projectorClient(base: string) {
   return {
     /** Answers when readers use the new generation; 409 while another rebuild runs. */
     rebuild: (body: unknown = {}) => call<RebuildResult>('POST', `${base}/admin/rebuilds`, body),
+    /** `checkpoint` is `ready` once the read model is whole: no heal replaying the log. */
+    status: () => call<{ checkpoint: string; lagEvents: number | null }>('GET', `${base}/status`),
   };
 }

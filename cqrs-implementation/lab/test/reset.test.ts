@@ -4,7 +4,7 @@ import { createPool } from '@lab/shared/pg';
 import { createRedis } from '@lab/shared/redis';
 import { runLabCommand } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
-import { commandClient } from '../src/client.ts';
+import { commandClient, projectorClient } from '../src/client.ts';
 import { isolatedNamespace, startStack, stopAllStacks } from '../src/services.ts';
 
 const ns = isolatedNamespace('reset');
@@ -60,9 +60,16 @@ describe('pnpm lab cqrs reset', () => {
       stock: 5,
     });
     expect(product.status).toBe(201);
-    await waitFor('the product in the read model', async () => {
+    // A projector that starts on an empty store heals it from the log first, with a throwaway
+    // replay group and a heal lease; both are gone once its checkpoint says `ready`, so only
+    // then is what the namespace holds what it keeps.
+    const projector = projectorClient(stack.url('projector'));
+    await waitFor('the product in a whole read model', async () => {
+      const { body } = await projector.status();
       const now = await holdings();
-      return now.keys > 0 && now.groups > 0 ? now : undefined;
+      return body.checkpoint === 'ready' && body.lagEvents === 0 && now.keys > 0 && now.groups > 0
+        ? now
+        : undefined;
     });
 
     const refused = await lab('reset');
