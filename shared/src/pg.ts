@@ -58,17 +58,17 @@ export class PostgresNotAnswering extends Error {
   }
 }
 
-/** The timeouts that say the server stopped answering, not that it refused or is busy with us. */
-const NOT_ANSWERING = [
+/**
+ * The timeouts that may mean the server stopped answering, not that it refused. Each may also
+ * mean it is busy with us while it answers everyone else: a query waiting on a row lock another
+ * transaction holds (a learner's open `SELECT ... FOR UPDATE` in psql), or no pooled connection
+ * free because every one waits so. Only a probe of the breaker's own can tell the two apart.
+ */
+const MAY_BE_AWAY = [
   new RegExp(`^${QUERY_TIMED_OUT}$`), // a query on an open connection got no answer
   /connection timeout/, // a new connection got no answer to its start-up
+  /^timeout exceeded when trying to connect/, // no pooled connection came free in time
 ];
-/**
- * No pooled connection came free in time. Every one may be stuck on a server that stopped
- * answering, or busy: waiting on a row lock another transaction holds, while the server
- * answers everyone else. Only a probe can tell the two apart.
- */
-const POOL_EXHAUSTED = 'timeout exceeded when trying to connect';
 /** How often an open breaker tries a connection of its own. */
 const PROBE_EVERY_MS = 1000;
 
@@ -157,17 +157,21 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * A circuit breaker on the pool, for a server that stops answering with its sockets open
  * (frozen, swapped out, behind a partition that drops packets). The first request after that
  * waits out a timeout; without a breaker so would every later one, each holding a connection
- * or a place in the pool's queue. A query or connection timeout opens the breaker (a wait for
- * a free pooled connection only once a probe also gets no answer): checkouts fail at once with
- * PostgresNotAnswering (a 503), readiness says so, and a probe connection of the breaker's own,
- * with short timeouts, asks every second; its first answer closes the breaker. A server that
+ * or a place in the pool's queue. A query, connection or checkout timeout makes a probe
+ * connection of the breaker's own, with short timeouts, ask whether the server answers; the
+ * checkouts made meanwhile wait for its verdict (at most a probe's timeout) instead of taking a
+ * connection to a server that may be away. No answer opens the breaker: checkouts fail at once
+ * with PostgresNotAnswering (a 503), readiness says so, and the probe asks every second; its
+ * first answer closes the breaker. An answer leaves it closed: a lock held long by another
+ * transaction fails the queries that waited on it, never every request. A server that
  * refuses connections (stopped, restarting) fails fast anyway and opens nothing. Not opossum,
  * as the resilience lab's gateway uses: its half-open state lets one real request through,
  * which against a server still frozen waits out the full query timeout.
  */
 function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
   let open = false;
-  let verifying = false;
+  // Set while a probe decides whether a timeout was a server away or a lock held long.
+  let verdict: Promise<void> | undefined;
   // A pool being ended (shutdown) stops probing.
   const ended = () => pool.ending;
   /** One connection of the breaker's own, with short timeouts: does the server answer? */
@@ -207,17 +211,15 @@ function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
     void probe();
   };
   const trip = (error: unknown) => {
-    if (open || ended() || !(error instanceof Error)) return;
-    if (NOT_ANSWERING.some((pattern) => pattern.test(error.message))) openBreaker(error);
-    else if (error.message.startsWith(POOL_EXHAUSTED) && !verifying) {
-      // A busy pool is not a server away: opening on it would refuse every request, and
-      // report PostgreSQL down, because one row is locked. The request still gets its 503.
-      verifying = true;
-      void answers().then((answered) => {
-        verifying = false;
-        if (!answered) openBreaker(error);
-      });
-    }
+    if (open || verdict || ended() || !(error instanceof Error)) return;
+    if (!MAY_BE_AWAY.some((pattern) => pattern.test(error.message))) return;
+    // A server busy with a lock is not a server away: opening on it would refuse every
+    // request, and report PostgreSQL down, because one row is locked. The request that timed
+    // out still gets its 503 either way.
+    verdict = answers().then((answered) => {
+      verdict = undefined;
+      if (!answered) openBreaker(error);
+    });
   };
   // A query that timed out reaches here as the error its client was released with (pool.query
   // releases it so, withTransaction too); a connection that never came, from connect below.
@@ -232,7 +234,17 @@ function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
   ) => void;
   const connectThen = pool.connect.bind(pool) as (callback: ConnectCallback) => void;
   const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
-  pool.connect = ((callback?: ConnectCallback) => {
+  function guarded(): Promise<pg.PoolClient>;
+  function guarded(callback: ConnectCallback): undefined;
+  function guarded(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    if (verdict) {
+      // Decided within a probe's timeout; then this checkout is refused or served as usual.
+      if (!callback) return verdict.then(() => guarded());
+      void verdict.then(() => {
+        guarded(callback);
+      });
+      return undefined;
+    }
     if (open) {
       const error = new PostgresNotAnswering();
       if (!callback) return Promise.reject(error);
@@ -250,7 +262,8 @@ function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
       trip(error);
       throw error;
     });
-  }) as typeof pool.connect;
+  }
+  pool.connect = guarded as typeof pool.connect;
 }
 
 /**

@@ -173,7 +173,7 @@ describe('outage: a service built from the shared building blocks', () => {
     expect(service.logs.join('\n')).not.toMatch(/Unhandled error event|"level":50/);
   }, 60_000);
 
-  it('When PostgreSQL stops answering (frozen, its sockets open), then the first request gets 503 once the query timeout passes, the pool breaker opens so the next fail at once, nothing is half-written, and the pool recovers after it thaws', async () => {
+  it("When PostgreSQL stops answering (frozen, its sockets open), then the first request gets 503 once the query timeout passes, a probe gets no answer either and the pool breaker opens so the next fail within that probe's second, nothing is half-written, and the pool recovers after it thaws", async () => {
     expect((await call('PUT', '/items/10', { name: 'before' })).status).toBe(200);
 
     postgres.freeze();
@@ -181,8 +181,9 @@ describe('outage: a service built from the shared building blocks', () => {
       // It goes out on a pooled connection whose server no longer answers: without a query
       // timeout it would wait for as long as the socket lives.
       expectUnavailable(await call('GET', '/items/10'));
-      // That timeout opened the pool's breaker: the transaction is refused before it takes a
-      // connection, and readiness says why.
+      // That timeout, and a probe that got no answer either, opened the pool's breaker: the
+      // transaction waits for the probe's verdict, is refused before it takes a connection,
+      // and readiness says why.
       expectUnavailable(await call('PUT', '/items/11', { name: 'during' }));
       const ready = await fetch(`${service.url}/readyz`);
       expect(ready.status).toBe(503);

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +9,7 @@ import { isDependencyUnavailable } from '../src/http/errors.ts';
 import {
   createPool,
   databaseUrlFor,
+  PostgresNotAnswering,
   dropDatabase,
   migrate,
   type Pool,
@@ -178,6 +180,64 @@ describe('pg', () => {
     } finally {
       await holder.end();
       await pool.end();
+    }
+  });
+
+  it('When a query waits on a lock past its query timeout, then it fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const pool = createPool(adminUrl, { max: 2, query_timeout: 300, logger });
+    const holder = new pg.Client({ connectionString: adminUrl });
+    const lock = 7_301_002;
+    await holder.connect();
+    try {
+      // A learner's open `SELECT ... FOR UPDATE` in psql, held past the query timeout.
+      await holder.query('SELECT pg_advisory_lock($1)', [lock]);
+      const timedOut = await pool.query('SELECT pg_advisory_xact_lock($1)', [lock]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      expect((timedOut as Error).message).toBe('Query read timeout');
+      expect(isDependencyUnavailable(timedOut)).toBe(true);
+      // The next checkout waits for the probe's verdict, then is served while the lock is still
+      // held: an open breaker would refuse it at once.
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(warnings.join('')).not.toMatch(/breaker is open/);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [lock]);
+      await holder.end();
+      await pool.end();
+    }
+  });
+
+  it('When the server stops answering, then a checkout made while the probe asks waits for its verdict and is refused as not answering, without a timeout of its own', async () => {
+    // A server that accepts connections and never answers: PostgreSQL frozen, seen from pg.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const pool = createPool(`postgres://postgres@127.0.0.1:${port}/postgres`, {
+      connectionTimeoutMillis: 300,
+    });
+    try {
+      const first = await pool.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const second = await pool.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      expect((first as Error).message).toMatch(/connection timeout/);
+      // Not a connection timeout of its own: it never tried a connection to the silent server.
+      expect(second).toBeInstanceOf(PostgresNotAnswering);
+      expect(isDependencyUnavailable(second)).toBe(true);
+    } finally {
+      await pool.end();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });
