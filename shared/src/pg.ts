@@ -159,11 +159,11 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * waits out a timeout; without a breaker so would every later one, each holding a connection
  * or a place in the pool's queue. A query, connection or checkout timeout makes a probe
  * connection of the breaker's own, with short timeouts, ask whether the server answers; the
- * checkouts made meanwhile wait for its verdict (at most a probe's timeout) instead of taking a
- * connection to a server that may be away. No answer opens the breaker: checkouts fail at once
- * with PostgresNotAnswering (a 503), readiness says so, and the probe asks every second; its
- * first answer closes the breaker. An answer leaves it closed: a lock held long by another
- * transaction fails the queries that waited on it, never every request. A server that
+ * checkouts made meanwhile wait for its verdict (at most the probe's two timeouts) instead of
+ * taking a connection to a server that may be away. No answer opens the breaker: checkouts
+ * fail at once with PostgresNotAnswering (a 503), readiness says so, and the probe asks every
+ * second; its first answer closes the breaker. An answer leaves it closed: a lock held long by
+ * another transaction fails the queries that waited on it, never every request. A server that
  * refuses connections (stopped, restarting) fails fast anyway and opens nothing. Not opossum,
  * as the resilience lab's gateway uses: its half-open state lets one real request through,
  * which against a server still frozen waits out the full query timeout.
@@ -238,7 +238,7 @@ function guardWithBreaker(pool: pg.Pool, logger: Logger | undefined): void {
   function guarded(callback: ConnectCallback): undefined;
   function guarded(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
     if (verdict) {
-      // Decided within a probe's timeout; then this checkout is refused or served as usual.
+      // Decided within the probe's timeouts; then this checkout is refused or served as usual.
       if (!callback) return verdict.then(() => guarded());
       void verdict.then(() => {
         guarded(callback);
