@@ -173,7 +173,7 @@ describe('outage: a service built from the shared building blocks', () => {
     expect(service.logs.join('\n')).not.toMatch(/Unhandled error event|"level":50/);
   }, 60_000);
 
-  it("When PostgreSQL stops answering (frozen, its sockets open), then the first request gets 503 once the query timeout passes, a probe gets no answer either and the pool breaker opens so the next fail within that probe's second, nothing is half-written, and the pool recovers after it thaws", async () => {
+  it('When PostgreSQL stops answering (frozen, its sockets open), then the first request gets 503 once the query timeout passes, a probe gets no answer either and the pool breaker opens so the next wait only for that probe, not a timeout of their own, nothing is half-written, and the pool recovers after it thaws', async () => {
     expect((await call('PUT', '/items/10', { name: 'before' })).status).toBe(200);
 
     postgres.freeze();
