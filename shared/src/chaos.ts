@@ -47,7 +47,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AppError } from './http/errors.ts';
+import { AppError, problems } from './http/errors.ts';
 import { parse } from './http/validate.ts';
 
 /** Every fault a service can offer; the cumulative draw tries them in this order. */
@@ -259,6 +259,12 @@ export interface ChaosRoutesOptions {
   report?: () => Record<string, unknown>;
 }
 
+/** An empty body (none, or `{}`) names nothing; anything else does. */
+function namesAnything(body: unknown): boolean {
+  if (body === undefined) return false;
+  return !(typeof body === 'object' && body !== null && Object.keys(body).length === 0);
+}
+
 /** POST, DELETE and GET /_chaos, only when `enabled` (LAB_CHAOS=1). */
 export function chaosRoutes<T extends string, F extends ChaosFault>(
   app: Express,
@@ -273,6 +279,16 @@ export function chaosRoutes<T extends string, F extends ChaosFault>(
     res.json(describe());
   });
   app.delete('/_chaos', (req, res) => {
+    // The target goes in the query. A body that names anything (`{"target":"prices"}`) is
+    // refused rather than ignored: ignored, it would remove every rule when the caller meant one.
+    if (namesAnything(req.body))
+      throw problems.validation([
+        {
+          path: 'body',
+          message: 'DELETE /_chaos takes no body: name one target in the query, ?target=<name>',
+          code: 'unrecognized_keys',
+        },
+      ]);
     const { target } = parse(req, 'query', chaos.targetSchema);
     chaos.clear(target);
     options.logger?.warn({ target: target ?? 'all' }, 'chaos: rule removed');
