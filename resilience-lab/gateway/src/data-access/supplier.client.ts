@@ -72,4 +72,8 @@ export function createSupplierClient(origin: string, connections: number) {
   return { get, close: () => pool.close(), stats: () => pool.stats };
 }
 
-export type SupplierClient = ReturnType<typeof createSupplierClient>;
+/**
+ * What the protections wrap: a call and a close. The pool's stats are the HTTP client's own
+ * (`/status` shows them); the in-process wiring has no pool, so it has none to report.
+ */
+export type SupplierClient = Pick<ReturnType<typeof createSupplierClient>, 'get' | 'close'>;

@@ -67,7 +67,5 @@ export function inProcessSupplier(chaos: ModuleChaos, work: Compute = compute): 
     }
   }
 
-  // No pool: there is no connection to wait for, so nothing is ever queued or pending.
-  const stats = () => ({ connected: 0, free: 0, pending: 0, queued: 0, running: 0, size: 0 });
-  return { get, close: () => Promise.resolve(), stats };
+  return { get, close: () => Promise.resolve() };
 }
