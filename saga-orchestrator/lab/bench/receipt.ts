@@ -30,6 +30,7 @@ import {
   type Stock,
 } from '../src/client.ts';
 import {
+  adminUrl as serverUrl,
   startSagaLab,
   startSagaMonolith,
   uniqueDatabases,
@@ -38,7 +39,7 @@ import {
   type SagaMonolith,
 } from '../src/services.ts';
 
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = serverUrl();
 const TRIPS = Number(process.env.BENCH_RECEIPT_TRIPS ?? 200);
 const ROUNDS = 2;
 const CONCURRENCY = 20;

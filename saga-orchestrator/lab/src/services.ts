@@ -58,7 +58,9 @@ export function defaultDatabases(): Databases {
   };
 }
 
-const adminUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The server's maintenance database: where the lab creates, audits and drops its own. */
+export const adminUrl = (): string =>
+  process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ownedDatabases = new WeakMap<Databases, OwnedResources>();
 
 /**

@@ -10,10 +10,14 @@ import { databaseUrlFor } from '@lab/shared/pg';
 import { waitFor } from '@lab/shared/testkit';
 import { auditMonolith } from '../src/audit.ts';
 import { bookTrip, createStock, getTrip, inventory, post, tripRequest } from '../src/client.ts';
-import { startSagaMonolith, uniqueMonolithDatabase, type SagaMonolith } from '../src/services.ts';
+import {
+  adminUrl,
+  startSagaMonolith,
+  uniqueMonolithDatabase,
+  type SagaMonolith,
+} from '../src/services.ts';
 import { tripsContract } from './trips.contract.ts';
 
-const adminUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 let monolith: SagaMonolith;
 
 beforeAll(async () => {

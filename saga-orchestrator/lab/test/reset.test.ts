@@ -1,9 +1,14 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { runLabCommand } from '@lab/shared/testkit';
-import { startSagaMonolith, uniqueDatabases, uniqueMonolithDatabase } from '../src/services.ts';
+import {
+  adminUrl as serverUrl,
+  startSagaMonolith,
+  uniqueDatabases,
+  uniqueMonolithDatabase,
+} from '../src/services.ts';
 
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = serverUrl();
 const admin = createPool(adminUrl, { max: 1 });
 
 afterAll(async () => {

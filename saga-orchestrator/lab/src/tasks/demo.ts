@@ -13,7 +13,13 @@ import {
   waitForStatus,
   type Trip,
 } from '../client.ts';
-import { dropOwnedDatabases, startSagaLab, uniqueDatabases, type SagaLab } from '../services.ts';
+import {
+  adminUrl as serverUrl,
+  dropOwnedDatabases,
+  startSagaLab,
+  uniqueDatabases,
+  type SagaLab,
+} from '../services.ts';
 
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 const show = (trip: Trip) => {
@@ -28,7 +34,7 @@ const show = (trip: Trip) => {
 
 /** Exit status 0 when the auditor finds every trip fully booked or fully undone. */
 export async function demo(): Promise<number> {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl = serverUrl();
   const databases = uniqueDatabases('demo');
   say('Starting orchestrator, flights, hotels, cars and payments (each with its own database)');
   let lab: SagaLab | undefined;

@@ -7,10 +7,11 @@
  */
 import { databasesInUse } from '@lab/shared/pg';
 import { release } from '@lab/shared/testkit';
+import { adminUrl as serverUrl } from '../services.ts';
 import { databasesFromArgs } from './verify.ts';
 
 export async function reset(args: readonly string[]): Promise<number> {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl = serverUrl();
   const flag = args.indexOf('--monolith-db');
   const monolith = flag >= 0 ? args[flag + 1] : 'saga_monolith';
   if (!monolith) throw new Error('--monolith-db needs a database name');
