@@ -35,6 +35,20 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** What a promise rejected with, or undefined when it resolved. */
+const failureOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+/** A pool whose warnings land in `warnings`, so a test can see whether its breaker opened. */
+function watchedPool(options: Parameters<typeof createPool>[1]) {
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+  return { pool: createPool(adminUrl, { ...options, logger }), warnings };
+}
+
 describe('pg', () => {
   it('When a pool from createPool reads BIGINT and NUMERIC, then it gets numbers, while another pg client in the same process still gets the driver strings', async () => {
     const sql = 'SELECT 9007199254740991::bigint AS big, 12.5::numeric AS amount, 3::int AS small';
@@ -123,23 +137,20 @@ describe('pg', () => {
   });
 
   it('When the server ends a connection checked out by a transaction, then the process survives, the error is logged once and the broken client is not reused', async () => {
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const pool = createPool(adminUrl, { max: 1, logger });
+    const { pool, warnings } = watchedPool({ max: 1 });
     const admin = createPool(adminUrl, { max: 1 });
     try {
       let killedPid = 0;
-      const failure = await withTransaction(pool, async (client) => {
-        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-        killedPid = rows[0]!.pid;
-        // The backend goes away while this client is checked out and idle between queries:
-        // its 'error' event has no pool listener to land on.
-        await admin.query('SELECT pg_terminate_backend($1)', [killedPid]);
-        await waitFor('the client to hear of it', () => warnings.length > 0);
-        await client.query('SELECT 1');
-      }).then(
-        () => undefined,
-        (error: unknown) => error,
+      const failure = await failureOf(
+        withTransaction(pool, async (client) => {
+          const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          killedPid = rows[0]!.pid;
+          // The backend goes away while this client is checked out and idle between queries:
+          // its 'error' event has no pool listener to land on.
+          await admin.query('SELECT pg_terminate_backend($1)', [killedPid]);
+          await waitFor('the client to hear of it', () => warnings.length > 0);
+          await client.query('SELECT 1');
+        }),
       );
       expect(isDependencyUnavailable(failure)).toBe(true);
       expect(warnings).toHaveLength(1);
@@ -154,9 +165,7 @@ describe('pg', () => {
   });
 
   it('When every pooled connection waits on a lock, then a checkout that times out fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const pool = createPool(adminUrl, { max: 1, connectionTimeoutMillis: 300, logger });
+    const { pool, warnings } = watchedPool({ max: 1, connectionTimeoutMillis: 300 });
     const holder = new pg.Client({ connectionString: adminUrl });
     const lock = 7_301_001;
     await holder.connect();
@@ -164,10 +173,7 @@ describe('pg', () => {
       await holder.query('SELECT pg_advisory_lock($1)', [lock]);
       // The pool's one connection queues behind the holder's lock.
       const waiting = pool.query('SELECT pg_advisory_xact_lock($1)', [lock]);
-      const exhausted = await pool.query('SELECT 1').then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const exhausted = await failureOf(pool.query('SELECT 1'));
       await holder.query('SELECT pg_advisory_unlock($1)', [lock]);
       await waiting;
 
@@ -184,19 +190,14 @@ describe('pg', () => {
   });
 
   it('When a query waits on a lock past its query timeout, then it fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const pool = createPool(adminUrl, { max: 2, query_timeout: 300, logger });
+    const { pool, warnings } = watchedPool({ max: 2, query_timeout: 300 });
     const holder = new pg.Client({ connectionString: adminUrl });
     const lock = 7_301_002;
     await holder.connect();
     try {
       // A learner's open `SELECT ... FOR UPDATE` in psql, held past the query timeout.
       await holder.query('SELECT pg_advisory_lock($1)', [lock]);
-      const timedOut = await pool.query('SELECT pg_advisory_xact_lock($1)', [lock]).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const timedOut = await failureOf(pool.query('SELECT pg_advisory_xact_lock($1)', [lock]));
 
       expect((timedOut as Error).message).toBe('Query read timeout');
       expect(isDependencyUnavailable(timedOut)).toBe(true);
@@ -221,14 +222,8 @@ describe('pg', () => {
       connectionTimeoutMillis: 300,
     });
     try {
-      const first = await pool.query('SELECT 1').then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      const second = await pool.query('SELECT 1').then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const first = await failureOf(pool.query('SELECT 1'));
+      const second = await failureOf(pool.query('SELECT 1'));
 
       expect((first as Error).message).toMatch(/connection timeout/);
       // Not a connection timeout of its own: it never tried a connection to the silent server.
