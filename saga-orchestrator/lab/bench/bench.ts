@@ -44,7 +44,7 @@ import {
   type Stock,
 } from '../src/client.ts';
 import {
-  adminUrl as serverUrl,
+  adminDatabaseUrl,
   participants,
   startSagaLab,
   uniqueDatabases,
@@ -55,7 +55,7 @@ import { launchDbosPeer, type DbosPeer } from './dbos-trip.ts';
 import { postForJson, postJson } from './http-post.ts';
 import { appendTaxReceipt } from './receipt.ts';
 
-const adminUrl = serverUrl();
+const adminUrl = adminDatabaseUrl();
 const TRIPS = Number(process.env.BENCH_TRIPS ?? 1000);
 /**
  * Each scenario's trips are split into rounds of direct, saga and DBOS, so drift hits all three.

@@ -30,7 +30,7 @@ import {
   type Stock,
 } from '../src/client.ts';
 import {
-  adminUrl as serverUrl,
+  adminDatabaseUrl,
   startSagaLab,
   startSagaMonolith,
   uniqueDatabases,
@@ -39,7 +39,7 @@ import {
   type SagaMonolith,
 } from '../src/services.ts';
 
-const adminUrl = serverUrl();
+const adminUrl = adminDatabaseUrl();
 const TRIPS = Number(process.env.BENCH_RECEIPT_TRIPS ?? 200);
 const ROUNDS = 2;
 const CONCURRENCY = 20;

@@ -59,7 +59,7 @@ export function defaultDatabases(): Databases {
 }
 
 /** The server's maintenance database: where the lab creates, audits and drops its own. */
-export const adminUrl = (): string =>
+export const adminDatabaseUrl = (): string =>
   process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ownedDatabases = new WeakMap<Databases, OwnedResources>();
 
@@ -79,7 +79,7 @@ export function uniqueDatabases(prefix: string): Databases {
   };
   ownedDatabases.set(
     databases,
-    own({ postgres: { url: adminUrl(), databases: Object.values(databases) } }),
+    own({ postgres: { url: adminDatabaseUrl(), databases: Object.values(databases) } }),
   );
   return databases;
 }
@@ -200,7 +200,9 @@ export function uniqueMonolithDatabase(prefix: string): string {
   const database = `t_${prefix}_mono_${Math.random().toString(16).slice(2, 10)}`;
   ownedMonolithDatabases.set(
     database,
-    own({ postgres: { url: adminUrl(), databases: [database], rolePrefixes: [`${database}_`] } }),
+    own({
+      postgres: { url: adminDatabaseUrl(), databases: [database], rolePrefixes: [`${database}_`] },
+    }),
   );
   return database;
 }

@@ -11,7 +11,7 @@ import { waitFor } from '@lab/shared/testkit';
 import { auditMonolith } from '../src/audit.ts';
 import { bookTrip, createStock, getTrip, inventory, post, tripRequest } from '../src/client.ts';
 import {
-  adminUrl,
+  adminDatabaseUrl,
   startSagaMonolith,
   uniqueMonolithDatabase,
   type SagaMonolith,
@@ -29,12 +29,14 @@ afterAll(async () => {
 
 tripsContract(() => ({
   urls: monolith.urls,
-  audit: () => auditMonolith(adminUrl(), monolith.database),
+  audit: () => auditMonolith(adminDatabaseUrl(), monolith.database),
 }));
 
 /** What a module's repository can do: run `sql` as the module's role, on its search path. */
 async function asModuleRole(module: string, sql: string): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrlFor(adminUrl(), monolith.database) });
+  const client = new pg.Client({
+    connectionString: databaseUrlFor(adminDatabaseUrl(), monolith.database),
+  });
   await client.connect();
   try {
     await client.query('BEGIN');
@@ -89,7 +91,7 @@ describe('no network between modules', () => {
     // Arrange: another transaction holds the hotel's inventory row
     const stock = await createStock(monolith.urls, 5);
     const blocker = new pg.Client({
-      connectionString: databaseUrlFor(adminUrl(), monolith.database),
+      connectionString: databaseUrlFor(adminDatabaseUrl(), monolith.database),
     });
     await blocker.connect();
     try {
@@ -152,6 +154,6 @@ describe('one process, one failure domain', () => {
       expect(['COMPLETED', 'COMPENSATED']).toContain(
         (await getTrip(monolith.urls.orchestrator, tripId!)).status,
       );
-    expect(await auditMonolith(adminUrl(), monolith.database)).toEqual([]);
+    expect(await auditMonolith(adminDatabaseUrl(), monolith.database)).toEqual([]);
   });
 });

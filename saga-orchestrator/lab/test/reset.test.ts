@@ -2,13 +2,13 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { createPool, databaseUrlFor } from '@lab/shared/pg';
 import { runLabCommand } from '@lab/shared/testkit';
 import {
-  adminUrl as serverUrl,
+  adminDatabaseUrl,
   startSagaMonolith,
   uniqueDatabases,
   uniqueMonolithDatabase,
 } from '../src/services.ts';
 
-const adminUrl = serverUrl();
+const adminUrl = adminDatabaseUrl();
 const admin = createPool(adminUrl, { max: 1 });
 
 afterAll(async () => {

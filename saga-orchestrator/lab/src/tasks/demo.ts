@@ -14,7 +14,7 @@ import {
   type Trip,
 } from '../client.ts';
 import {
-  adminUrl as serverUrl,
+  adminDatabaseUrl,
   dropOwnedDatabases,
   startSagaLab,
   uniqueDatabases,
@@ -34,7 +34,7 @@ const show = (trip: Trip) => {
 
 /** Exit status 0 when the auditor finds every trip fully booked or fully undone. */
 export async function demo(): Promise<number> {
-  const adminUrl = serverUrl();
+  const adminUrl = adminDatabaseUrl();
   const databases = uniqueDatabases('demo');
   say('Starting orchestrator, flights, hotels, cars and payments (each with its own database)');
   let lab: SagaLab | undefined;

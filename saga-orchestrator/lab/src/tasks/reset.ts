@@ -7,11 +7,11 @@
  */
 import { databasesInUse } from '@lab/shared/pg';
 import { release } from '@lab/shared/testkit';
-import { adminUrl as serverUrl } from '../services.ts';
+import { adminDatabaseUrl } from '../services.ts';
 import { databasesFromArgs } from './verify.ts';
 
 export async function reset(args: readonly string[]): Promise<number> {
-  const adminUrl = serverUrl();
+  const adminUrl = adminDatabaseUrl();
   const flag = args.indexOf('--monolith-db');
   const monolith = flag >= 0 ? args[flag + 1] : 'saga_monolith';
   if (!monolith) throw new Error('--monolith-db needs a database name');

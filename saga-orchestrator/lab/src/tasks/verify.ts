@@ -3,7 +3,7 @@
  * violation. `--monolith`: audit the modular monolith's database (saga_monolith) instead.
  */
 import { auditMonolith, auditSaga } from '../audit.ts';
-import { adminUrl as serverUrl, defaultDatabases, type Databases } from '../services.ts';
+import { adminDatabaseUrl, defaultDatabases, type Databases } from '../services.ts';
 
 export function databasesFromArgs(args: readonly string[]): Databases {
   const flag = args.indexOf('--dbs');
@@ -15,7 +15,7 @@ export function databasesFromArgs(args: readonly string[]): Databases {
 }
 
 export async function verify(args: readonly string[]): Promise<number> {
-  const adminUrl = serverUrl();
+  const adminUrl = adminDatabaseUrl();
   const monolith = args.includes('--monolith');
   const databases = monolith ? ['saga_monolith'] : Object.values(databasesFromArgs(args));
   const audited = monolith
