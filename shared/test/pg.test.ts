@@ -49,6 +49,17 @@ function watchedPool(options: Parameters<typeof createPool>[1]) {
   return { pool: createPool(adminUrl, { ...options, logger }), warnings };
 }
 
+/** A second session holding advisory lock `key`, as a learner's open transaction in psql would. */
+async function holdLock(key: number) {
+  const holder = new pg.Client({ connectionString: adminUrl });
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock($1)', [key]);
+  return {
+    release: () => holder.query('SELECT pg_advisory_unlock($1)', [key]),
+    end: () => holder.end(),
+  };
+}
+
 describe('pg', () => {
   it('When a pool from createPool reads BIGINT and NUMERIC, then it gets numbers, while another pg client in the same process still gets the driver strings', async () => {
     const sql = 'SELECT 9007199254740991::bigint AS big, 12.5::numeric AS amount, 3::int AS small';
@@ -166,15 +177,13 @@ describe('pg', () => {
 
   it('When every pooled connection waits on a lock, then a checkout that times out fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
     const { pool, warnings } = watchedPool({ max: 1, connectionTimeoutMillis: 300 });
-    const holder = new pg.Client({ connectionString: adminUrl });
     const lock = 7_301_001;
-    await holder.connect();
+    const holder = await holdLock(lock);
     try {
-      await holder.query('SELECT pg_advisory_lock($1)', [lock]);
       // The pool's one connection queues behind the holder's lock.
       const waiting = pool.query('SELECT pg_advisory_xact_lock($1)', [lock]);
       const exhausted = await failureOf(pool.query('SELECT 1'));
-      await holder.query('SELECT pg_advisory_unlock($1)', [lock]);
+      await holder.release();
       await waiting;
 
       // 503 for the request that found no connection, as for any dependency it cannot reach.
@@ -191,12 +200,10 @@ describe('pg', () => {
 
   it('When a query waits on a lock past its query timeout, then it fails as unavailable, but the pool breaker stays closed: the server still answers', async () => {
     const { pool, warnings } = watchedPool({ max: 2, query_timeout: 300 });
-    const holder = new pg.Client({ connectionString: adminUrl });
     const lock = 7_301_002;
-    await holder.connect();
+    // Held past the query timeout.
+    const holder = await holdLock(lock);
     try {
-      // A learner's open `SELECT ... FOR UPDATE` in psql, held past the query timeout.
-      await holder.query('SELECT pg_advisory_lock($1)', [lock]);
       const timedOut = await failureOf(pool.query('SELECT pg_advisory_xact_lock($1)', [lock]));
 
       expect((timedOut as Error).message).toBe('Query read timeout');
@@ -206,7 +213,7 @@ describe('pg', () => {
       expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       expect(warnings.join('')).not.toMatch(/breaker is open/);
     } finally {
-      await holder.query('SELECT pg_advisory_unlock($1)', [lock]);
+      await holder.release();
       await holder.end();
       await pool.end();
     }
