@@ -31,8 +31,23 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-const breakerIs = (state: string) =>
-  page.waitForSelector(`[data-testid=breaker-prices][data-state=${state}]`, { timeout: 30_000 });
+/** Waits for the prices breaker to show `state`; on the deadline, the error says what the page shows. */
+async function breakerIs(state: string) {
+  try {
+    return await page.waitForSelector(`[data-testid=breaker-prices][data-state=${state}]`, {
+      timeout: 30_000,
+    });
+  } catch (error) {
+    const shown = await page
+      .locator('section')
+      .allInnerTexts()
+      .catch(() => ['(the page did not answer)']);
+    const text = shown.join(' | ').replace(/\s+/g, ' ');
+    throw new Error(`the prices breaker never showed ${state}; the page shows: ${text}`, {
+      cause: error,
+    });
+  }
+}
 
 describe('the resilience tab', () => {
   it('When the supplier fails, then the prices breaker shows open with the reason, then half-open, then closed once the fault is cleared', async () => {
