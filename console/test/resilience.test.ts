@@ -38,12 +38,14 @@ async function breakerIs(state: string) {
       timeout: 30_000,
     });
   } catch (error) {
+    // The header's live clock says whether the page still hears from the console at all.
     const shown = await page
-      .locator('section')
+      .locator('[data-testid=live], section')
       .allInnerTexts()
       .catch(() => ['(the page did not answer)']);
     const text = shown.join(' | ').replace(/\s+/g, ' ');
-    throw new Error(`the prices breaker never showed ${state}; the page shows: ${text}`, {
+    const now = new Date().toISOString().slice(11, 19);
+    throw new Error(`the prices breaker never showed ${state}; at ${now} the page shows: ${text}`, {
       cause: error,
     });
   }
