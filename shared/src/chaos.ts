@@ -24,7 +24,8 @@
  *   GET    /_chaos             { "rules": { "<target>": rule | null, ... }, ...what the service adds }
  *
  * A body the service cannot honour (unknown field, target or fault, a rate outside 0..1, rates
- * summing over 1, p99 under p50) is 400 problem+json naming the field, like any other input.
+ * summing over 1, p99 under p50) is 400 problem+json naming the field, like any other input;
+ * so is a body sent with DELETE, whose target goes in the query.
  *
  * The faults are the ways real dependencies fail their callers:
  * - error: an answer with a 5xx status and no effect, which a caller may retry;
