@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnService, waitFor, type SpawnedService } from '../src/testkit/index.ts';
 
@@ -40,7 +41,44 @@ describe('HTTP behaviour every service shares', () => {
   it('When the JSON is malformed, then 400 malformed-json', async () => {
     const res = await post('/echo', '{"name": "ada",');
     expect(res.status).toBe(400);
-    expect((await problemOf(res)).code).toBe('malformed-json');
+    const problem = await problemOf(res);
+    expect(problem.code).toBe('malformed-json');
+    expect((problem.errors as { path: string }[]).map((e) => e.path)).toEqual(['body']);
+  });
+
+  it('When a compressed body is not what its Content-Encoding says, then 400 names the body, not a bare bad-request', async () => {
+    const json = JSON.stringify({ name: 'ada', count: 2 });
+    const send = (encoding: string, body: Uint8Array) =>
+      fetch(`${service.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      });
+    // The body-parser inflates what the header announces: the real thing is accepted.
+    const gzipped = gzipSync(json);
+    expect((await send('gzip', gzipped)).status).toBe(201);
+
+    for (const [encoding, body] of [
+      ['gzip', Buffer.from(json)],
+      ['deflate', Buffer.from(json)],
+      ['br', Buffer.from(json)],
+      ['gzip', gzipped.subarray(0, 12)],
+    ] as const) {
+      const res = await send(encoding, body);
+      expect(res.status, encoding).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code, encoding).toBe('malformed-body');
+      expect(problem.errors, encoding).toEqual([
+        { path: 'body', message: `not valid ${encoding} data`, code: 'invalid_encoding' },
+      ]);
+    }
+
+    // The limit counts the inflated bytes: a small gzip of a large body is still too large.
+    const bomb = gzipSync(JSON.stringify({ name: ' '.repeat(1_000_000), count: 1 }));
+    expect(bomb.length).toBeLessThan(2_000);
+    const res = await send('gzip', bomb);
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('body-too-large');
   });
 
   it('When the body is valid JSON but not an object, then 400 names the body, not malformed JSON', async () => {

@@ -55,12 +55,14 @@ function traceIdOf(headers: Record<string, unknown>): string | undefined {
 }
 
 /** Body-parser and Express errors carry `type`/`status`; map the ones a client can cause. */
-function fromFrameworkError(error: unknown): AppError | undefined {
+function fromFrameworkError(error: unknown, req: Request): AppError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { type, status } = error as { type?: unknown; status?: unknown };
+  const { type, status, errno } = error as { type?: unknown; status?: unknown; errno?: unknown };
   switch (type) {
     case 'entity.parse.failed':
-      return new AppError('malformed-json', 400, 'The request body is not valid JSON.');
+      return new AppError('malformed-json', 400, 'The request body is not valid JSON.', {
+        errors: [{ path: 'body', message: 'not valid JSON', code: 'invalid_json' }],
+      });
     case 'entity.too.large':
       return new AppError(
         'body-too-large',
@@ -78,6 +80,19 @@ function fromFrameworkError(error: unknown): AppError | undefined {
     case 'request.size.invalid':
     case 'stream.encoding.set':
       return new AppError('bad-request', 400, 'The request body could not be read.');
+  }
+  // The body-parser decompresses what `Content-Encoding` announces before it parses; zlib's
+  // own error (an `errno`, no `type`) means the bytes are not what the header says they are.
+  if (typeof errno === 'number' && status === 400) {
+    const encoding = String(req.headers['content-encoding']);
+    return new AppError(
+      'malformed-body',
+      400,
+      `The request body is not valid ${encoding} data, as its Content-Encoding says.`,
+      {
+        errors: [{ path: 'body', message: `not valid ${encoding} data`, code: 'invalid_encoding' }],
+      },
+    );
   }
   // The router could not percent-decode a path parameter (`/trips/%E0%A4%A`); it does not say
   // which one, so the problem names the path's parameters as a whole.
@@ -245,7 +260,7 @@ export function createApp(options: AppOptions): Express {
     const known =
       error instanceof AppError
         ? error
-        : (fromFrameworkError(error) ??
+        : (fromFrameworkError(error, req) ??
           // A database, cache or broker that went away is not a bug: 503 with Retry-After,
           // and the client's retry succeeds once it is back. Its message stays in the log.
           (isDependencyUnavailable(error) ? dependencyUnavailable(error) : undefined));
