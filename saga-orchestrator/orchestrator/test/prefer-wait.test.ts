@@ -14,6 +14,8 @@ describe('Prefer: wait (RFC 7240)', () => {
 
   test('When a client asks for longer than the orchestrator holds an answer, then it waits the maximum', () => {
     expect(preferredWaitSeconds('wait=3600')).toBe(60);
+    expect(preferredWaitSeconds('wait=99999999')).toBe(60);
+    expect(preferredWaitSeconds(`wait=${'9'.repeat(400)}`)).toBe(60);
   });
 
   test.each([undefined, 'respond-async', 'wait=soon', 'wait=-1', 'nowait=5', 'wait=5x'])(

@@ -58,7 +58,8 @@ const MAX_WAIT_SECONDS = 60;
  */
 export function preferredWaitSeconds(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
-  const match = /(?:^|[\s,;])wait\s*=\s*"?(\d{1,6})"?\s*(?:[,;]|$)/i.exec(header);
+  // Any number of digits: a wait longer than the maximum is the maximum, however it is spelt.
+  const match = /(?:^|[\s,;])wait\s*=\s*"?(\d+)"?\s*(?:[,;]|$)/i.exec(header);
   return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : undefined;
 }
 
