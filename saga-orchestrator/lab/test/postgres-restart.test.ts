@@ -130,7 +130,7 @@ test(
   'When PostgreSQL restarts (fast, then immediate) while trips are booked, then every accepted trip ends COMPLETED or sold-out COMPENSATED and verify passes',
   { timeout: 240_000 },
   async () => {
-    // Arrange: rooms for 45 of the 60 trips, so compensations run across the outages too
+    // Arrange: rooms for ROOMS of the TRIPS trips, so compensations run across the outages too
     stockIds = {
       flight: await createInventory(lab.urls.flights, TRIPS),
       hotel: await createInventory(lab.urls.hotels, ROOMS),
@@ -139,7 +139,7 @@ test(
     const accepted: string[] = [];
     const seen: Seen[] = [];
 
-    // Act: a client books 60 trips, four at a time, retrying a 503 with the same key
+    // Act: CLIENTS clients book the TRIPS trips, retrying a 503 with the same key
     const book = async (i: number) => {
       const body = JSON.stringify(
         tripRequest(stockIds, { customerId: `c${i}`, amountCents: 1000 }),
