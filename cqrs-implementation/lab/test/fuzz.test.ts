@@ -263,6 +263,40 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
     });
   });
 
+  describe('unknown keys in a command', () => {
+    it('When a command body carries a key the command does not take, at the top or in a line, then 400 naming it and nothing is written', async () => {
+      const before = await writeModelCounts();
+      const command = stack.url('command');
+      const post = (path: string, body: unknown) =>
+        fetch(`${command}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const product = { sku: 'strict', name: 'Strict', priceCents: 1, stock: 1 };
+      const line = { productId: productIds[0], quantity: 1 };
+      for (const [path, body, field, key] of [
+        ['/products', { ...product, stok: 5 }, 'body', 'stok'],
+        ['/orders', { customerId: 'strict', lines: [line], note: 'x' }, 'body', 'note'],
+        [
+          '/orders',
+          { customerId: 'strict', lines: [{ ...line, quantitiy: 2 }] },
+          'body.lines.0',
+          'quantitiy',
+        ],
+        [`/products/${productIds[0]}/restock`, { quantity: 1, reason: 'x' }, 'body', 'reason'],
+        [`/orders/${orderIds[0]}/cancel`, { expectedVersion: 1, force: true }, 'body', 'force'],
+      ] as const) {
+        const res = await post(path, body);
+        const problem = (await res.clone().json()) as { errors?: { message: string }[] };
+        expect(await problemFields(res), path).toEqual([field]);
+        // The field is the object that holds the key; the message names the key itself.
+        expect(problem.errors?.[0]?.message, path).toContain(key);
+      }
+      expect(await writeModelCounts()).toBe(before);
+    });
+  });
+
   describe('one spelling of an id', () => {
     it('When orders name the same two products in opposite letter cases at once, then none deadlocks, and the event and the reads carry the lower-case id', async () => {
       const commands = commandClient(stack.url('command'));

@@ -7,32 +7,40 @@ import { cancelOrder } from '../../domain/commands/cancel-order.command.ts';
 import { placeOrder } from '../../domain/commands/place-order.command.ts';
 import { IdParams } from './products.routes.ts';
 
-const NewOrder = z.object({
-  customerId: text({
-    max: 64,
-    pattern: /^[\w.:-]+$/,
-    patternMessage: 'expected 1-64 letters, digits or _ . : -',
-  }),
-  lines: z
-    .array(
-      z.object({
-        productId: uuid(),
-        quantity: z.number().int().positive().max(1000),
-      }),
-    )
-    .min(1)
-    .max(50),
-});
+// Strict, like every command body of the lab: a misspelt key (`quantitiy`) is refused with
+// its name, not dropped while the command runs without what the client meant.
+const NewOrder = z
+  .object({
+    customerId: text({
+      max: 64,
+      pattern: /^[\w.:-]+$/,
+      patternMessage: 'expected 1-64 letters, digits or _ . : -',
+    }),
+    lines: z
+      .array(
+        z
+          .object({
+            productId: uuid(),
+            quantity: z.number().int().positive().max(1000),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(50),
+  })
+  .strict();
 const OrderHeaders = z.object({
   'idempotency-key': idempotencyKey().optional(),
 });
-const Cancel = z.object({
-  expectedVersion: z
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 31 - 1),
-});
+const Cancel = z
+  .object({
+    expectedVersion: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31 - 1),
+  })
+  .strict();
 
 export function orderRoutes(app: Express, pool: Pool, outbox: Outbox): void {
   app.post('/orders', async (req, res) => {

@@ -7,14 +7,17 @@ import { createProduct } from '../../domain/commands/create-product.command.ts';
 import { restockProduct } from '../../domain/commands/restock-product.command.ts';
 
 const MAX_UNITS = 1_000_000_000;
-const NewProduct = z.object({
-  // Kept exactly as sent (no trimming): the read model must show the name the client wrote.
-  sku: text({ max: 64, pattern: /\S/, patternMessage: 'must not be blank' }),
-  name: text({ max: 200, pattern: /\S/, patternMessage: 'must not be blank' }),
-  priceCents: z.number().int().min(0).max(MAX_UNITS),
-  stock: z.number().int().min(0).max(MAX_UNITS),
-});
-const Restock = z.object({ quantity: z.number().int().positive().max(MAX_UNITS) });
+// Strict: an unknown key is refused with its name, never silently dropped.
+const NewProduct = z
+  .object({
+    // Kept exactly as sent (no trimming): the read model must show the name the client wrote.
+    sku: text({ max: 64, pattern: /\S/, patternMessage: 'must not be blank' }),
+    name: text({ max: 200, pattern: /\S/, patternMessage: 'must not be blank' }),
+    priceCents: z.number().int().min(0).max(MAX_UNITS),
+    stock: z.number().int().min(0).max(MAX_UNITS),
+  })
+  .strict();
+const Restock = z.object({ quantity: z.number().int().positive().max(MAX_UNITS) }).strict();
 export const IdParams = z.object({ id: uuid() });
 
 export function productRoutes(app: Express, pool: Pool, outbox: Outbox): void {
