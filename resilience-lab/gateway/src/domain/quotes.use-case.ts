@@ -4,7 +4,7 @@ import { gatewayMetrics } from '../infrastructure/gateway-metrics.ts';
 import { isBulkheadFull } from './protections/bulkhead.ts';
 import type { PriceCache } from './protections/fallback.ts';
 import type { CallContext, SupplierDependency } from './supplier-dependency.ts';
-import { rejectionOf, toProblem } from './supplier-problems.ts';
+import { callerLeft, rejectionOf, toProblem } from './supplier-problems.ts';
 
 interface Deps {
   prices: SupplierDependency;
@@ -25,6 +25,8 @@ export function createQuotes({ prices, cache, retryAfterS, logger }: Deps) {
       // A 404 is an answer, not a failure: a stale price for an unknown SKU would be wrong.
       const rejected = rejectionOf(error, sku);
       if (rejected) throw rejected;
+      // A caller who left reads no answer: neither a fallback to serve nor a failure to report.
+      if (ctx.callerSignal.aborted) throw callerLeft();
       if (!cache) throw toProblem(error, 'prices', retryAfterS);
       // Shed load (bulkhead full) is served from the cache too: the caller still gets a price.
       const cached = cache.recall(sku);
@@ -52,6 +54,7 @@ export function createAvailability(deps: { stock: SupplierDependency; retryAfter
       const answer = await deps.stock.call(`/stock/${encodeURIComponent(sku)}`, ctx);
       return { sku, stock: answer.body };
     } catch (error) {
+      if (ctx.callerSignal.aborted) throw callerLeft();
       throw rejectionOf(error, sku) ?? toProblem(error, 'stock', deps.retryAfterS);
     }
   };

@@ -16,7 +16,7 @@ import { startAttemptTimeout } from './protections/timeout.ts';
 
 export interface CallContext {
   requestId: string;
-  /** Aborted when the gateway's own caller hangs up. */
+  /** Aborted when the gateway's own caller hangs up: ends a bulkhead wait, a backoff, retrying. */
   callerSignal: AbortSignal;
 }
 
@@ -40,10 +40,8 @@ export function createSupplierDependency({ name, client, config, policies, budge
   let inFlight = 0;
 
   async function attemptOnce(path: string, ctx: CallContext, attempt: number) {
-    const timeout = startAttemptTimeout(
-      on('timeout') ? config.TIMEOUT_MS : undefined,
-      ctx.callerSignal,
-    );
+    // The attempt's own deadline only: a caller who leaves does not cut it (see timeout.ts).
+    const timeout = startAttemptTimeout(on('timeout') ? config.TIMEOUT_MS : undefined);
     inFlight += 1;
     gatewayMetrics.inFlight.set({ dependency: name }, inFlight);
     let outcome = 'ok';
@@ -68,10 +66,6 @@ export function createSupplierDependency({ name, client, config, policies, budge
         throw new SupplierFailure('timeout', `No answer within ${config.TIMEOUT_MS} ms.`, {
           cause: error,
         });
-      }
-      if (timeout.callerLeft()) {
-        outcome = 'caller-gone';
-        throw new SupplierFailure('caller-gone', 'The caller left.', { cause: error });
       }
       outcome = 'connection';
       throw new SupplierFailure('connection', (error as Error).message, { cause: error });

@@ -42,11 +42,14 @@ export function toProblem(error: unknown, dependency: string, retryAfterS: numbe
               'The connection to the supplier dropped.',
             );
       case 'caller-gone':
-        return new AppError('client-closed-request', 499, 'The client left.');
+        return callerLeft();
     }
   }
   return error;
 }
+
+/** The answer to a caller who hung up: nobody reads it, so it only ends the call (and its log line). */
+export const callerLeft = () => new AppError('client-closed-request', 499, 'The client left.');
 
 /** A 4xx from the supplier is an answer about the request: passed on, never hidden by a fallback. */
 export function rejectionOf(error: unknown, sku: string): AppError | undefined {

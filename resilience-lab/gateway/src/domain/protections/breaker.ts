@@ -43,10 +43,11 @@ export function createBreaker<A extends unknown[], R>(
     // Our own per-attempt deadline aborts the request; opossum's would only stop waiting for it.
     timeout: false,
     ...options,
-    // A caller who hung up, or a 4xx (the request was wrong), says nothing about the supplier's health.
+    // A 4xx is the supplier answering (the request was wrong): opossum counts a filtered error
+    // as a success, which a working supplier is. A caller who hung up never reaches the breaker:
+    // its attempt runs to its own outcome (timeout.ts), so every count is the supplier's doing.
     errorFilter: (error: unknown) =>
-      error instanceof SupplierFailure &&
-      (error.kind === 'caller-gone' || (error.kind === 'http' && (error.status ?? 500) < 500)),
+      error instanceof SupplierFailure && error.kind === 'http' && (error.status ?? 500) < 500,
   });
   let state: BreakerState = 'closed';
   const transitions: Transition[] = [];

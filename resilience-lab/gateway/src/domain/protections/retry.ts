@@ -46,7 +46,13 @@ export async function withRetries<T>(
     try {
       return await run(attempt);
     } catch (error) {
-      if (!(error instanceof SupplierFailure) || !options.isRetryable(error)) throw error;
+      if (!(error instanceof SupplierFailure)) throw error;
+      // Nobody is waiting for a retry's answer: no decision, no token spent from the budget.
+      if (options.signal.aborted)
+        throw new SupplierFailure('caller-gone', 'The caller left during the attempt.', {
+          cause: error,
+        });
+      if (!options.isRetryable(error)) throw error;
       const failure = error.status ? `${error.kind} ${error.status}` : error.kind;
       if (attempt >= options.maxAttempts) {
         options.onDecision({ decision: 'attempts-exhausted', attempt, failure });

@@ -1,13 +1,10 @@
 export interface AttemptTimeout {
-  /** Aborts the attempt's request at its deadline, or when the gateway's own caller leaves. */
+  /** Aborts the attempt's request at its deadline. */
   signal: AbortSignal;
   timedOut: () => boolean;
-  callerLeft: () => boolean;
   /** Call when the attempt settles, so the timer does not outlive it. */
   clear: () => void;
 }
-
-const NEVER = new AbortController().signal;
 
 /**
  * The timeout: each attempt gets its own deadline, and reaching it aborts that attempt's
@@ -16,11 +13,15 @@ const NEVER = new AbortController().signal;
  * its callers down with it. Set the deadline above the supplier's p99, or the timeout turns
  * ordinary slow answers into failures that trip the breaker and invite retries.
  * `timeoutMs` undefined switches the protection off (the experiments' unprotected gateway).
+ *
+ * The gateway's own caller hanging up does not cut an attempt already sent: the breaker counts
+ * each attempt's outcome, and a cut attempt has none (opossum could only count it as a success,
+ * so callers who give up on a hanging supplier would keep its breaker closed, and one who gives
+ * up on the half-open probe would close it). What a departed caller stops is what has not
+ * started yet: its place in the bulkhead queue, the backoff and every further retry. The deadline
+ * bounds what the supplier still does for nobody to one attempt.
  */
-export function startAttemptTimeout(
-  timeoutMs: number | undefined,
-  callerSignal: AbortSignal,
-): AttemptTimeout {
+export function startAttemptTimeout(timeoutMs: number | undefined): AttemptTimeout {
   const deadline = new AbortController();
   const timer =
     timeoutMs === undefined
@@ -28,12 +29,9 @@ export function startAttemptTimeout(
       : setTimeout(() => {
           deadline.abort();
         }, timeoutMs);
-  // Without cancellation the gateway keeps waiting for answers its caller no longer wants.
-  const caller = timeoutMs === undefined ? NEVER : callerSignal;
   return {
-    signal: AbortSignal.any([deadline.signal, caller]),
+    signal: deadline.signal,
     timedOut: () => deadline.signal.aborted,
-    callerLeft: () => caller.aborted,
     clear: () => {
       clearTimeout(timer);
     },
