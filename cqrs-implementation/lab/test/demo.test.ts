@@ -21,6 +21,9 @@ test('When a user runs `pnpm lab cqrs demo` with LOG_LEVEL=warn, then every step
 
   // Assert
   expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0);
+  // 8 lamps left after the first order, 20 racing for them: the narrated read shows the end.
+  expect(run.stdout).toContain('8 succeeded, 12 got 409 insufficient-stock');
+  expect(run.stdout).toContain('read model: stock 0, units sold 10');
   expect(run.stdout).toContain('nothing was lost');
   expect(run.stdout).toContain('no drift, no broken invariant');
   expect(run.leftProcesses).toBe(false);
