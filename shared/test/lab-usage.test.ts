@@ -28,4 +28,27 @@ describe('pnpm lab usage', () => {
       expect(result.stdout).toContain('Usage: pnpm lab');
     },
   );
+
+  // A misspelt option ignored would run the task without it: `rebuild --froce` a plain rebuild,
+  // `reset --db x` a reset of the default databases. So the task does not start.
+  it.each([
+    [['cqrs', 'rebuild', '--froce'], "Unknown option '--froce'"],
+    [['cqrs', 'dlq', 'list', 'now'], 'Unexpected argument "now"'],
+    [['saga', 'reset', '--db', 'x'], "Unknown option '--db'"],
+    [['saga', 'verify', '--dbs'], "Option '--dbs <value>' argument missing"],
+    [['resilience', 'experiment', 'cascade', '--quik'], "Unknown option '--quik'"],
+    [['resilience', 'demo', 'fast'], 'Unexpected argument "fast"'],
+  ])(
+    'When a user types `pnpm lab %j`, then stderr names what is wrong, the usage follows, it exits 2 and the task never starts',
+    async (args, message) => {
+      const result = await runLabCommand(args, { timeoutMs: 30_000 });
+      expect(result.code, result.stdout).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain('Usage: pnpm lab');
+      // Every one of these tasks reports on stdout once it runs: nothing there but where the
+      // lab's traces would go (said as the lab loads), nothing ran.
+      expect(result.stdout.replace(/^traces: .*\n/m, '')).toBe('');
+      expect(result.leftProcesses).toBe(false);
+    },
+  );
 });

@@ -4,6 +4,7 @@
  * defaults otherwise) and the lab's default namespace (DATABASE_NAME, REDIS_KEY_PREFIX,
  * KAFKA_TOPIC_PREFIX), the same one `up` starts the services on.
  */
+import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
 import { bench } from './tasks/bench.ts';
 import { demo } from './tasks/demo.ts';
 import { exercise } from './tasks/exercise.ts';
@@ -14,16 +15,25 @@ import { reset } from './tasks/reset.ts';
 import { up } from './tasks/up.ts';
 import { verify } from './tasks/verify.ts';
 
-const tasks: Record<string, { run: (args: string[]) => Promise<number> | number; help: string }> = {
+const tasks: Record<
+  string,
+  { run: (args: string[]) => Promise<number> | number; help: string; accepts?: TaskArgs }
+> = {
   up: {
     run: up,
+    accepts: { flags: ['monolith'] },
     help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops [--monolith]',
   },
   demo: { run: demo, help: 'narrated scenario: the pattern working, then failing and recovering' },
   verify: { run: verify, help: 'audit the write model and compare it with Redis; exit 1 on drift' },
-  dlq: { run: dlq, help: 'dlq list | dlq replay: dead-lettered events' },
+  dlq: {
+    run: dlq,
+    help: 'dlq list | dlq replay: dead-lettered events',
+    accepts: { positionals: 1 },
+  },
   rebuild: {
     run: rebuild,
+    accepts: { flags: ['force'] },
     help: 'build a new read-model generation live and switch to it [--force]',
   },
   replay: { run: replay, help: 'rewind the stopped projector to the beginning of the topic' },
@@ -31,7 +41,11 @@ const tasks: Record<string, { run: (args: string[]) => Promise<number> | number;
     run: reset,
     help: 'drop what up keeps between runs (databases, Redis keys, topics, groups); lab stopped',
   },
-  exercise: { run: exercise, help: 'exercise <n>: run that exercise check' },
+  exercise: {
+    run: exercise,
+    help: 'exercise <n>: run that exercise check',
+    accepts: { positionals: 1 },
+  },
   bench: { run: bench, help: 'benchmarks; writes bench/results.json and bench/REPORT.md' },
 };
 
@@ -44,6 +58,11 @@ if (!task) {
   for (const [key, { help }] of Object.entries(tasks))
     process.stdout.write(`  ${key.padEnd(9)} ${help}\n`);
   process.exit(asked ? 0 : 2);
+}
+const misfit = misfitArgs(args, task.accepts);
+if (misfit) {
+  process.stderr.write(`${misfit}\n\nUsage: pnpm lab cqrs ${name}: ${task.help}\n`);
+  process.exit(2);
 }
 try {
   process.exit(await task.run(args));

@@ -9,6 +9,8 @@ import { runExperiment } from './experiments/run-experiment.ts';
 const labDir = join(import.meta.dirname, '..');
 export const defaultResultsDir = join(labDir, 'bench', 'results');
 
+import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
+
 const [task, ...args] = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const option = (name: string) => {
@@ -26,7 +28,22 @@ const usage = `Usage: pnpm lab resilience <task>
   bench                      breaker overhead, fail-fast latency and the cascade headline
 `;
 
+const ACCEPTS: Record<string, TaskArgs> = {
+  up: { flags: ['monolith'] },
+  demo: {},
+  verify: { options: ['gateway', 'results'] },
+  experiment: { positionals: 1, flags: ['quick'], options: ['out'] },
+  exercise: { positionals: 1 },
+  bench: {},
+};
+
 async function main(): Promise<number> {
+  const accepts = task === undefined ? undefined : ACCEPTS[task];
+  const misfit = accepts && misfitArgs(args, accepts);
+  if (misfit) {
+    process.stderr.write(`${misfit}\n\n${usage}`);
+    return 2;
+  }
   switch (task) {
     case 'up':
       return (await import('./tasks/up.ts')).up(args);

@@ -8,9 +8,28 @@
  *   exercise <n>       run exercise n's check (fails until the exercise is done)
  *   bench              the benchmark; writes bench/results.json and bench/REPORT.md
  */
+import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
+
 const [task, ...args] = process.argv.slice(2);
 
+const ACCEPTS: Record<string, TaskArgs> = {
+  up: { flags: ['monolith'] },
+  demo: {},
+  verify: { flags: ['monolith'], options: ['dbs'] },
+  reset: { options: ['dbs', 'monolith-db'] },
+  exercise: { positionals: 1 },
+  bench: {},
+};
+const USAGE =
+  'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|reset [--dbs o,f,h,c,p] [--monolith-db name]|exercise <n>|bench>\n';
+
 async function main(): Promise<number> {
+  const accepts = task === undefined ? undefined : ACCEPTS[task];
+  const misfit = accepts && misfitArgs(args, accepts);
+  if (misfit) {
+    process.stderr.write(`${misfit}\n\n${USAGE}`);
+    return 2;
+  }
   switch (task) {
     case 'up':
       return (await import('./tasks/up.ts')).up(args);
@@ -27,9 +46,7 @@ async function main(): Promise<number> {
     default: {
       const asked = task === undefined || ['help', '--help', '-h'].includes(task);
       if (!asked) process.stderr.write(`Unknown task "${task}".\n\n`);
-      process.stdout.write(
-        'Usage: pnpm lab saga <up [--monolith]|demo|verify [--dbs o,f,h,c,p|--monolith]|reset|exercise <n>|bench>\n',
-      );
+      process.stdout.write(USAGE);
       return asked ? 0 : 2;
     }
   }

@@ -91,3 +91,4 @@ if (process.env.VITEST_WORKER_ID !== undefined && '__vitest_worker__' in globalT
     // Imported outside a test file's collection (a global setup): nothing to wrap.
   }
 }
+export { misfitArgs, type TaskArgs } from './task-args.ts';

@@ -1,0 +1,38 @@
+/**
+ * What a lab task (`pnpm lab <lab> <task> ...`) accepts, checked before it runs: a misspelt
+ * option or a stray word is refused with exit 2 and the usage, never ignored. Ignored,
+ * `rebuild --froce` would run a plain rebuild, and `reset --db x` would drop the defaults.
+ * The tasks still read their arguments themselves; this only says which ones exist.
+ */
+import { parseArgs } from 'node:util';
+
+export interface TaskArgs {
+  /** Options without a value, e.g. `monolith` for `--monolith`. */
+  flags?: readonly string[];
+  /** Options that take a value, e.g. `dbs` for `--dbs o,f,h,c,p`. */
+  options?: readonly string[];
+  /** How many plain words may follow the task (`exercise 3`, `dlq replay`). */
+  positionals?: number;
+}
+
+/** Why `args` does not fit `accepts`, in one line; undefined when it does. */
+export function misfitArgs(args: readonly string[], accepts: TaskArgs = {}): string | undefined {
+  const options: Record<string, { type: 'boolean' | 'string' }> = {};
+  for (const name of accepts.flags ?? []) options[name] = { type: 'boolean' };
+  for (const name of accepts.options ?? []) options[name] = { type: 'string' };
+  try {
+    const { positionals } = parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    const allowed = accepts.positionals ?? 0;
+    if (positionals.length > allowed) return `Unexpected argument "${positionals[allowed]}".`;
+    return undefined;
+  } catch (error) {
+    // parseArgs names the option and says what is wrong with it (unknown, or missing its value);
+    // its advice on positionals that start with '-' is for other programs.
+    return (error as Error).message.split('. To specify')[0];
+  }
+}
