@@ -79,6 +79,9 @@ describe('exercise 03: an idempotent read model', () => {
       return ignored >= (rows[0]?.n ?? Infinity);
     });
 
-    expect(await spendInRedis()).toEqual(expected);
+    expect(
+      await spendInRedis(),
+      'spend per customer after the topic was delivered a second time: an event applied twice counts twice',
+    ).toEqual(expected);
   });
 });

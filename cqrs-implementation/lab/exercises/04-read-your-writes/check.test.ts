@@ -44,7 +44,10 @@ describe('exercise 04: read your writes against a slow projector', () => {
 
     const mine = await queries.get(`/orders/${order.body.id}`, order.body.consistencyToken, 10_000);
 
-    expect(mine.status).toBe(200);
+    expect(
+      mine.status,
+      "GET /orders/:id with the order's X-Consistency-Token must wait until the read model has it",
+    ).toBe(200);
     expect(mine.body).toMatchObject({ id: order.body.id, status: 'placed' });
   });
 
@@ -66,7 +69,10 @@ describe('exercise 04: read your writes against a slow projector', () => {
       50,
     );
 
-    expect(answer.status).toBe(503);
+    expect(
+      answer.status,
+      'a token the read model cannot reach within X-Consistency-Timeout-Ms must be 503 read-model-behind, whatever the read model holds now',
+    ).toBe(503);
     expect(answer.headers.get('retry-after')).not.toBeNull();
   });
 });
