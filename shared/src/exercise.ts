@@ -27,12 +27,32 @@ export class ExerciseModuleError extends Error {
 }
 
 /**
+ * What a service starts with: `seams`, with the exercise module's swapped in
+ * (resolveExerciseSeams). A module that cannot be used stops the service at start with one line
+ * on stderr saying why, exit 1, no stack trace: the same as a bad setting (loadConfig).
+ */
+export async function withExerciseSeams<S extends object>(
+  service: string,
+  production: S,
+  env: ExerciseEnv,
+  logger?: Logger,
+): Promise<S> {
+  try {
+    return await resolveExerciseSeams(service, production, env, logger);
+  } catch (error) {
+    if (!(error instanceof ExerciseModuleError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+/**
  * Returns `seams` with each one the exercise module exports swapped in. A module that exports
  * something the service does not offer as a seam is refused with the list of seams it does
  * offer: a misspelt export would otherwise be ignored and the check would test nothing.
  */
 // `object`, not Seams: an interface (which has no index signature) must be accepted as well.
-export async function withExerciseSeams<S extends object>(
+export async function resolveExerciseSeams<S extends object>(
   service: string,
   production: S,
   env: ExerciseEnv,
