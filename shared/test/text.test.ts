@@ -133,4 +133,15 @@ describe('whole numbers in a query string', () => {
     for (const bad of ['1e2', '0x10', ' 5', '5 ', '5.0', '', '+2', '0', '201', '-1'])
       expect(limit.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
   });
+
+  it('When the digits make a number past the range, however many, then the refusal says it is too big', () => {
+    for (const big of ['201', '99999999999999999999', '9'.repeat(400)]) {
+      const result = limit.safeParse(big);
+      expect(result.success, big).toBe(false);
+      expect(
+        result.error?.issues.map((i) => i.code),
+        big,
+      ).toEqual(['too_big']);
+    }
+  });
 });

@@ -102,12 +102,14 @@ export const idempotencyKey = () =>
     patternMessage: 'expected 1-200 visible ASCII characters',
   });
 
+// Any number of digits: a value too large is refused as too large, not as a bad spelling.
 const decimalWhole = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,16}$/, 'expected a whole number in decimal digits')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .regex(/^\d+$/, 'expected a whole number in decimal digits')
+    // Past what a double holds Number() says Infinity, which zod calls no number at all.
+    .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
+    .pipe(z.number().min(min, { abort: true }).max(max, { abort: true }).int());
 
 /**
  * A whole number sent as text, as a query parameter is: decimal digits only, so `1e2`, `0x10`,
