@@ -45,6 +45,22 @@ if (!existsSync(cliOf(lab.dir))) {
   process.exit(2);
 }
 const env = { ...process.env };
+// A service refuses a LOG_LEVEL that is not one of pino's levels, as it refuses any bad
+// setting. The lab's commands forgive the spelling instead: any case is taken, an empty one is
+// unset, and anything else is said once and replaced by info, so a demo or `up` never stops
+// over how much its services log.
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+if (env.LOG_LEVEL !== undefined) {
+  const level = env.LOG_LEVEL.trim().toLowerCase();
+  if (level === '') delete env.LOG_LEVEL;
+  else if (LOG_LEVELS.includes(level)) env.LOG_LEVEL = level;
+  else {
+    process.stderr.write(
+      `LOG_LEVEL=${env.LOG_LEVEL} is not a log level (${LOG_LEVELS.join(', ')}): the services log at info.\n`,
+    );
+    env.LOG_LEVEL = 'info';
+  }
+}
 // Node's on-disk cache of compiled modules (keyed by content): every service after the first
 // start skips compiling OpenTelemetry, Express and the drivers again. The test kit uses the
 // same folder.
