@@ -31,8 +31,9 @@ export async function reset(): Promise<number> {
   });
   for (const problem of problems) process.stderr.write(`reset: ${problem}\n`);
   if (problems.length > 0) return 1;
+  // What is true now, whether or not each one existed before.
   process.stdout.write(
-    `reset: dropped databases ${databases.join(', ')}, Redis keys ${ns.redisKeyPrefix}cqrs:*, ` +
+    `reset: nothing is left of databases ${databases.join(', ')}, Redis keys ${ns.redisKeyPrefix}cqrs:*, ` +
       `topics and consumer groups ${ns.topicPrefix}cqrs.* and ${ns.topicPrefix}cqrs-*\n`,
   );
   return 0;

@@ -28,6 +28,9 @@ export async function reset(args: readonly string[]): Promise<number> {
   });
   for (const problem of problems) process.stderr.write(`reset: ${problem}\n`);
   if (problems.length > 0) return 1;
-  process.stdout.write(`reset: dropped ${databases.join(', ')} and the roles ${monolith}_*\n`);
+  // What is true now, whether or not each one existed before.
+  process.stdout.write(
+    `reset: none of ${databases.join(', ')} is left, nor any role ${monolith}_*\n`,
+  );
   return 0;
 }
