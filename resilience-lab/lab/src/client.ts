@@ -54,3 +54,15 @@ export function supplierAdmin(url: string) {
 }
 
 export type SupplierAdmin = ReturnType<typeof supplierAdmin>;
+
+/** One breaker as the gateway's GET /breakers shows it (`state: 'disabled'` without one). */
+export interface BreakerView {
+  state: string;
+  transitions: { from: string; to: string; reason: string }[];
+}
+
+/** The gateway's breaker for one supplier route, read from GET /breakers. */
+export async function breakerOf(gatewayUrl: string, route: Route): Promise<BreakerView> {
+  const res = await fetch(`${gatewayUrl}/breakers`);
+  return ((await res.json()) as Record<Route, BreakerView>)[route];
+}

@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
-import { supplierAdmin, type SupplierAdmin } from '../src/client.ts';
+import { breakerOf, supplierAdmin, type SupplierAdmin } from '../src/client.ts';
 
 let lab: RunningLab;
 let supplier: SupplierAdmin;
 
-interface BreakerView {
-  state: string;
-  transitions: { from: string; to: string; reason: string }[];
-}
-
-const breakerOf = async (): Promise<BreakerView> => {
-  const res = await fetch(`${lab.gateway.url}/breakers`);
-  return ((await res.json()) as { prices: BreakerView }).prices;
-};
+const pricesBreaker = () => breakerOf(lab.gateway.url, 'prices');
 const quote = (sku = 'sku-1') => fetch(`${lab.gateway.url}/quotes/${sku}`);
 const pricesCalls = async () => (await supplier.counters()).prices.started;
 
@@ -43,10 +35,10 @@ describe('circuit breaker on the prices route', () => {
 
     // Act + assert: 5 failures of 9 calls is 55%, over the rate but under the volume of 10.
     for (let i = 0; i < 5; i += 1) expect((await quote()).status).toBe(502);
-    expect((await breakerOf()).state).toBe('closed');
+    expect((await pricesBreaker()).state).toBe('closed');
     // The 10th call: 6 of 10 failed (60% > 50%) with the volume reached.
     expect((await quote()).status).toBe(502);
-    const opened = await breakerOf();
+    const opened = await pricesBreaker();
     expect(opened.state).toBe('open');
     expect(opened.transitions.at(-1)?.reason).toMatch(/failure rate 60% > 50% over 10 calls/);
 
@@ -61,19 +53,19 @@ describe('circuit breaker on the prices route', () => {
     expect(await pricesCalls()).toBe(before);
 
     // After the reset timeout: half-open admits one probe; it fails, so it opens again.
-    await waitFor('half-open', async () => (await breakerOf()).state === 'half-open');
+    await waitFor('half-open', async () => (await pricesBreaker()).state === 'half-open');
     expect((await quote()).status).toBe(502);
     expect(await pricesCalls()).toBe(before + 1);
-    const reopened = await breakerOf();
+    const reopened = await pricesBreaker();
     expect(reopened.state).toBe('open');
     expect(reopened.transitions.at(-1)?.reason).toBe('the half-open probe failed');
 
     // Next half-open with a healed supplier: the probe succeeds and closes the breaker.
     await supplier.clear('prices');
-    await waitFor('half-open again', async () => (await breakerOf()).state === 'half-open');
+    await waitFor('half-open again', async () => (await pricesBreaker()).state === 'half-open');
     expect((await quote()).status).toBe(200);
     expect(await pricesCalls()).toBe(before + 2);
-    const closed = await breakerOf();
+    const closed = await pricesBreaker();
     expect(closed.state).toBe('closed');
     expect(closed.transitions.map((t) => t.to)).toEqual([
       'open',

@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
-import { supplierAdmin, type SupplierAdmin } from '../src/client.ts';
+import { breakerOf, supplierAdmin, type SupplierAdmin } from '../src/client.ts';
 
 let lab: RunningLab;
 let supplier: SupplierAdmin;
 
-interface BreakerView {
-  state: string;
-  transitions: { from: string; to: string; reason: string }[];
-}
-
 const TIMEOUT_MS = 400;
-const breakerOf = async (): Promise<BreakerView> => {
-  const res = await fetch(`${lab.gateway.url}/breakers`);
-  return ((await res.json()) as { prices: BreakerView }).prices;
-};
+const pricesBreaker = () => breakerOf(lab.gateway.url, 'prices');
 /** A caller who gives up long before the gateway's own deadline, as an impatient client does. */
 const impatientQuote = async () => {
   const gaveUp = await fetch(`${lab.gateway.url}/quotes/sku-1`, {
@@ -55,22 +47,25 @@ describe('callers who hang up on a hanging supplier', () => {
 
     // Assert: their attempts ran to the deadline and counted as failures, so the breaker opened.
     // (Cut when the caller left, they would have counted as successes: it would stay closed.)
-    await waitFor('the prices breaker to open', async () => (await breakerOf()).state === 'open');
+    await waitFor(
+      'the prices breaker to open',
+      async () => (await pricesBreaker()).state === 'open',
+    );
     // All four were fired at once, so it opens at the timeout that takes the rate over 50%.
-    expect((await breakerOf()).transitions.at(-1)?.reason).toMatch(
+    expect((await pricesBreaker()).transitions.at(-1)?.reason).toMatch(
       /failure rate \d+% > 50% over 4 calls/,
     );
 
     // Act: the half-open probe's caller also leaves while the supplier still hangs.
-    await waitFor('half-open', async () => (await breakerOf()).state === 'half-open');
+    await waitFor('half-open', async () => (await pricesBreaker()).state === 'half-open');
     await impatientQuote();
 
     // Assert: the probe got its verdict from the supplier (a timeout), not from the caller.
     await waitFor(
       'the probe to reopen the breaker',
-      async () => (await breakerOf()).state === 'open',
+      async () => (await pricesBreaker()).state === 'open',
     );
-    const { transitions } = await breakerOf();
+    const { transitions } = await pricesBreaker();
     expect(transitions.map((t) => t.to)).toEqual(['open', 'half-open', 'open']);
     expect(transitions.at(-1)?.reason).toBe('the half-open probe failed');
     // Every attempt, the probe's too, ended at the gateway's deadline: the supplier saw each
