@@ -18,6 +18,8 @@ type UseCase = (sku: string, ctx: CallContext) => Promise<unknown>;
 /** The caller's request id travels to the supplier; its hang-up becomes an abort signal. */
 function contextOf(req: Request, res: Response): CallContext {
   const incoming = req.headers['x-request-id'];
+  // At the edge an unusable id is replaced, not refused: a caller's correlation header is no
+  // reason to fail its request. The supplier, whose one caller is this gateway, refuses one.
   const requestId =
     typeof incoming === 'string' && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
   const caller = new AbortController();
