@@ -61,11 +61,36 @@ describe("the console's own API", () => {
       ['/api/saga/trips', { soldOut: 'trains' }, ['body.soldOut']],
       ['/api/saga/faults', { participant: 'hotels', fault: 'explode' }, ['body.fault']],
       ['/api/saga/faults', { participant: 'hotels', fault: 'reject', extra: 1 }, ['body']],
+      // Payments holds no inventory: a trip cannot find it sold out.
+      ['/api/saga/trips', { soldOut: 'payments' }, ['body.soldOut']],
     ] as const) {
       const res = await send('POST', path, body);
       expect(res.status, path).toBe(400);
       expect(res.type).toMatch(/^application\/problem\+json/);
       expect(res.body.errors?.map((e) => e.path)).toEqual(fields);
+    }
+  });
+
+  it('When an action that takes no input is sent some, then 400 names the body or query, and the lab is never asked', async () => {
+    // The labs are nowhere: an action that went ahead would answer 503 lab-unreachable.
+    for (const [method, path, body, field] of [
+      ['DELETE', '/api/resilience/faults', { target: 'prices' }, 'body'],
+      ['DELETE', '/api/resilience/faults?target=prices', undefined, 'query'],
+      ['DELETE', '/api/saga/faults', { participant: 'hotels' }, 'body'],
+      ['POST', '/api/cqrs/orders', { quantity: 5 }, 'body'],
+      ['GET', '/api/cqrs/dead-letters?limit=abc', undefined, 'query'],
+      ['POST', '/api/cqrs/dead-letters/replays', { ids: [1] }, 'body'],
+      [
+        'POST',
+        '/api/saga/trips/00000000-0000-4000-8000-000000000000/compensate',
+        { force: true },
+        'body',
+      ],
+    ] as const) {
+      const res = await send(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.body.errors?.map((e) => e.path)).toEqual([field]);
     }
   });
 

@@ -62,6 +62,10 @@ describe('the CQRS tab', () => {
     // A graceful stop: the group forgets the member at once instead of waiting out its session.
     await stack.services.projector?.stop();
     await page.waitForSelector('[data-testid=stage-projector].down', { timeout: 30_000 });
+    // Its dead letters asked for while it is away: the page says so, and goes on drawing (the
+    // lag below still has to show on it).
+    await page.click('[data-testid=dead-letters-list]');
+    await page.waitForSelector('[role=alert]:has-text("did not answer")', { timeout: 30_000 });
 
     const commands = commandClient(stack.url('command'));
     const product = await commands.createProduct({
@@ -87,5 +91,12 @@ describe('the CQRS tab', () => {
     await stack.start('projector');
     await shows('pipeline-lag-events', (n) => n === 0, 'the restarted projector to catch up');
     expect(await numberIn(page, 'pipeline-outbox-backlog')).toBe(0);
+    // Back: the same button lists them (none here), and the message line is gone.
+    await page.click('[data-testid=dead-letters-list]');
+    await page.waitForSelector('[data-testid=dead-letters]', {
+      state: 'attached',
+      timeout: 30_000,
+    });
+    expect(await page.$('[role=alert]')).toBeNull();
   });
 });

@@ -75,4 +75,11 @@ describe('the resilience tab', () => {
     expect(transitions).toContain('the half-open probe succeeded');
     await screenshot(page, 'resilience-lab/docs/console.png');
   });
+
+  it('When the supplier is killed, then the page says it is not answering instead of listing no faults', async () => {
+    await lab.supplier.kill();
+    const down = await page.waitForSelector('[data-testid=supplier-down]', { timeout: 30_000 });
+    expect(await down.textContent()).toContain('not answering');
+    expect(await page.textContent('section')).toContain('Active supplier faults: unknown');
+  });
 });

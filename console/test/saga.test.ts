@@ -122,4 +122,20 @@ describe('the saga tab', () => {
     expect(compensate.status).toBe(404);
     expect(await compensate.json()).toMatchObject({ code: 'lab-refused', lab: { status: 404 } });
   });
+
+  it('When a participant is killed, then its row says it is not answering instead of "no faults", and says so no more once it is back', async () => {
+    await lab.services.hotels?.kill();
+    const down = await page.waitForSelector('[data-testid=participant-hotels-down]', {
+      timeout: 30_000,
+    });
+    expect(await down.textContent()).toContain('not answering');
+    // The other participants still answer: their rows are what they were.
+    expect(await page.$('[data-testid=participant-flights-down]')).toBeNull();
+
+    await lab.restartParticipant('hotels');
+    await page.waitForSelector('[data-testid=participant-hotels-down]', {
+      state: 'detached',
+      timeout: 30_000,
+    });
+  });
 });

@@ -28,6 +28,8 @@ interface Transition {
 
 interface GatewayStatus {
   retryBudgetTokens: number | null;
+  /** The gateway's pool of connections to the supplier; null in-process (`up --monolith`). */
+  pool: unknown;
   dependencies: Record<
     string,
     { inFlight: number; bulkhead: { active: number; queued: number } | null }
@@ -89,6 +91,9 @@ export function resilienceWatch(config: ConsoleConfig) {
   const samples: ProbeSample[] = [];
   let traffic: { perSecond: number; timer: NodeJS.Timeout } | undefined;
   let latest: Record<string, unknown> = { up: false };
+  // The in-process wiring has no supplier of its own: its chaos is the gateway's.
+  let inProcess = false;
+  const chaosUrl = () => `${inProcess ? gateway : supplier}/_chaos`;
 
   const probe = (sample: ProbeSample, route: 'quotes' | 'availability') => {
     const started = performance.now();
@@ -109,8 +114,9 @@ export function resilienceWatch(config: ConsoleConfig) {
     const [breakers, status, chaos] = await Promise.all([
       poll<Record<string, BreakerSnapshot>>(`${gateway}/breakers`),
       poll<GatewayStatus>(`${gateway}/status`),
-      poll<{ rules: Record<string, unknown> }>(`${supplier}/_chaos`),
+      poll<{ rules: Record<string, unknown> }>(chaosUrl()),
     ]);
+    if (status) inProcess = status.pool === null;
     for (const [name, snapshot] of Object.entries(breakers ?? {})) {
       const seen = transitions.get(name) ?? [];
       for (const t of snapshot.transitions ?? [])
@@ -124,7 +130,8 @@ export function resilienceWatch(config: ConsoleConfig) {
       up: breakers !== undefined,
       gatewayUrl: gateway,
       supplierUrl: supplier,
-      supplierUp: chaos !== undefined,
+      // Unknown while the gateway itself does not answer; the page then says the lab is down.
+      supplierUp: status === undefined ? null : chaos !== undefined,
       traffic: traffic ? { on: true, perSecond: traffic.perSecond } : { on: false },
       retryBudgetTokens:
         status?.retryBudgetTokens == null ? null : Math.floor(status.retryBudgetTokens * 10) / 10,
@@ -179,8 +186,8 @@ export function resilienceWatch(config: ConsoleConfig) {
     injectFault: (
       target: (typeof SUPPLIER_TARGETS)[number],
       fault: (typeof SUPPLIER_FAULTS)[number],
-    ) => call('POST', `${supplier}/_chaos`, { body: { target, faults: { [fault]: 1 } } }),
-    clearFaults: () => call('DELETE', `${supplier}/_chaos`),
+    ) => call('POST', chaosUrl(), { body: { target, faults: { [fault]: 1 } } }),
+    clearFaults: () => call('DELETE', chaosUrl()),
     stop: () => {
       if (traffic) clearInterval(traffic.timer);
       traffic = undefined;

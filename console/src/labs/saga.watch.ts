@@ -4,6 +4,8 @@ import { call, newTrace, poll, type Answer } from './http.ts';
 
 export const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
 export type Participant = (typeof PARTICIPANTS)[number];
+/** The participants that hold inventory, so the ones a trip can find sold out. */
+export const SOLD_OUT_PARTICIPANTS = ['flights', 'hotels', 'cars'] as const;
 export const PARTICIPANT_FAULTS = ['reject', 'error', 'hang', 'reset', 'lose-response'] as const;
 export const PARTICIPANT_TARGETS = ['action', 'confirmation', 'compensation'] as const;
 
@@ -112,7 +114,7 @@ export function sagaWatch(config: ConsoleConfig) {
    * Books one trip on fresh inventory (one seat, room and car; `soldOut` gives that participant
    * none, so its reservation is refused and the saga compensates what it already holds).
    */
-  const bookTrip = async (soldOut: Participant | undefined) => {
+  const bookTrip = async (soldOut: (typeof SOLD_OUT_PARTICIPANTS)[number] | undefined) => {
     await probeWiring();
     const stock = async (p: 'flights' | 'hotels' | 'cars') =>
       (

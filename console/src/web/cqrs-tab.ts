@@ -47,11 +47,18 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
     );
   };
   const listLetters = () => {
-    fetch('/api/cqrs/dead-letters')
-      .then((res) => res.json() as Promise<{ total: number; deadLetters: DeadLetter[] }>)
-      .then(setLetters, (e: unknown) => {
+    // Through post(), which turns a problem document (the projector away: 503) into an error
+    // for the message line, never into a list to draw.
+    post('/api/cqrs/dead-letters', undefined, 'GET').then(
+      (answer) => {
+        setMessage(null);
+        setLetters(answer as { total: number; deadLetters: DeadLetter[] });
+      },
+      (e: unknown) => {
+        setLetters(null);
         setMessage((e as Error).message);
-      });
+      },
+    );
   };
   const replay = () => {
     post('/api/cqrs/dead-letters/replays').then(

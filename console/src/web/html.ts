@@ -4,6 +4,7 @@ import htm from 'htm';
 /** JSX-like templates without a compiler: htm turns tagged templates into Preact calls. */
 export const html = htm.bind(h);
 
+/** One call to the console's API; an answer that is not 2xx (a problem document) is thrown as its detail. */
 export async function post(path: string, body?: unknown, method = 'POST'): Promise<unknown> {
   const res = await fetch(path, {
     method,

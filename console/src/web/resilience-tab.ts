@@ -130,8 +130,16 @@ export function ResilienceTab({ state }: { state: ResilienceState; traceUrl: str
       >
         Clear faults
       </button>
+      ${
+        state.supplierUp === false
+          ? html`<div class="bad" data-testid="supplier-down">
+              The supplier is not answering: the gateway's breakers, timeouts and fallbacks are all
+              that stand between its callers and that outage.
+            </div>`
+          : null
+      }
       <div class="muted">
-        ${`Active supplier faults: ${active.length > 0 ? active.join('; ') : 'none'} · retry budget left: `}
+        ${`Active supplier faults: ${state.supplierUp === false ? 'unknown (the supplier is down)' : active.length > 0 ? active.join('; ') : 'none'} · retry budget left: `}
         <span data-testid="retry-budget">${state.retryBudgetTokens ?? 'off'}</span> tokens
       </div>
       ${error ? html`<div class="err" role="alert">${error}</div>` : null}

@@ -227,7 +227,13 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
                   fail its compensations
                 </button>
               </td>
-              <td class="muted">${faultsOf(p) || 'no faults'}</td>
+              ${
+                state.faults?.[p] === null
+                  ? html`<td class="bad" data-testid=${`participant-${p}-down`}>
+                      not answering: its trips wait and retry until it is back
+                    </td>`
+                  : html`<td class="muted">${faultsOf(p) || 'no faults'}</td>`
+              }
             </tr>`,
         )}
       </table>

@@ -32,7 +32,7 @@ export interface BreakerView {
 export interface ResilienceState {
   up: boolean;
   gatewayUrl?: string;
-  supplierUp?: boolean;
+  supplierUp?: boolean | null;
   traffic?: { on: boolean; perSecond?: number };
   retryBudgetTokens?: number | null;
   breakers?: BreakerView[];

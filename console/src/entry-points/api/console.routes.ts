@@ -6,6 +6,7 @@ import {
   PARTICIPANT_FAULTS,
   PARTICIPANT_TARGETS,
   PARTICIPANTS,
+  SOLD_OUT_PARTICIPANTS,
   LabRefused,
 } from '../../labs/saga.watch.ts';
 import { SUPPLIER_FAULTS, SUPPLIER_TARGETS } from '../../labs/resilience.watch.ts';
@@ -15,13 +16,20 @@ const SupplierFault = z.strictObject({
   target: z.enum(SUPPLIER_TARGETS),
   fault: z.enum(SUPPLIER_FAULTS),
 });
-const NewTrip = z.strictObject({ soldOut: z.enum(PARTICIPANTS).optional() });
+const NewTrip = z.strictObject({ soldOut: z.enum(SOLD_OUT_PARTICIPANTS).optional() });
 const ParticipantFault = z.strictObject({
   participant: z.enum(PARTICIPANTS),
   target: z.enum(PARTICIPANT_TARGETS).default('action'),
   fault: z.enum(PARTICIPANT_FAULTS),
 });
 const TripParams = z.object({ id: uuid() });
+// What an action that takes no input gets: a body or query that names anything is refused,
+// naming it, rather than ignored (ignored, a DELETE meant for one target would clear them all).
+const Nothing = z.strictObject({});
+const takesNothing = (req: Request) => {
+  parse(req, 'query', Nothing);
+  parse(req, 'body', Nothing);
+};
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document
@@ -98,7 +106,8 @@ export function consoleRoutes(app: Express, console: Console): void {
   );
   app.delete(
     '/api/resilience/faults',
-    labCall(async () => {
+    labCall(async (req) => {
+      takesNothing(req);
       const answer = await console.resilience.clearFaults();
       if (answer.status >= 300) throw new LabRefused('clear the supplier faults', answer);
       return answer.body;
@@ -121,12 +130,16 @@ export function consoleRoutes(app: Express, console: Console): void {
   );
   app.delete(
     '/api/saga/faults',
-    labCall(() => console.saga.clearFaults()),
+    labCall((req) => {
+      takesNothing(req);
+      return console.saga.clearFaults();
+    }),
   );
   app.post(
     '/api/saga/trips/:id/retry-compensation',
     labCall((req) => {
       const { id } = parse(req, 'params', TripParams, 404);
+      takesNothing(req);
       return console.saga.retryCompensation(id);
     }, 202),
   );
@@ -134,20 +147,30 @@ export function consoleRoutes(app: Express, console: Console): void {
     '/api/saga/trips/:id/compensate',
     labCall((req) => {
       const { id } = parse(req, 'params', TripParams, 404);
+      takesNothing(req);
       return console.saga.compensateTrip(id);
     }, 202),
   );
 
   app.post(
     '/api/cqrs/orders',
-    labCall(() => console.cqrs.placeThenRead()),
+    labCall((req) => {
+      takesNothing(req);
+      return console.cqrs.placeThenRead();
+    }),
   );
   app.get(
     '/api/cqrs/dead-letters',
-    labCall(() => console.cqrs.deadLetters()),
+    labCall((req) => {
+      takesNothing(req);
+      return console.cqrs.deadLetters();
+    }),
   );
   app.post(
     '/api/cqrs/dead-letters/replays',
-    labCall(() => console.cqrs.replayDeadLetters()),
+    labCall((req) => {
+      takesNothing(req);
+      return console.cqrs.replayDeadLetters();
+    }),
   );
 }
