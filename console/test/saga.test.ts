@@ -76,12 +76,8 @@ describe('the saga tab', () => {
   });
 
   it('When flights refuses a confirmation after the pivot, then the trip shows CONFIRMATION_STUCK with a button, and pressing it refunds and releases the trip', async () => {
-    const refuse = await fetch(`${lab.urls.flights}/_chaos`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ target: 'confirmation', faults: { reject: 1 }, next: 1 }),
-    });
-    expect(refuse.status).toBe(200);
+    await page.click('[data-testid=fault-flights-confirmation]');
+    await page.waitForSelector('tr:has-text("confirmation: reject")', { timeout: 30_000 });
 
     await page.click('[data-testid=book-trip]');
     const stuck = await tripWith(page, 'CONFIRMATION_STUCK');
@@ -104,6 +100,13 @@ describe('the saga tab', () => {
         'compensation-refund-payment',
       ].sort(),
     );
+
+    // The button's fault stays until cleared, as every fault the page sets.
+    await page.click('[data-testid=faults-clear]');
+    await page.waitForSelector('tr:has-text("confirmation: reject")', {
+      state: 'detached',
+      timeout: 30_000,
+    });
   });
 
   it('When the lab refuses an action with a 4xx, then the console answers that status with the lab problem inside, not 502', async () => {

@@ -31,6 +31,8 @@ function Stage(props: { name: string; up?: boolean | undefined; children?: unkno
 export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: string }) {
   const [reads, setReads] = useState<OrderRead[]>([]);
   const [message, setMessage] = useState<string | null>(null);
+  // What the last replay did: news, not an error, so not in the alert line.
+  const [replayed, setReplayed] = useState<number | null>(null);
   const [letters, setLetters] = useState<{ total: number; deadLetters: DeadLetter[] } | null>(null);
   if (!state.up) return notRunning('cqrs', 'CQRS');
   const s = state.services;
@@ -63,7 +65,8 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
   const replay = () => {
     post('/api/cqrs/dead-letters/replays').then(
       (answer) => {
-        setMessage(`replayed ${String((answer as { replayed: number }).replayed)} dead letter(s)`);
+        setMessage(null);
+        setReplayed((answer as { replayed: number }).replayed);
         setLetters(null);
       },
       (e: unknown) => {
@@ -176,6 +179,13 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
         <button class="primary" data-testid="dead-letters-replay" onClick=${replay}>
           Replay to the event topic
         </button>
+        ${
+          replayed === null
+            ? null
+            : html`<span class="muted" data-testid="dead-letters-replayed"
+                >replayed ${replayed} dead letter(s)</span
+              >`
+        }
       </div>
       ${
         letters

@@ -33,7 +33,10 @@ export const clock = (at: number | string) => new Date(at).toLocaleTimeString();
 
 export function notRunning(lab: string, what: string) {
   return html`<section class="down-hint" data-testid=${`lab-down-${lab}`}>
-    <p>The ${what} lab is not running (or not on the address this console was given).</p>
-    <p>Start it in a terminal: <code>pnpm lab ${lab} up</code></p>
+    <p>The ${what} lab is not answering (or not on the address this console was given).</p>
+    <p>
+      Start it in a terminal: <code>pnpm lab ${lab} up</code>. If it is already running, one of its
+      services has stopped: its terminal says which, and how to start it again.
+    </p>
   </section>`;
 }

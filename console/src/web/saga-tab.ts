@@ -226,6 +226,23 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
                 >
                   fail its compensations
                 </button>
+                ${
+                  p === 'payments'
+                    ? null
+                    : html`<button
+                        class="danger"
+                        data-testid=${`fault-${p}-confirmation`}
+                        onClick=${() => {
+                          act('/api/saga/faults', {
+                            participant: p,
+                            target: 'confirmation',
+                            fault: 'reject',
+                          });
+                        }}
+                      >
+                        refuse its confirmation (after the pivot)
+                      </button>`
+                }
               </td>
               ${
                 state.faults?.[p] === null
