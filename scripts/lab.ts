@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
+import { LOG_LEVELS } from '../shared/src/config.ts';
 
 const root = join(import.meta.dirname, '..');
 const labs: Record<string, { dir: string; pattern: string }> = {
@@ -49,11 +50,10 @@ const env = { ...process.env };
 // setting. The lab's commands forgive the spelling instead: any case is taken, an empty one is
 // unset, and anything else is said once and replaced by info, so a demo or `up` never stops
 // over how much its services log.
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 if (env.LOG_LEVEL !== undefined) {
   const level = env.LOG_LEVEL.trim().toLowerCase();
   if (level === '') delete env.LOG_LEVEL;
-  else if (LOG_LEVELS.includes(level)) env.LOG_LEVEL = level;
+  else if ((LOG_LEVELS as readonly string[]).includes(level)) env.LOG_LEVEL = level;
   else {
     process.stderr.write(
       `LOG_LEVEL=${env.LOG_LEVEL} is not a log level (${LOG_LEVELS.join(', ')}): the services log at info.\n`,

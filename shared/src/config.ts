@@ -43,6 +43,9 @@ export function loadConfig<S extends z.ZodType>(
   }
 }
 
+/** pino's levels: what LOG_LEVEL may be (`pnpm lab` forgives other spellings, a service does not). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 // Building blocks for each service's schema; the defaults match `pnpm infra:local`.
 export const env = {
   /** 127.0.0.1 by default; containers set HOST=0.0.0.0 so other containers can connect. */
@@ -69,6 +72,5 @@ export const env = {
       .regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lowercase SQL identifier')
       .default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
-  logLevel: () =>
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logLevel: () => z.enum(LOG_LEVELS).default('info'),
 };
