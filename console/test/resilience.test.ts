@@ -76,6 +76,22 @@ describe('the resilience tab', () => {
     await screenshot(page, 'resilience-lab/docs/console.png');
   });
 
+  it('When the gateway is restarted while its breaker is open, then the history says so and the card shows the new process closed', async () => {
+    await page.click('[data-testid=fault-prices-error]');
+    await breakerIs('open');
+    // No traffic and no fault: nothing moves the breaker but the crash.
+    await page.click('[data-testid=traffic-toggle]');
+    await page.click('[data-testid=faults-clear]');
+    await lab.restartGateway();
+
+    const marker = await page.waitForSelector(
+      '[data-testid=breaker-prices] tr:first-child:has-text("the gateway restarted")',
+      { timeout: 30_000 },
+    );
+    expect(await marker.textContent()).toMatch(/(open|half-open) → closed/);
+    expect(await page.getAttribute('[data-testid=breaker-prices]', 'data-state')).toBe('closed');
+  });
+
   it('When the supplier is killed, then the page says it is not answering instead of listing no faults', async () => {
     await lab.supplier.kill();
     const down = await page.waitForSelector('[data-testid=supplier-down]', { timeout: 30_000 });

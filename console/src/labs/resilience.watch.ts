@@ -27,6 +27,8 @@ interface Transition {
 }
 
 interface GatewayStatus {
+  /** When the gateway process began (ms since the epoch); a new value means it was restarted. */
+  startedAt: number;
   retryBudgetTokens: number | null;
   /** The gateway's pool of connections to the supplier; null in-process (`up --monolith`). */
   pool: unknown;
@@ -91,6 +93,7 @@ export function resilienceWatch(config: ConsoleConfig) {
   const samples: ProbeSample[] = [];
   let traffic: { perSecond: number; timer: NodeJS.Timeout } | undefined;
   let latest: Record<string, unknown> = { up: false };
+  let gatewayStartedAt: number | undefined;
   // The in-process wiring has no supplier of its own: its chaos is the gateway's.
   let inProcess = false;
   const chaosUrl = () => `${inProcess ? gateway : supplier}/_chaos`;
@@ -117,6 +120,21 @@ export function resilienceWatch(config: ConsoleConfig) {
       poll<{ rules: Record<string, unknown> }>(chaosUrl()),
     ]);
     if (status) inProcess = status.pool === null;
+    // A restarted gateway is a new process whose breakers start closed with no history; the
+    // history kept here says so, or its last entry would claim a breaker is still open.
+    if (status && gatewayStartedAt !== undefined && status.startedAt !== gatewayStartedAt)
+      for (const [name, seen] of transitions) {
+        const last = seen.at(-1);
+        if (last)
+          seen.push({
+            at: status.startedAt,
+            from: last.to,
+            to: 'closed',
+            reason: 'the gateway restarted: a new process starts every breaker closed',
+            breaker: name,
+          });
+      }
+    if (status) gatewayStartedAt = status.startedAt;
     for (const [name, snapshot] of Object.entries(breakers ?? {})) {
       const seen = transitions.get(name) ?? [];
       for (const t of snapshot.transitions ?? [])

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { Chart } from './chart.ts';
+import { breakAtGaps } from './gaps.ts';
 import { clock, html, notRunning, post, seconds } from './html.ts';
 import type { BreakerView, ResilienceState } from './state.ts';
 
@@ -158,11 +159,15 @@ export function ResilienceTab({ state }: { state: ResilienceState; traceUrl: str
           { label: '/quotes', stroke: '#1d4ed8' },
           { label: '/availability', stroke: '#059669' },
         ]}
-        data=${[
-          latency.map((s) => s.at / 1000),
-          latency.map((s) => s.quotes),
-          latency.map((s) => s.availability),
-        ]}
+        data=${breakAtGaps(
+          [
+            latency.map((s) => s.at / 1000),
+            latency.map((s) => s.quotes),
+            latency.map((s) => s.availability),
+          ],
+          // Four samples a second while traffic runs: a longer silence is traffic switched off.
+          2,
+        )}
       />
       ${on ? null : html`<p class="muted">Send traffic to draw the chart.</p>`}
     </section>`;

@@ -22,6 +22,8 @@ export interface StartOptions {
 export interface RunningLab {
   supplier: SpawnedService;
   gateway: SpawnedService;
+  /** SIGKILL the gateway and start a new one on its port: a crash and its restart. */
+  restartGateway: () => Promise<SpawnedService>;
   stop: () => Promise<void>;
 }
 
@@ -49,10 +51,19 @@ export async function startLab(options: StartOptions = {}): Promise<RunningLab> 
   });
   try {
     const supplier = await group.start('supplier');
-    const gateway = await group.start('gateway', {
-      env: { SUPPLIER_URL: supplier.url, ...options.gatewayEnv },
-    });
-    return { supplier, gateway, stop: group.cleanup };
+    const gatewayStart = { env: { SUPPLIER_URL: supplier.url, ...options.gatewayEnv } };
+    const gateway = await group.start('gateway', gatewayStart);
+    const lab: RunningLab = {
+      supplier,
+      gateway,
+      restartGateway: async () => {
+        await group.kill('gateway');
+        lab.gateway = await group.start('gateway', { ...gatewayStart, port: lab.gateway.port });
+        return lab.gateway;
+      },
+      stop: group.cleanup,
+    };
+    return lab;
   } catch (error) {
     await group.cleanup();
     throw error;

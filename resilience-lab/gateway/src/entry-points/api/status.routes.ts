@@ -22,6 +22,9 @@ export function statusRoutes(
   app.get('/status', (_req, res) => {
     res.json({
       service,
+      // When this process began, in ms since the epoch (the clock of breaker transitions): a
+      // watcher that sees it change knows the breakers' history restarted with the process.
+      startedAt: Math.round(performance.timeOrigin),
       protections: [...config.PROTECTIONS],
       poolConnections: pool ? config.POOL_CONNECTIONS : null,
       pool: pool ? pool() : null,
