@@ -4,6 +4,26 @@ import type { SagaState, StepView, TripView } from './state.ts';
 
 const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
 
+/**
+ * A participant's fault buttons and the chaos rule each sends. Payments has no confirmation:
+ * the charge is the pivot itself, so nothing after it can be refused.
+ */
+const FAULT_BUTTONS = [
+  { id: 'reject', label: 'refuse (409)', rule: { fault: 'reject' } },
+  { id: 'error', label: 'fail (5xx)', rule: { fault: 'error' } },
+  { id: 'hang', label: 'hang', rule: { fault: 'hang' } },
+  {
+    id: 'compensation',
+    label: 'fail its compensations',
+    rule: { target: 'compensation', fault: 'error' },
+  },
+  {
+    id: 'confirmation',
+    label: 'refuse its confirmation (after the pivot)',
+    rule: { target: 'confirmation', fault: 'reject' },
+  },
+] as const;
+
 function Step(props: { name: string; pivot: boolean; step: StepView | undefined }) {
   const { step } = props;
   const state = step?.state ?? 'not-reached';
@@ -186,63 +206,18 @@ export function SagaTab({ state, traceUrl }: { state: SagaState; traceUrl: strin
             html`<tr>
               <td>${p}</td>
               <td>
-                <button
-                  class="danger"
-                  data-testid=${`fault-${p}-reject`}
-                  onClick=${() => {
-                    act('/api/saga/faults', { participant: p, fault: 'reject' });
-                  }}
-                >
-                  refuse (409)
-                </button>
-                <button
-                  class="danger"
-                  data-testid=${`fault-${p}-error`}
-                  onClick=${() => {
-                    act('/api/saga/faults', { participant: p, fault: 'error' });
-                  }}
-                >
-                  fail (5xx)
-                </button>
-                <button
-                  class="danger"
-                  data-testid=${`fault-${p}-hang`}
-                  onClick=${() => {
-                    act('/api/saga/faults', { participant: p, fault: 'hang' });
-                  }}
-                >
-                  hang
-                </button>
-                <button
-                  class="danger"
-                  data-testid=${`fault-${p}-compensation`}
-                  onClick=${() => {
-                    act('/api/saga/faults', {
-                      participant: p,
-                      target: 'compensation',
-                      fault: 'error',
-                    });
-                  }}
-                >
-                  fail its compensations
-                </button>
-                ${
-                  p === 'payments'
-                    ? null
-                    : html`<button
-                        class="danger"
-                        data-testid=${`fault-${p}-confirmation`}
-                        onClick=${() => {
-                          act('/api/saga/faults', {
-                            participant: p,
-                            target: 'confirmation',
-                            fault: 'reject',
-                          });
-                        }}
-                      >
-                        refuse its confirmation (after the pivot)
-                      </button>`
-                }
+                ${FAULT_BUTTONS.filter((b) => p !== 'payments' || b.id !== 'confirmation').map(
+                  (b) =>
+                    html`<button
+                      class="danger"
+                      data-testid=${`fault-${p}-${b.id}`}
+                      onClick=${() => {
+                        act('/api/saga/faults', { participant: p, ...b.rule });
+                      }}
+                    >
+                      ${b.label}
+                    </button>`,
+                )}
               </td>
               ${
                 state.faults?.[p] === null
