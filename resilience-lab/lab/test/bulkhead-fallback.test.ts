@@ -67,6 +67,41 @@ describe('bulkhead', () => {
     }
   });
 
+  it('When a queued caller hangs up, then it leaves the queue and is not counted as a bulkhead rejection', async () => {
+    // Arrange: both slots held by slow price calls.
+    const gateway = bulkheaded.gateway.url;
+    const supplier = supplierAdmin(bulkheaded.supplier.url);
+    await supplier.chaos(slowPrices);
+    const rejections = async () => {
+      const metrics = await (await fetch(`${gateway}/metrics`)).text();
+      const line = /gateway_rejections_total\{dependency="prices",reason="bulkhead-full"\} (\d+)/;
+      return Number(line.exec(metrics)?.[1] ?? 0);
+    };
+    const queued = async () => {
+      const status = (await (await fetch(`${gateway}/status`)).json()) as {
+        dependencies: { prices: { bulkhead: { active: number; queued: number } } };
+      };
+      return status.dependencies.prices.bulkhead;
+    };
+    const before = await rejections();
+    const holding = [fetch(`${gateway}/quotes/h-1`), fetch(`${gateway}/quotes/h-2`)];
+    await waitFor('both slots taken', async () => (await queued()).active === 2);
+
+    // Act: a third caller waits in the queue, then gives up.
+    const impatient = new AbortController();
+    const gaveUp = fetch(`${gateway}/quotes/h-3`, { signal: impatient.signal }).catch(
+      (error: unknown) => (error as Error).name,
+    );
+    await waitFor('the third caller queued', async () => (await queued()).queued === 1);
+    impatient.abort();
+
+    // Assert: its place is free again, and the overflow counter did not take it for overflow.
+    expect(await gaveUp).toBe('AbortError');
+    await waitFor('the queue empty again', async () => (await queued()).queued === 0);
+    expect(await rejections()).toBe(before);
+    await Promise.all(holding);
+  });
+
   it('When there is no bulkhead, then slow prices take every pooled connection and stock calls wait behind them', async () => {
     const supplier = supplierAdmin(unprotected.supplier.url);
     await supplier.chaos(slowPrices);

@@ -130,6 +130,12 @@ export function createSupplierDependency({ name, client, config, policies, budge
     try {
       release = await bulkhead.acquire(ctx.callerSignal);
     } catch (error) {
+      // A caller who left the queue was not turned away for want of a slot: counting it as
+      // overflow would show a bulkhead too small when its callers were only impatient.
+      if (ctx.callerSignal.aborted)
+        throw new SupplierFailure('caller-gone', 'The caller left the bulkhead queue.', {
+          cause: error,
+        });
       if (isBulkheadFull(error))
         gatewayMetrics.rejections.inc({ dependency: name, reason: 'bulkhead-full' });
       throw error;

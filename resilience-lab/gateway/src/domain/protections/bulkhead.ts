@@ -15,7 +15,10 @@ export const isBulkheadFull = (error: unknown) =>
   error instanceof Error && error.name === 'BulkheadFull';
 
 export interface Bulkhead {
-  /** Resolves with a release function once a slot is free; rejects with BulkheadFull on overflow. */
+  /**
+   * Resolves with a release function once a slot is free; rejects with BulkheadFull on
+   * overflow, or when `signal` aborts while the caller waits in the queue.
+   */
   acquire(signal: AbortSignal): Promise<() => void>;
   readonly active: number;
   readonly queued: number;
