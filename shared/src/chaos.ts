@@ -233,7 +233,8 @@ export class Chaos<T extends string = string, F extends ChaosFault = ChaosFault>
         break;
       }
     }
-    // A route that is down or a call that is dropped does no work, so it takes no latency.
+    // A route that is down does no work, so it takes no latency; a reset drops the connection
+    // once its latency has passed.
     const latencyMs =
       rule.latency && fault !== 'down'
         ? Math.round(logNormalQuantile(rule.latency.p50Ms, rule.latency.p99Ms, z))

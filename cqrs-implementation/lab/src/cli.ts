@@ -1,8 +1,9 @@
 /**
  * `pnpm lab cqrs <task>`: the CQRS lab's harness, one file per task in tasks/. Every task works against the
  * infrastructure named by DATABASE_URL / REDIS_URL / KAFKA_BROKERS (the `pnpm infra:local`
- * defaults otherwise) and the lab's default namespace (DATABASE_NAME, REDIS_KEY_PREFIX,
- * KAFKA_TOPIC_PREFIX), the same one `up` starts the services on.
+ * defaults otherwise) and, except `demo` (a throwaway namespace on free ports), the lab's default
+ * namespace (DATABASE_NAME, REDIS_KEY_PREFIX, KAFKA_TOPIC_PREFIX), the same one `up` starts the
+ * services on.
  */
 import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
 import { bench } from './tasks/bench.ts';

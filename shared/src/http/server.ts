@@ -13,7 +13,7 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-/** Keep-alive sockets idle longer than this are closed so `stop()` is not held hostage. */
+/** How often, while stopping, idle keep-alive sockets are closed so `stop()` is not held hostage. */
 const DRAIN_POLL_MS = 50;
 const DRAIN_DEADLINE_MS = 10_000;
 

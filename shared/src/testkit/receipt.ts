@@ -46,7 +46,7 @@ export function findProcess(commandLine: RegExp): number | undefined {
   return undefined;
 }
 
-/** CPU ms each process spent between `start()` and `stop()`; processes may join while it runs. */
+/** CPU ms each process spent since it was `add`ed, as `read()` reports it; processes may join while it runs. */
 export function cpuMeter() {
   const startMs = new Map<number, number>();
   return {

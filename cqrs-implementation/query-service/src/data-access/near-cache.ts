@@ -5,10 +5,10 @@ import type { Redis } from '@lab/shared/redis';
 
 /**
  * The query service's near cache: the read-model documents it answered lately, kept in this
- * process so that a repeated read costs no Redis round trip. The round trip is most of what a
- * read costs (see BENCHMARKS.md: Express plus one HGET answers about four fifths of what
- * Express alone does), so a read model that is read far more often than it changes is served
- * from memory.
+ * process so that a repeated read costs no Redis round trip. The round trip is a fifth or less
+ * of what a read costs (see BENCHMARKS.md: Express plus one HGET answers about four fifths of
+ * what Express alone does), the rest being the service's own work; still, a read model read far
+ * more often than it changes is served from memory for that fifth.
  *
  * Redis keeps it honest. One connection of ours turns on CLIENT TRACKING in broadcast mode
  * (BCAST) for the read model's prefix: from then on Redis pushes the name of every key written

@@ -50,7 +50,8 @@ export function createSupplierDependency({ name, client, config, policies, budge
         signal: timeout.signal,
         headers: { 'x-request-id': ctx.requestId, 'x-attempt': String(attempt) },
       });
-      // 4xx are failures too, so the retry policy decides about them; the breaker ignores them.
+      // 4xx are failures too, so the retry policy decides about them; the breaker counts them as
+      // successes (its error filter): the supplier answered, it is not down.
       if (answer.status >= 400) {
         outcome = String(answer.status);
         throw new SupplierFailure('http', `The supplier answered ${answer.status}.`, {

@@ -3,8 +3,8 @@
  * its retry policy. The step taxonomy decides what a failure means:
  * - compensatable: runs before the pivot and can be undone by its compensation;
  * - pivot: the go/no-go point; once it succeeds the saga only moves forward;
- * - retriable: runs after the pivot and cannot fail for a business reason, so it is retried
- *   until it succeeds.
+ * - retriable: runs after the pivot and must not fail for a business reason: an outage is
+ *   retried until it passes, and a refusal leaves the saga CONFIRMATION_STUCK for an operator.
  */
 export type StepKind = 'compensatable' | 'pivot' | 'retriable';
 

@@ -9,7 +9,10 @@ export interface Answer {
   status?: number;
   code?: string;
   error?: string;
-  /** The call never reached the participant (its connection was refused), so it did nothing. */
+  /**
+   * The request was never written to a socket (its connection was refused or timed out, it was
+   * still queued for one, or the step's deadline passed before it was sent), so it did nothing.
+   */
   unreached?: boolean;
 }
 
@@ -18,7 +21,10 @@ export interface Answer {
  * the orchestrator's exercise seams (see seams.ts): a learner's module replaces some of them.
  */
 export interface SagaPolicy {
-  /** A business "no" (409/422, or any 4xx) compensates; anything else might pass on retry. */
+  /**
+   * A business "no" (409, 422, any 4xx but 408 and 429) compensates; 408, 429, a 5xx and no
+   * answer at all are transient: they might pass on retry.
+   */
   classify: (answer: Answer) => 'ok' | 'rejected' | 'transient';
   /** The order to undo the steps that completed, given in the order they ran. */
   compensationOrder: (completed: readonly string[]) => string[];

@@ -374,7 +374,7 @@ export class SagaRunner {
     return {
       outcome,
       unavailable,
-      // A refused connection is the one transient failure known to have had no effect.
+      // A request never written to a socket is the one transient failure known to have had no effect.
       ambiguous: outcome === 'transient' && answer.unreached !== true,
       error: answer.error ?? '',
       attempts: started.attempts,

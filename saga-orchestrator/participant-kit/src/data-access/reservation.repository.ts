@@ -27,7 +27,8 @@ export async function readInventory(pool: Pool, id: string): Promise<InventoryCo
 
 // Each use case is one stored function (migrations/002_one_round_trip.sql) that applies the
 // reservation rules of domain/reservation-rules.ts next to the rows they guard: one round trip
-// per call instead of eight, and row locks held for one statement, not for eight network hops.
+// per call instead of the eight its statements would take one by one, and row locks held for
+// one statement, not for eight network hops.
 
 /** The action: a PENDING reservation (the semantic lock) holding `quantity` units. */
 export function reserve(

@@ -6,7 +6,7 @@
 -- the relay's outbox-listener.ts); this trigger takes it shared for the rest of the transaction:
 --   * taken: no relay sleeps, and none can fall asleep before this transaction commits (its
 --     exclusive attempt fails while we hold the shared lock, so it polls again and sees us);
---   * refused: a relay sleeps, so we ring: NOTIFY at commit, as before.
+--   * refused: a relay sleeps, so we ring: NOTIFY at commit.
 -- Commands take the shared lock side by side, so they never wait on each other here.
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -15,9 +15,10 @@ export interface AttemptTimeout {
  * `timeoutMs` undefined switches the protection off (the experiments' unprotected gateway).
  *
  * The gateway's own caller hanging up does not cut an attempt already sent: the breaker counts
- * each attempt's outcome, and a cut attempt has none (opossum could only count it as a success,
- * so callers who give up on a hanging supplier would keep its breaker closed, and one who gives
- * up on the half-open probe would close it). What a departed caller stops is what has not
+ * each attempt's outcome, and a cut attempt has none. opossum knows no third outcome: counted as
+ * a failure, impatient callers would open the breaker of a healthy supplier; filtered out, it is
+ * a success, so callers who give up on a hanging supplier would keep its breaker closed, and one
+ * who gives up on the half-open probe would close it. What a departed caller stops is what has not
  * started yet: its place in the bulkhead queue, the backoff and every further retry. The deadline
  * bounds what the supplier still does for nobody to one attempt.
  */

@@ -5,7 +5,8 @@
 -- privileges on its own schema only: a query that reaches into another module's tables is
 -- refused by PostgreSQL itself, not by a code review. Roles belong to the server, not to one
 -- database, so each is named after its database (<database>_<module>: saga_monolith_flights
--- for the default one) and goes when the database goes, without touching another's.
+-- for the default one): they outlive a dropped database, so `pnpm lab saga reset` and the test
+-- kit drop them by that name, without touching another database's.
 DO $$
 DECLARE
   module text;

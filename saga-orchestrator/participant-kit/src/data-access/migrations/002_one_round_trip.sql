@@ -2,9 +2,9 @@
 
 -- One round trip per saga call. Each use case is one function that runs in the statement's own
 -- transaction: it takes the Idempotency-Key, applies the reservation rules, makes the change and
--- stores the answer under the key, all or nothing. The same steps over the wire took eight round
--- trips (BEGIN, key, savepoint, lock, update, insert, answer, COMMIT), each paid in Node and in
--- PostgreSQL while the transaction held its row locks.
+-- stores the answer under the key, all or nothing. The same steps sent one by one would take
+-- eight round trips (BEGIN, key, savepoint, lock, update, insert, answer, COMMIT), each paid in
+-- Node and in PostgreSQL while the transaction held its row locks.
 
 -- What every call answers: the stored request hash (the caller refuses a key reused for another
 -- request), the status and body, and whether they were replayed from an earlier call.

@@ -47,8 +47,8 @@ LANGUAGE sql AS $$
 $$;
 
 -- The pivot: authorise and capture in one call. The card row lock serialises charges on one
--- card, so two trips cannot both fit under the same remaining limit; cards nobody registered
--- have no limit.
+-- card (003_charge_after_lock.sql reads the spent total after it); cards nobody registered have
+-- no limit.
 CREATE FUNCTION charge_card(
   p_key text, p_hash text, p_id text, p_card text, p_amount bigint
 ) RETURNS participant_answer

@@ -1,11 +1,11 @@
 -- Up Migration
 
--- charge_card read what the card had spent in the statement that locked the card. Under READ
--- COMMITTED a statement reads the snapshot it began with, taken before it waited for the lock,
--- so a charge that waited behind another on the same card never saw that charge, and
--- concurrent trips fitted together under one limit (ten 50,000 charges on a 50,000 card). The
--- lock still serialises charges on a card; the total is now read after it, by a statement of
--- its own (each statement of a PL/pgSQL function takes a fresh snapshot under READ COMMITTED).
+-- charge_card reads what the card has spent in a statement of its own, after the one that locks
+-- the card. Under READ COMMITTED a statement reads the snapshot it began with, taken before it
+-- waited for the lock: a total read by the locking statement would miss the charge it waited
+-- behind, and concurrent trips would fit together under one limit (ten 50,000 charges on a
+-- 50,000 card). Each statement of a PL/pgSQL function takes a fresh snapshot, so the second one
+-- sees every charge that held the card before it.
 CREATE OR REPLACE FUNCTION charge_card(
   p_key text, p_hash text, p_id text, p_card text, p_amount bigint
 ) RETURNS participant_answer
