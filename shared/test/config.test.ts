@@ -1,9 +1,28 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '../src/config.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+const repoRoot = join(import.meta.dirname, '..', '..');
+
+/** Runs a service's entry point to its exit (killed after 30 s), with its stderr. */
+function runToExit(entry: string, env: Record<string, string>) {
+  return new Promise<{ entry: string; code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, entry)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 30_000,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('close', (code) => {
+      resolve({ entry, code, stderr });
+    });
+  });
+}
 
 describe('config', () => {
   it('When several variables are bad, then one error names each of them and what it expects', () => {
@@ -53,5 +72,16 @@ describe('config', () => {
     for (const name of ['PORT', 'REDIS_URL', 'GREETING'])
       expect(result.stderr).toContain(`${name}:`);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('When any lab service or the console starts with a misspelt LOG_LEVEL, then it exits 1 naming LOG_LEVEL, before it logs a line', async () => {
+    const entries = globSync(['*/*/src/start.ts', 'console/src/start.ts'], { cwd: repoRoot });
+    expect(entries.length).toBeGreaterThanOrEqual(15);
+    const results = await Promise.all(entries.map((e) => runToExit(e, { LOG_LEVEL: 'verbose' })));
+    for (const { entry, code, stderr } of results) {
+      expect({ entry, code }).toEqual({ entry, code: 1 });
+      expect(stderr, entry).toContain('LOG_LEVEL:');
+      expect(stderr, entry).not.toMatch(/^\s+at /m);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { env, loadConfig } from '@lab/shared/config';
 const schema = z.object({
   PORT: env.port(3201),
   HOST: env.host(),
+  LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.databaseUrl(),
   DATABASE_NAME: env.identifier('saga_monolith'),
   /** Mounts the modules' admin routes (`/flights/inventory`, `/payments/cards`, ...). */

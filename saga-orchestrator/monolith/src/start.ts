@@ -14,7 +14,7 @@ import { paymentsModule } from './modules/payments/index.ts';
 import { tripRoutes, type BookingPorts } from './modules/trips/index.ts';
 import { monolithSeams } from './seams.ts';
 
-const logger = createLogger('saga-monolith');
+const logger = createLogger('saga-monolith', config.LOG_LEVEL);
 // The lab's exercises replace seams here (LAB_EXERCISE_MODULE, honoured only with LAB_CHAOS=1).
 const seams = await withExerciseSeams('saga-monolith', monolithSeams, config, logger);
 await migrate({

@@ -6,6 +6,7 @@ const schema = z
   .object({
     PORT: env.port(3201),
     HOST: env.host(),
+    LOG_LEVEL: env.logLevel(),
     DATABASE_URL: env.databaseUrl(),
     DATABASE_NAME: env.identifier('saga_orchestrator'),
     FLIGHTS_URL: env.url('http://127.0.0.1:3202'),

@@ -16,7 +16,7 @@ import { unfinishedSagas } from './infrastructure/saga-metrics.ts';
 import { orchestratorSeams } from './seams.ts';
 
 const config = loadOrchestratorConfig();
-const logger = createLogger('orchestrator');
+const logger = createLogger('orchestrator', config.LOG_LEVEL);
 
 const retry = stepRetrySettings({
   maxAttempts: config.STEP_MAX_ATTEMPTS,

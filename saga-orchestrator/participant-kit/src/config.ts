@@ -6,6 +6,7 @@ export function participantConfigSchema(defaults: { port: number; database: stri
   return z.object({
     PORT: env.port(defaults.port),
     HOST: env.host(),
+    LOG_LEVEL: env.logLevel(),
     DATABASE_URL: env.databaseUrl(),
     DATABASE_NAME: env.identifier(defaults.database),
     LAB_CHAOS: env.flag(),

@@ -25,7 +25,7 @@ export interface ParticipantOptions {
  */
 export async function runParticipant(options: ParticipantOptions): Promise<void> {
   const { config, service } = options;
-  const logger = createLogger(service);
+  const logger = createLogger(service, config.LOG_LEVEL);
   await migrate({
     adminUrl: config.DATABASE_URL,
     database: config.DATABASE_NAME,
