@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
 import { call, newTrace, poll, prune, type Answer } from './http.ts';
 import { LabRefused } from './saga.watch.ts';
@@ -47,6 +48,18 @@ export function cqrsWatch(config: ConsoleConfig) {
   const committed = new Map<number, number>();
   let productId: string | undefined;
   let latest: Record<string, unknown> = { up: false };
+  /**
+   * `pnpm lab cqrs up --monolith` answers on the command service's address, queries included,
+   * and has no relay, Kafka, projector or Redis: its reads are joins over the rows the command
+   * committed. Known from its /healthz, asked on every poll and before every action, since
+   * Ctrl-C and the other wiring's `up` put a different process on that address within seconds.
+   */
+  let monolith = false;
+  const probeWiring = async () => {
+    const health = await poll<{ service?: string }>(`${command}/healthz`);
+    monolith = health?.service === 'cqrs-monolith';
+    return health;
+  };
 
   const lagMsOf = (partition: number, at: number, now: number) => {
     const history = endsSeen.get(partition) ?? [];
@@ -60,9 +73,13 @@ export function cqrsWatch(config: ConsoleConfig) {
     const [relayStatus, projectorStatus, commandUp, queryUp] = await Promise.all([
       poll<RelayStatus>(`${relay}/status`),
       poll<ProjectorStatus>(`${projector}/status`),
-      poll(`${command}/healthz`),
+      probeWiring(),
       poll(`${query}/healthz`),
     ]);
+    if (monolith) {
+      latest = { up: true, wiring: 'monolith', commandUrl: command };
+      return;
+    }
     for (const p of relayStatus?.topic.partitions ?? []) {
       const history = endsSeen.get(p.partition) ?? [];
       if (history.at(-1)?.end !== p.end) history.push({ at: now, end: p.end });
@@ -99,7 +116,7 @@ export function cqrsWatch(config: ConsoleConfig) {
     samples.push(sample);
     prune(samples, KEEP_MS, now);
     latest = {
-      // Any of the four: a lab wired as one process (`up --monolith`) has no relay or projector.
+      // Any of the four: the page draws the stages that answer and marks the others down.
       up: [relayStatus, projectorStatus, commandUp, queryUp].some((answer) => answer !== undefined),
       services: {
         command: commandUp !== undefined,
@@ -107,6 +124,7 @@ export function cqrsWatch(config: ConsoleConfig) {
         projector: projectorStatus !== undefined,
         query: queryUp !== undefined,
       },
+      wiring: 'split',
       ...sample,
       publishedSinceStart: relayStatus?.publishedSinceStart ?? null,
       topic: relayStatus?.topic.name ?? null,
@@ -143,6 +161,7 @@ export function cqrsWatch(config: ConsoleConfig) {
    * service waits until its read model has caught up with the write).
    */
   const placeThenRead = async () => {
+    await probeWiring();
     const trace = newTrace();
     const headers = { traceparent: trace.traceparent };
     let product = await ensureProduct();
@@ -162,7 +181,7 @@ export function cqrsWatch(config: ConsoleConfig) {
     }
     if (placed.status >= 300) throw new LabRefused('place an order', placed);
     const read = (token?: string): Promise<Answer> =>
-      call('GET', `${query}/orders/${placed.body.id}`, {
+      call('GET', `${monolith ? command : query}/orders/${placed.body.id}`, {
         headers: {
           ...headers,
           ...(token && {
@@ -183,13 +202,26 @@ export function cqrsWatch(config: ConsoleConfig) {
     };
   };
 
+  /** Dead letters are the projector's; the monolith has no projector and no events to park. */
+  const splitOnly = async (what: string) => {
+    await probeWiring();
+    if (monolith)
+      throw new AppError(
+        'not-in-this-wiring',
+        409,
+        `The CQRS monolith cannot ${what}: it has no projector and no event topic; its reads are joins over the rows its commands committed.`,
+      );
+  };
+
   /** On demand only: listing reads the whole dead-letter topic with a throwaway consumer group. */
   const deadLetters = async () => {
+    await splitOnly('list dead letters');
     const answer = await call('GET', `${projector}/dead-letters?limit=20`, { timeoutMs: 30_000 });
     if (answer.status >= 300) throw new LabRefused('list the dead letters', answer);
     return answer.body;
   };
   const replayDeadLetters = async () => {
+    await splitOnly('replay dead letters');
     const answer = await call('POST', `${projector}/dead-letters/replays`, {
       body: {},
       timeoutMs: 60_000,

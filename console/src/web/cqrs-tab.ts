@@ -28,6 +28,59 @@ function Stage(props: { name: string; up?: boolean | undefined; children?: unkno
   </div>`;
 }
 
+/**
+ * Places an order, then reads it without and with its consistency token. `lag` says what the
+ * first read may miss: in the split lab the projector may not have applied the order yet; in
+ * the monolith the read is a join over the rows the command committed, so it never misses.
+ */
+function PlaceThenRead(props: {
+  reads: OrderRead[];
+  message: string | null;
+  place: () => void;
+  traceUrl: string;
+  explanation: string;
+}) {
+  return html`<section>
+    <h2>Place an order, then read it</h2>
+    <button class="primary" data-testid="place-order" onClick=${props.place}>
+      Place an order, then read it
+    </button>
+    <span class="muted">${props.explanation}</span>
+    ${props.message ? html`<div class="err" role="alert">${props.message}</div>` : null}
+    <table data-testid="place-then-read">
+      <tr>
+        <th>order</th>
+        <th>placed</th>
+        <th>read without token</th>
+        <th>read with token</th>
+        <th></th>
+      </tr>
+      ${props.reads.map(
+        (r) =>
+          html`<tr data-testid=${`order-read-${r.orderId}`}>
+            <td><code>${r.orderId.slice(0, 8)}</code></td>
+            <td>${r.placedMs} ms</td>
+            <td data-testid="read-without-token" data-status=${r.withoutToken.status}>
+              ${
+                r.withoutToken.status === 200
+                  ? `found (${r.withoutToken.ms} ms)`
+                  : `${r.withoutToken.status}: not there yet (${r.withoutToken.ms} ms)`
+              }
+            </td>
+            <td data-testid="read-with-token" data-status=${r.withToken.status}>
+              ${
+                r.withToken.status === 200
+                  ? `found after waiting ${r.withToken.ms} ms`
+                  : `${r.withToken.status} after waiting ${r.withToken.ms} ms`
+              }
+            </td>
+            <td>${traceLink(props.traceUrl, r.traceId)}</td>
+          </tr>`,
+      )}
+    </table>
+  </section>`;
+}
+
 export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: string }) {
   const [reads, setReads] = useState<OrderRead[]>([]);
   const [message, setMessage] = useState<string | null>(null);
@@ -74,6 +127,23 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
       },
     );
   };
+  if (state.wiring === 'monolith')
+    return html`<section data-testid="cqrs-monolith">
+        <h2>The modular monolith</h2>
+        <p>
+          <code>pnpm lab cqrs up --monolith</code> answers on ${state.commandUrl}: commands and
+          queries in one process over one database. There is no outbox, relay, Kafka, projector or
+          Redis read model to watch, so there is no pipeline and no lag: each query joins the rows
+          the commands committed.
+        </p>
+      </section>
+      <${PlaceThenRead}
+        reads=${reads}
+        message=${message}
+        place=${place}
+        traceUrl=${traceUrl}
+        explanation="Both reads are joins over the rows the command committed: the first finds the order at once, and the token has nothing to wait for."
+      />`;
   const arrow = html`<span class="arrow">→</span>`;
   return html`<section>
       <h2>Pipeline</h2>
@@ -127,48 +197,13 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
         ]}
       />
     </section>
-    <section>
-      <h2>Place an order, then read it</h2>
-      <button class="primary" data-testid="place-order" onClick=${place}>
-        Place an order, then read it
-      </button>
-      <span class="muted">
-        The first read goes straight to the read model; the second carries the consistency token and
-        waits until the projector has applied the order.
-      </span>
-      ${message ? html`<div class="err" role="alert">${message}</div>` : null}
-      <table data-testid="place-then-read">
-        <tr>
-          <th>order</th>
-          <th>placed</th>
-          <th>read without token</th>
-          <th>read with token</th>
-          <th></th>
-        </tr>
-        ${reads.map(
-          (r) =>
-            html`<tr data-testid=${`order-read-${r.orderId}`}>
-              <td><code>${r.orderId.slice(0, 8)}</code></td>
-              <td>${r.placedMs} ms</td>
-              <td data-testid="read-without-token" data-status=${r.withoutToken.status}>
-                ${
-                  r.withoutToken.status === 200
-                    ? `found (${r.withoutToken.ms} ms)`
-                    : `${r.withoutToken.status}: not there yet (${r.withoutToken.ms} ms)`
-                }
-              </td>
-              <td data-testid="read-with-token" data-status=${r.withToken.status}>
-                ${
-                  r.withToken.status === 200
-                    ? `found after waiting ${r.withToken.ms} ms`
-                    : `${r.withToken.status} after waiting ${r.withToken.ms} ms`
-                }
-              </td>
-              <td>${traceLink(traceUrl, r.traceId)}</td>
-            </tr>`,
-        )}
-      </table>
-    </section>
+    <${PlaceThenRead}
+      reads=${reads}
+      message=${message}
+      place=${place}
+      traceUrl=${traceUrl}
+      explanation="The first read goes straight to the read model; the second carries the consistency token and waits until the projector has applied the order."
+    />
     <section>
       <h2>Dead letters: ${state.deadLetters ?? '–'}</h2>
       <span class="muted"

@@ -79,6 +79,9 @@ export interface SagaState {
 
 export interface CqrsState {
   up: boolean;
+  /** `monolith`: `pnpm lab cqrs up --monolith` answers, with no pipeline to draw. */
+  wiring?: 'split' | 'monolith';
+  commandUrl?: string;
   services?: { command: boolean; relay: boolean; projector: boolean; query: boolean };
   backlog?: number | null;
   oldestAgeMs?: number | null;
