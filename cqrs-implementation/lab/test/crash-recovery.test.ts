@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { SpawnedService } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
@@ -116,13 +116,14 @@ describe('crash recovery', () => {
       stack.ns.kafkaBrokers,
       `${stack.ns.topicPrefix}cqrs.events`,
     );
+    // Stopped even when an assertion fails: a live member keeps its consumer group from deletion.
+    onTestFinished(() => reader.stop());
     const { rows } = await stores.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM outbox',
     );
     await waitFor('the whole topic', () => reader.seen.length >= (rows[0]?.n ?? Infinity), {
       timeoutMs: 60_000,
     });
-    await reader.stop();
     for (const id of ids) {
       const versions = reader.of(id);
       const firstSeen = versions.filter((v, i) => versions.indexOf(v) === i);

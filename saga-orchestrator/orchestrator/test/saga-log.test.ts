@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import {
-  createPool,
-  databaseUrlFor,
-  dropDatabase,
-  migrate,
-  type Pool,
-  type PoolOptions,
-} from '@lab/shared/pg';
-import { seqScansOf, uniqueName } from '@lab/shared/testkit';
+import { createPool, databaseUrlFor, migrate, type PoolOptions } from '@lab/shared/pg';
+import { own, release, seqScansOf, uniqueName } from '@lab/shared/testkit';
 import {
   type Lease,
   LeaseLostError,
@@ -19,20 +12,24 @@ import {
 
 const database = uniqueName('saga_fence');
 const migrations = join(import.meta.dirname, '../src/data-access/migrations');
-/** Databases of single tests, dropped with the file's. */
-const databases: string[] = [];
-let pool: Pool;
+/**
+ * The file's database and those of single tests: owned before any is made, so even a failed
+ * start drops them (afterAll, or the test kit as the worker exits).
+ */
+const databases: string[] = [database];
+const owned = own({ postgres: { url: process.env.DATABASE_URL!, databases } });
+// Made before the database exists: a pool connects only when first asked.
+const pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
 beforeAll(async () => {
   await migrate({
     adminUrl: process.env.DATABASE_URL!,
     database,
     dir: migrations,
   });
-  pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
 });
 afterAll(async () => {
   await pool.end();
-  for (const name of [database, ...databases]) await dropDatabase(process.env.DATABASE_URL!, name);
+  expect(await release(owned)).toEqual([]);
 });
 
 const createSaga = (log: SagaLog, owner: string | undefined) =>

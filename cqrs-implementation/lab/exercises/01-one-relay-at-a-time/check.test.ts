@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { migrate } from '@lab/shared/pg';
 import { waitFor } from '../../test/wait.ts';
 import {
@@ -31,6 +31,8 @@ afterAll(async () => {
 describe('exercise 01: one relay at a time', () => {
   it('When two relays run, then every outbox event reaches Kafka exactly once', async () => {
     const reader = await readEventTopic(ns.kafkaBrokers, `${ns.topicPrefix}cqrs.events`);
+    // Stopped even when an assertion fails: a live member keeps its consumer group from deletion.
+    onTestFinished(() => reader.stop());
     const bursts = 5;
     for (let burst = 0; burst < bursts; burst++) {
       // One transaction, one NOTIFY: both relays wake up at the same moment.
@@ -55,7 +57,6 @@ describe('exercise 01: one relay at a time', () => {
     await waitFor('the last event on the topic', () => reader.of(marker).length > 0, {
       timeoutMs: 60_000,
     });
-    await reader.stop();
 
     const keys = reader.seen.map((e) => `${e.aggregateId}@${e.aggregateVersion}`);
     expect(
