@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import pg from 'pg';
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, expect, onTestFinished, test } from 'vitest';
 import { databaseUrlFor } from '../src/pg.ts';
-import { own, release, uniqueName } from '../src/testkit/index.ts';
+import { own, release, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = uniqueName('owned_roles');
@@ -62,3 +64,52 @@ test('When a run owns a database and a role prefix, then release drops the datab
   );
   expect(left).toBe(0);
 });
+
+const killedOwner = new URL('./fixtures/killed-owner.ts', import.meta.url).pathname;
+const accepting = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+
+test('When a process that owns a database and runs a private cluster and redis-server is SIGKILLed, then its watcher drops the database and stops both servers', async () => {
+  // Arrange: also owned here, so a watcher that fails still leaves nothing behind.
+  const name = uniqueName('killed_owner');
+  const ownedHere = own({ postgres: { url: adminUrl, databases: [name] } });
+  onTestFinished(async () => {
+    await release(ownedHere);
+  });
+  const child = spawn(process.execPath, [killedOwner, adminUrl, name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await waitFor('the servers up', () => out.includes('\n'), { timeoutMs: 60_000 });
+  const { postgresPort, redisPort } = JSON.parse(out) as {
+    postgresPort: number;
+    redisPort: number;
+  };
+  expect(await accepting(postgresPort)).toBe(true);
+  expect(await accepting(redisPort)).toBe(true);
+
+  // Act: no exit handler runs.
+  child.kill('SIGKILL');
+
+  // Assert
+  await waitFor(
+    'the database dropped and both servers stopped',
+    async () =>
+      !(await accepting(postgresPort)) &&
+      !(await accepting(redisPort)) &&
+      (await admin(
+        async (client) =>
+          (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount,
+      )) === 0,
+    { timeoutMs: 60_000 },
+  );
+}, 120_000);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
+import { forgetLeftover, rememberLeftover } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { LAB_DIR } from '../src/services.ts';
 
@@ -31,6 +32,8 @@ function freePort(): Promise<number> {
  */
 export async function startPrivateBroker() {
   const dir = mkdtempSync(join(tmpdir(), 'cqrs-kafka-'));
+  // Killed, the test cannot delete it; the watcher of @lab/shared/testkit's leftovers does.
+  const dirLeftover = rememberLeftover({ remove: dir });
   const [port, controller] = [await freePort(), await freePort()];
   const props = join(dir, 'server.properties');
   writeFileSync(
@@ -96,12 +99,18 @@ export async function startPrivateBroker() {
   );
   if (format.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
+    forgetLeftover(dirLeftover);
     throw new Error(`formatting the private broker failed: ${format.stderr}`);
   }
 
   const brokers = `127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
-  const killOnExit = () => child?.kill('SIGKILL');
+  let brokerLeftover: number | undefined;
+  const killOnExit = () => {
+    child?.kill('SIGKILL');
+    // Killed here: a pid left listed could belong to another process by the time it is read.
+    forgetLeftover(brokerLeftover);
+  };
   process.once('exit', killOnExit);
 
   const start = async () => {
@@ -120,6 +129,8 @@ export async function startPrivateBroker() {
       ],
       { stdio: 'ignore' },
     );
+    forgetLeftover(brokerLeftover);
+    if (child.pid !== undefined) brokerLeftover = rememberLeftover({ kill: child.pid });
     const kafka = createKafka('private-broker-probe', [brokers], createLogger('probe', 'silent'));
     const admin = kafka.admin();
     await waitFor(
@@ -140,12 +151,14 @@ export async function startPrivateBroker() {
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill(signal);
     await exited;
+    forgetLeftover(brokerLeftover);
   };
 
   const destroy = async () => {
     await stop('SIGKILL');
     process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
+    forgetLeftover(dirLeftover);
   };
 
   // A broker that never came up leaves neither a process nor its data dir behind.

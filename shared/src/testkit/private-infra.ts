@@ -19,6 +19,7 @@ import {
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forgetLeftover, rememberLeftover } from './leftovers.ts';
 import { waitFor } from './wait.ts';
 
 /** A port no one is listening on now (the OS picks it; the instance binds it right after). */
@@ -93,7 +94,8 @@ function signalTree(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
 }
 
 const cleanups = new Set<() => void>();
-// A test that fails or is killed half-way must not leave a cluster or a redis-server behind.
+// A test that fails half-way must not leave a cluster or a redis-server behind; one that is
+// killed leaves them to the watcher of leftovers.ts, which each start tells what to stop.
 process.once('exit', () => {
   for (const cleanup of cleanups) cleanup();
 });
@@ -152,6 +154,7 @@ export interface PrivatePostgres {
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'lab-pg-'));
+  const dirLeftover = rememberLeftover({ remove: dir });
   chmodSync(dir, 0o700);
   if (process.getuid?.() === 0) {
     const owner = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
@@ -159,18 +162,25 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     chownSync(dir, Number(owner.stdout.trim()), Number(group.stdout.trim()));
   }
   const data = join(dir, 'data');
-  run(join(bin, 'initdb'), [
-    '-D',
-    data,
-    '-U',
-    'postgres',
-    '-A',
-    'trust',
-    '--no-sync',
-    '-E',
-    'UTF8',
-    '--locale=C',
-  ]);
+  try {
+    run(join(bin, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
+  } catch (error) {
+    // No cluster, so nothing of it is left: not even its directory.
+    rmSync(dir, { recursive: true, force: true });
+    forgetLeftover(dirLeftover);
+    throw error;
+  }
   const port = await freePort();
   const options = [
     `-p ${port}`,
@@ -183,6 +193,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   ].join(' ');
   let running = false;
   let frozen = false;
+  let serverLeftover: number | undefined;
   const postmaster = () =>
     Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const freeze = () => {
@@ -201,6 +212,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     thaw();
     run(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
     running = false;
+    forgetLeftover(serverLeftover);
   };
   const start = async () => {
     if (running) return;
@@ -215,6 +227,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       'start',
     ]);
     running = true;
+    // pg_ctl starts the server in a session of its own: nothing reaches it when we die.
+    serverLeftover = rememberLeftover({
+      run: asClusterOwner(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).flat(),
+    });
     await waitFor(`private PostgreSQL on port ${port}`, () => accepting(port), {
       timeoutMs: 15_000,
     });
@@ -226,6 +242,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       // Already gone: only the files are left to remove.
     }
     rmSync(dir, { recursive: true, force: true });
+    forgetLeftover(dirLeftover);
     cleanups.delete(destroy);
   };
   cleanups.add(destroy);
@@ -266,9 +283,11 @@ export interface PrivateRedis {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let serverLeftover: number | undefined;
   const stop = async () => {
     const current = child;
     child = undefined;
+    forgetLeftover(serverLeftover);
     // undefined (never started) and a number (already exited) both mean nothing to stop.
     if (current?.exitCode !== null) return;
     const exited = new Promise((resolve) => current.once('exit', resolve));
@@ -283,6 +302,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       { stdio: 'ignore' },
     );
     child = started;
+    if (started.pid !== undefined) serverLeftover = rememberLeftover({ kill: started.pid });
     await waitFor(
       `private redis-server on port ${port}`,
       () => {
@@ -295,6 +315,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   const kill = () => {
     child?.kill('SIGKILL');
+    // Killed here: a pid left listed could belong to another process by the time it is read.
+    forgetLeftover(serverLeftover);
   };
   cleanups.add(kill);
   await start();

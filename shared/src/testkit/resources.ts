@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { forgetLeftover, rememberLeftover } from './leftovers.ts';
 
 export interface OwnedResources {
   /**
@@ -21,16 +22,23 @@ export interface OwnedResources {
 /** Each store gets this long; a store that is already gone (a destroyed private one) is skipped. */
 const RELEASE_BUDGET_MS = 15_000;
 
-const owned = new Set<OwnedResources>();
+/** What this process owns, each with its entry in the list a watcher undoes if it dies. */
+const owned = new Map<OwnedResources, number>();
 
-/** Declares resources this process must drop; `releaseOwned()` (or its exit) drops them. */
+/**
+ * Declares resources this process must drop; `releaseOwned()` (or its exit, or the watcher of
+ * leftovers.ts if it is killed) drops them. Declared as they are at this call: a name added to
+ * the lists later is not seen by the watcher.
+ */
 export function own(resources: OwnedResources): OwnedResources {
-  owned.add(resources);
+  if (!owned.has(resources)) owned.set(resources, rememberLeftover({ resources }));
   return resources;
 }
 
 /** Drops these resources now and forgets them; errors are reported, never thrown. */
 export async function release(resources: OwnedResources): Promise<string[]> {
+  // Not dropped twice by this process's exit; still listed for the watcher until it is done.
+  const leftover = owned.get(resources);
   owned.delete(resources);
   const problems: string[] = [];
   const attempt = async (what: string, work: () => Promise<void>) => {
@@ -57,12 +65,13 @@ export async function release(resources: OwnedResources): Promise<string[]> {
     redis && attempt('deleting Redis keys', () => deleteKeys(redis)),
     kafka && attempt('deleting Kafka topics', () => deleteTopics(kafka)),
   ]);
+  forgetLeftover(leftover);
   return problems;
 }
 
 /** Releases everything this process still owns. */
 export async function releaseOwned(): Promise<string[]> {
-  const all = [...owned];
+  const all = [...owned.keys()];
   return (await Promise.all(all.map((resources) => release(resources)))).flat();
 }
 
@@ -204,10 +213,13 @@ const releaseScript = fileURLToPath(new URL('./release-resources.ts', import.met
  */
 process.once('exit', () => {
   if (owned.size === 0) return;
-  spawnSync(process.execPath, [releaseScript, JSON.stringify([...owned])], {
+  const dropped = spawnSync(process.execPath, [releaseScript, JSON.stringify([...owned.keys()])], {
     stdio: ['ignore', 'ignore', 'inherit'],
     timeout: 60_000,
   });
+  // Killed on the way (a second Ctrl-C reaches this process's whole group): the watcher of
+  // leftovers.ts, in a session of its own, still has them listed and drops them.
+  if (dropped.status === 0) for (const id of owned.values()) forgetLeftover(id);
 });
 
 /**
