@@ -12,12 +12,10 @@ import {
 
 const database = uniqueName('saga_fence');
 const migrations = join(import.meta.dirname, '../src/data-access/migrations');
-/**
- * The file's database and those of single tests: owned before any is made, so even a failed
- * start drops them (afterAll, or the test kit as the worker exits).
- */
-const databases: string[] = [database];
-const owned = own({ postgres: { url: process.env.DATABASE_URL!, databases } });
+/** Owned before it is made, so a failed start drops it too; single tests own theirs alike. */
+const ownDatabase = (name: string) =>
+  own({ postgres: { url: process.env.DATABASE_URL!, databases: [name] } });
+const owned = [ownDatabase(database)];
 // Made before the database exists: a pool connects only when first asked.
 const pool = createPool(databaseUrlFor(process.env.DATABASE_URL!, database), { max: 2 });
 beforeAll(async () => {
@@ -29,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pool.end();
-  expect(await release(owned)).toEqual([]);
+  for (const resources of owned) expect(await release(resources)).toEqual([]);
 });
 
 const createSaga = (log: SagaLog, owner: string | undefined) =>
@@ -161,7 +159,7 @@ describe('the step write as the log grows', () => {
    */
   async function scansAfterGrowth(options: PoolOptions) {
     const name = uniqueName('saga_plans');
-    databases.push(name);
+    owned.push(ownDatabase(name));
     await migrate({ adminUrl: process.env.DATABASE_URL!, database: name, dir: migrations });
     const own = createPool(databaseUrlFor(process.env.DATABASE_URL!, name), { ...options, max: 1 });
     try {
@@ -201,7 +199,7 @@ describe('the step write as the log grows', () => {
 describe('counting the unfinished sagas', () => {
   test('When the log holds 20,000 finished sagas beside a few under way, then the count has each unfinished state and reads none of the finished ones', async () => {
     const name = uniqueName('saga_count');
-    databases.push(name);
+    owned.push(ownDatabase(name));
     await migrate({ adminUrl: process.env.DATABASE_URL!, database: name, dir: migrations });
     const own = createPool(databaseUrlFor(process.env.DATABASE_URL!, name), {
       ...SAGA_LOG_POOL,
