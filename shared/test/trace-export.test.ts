@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { traceExportFromEnv, type SpanRecord } from '../src/telemetry/index.ts';
 import { serviceNodeArgs, spawnService, waitFor } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
+const register = new URL('../src/telemetry/register.ts', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'spans-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -20,6 +22,19 @@ const spansIn = (path: string): SpanRecord[] =>
     : [];
 
 describe('trace export', () => {
+  it('When a service starts with a misspelt LAB_TRACE_EXPORT or an endpoint that is not a URL, then it exits 1 naming each, instead of running without traces', () => {
+    const result = spawnSync(process.execPath, ['--import', register, fixture], {
+      env: { ...process.env, LAB_TRACE_EXPORT: 'zipkn', ZIPKIN_ENDPOINT: '127.0.0.1:9411' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('LAB_TRACE_EXPORT: expected otlp, zipkin or none');
+    expect(result.stderr).toContain('ZIPKIN_ENDPOINT:');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('When a service asks for LAB_TRACE_EXPORT=file:, then only the test kit honours it: the service register ignores it and the kit loads its own', () => {
     const env = { LAB_TRACE_EXPORT: `file:${join(dir, 'x.jsonl')}` };
     expect(traceExportFromEnv(env)).toBe('none');

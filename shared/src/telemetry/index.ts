@@ -9,6 +9,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { z } from 'zod';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -30,6 +31,20 @@ export { DEFAULT_ZIPKIN_ENDPOINT, zipkinEndpoint, zipkinReachable } from './zipk
  * test gets it from @lab/shared/testkit, so nothing in a service image writes spans to disk.
  */
 export type TraceExport = 'otlp' | 'zipkin' | 'none';
+
+/**
+ * The tracing settings, read at start like every other setting (register.ts): a misspelt export
+ * would otherwise mean no traces, and an endpoint that is not a URL a failure at the first export.
+ */
+export const telemetrySettings = z.object({
+  LAB_TRACE_EXPORT: z
+    .string()
+    .regex(/^(otlp|zipkin|none|file:.+)$/, 'expected otlp, zipkin or none')
+    .optional(),
+  ZIPKIN_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+});
 
 /**
  * A finished span as the test kit's `file:` export writes it, one JSON object per line (see

@@ -4,8 +4,15 @@
  * instrumentations patch Express, pg and ioredis when they are loaded from ES modules.
  */
 import { register } from 'node:module';
-import { serviceNameFromEntryPoint, startTelemetry, traceExportFromEnv } from './index.ts';
+import { loadConfig } from '../config.ts';
+import {
+  serviceNameFromEntryPoint,
+  startTelemetry,
+  telemetrySettings,
+  traceExportFromEnv,
+} from './index.ts';
 
+const settings = loadConfig(serviceNameFromEntryPoint(), telemetrySettings);
 const exportTo = traceExportFromEnv();
 // With spans going nowhere only the HTTP instrumentations run (see startTelemetry), and they
 // patch Node's http through require() and undici through diagnostics channels: the hook, and
@@ -16,4 +23,4 @@ if (exportTo !== 'none')
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-startTelemetry(process.env.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint(), exportTo);
+startTelemetry(settings.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint(), exportTo);
