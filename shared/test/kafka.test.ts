@@ -52,8 +52,12 @@ function consumerProcess(topic: string, groupId: string) {
     env: { ...process.env, TOPIC: topic, GROUP_ID: groupId },
   });
   const received: Received[] = [];
+  // A pipe delivers chunks, not lines: the part after the last newline waits for the rest.
+  let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) {
       const record = JSON.parse(line) as Partial<Received>;
       if (record.received !== undefined) received.push(record as Received);
     }

@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { ANNOUNCE_ENV, spawnService, waitFor } from '../src/testkit/index.ts';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ANNOUNCE_ENV, own, spawnService, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
 const oneShot = new URL('./fixtures/one-shot-service.ts', import.meta.url).pathname;
 const spawner = new URL('./fixtures/spawner.ts', import.meta.url).pathname;
 const exitWithParent = new URL('../src/testkit/exit-with-parent.ts', import.meta.url).pathname;
+const redisUrl = process.env.REDIS_URL ?? '';
+const redis = new Redis(redisUrl);
+
+afterAll(async () => {
+  await redis.quit();
+});
 
 function gone(pid: number): boolean {
   try {
@@ -32,19 +39,29 @@ function refused(port: number): Promise<boolean> {
 
 describe('service lifecycle', () => {
   it('When SIGTERM arrives during a slow request, then it completes, new connections are refused and the exit code is 0', async () => {
+    // The request is held until the test sets this key, so it is still in flight for as long
+    // as the drain takes to show, however slowly a loaded machine gets there.
+    const release = `${uniqueName('lifecycle_release')}:go`;
+    own({ redis: { url: redisUrl, keyPrefixes: [release] } });
     const service = await spawnService({ entry: fixture });
-    const inFlight = fetch(`${service.url}/slow?ms=1500`);
-    await waitFor('the slow request to start', () =>
-      service.logs.some((l) => l.includes('slow request started')),
+    let settled = false;
+    const inFlight = fetch(`${service.url}/slow?ms=1500&until=${encodeURIComponent(release)}`);
+    void inFlight.then(
+      () => (settled = true),
+      () => (settled = true),
     );
+    await waitFor('the slow request to reach its handler', async () => {
+      const res = await fetch(`${service.url}/slow/in-flight`);
+      return ((await res.json()) as { inFlight: number }).inFlight === 1;
+    });
 
     service.child.kill('SIGTERM');
-    await waitFor('the listener to close', () => refused(service.port), {
-      timeoutMs: 1000,
-      intervalMs: 10,
-    });
+    await waitFor('the listener to close', () => refused(service.port), { intervalMs: 10 });
+    // Draining, not stopped: the listener is closed while the request it accepted still runs.
     expect(service.alive()).toBe(true);
+    expect(settled, 'the in-flight request ended before the test let it').toBe(false);
 
+    await redis.set(release, '1');
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ waitedMs: 1500 });

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { namesStartingWith, serviceGroup, uniqueName, waitFor } from '../src/testkit/index.ts';
+import { namesStartingWith, own, serviceGroup, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const run = promisify(execFile);
 const echo = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
@@ -54,21 +54,9 @@ describe('service group', () => {
   it('When a group that owns a database, a key prefix and a topic prefix is cleaned up, then they are gone and nothing else is', async () => {
     const name = uniqueName('owned');
     const neighbour = `${uniqueName('neighbour')}:key`;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    await client.query(`CREATE DATABASE ${name}`);
-    await client.end();
-    await redis.set(`${name}:a`, '1');
-    await redis.set(`${name}:b`, '2');
-    await redis.set(neighbour, 'stays');
-    const admin = new Kafka({
-      brokers: kafkaBrokers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: `${name}.events`, replicationFactor: 1 }] });
-    await admin.disconnect();
-    expect(await namesStartingWith(name, stores)).toHaveLength(4);
+    // Owned before anything is created: a failure half-way still leaves nothing on the shared
+    // stores. The group drops its own on cleanup; the neighbour, which cleanup must spare, is
+    // the kit's to drop when this file ends.
     const group = serviceGroup({
       services: {},
       owns: {
@@ -77,6 +65,28 @@ describe('service group', () => {
         kafka: { brokers: kafkaBrokers, topicPrefixes: [`${name}.`] },
       },
     });
+    own({ redis: { url: redisUrl, keyPrefixes: [neighbour] } });
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await client.end();
+    }
+    await redis.set(`${name}:a`, '1');
+    await redis.set(`${name}:b`, '2');
+    await redis.set(neighbour, 'stays');
+    const admin = new Kafka({
+      brokers: kafkaBrokers.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: `${name}.events`, replicationFactor: 1 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await namesStartingWith(name, stores)).toHaveLength(4);
 
     await group.cleanup();
 

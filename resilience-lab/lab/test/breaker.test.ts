@@ -74,9 +74,12 @@ describe('circuit breaker on the prices route', () => {
       'half-open',
       'closed',
     ]);
-    expect(lab.gateway.logs.filter((l) => l.includes('"msg":"breaker prices: open"'))).toHaveLength(
-      2,
-    );
+    // The log lines come through a pipe and may trail the answers: wait for both, then make
+    // sure there is no third.
+    const openLogs = () =>
+      lab.gateway.logs.filter((l) => l.includes('"msg":"breaker prices: open"'));
+    await waitFor('both open transitions logged', () => openLogs().length >= 2);
+    expect(openLogs()).toHaveLength(2);
 
     const metrics = await (await fetch(`${lab.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_breaker_opens_total\{dependency="prices"\} 2/);

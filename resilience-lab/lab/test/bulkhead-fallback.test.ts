@@ -39,6 +39,7 @@ describe('bulkhead', () => {
     // Arrange
     const supplier = supplierAdmin(bulkheaded.supplier.url);
     await supplier.chaos(slowPrices);
+    const since = Math.max(0, ...(await supplier.calls()).map((c) => c.id));
 
     // Act: ten slow quotes at once, then availability checks while they hold their slots.
     const quotes = Array.from({ length: 10 }, (_, i) =>
@@ -51,12 +52,20 @@ describe('bulkhead', () => {
     const availability: Response[] = [];
     for (let i = 0; i < 10; i += 1)
       availability.push(await fetch(`${bulkheaded.gateway.url}/availability/s-${i}`));
-    const stockDoneWhilePricesStuck = (await supplier.counters()).prices.inFlight === 2;
     const answered = await Promise.all(quotes);
 
     // Assert
     expect(availability.map((r) => r.status)).toEqual(Array(10).fill(200));
-    expect(stockDoneWhilePricesStuck).toBe(true);
+    // From the supplier's ledger, not a live count: "two price calls in flight" also holds
+    // once the first two are done and the two queued ones hold the slots. Every stock call
+    // must have been served while the first slow price calls still held their connections.
+    const calls = await supplier.calls(since);
+    const firstPriceEnd = Math.min(
+      ...calls.filter((c) => c.route === 'prices').map((c) => c.endedAt ?? Infinity),
+    );
+    const stockCalls = calls.filter((c) => c.route === 'stock');
+    expect(stockCalls).toHaveLength(10);
+    for (const stockCall of stockCalls) expect(stockCall.endedAt).toBeLessThan(firstPriceEnd);
     const rejected = answered.filter((r) => r.status === 503);
     expect(answered.filter((r) => r.status === 200)).toHaveLength(4);
     expect(rejected).toHaveLength(6);
@@ -132,10 +141,13 @@ describe('fallback', () => {
     // Arrange: a good price is seen once, then the supplier fails until the breaker opens.
     const supplier = supplierAdmin(withFallback.supplier.url);
     const gateway = withFallback.gateway.url;
+    // The gateway caches the price somewhere between these two instants (same host clock).
+    const beforeFresh = Date.now();
     const fresh = (await (await fetch(`${gateway}/quotes/cached-1`)).json()) as {
       price: unknown;
       source: string;
     };
+    const afterFresh = Date.now();
     expect(fresh.source).toBe('supplier');
     await supplier.chaos({ target: 'prices', faults: { error: 1 } });
     await waitFor('the prices breaker to open', async () => {
@@ -148,7 +160,9 @@ describe('fallback', () => {
     const callsBefore = (await supplier.counters()).prices.started;
 
     // Act
+    const beforeCached = Date.now();
     const cachedRes = await fetch(`${gateway}/quotes/cached-1`);
+    const afterCached = Date.now();
     const missing = await fetch(`${gateway}/quotes/never-seen`);
 
     // Assert
@@ -157,6 +171,10 @@ describe('fallback', () => {
     expect(cached.source).toBe('cache');
     expect(cached.price).toEqual(fresh.price);
     expect(cached.ageMs).toBeGreaterThanOrEqual(0);
+    // The age of the last good price, not of the failure or the fallback: at least the time
+    // from that price's answer to the cached request, at most from its request to the answer.
+    expect(cached.ageMs).toBeGreaterThanOrEqual(beforeCached - afterFresh);
+    expect(cached.ageMs).toBeLessThanOrEqual(afterCached - beforeFresh);
     expect(missing.status).toBe(503);
     expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(missing.headers.get('retry-after')).not.toBeNull();

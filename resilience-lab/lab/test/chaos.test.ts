@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService, type SpawnedService } from '@lab/shared/testkit';
+import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
 import { STARTUP_TIMEOUT_MS, supplierEntry } from '../src/services.ts';
 import { supplierAdmin, type ChaosBody } from '../src/client.ts';
 
@@ -50,7 +50,10 @@ describe('seeded chaos', () => {
     expect(replay.statuses).toEqual(first.statuses);
     expect(new Set(first.statuses)).toEqual(new Set(['200', '500', 'reset']));
     expect(other.injected).not.toEqual(first.injected);
-    expect(supplier.logs.filter((l) => l.includes('"fault":"error"')).length).toBeGreaterThan(0);
+    // Logged on the way, read through a pipe: the lines may trail the answers.
+    const errorLogs = () => supplier.logs.filter((l) => l.includes('"fault":"error"')).length;
+    await waitFor('an injected error logged', () => errorLogs() > 0);
+    expect(errorLogs()).toBeGreaterThan(0);
   });
 
   it('When the latency is drawn with p50 and p99, then the draws follow those quantiles', async () => {

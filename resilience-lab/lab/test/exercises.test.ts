@@ -21,7 +21,9 @@ function runCheck(dir: string, impl?: string): Promise<{ code: number | null; ou
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a process can exit before its pipes are drained, and the
+    // assertions read the output's last lines.
+    child.once('close', (code) => {
       resolve({ code, output });
     });
   });

@@ -13,7 +13,9 @@ function runCli(args: string[]): Promise<{ code: number | null; output: string }
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a process can exit before its pipes are drained, and the
+    // assertions read the output's last lines.
+    child.once('close', (code) => {
       resolve({ code, output });
     });
   });
