@@ -73,8 +73,9 @@ async function startContainers(): Promise<Omit<Infrastructure, 'zipkinUrl'>> {
     .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
     .start();
   const redis = await new GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
-  // Kafka advertises the address clients must use; a fixed host port keeps that address valid.
-  const kafka = await new GenericContainer('apache/kafka:4.1.1')
+  // The broker version docker-compose.yml and `pnpm infra:local` run. Kafka advertises the
+  // address clients must use; a fixed host port keeps that address valid.
+  const kafka = await new GenericContainer('apache/kafka:4.4.0')
     .withExposedPorts({ container: 9092, host: 19092 })
     .withEnvironment({
       KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
