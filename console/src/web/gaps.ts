@@ -4,10 +4,7 @@
  * a minute with no traffic would be drawn as a straight line from the last sample before it to
  * the first one after, as if requests had answered all along.
  */
-export function breakAtGaps(
-  data: (number | null)[][],
-  maxGapS: number,
-): (number | null)[][] {
+export function breakAtGaps(data: (number | null)[][], maxGapS: number): (number | null)[][] {
   const [xs = [], ...series] = data;
   const out: (number | null)[][] = [[], ...series.map(() => [])];
   for (let i = 0; i < xs.length; i++) {
