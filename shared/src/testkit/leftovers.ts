@@ -12,7 +12,7 @@
  * an ordinary exit the list is empty and the watcher exits at once.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,8 @@ export type Leftover =
   | { remove: string };
 
 const watcherScript = fileURLToPath(new URL('./reap-leftovers.ts', import.meta.url));
-const dir = join(tmpdir(), `lab-leftovers-${String(process.getuid?.() ?? 'user')}`);
-const file = join(dir, `${String(process.pid)}.json`);
+// One file per process, straight in the temporary directory: nothing else to remove afterwards.
+const file = join(tmpdir(), `lab-leftovers-${String(process.pid)}.json`);
 const listed = new Map<number, Leftover>();
 let nextId = 1;
 let watching = false;
@@ -41,7 +41,6 @@ function write(): void {
     rmSync(file, { force: true });
     return;
   }
-  mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify([...listed.values()]));
 }
 
