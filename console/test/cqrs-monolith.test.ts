@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SpawnedService } from '@lab/shared/testkit';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import {
@@ -8,15 +8,13 @@ import {
   stopAllStacks,
   type Stack,
 } from '../../cqrs-implementation/lab/src/services.ts';
-import { launchBrowser, openTab, startConsole } from './harness.ts';
+import { browserTest } from './harness.ts';
 
 let stack: Stack;
 let console: SpawnedService;
-let browser: Browser;
 let page: Page;
 
-/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const run = browserTest();
 
 // Nothing listens on port 9: a console that read from the split lab's query service, relay or
 // projector instead of the monolith would fail every read.
@@ -24,22 +22,18 @@ const nowhere = 'http://127.0.0.1:9';
 
 beforeAll(async () => {
   stack = await startStack({ ns: isolatedNamespace('console-mono'), wiring: 'monolith' });
-  cleanups.push(stopAllStacks);
-  console = await startConsole({
-    CONSOLE_CQRS_COMMAND_URL: stack.url('command'),
-    CONSOLE_CQRS_QUERY_URL: nowhere,
-    CONSOLE_CQRS_RELAY_URL: nowhere,
-    CONSOLE_CQRS_PROJECTOR_URL: nowhere,
-  });
-  cleanups.push(console.stop);
-  browser = await launchBrowser();
-  cleanups.push(() => browser.close());
-  page = await openTab(browser, console.url, 'cqrs');
+  run.onStop(stopAllStacks);
+  ({ console, page } = await run.open(
+    {
+      CONSOLE_CQRS_COMMAND_URL: stack.url('command'),
+      CONSOLE_CQRS_QUERY_URL: nowhere,
+      CONSOLE_CQRS_RELAY_URL: nowhere,
+      CONSOLE_CQRS_PROJECTOR_URL: nowhere,
+    },
+    'cqrs',
+  ));
 });
-afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(run.stop);
 
 describe('the CQRS tab with the monolith', () => {
   it('When the monolith answers, then the tab says so, draws no pipeline, and an order placed from the page is read at once, with or without its token', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { freePort, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import type { Page } from 'playwright-core';
+import { freePort, waitFor } from '@lab/shared/testkit';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import { commandClient } from '../../cqrs-implementation/lab/src/client.ts';
 import {
@@ -9,15 +9,12 @@ import {
   stopAllStacks,
   type Stack,
 } from '../../cqrs-implementation/lab/src/services.ts';
-import { launchBrowser, numberIn, openTab, screenshot, startConsole } from './harness.ts';
+import { browserTest, numberIn, screenshot } from './harness.ts';
 
 let stack: Stack;
-let console: SpawnedService;
-let browser: Browser;
 let page: Page;
 
-/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const run = browserTest();
 
 beforeAll(async () => {
   // A fixed projector port: the console keeps watching the same address across its restart.
@@ -25,22 +22,18 @@ beforeAll(async () => {
     ns: isolatedNamespace('console'),
     ports: { projector: await freePort() },
   });
-  cleanups.push(stopAllStacks);
-  console = await startConsole({
-    CONSOLE_CQRS_COMMAND_URL: stack.url('command'),
-    CONSOLE_CQRS_QUERY_URL: stack.url('query'),
-    CONSOLE_CQRS_RELAY_URL: stack.url('relay'),
-    CONSOLE_CQRS_PROJECTOR_URL: stack.url('projector'),
-  });
-  cleanups.push(console.stop);
-  browser = await launchBrowser();
-  cleanups.push(() => browser.close());
-  page = await openTab(browser, console.url, 'cqrs');
+  run.onStop(stopAllStacks);
+  ({ page } = await run.open(
+    {
+      CONSOLE_CQRS_COMMAND_URL: stack.url('command'),
+      CONSOLE_CQRS_QUERY_URL: stack.url('query'),
+      CONSOLE_CQRS_RELAY_URL: stack.url('relay'),
+      CONSOLE_CQRS_PROJECTOR_URL: stack.url('projector'),
+    },
+    'cqrs',
+  ));
 });
-afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(run.stop);
 
 const shows = (testId: string, condition: (n: number) => boolean, description: string) =>
   waitFor(description, async () => condition(await numberIn(page, testId)), {

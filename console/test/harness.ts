@@ -73,3 +73,28 @@ export async function tripWith(page: Page, status: string) {
     });
   }
 }
+
+/**
+ * What a browser test file starts, stopped newest first by `stop` (its afterAll), and only
+ * what it got to start: a lab the file hands over with `onStop`, then the console pointed at
+ * it and Chromium on one of its tabs.
+ */
+export function browserTest() {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  return {
+    onStop: (cleanup: () => Promise<unknown>) => {
+      cleanups.push(cleanup);
+    },
+    /** The console against the given lab URLs, and a page on `tab` that hears from it. */
+    open: async (env: Record<string, string>, tab: string) => {
+      const console = await startConsole(env);
+      cleanups.push(console.stop);
+      const browser = await launchBrowser();
+      cleanups.push(() => browser.close());
+      return { console, page: await openTab(browser, console.url, tab) };
+    },
+    stop: async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    },
+  };
+}

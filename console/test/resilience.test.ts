@@ -1,35 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { SpawnedService } from '@lab/shared/testkit';
+import type { Page } from 'playwright-core';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import { startLab, type RunningLab } from '../../resilience-lab/lab/src/services.ts';
-import { launchBrowser, openTab, screenshot, startConsole } from './harness.ts';
+import { browserTest, screenshot } from './harness.ts';
 
 let lab: RunningLab;
-let console: SpawnedService;
-let browser: Browser;
 let page: Page;
 
-/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const run = browserTest();
 
 beforeAll(async () => {
   // A short reset timeout so the breaker's whole cycle fits in a test.
   lab = await startLab({ gatewayEnv: { BREAKER_RESET_TIMEOUT_MS: '2000' } });
-  cleanups.push(lab.stop);
-  console = await startConsole({
-    CONSOLE_RESILIENCE_GATEWAY_URL: lab.gateway.url,
-    CONSOLE_RESILIENCE_SUPPLIER_URL: lab.supplier.url,
-  });
-  cleanups.push(console.stop);
-  browser = await launchBrowser();
-  cleanups.push(() => browser.close());
-  page = await openTab(browser, console.url, 'resilience');
+  run.onStop(lab.stop);
+  ({ page } = await run.open(
+    {
+      CONSOLE_RESILIENCE_GATEWAY_URL: lab.gateway.url,
+      CONSOLE_RESILIENCE_SUPPLIER_URL: lab.supplier.url,
+    },
+    'resilience',
+  ));
 });
-afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(run.stop);
 
 /** Waits for the prices breaker to show `state`; on the deadline, the error says what the page shows. */
 async function breakerIs(state: string) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SpawnedService } from '@lab/shared/testkit';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import {
@@ -7,15 +7,13 @@ import {
   uniqueMonolithDatabase,
   type SagaMonolith,
 } from '../../saga-orchestrator/lab/src/services.ts';
-import { launchBrowser, openTab, screenshot, startConsole, tripWith } from './harness.ts';
+import { browserTest, screenshot, startConsole, tripWith } from './harness.ts';
 
 let monolith: SagaMonolith;
 let console: SpawnedService;
-let browser: Browser;
 let page: Page;
 
-/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const run = browserTest();
 
 // Nothing listens on port 9: a console that booked through the participants' services instead
 // of the monolith's module paths would fail every booking.
@@ -23,23 +21,19 @@ const nowhere = 'http://127.0.0.1:9';
 
 beforeAll(async () => {
   monolith = await startSagaMonolith({ database: uniqueMonolithDatabase('console') });
-  cleanups.push(monolith.stop);
-  console = await startConsole({
-    CONSOLE_SAGA_ORCHESTRATOR_URL: monolith.urls.orchestrator,
-    CONSOLE_SAGA_FLIGHTS_URL: nowhere,
-    CONSOLE_SAGA_HOTELS_URL: nowhere,
-    CONSOLE_SAGA_CARS_URL: nowhere,
-    CONSOLE_SAGA_PAYMENTS_URL: nowhere,
-  });
-  cleanups.push(console.stop);
-  browser = await launchBrowser();
-  cleanups.push(() => browser.close());
-  page = await openTab(browser, console.url, 'saga');
+  run.onStop(monolith.stop);
+  ({ console, page } = await run.open(
+    {
+      CONSOLE_SAGA_ORCHESTRATOR_URL: monolith.urls.orchestrator,
+      CONSOLE_SAGA_FLIGHTS_URL: nowhere,
+      CONSOLE_SAGA_HOTELS_URL: nowhere,
+      CONSOLE_SAGA_CARS_URL: nowhere,
+      CONSOLE_SAGA_PAYMENTS_URL: nowhere,
+    },
+    'saga',
+  ));
 });
-afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(run.stop);
 
 describe('the saga tab with the monolith', () => {
   it('When the monolith answers, then the tab says so and books trips through its modules, each one transaction with no timeline', async () => {
@@ -85,7 +79,7 @@ describe('the saga tab with the monolith', () => {
       CONSOLE_SAGA_PAYMENTS_URL: nowhere,
       CONSOLE_IDLE_POLL_MS: '60000',
     });
-    cleanups.push(idle.stop);
+    run.onStop(idle.stop);
     await monolith.restart();
 
     const res = await fetch(`${idle.url}/api/saga/trips`, {

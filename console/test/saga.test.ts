@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SpawnedService } from '@lab/shared/testkit';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import {
@@ -8,38 +8,32 @@ import {
   uniqueDatabases,
   type SagaLab,
 } from '../../saga-orchestrator/lab/src/services.ts';
-import { launchBrowser, openTab, screenshot, startConsole, tripWith } from './harness.ts';
+import { browserTest, screenshot, tripWith } from './harness.ts';
 
 let lab: SagaLab;
 let console: SpawnedService;
-let browser: Browser;
 let page: Page;
 
-/** What beforeAll started, so afterAll stops exactly that, even after a half-done start. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const run = browserTest();
 
 beforeAll(async () => {
   lab = await startSagaLab({
     databases: uniqueDatabases('console'),
     orchestratorEnv: tolerantBudgets,
   });
-  cleanups.push(lab.stop);
-  console = await startConsole({
-    CONSOLE_SAGA_ORCHESTRATOR_URL: lab.urls.orchestrator,
-    CONSOLE_SAGA_FLIGHTS_URL: lab.urls.flights,
-    CONSOLE_SAGA_HOTELS_URL: lab.urls.hotels,
-    CONSOLE_SAGA_CARS_URL: lab.urls.cars,
-    CONSOLE_SAGA_PAYMENTS_URL: lab.urls.payments,
-  });
-  cleanups.push(console.stop);
-  browser = await launchBrowser();
-  cleanups.push(() => browser.close());
-  page = await openTab(browser, console.url, 'saga');
+  run.onStop(lab.stop);
+  ({ console, page } = await run.open(
+    {
+      CONSOLE_SAGA_ORCHESTRATOR_URL: lab.urls.orchestrator,
+      CONSOLE_SAGA_FLIGHTS_URL: lab.urls.flights,
+      CONSOLE_SAGA_HOTELS_URL: lab.urls.hotels,
+      CONSOLE_SAGA_CARS_URL: lab.urls.cars,
+      CONSOLE_SAGA_PAYMENTS_URL: lab.urls.payments,
+    },
+    'saga',
+  ));
 });
-afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(run.stop);
 
 describe('the saga tab', () => {
   it('When a trip finds its hotel sold out, then its timeline shows the refused step, the flight compensation and the steps never reached', async () => {

@@ -127,6 +127,14 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
       },
     );
   };
+  const placeThenRead = (explanation: string) =>
+    html`<${PlaceThenRead}
+      reads=${reads}
+      message=${message}
+      place=${place}
+      traceUrl=${traceUrl}
+      explanation=${explanation}
+    />`;
   if (state.wiring === 'monolith')
     return html`<section data-testid="cqrs-monolith">
         <h2>The modular monolith</h2>
@@ -137,13 +145,9 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
           the commands committed.
         </p>
       </section>
-      <${PlaceThenRead}
-        reads=${reads}
-        message=${message}
-        place=${place}
-        traceUrl=${traceUrl}
-        explanation="Both reads are joins over the rows the command committed: the first finds the order at once, and the token has nothing to wait for."
-      />`;
+      ${placeThenRead(
+        'Both reads are joins over the rows the command committed: the first finds the order at once, and the token has nothing to wait for.',
+      )}`;
   const arrow = html`<span class="arrow">→</span>`;
   return html`<section>
       <h2>Pipeline</h2>
@@ -197,13 +201,9 @@ export function CqrsTab({ state, traceUrl }: { state: CqrsState; traceUrl: strin
         ]}
       />
     </section>
-    <${PlaceThenRead}
-      reads=${reads}
-      message=${message}
-      place=${place}
-      traceUrl=${traceUrl}
-      explanation="The first read goes straight to the read model; the second carries the consistency token and waits until the projector has applied the order."
-    />
+    ${placeThenRead(
+      'The first read goes straight to the read model; the second carries the consistency token and waits until the projector has applied the order.',
+    )}
     <section>
       <h2>Dead letters: ${state.deadLetters ?? '–'}</h2>
       <span class="muted"
