@@ -29,8 +29,8 @@ function Stage(props: { name: string; up?: boolean | undefined; children?: unkno
 }
 
 /**
- * Places an order, then reads it without and with its consistency token. `lag` says what the
- * first read may miss: in the split lab the projector may not have applied the order yet; in
+ * Places an order, then reads it without and with its consistency token. `explanation` says what
+ * the first read may miss: in the split lab the projector may not have applied the order yet; in
  * the monolith the read is a join over the rows the command committed, so it never misses.
  */
 function PlaceThenRead(props: {

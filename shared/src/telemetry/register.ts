@@ -12,7 +12,8 @@ import {
   traceExportFromEnv,
 } from './index.ts';
 
-const settings = loadConfig(serviceNameFromEntryPoint(), telemetrySettings);
+const packageName = serviceNameFromEntryPoint();
+const settings = loadConfig(packageName, telemetrySettings);
 const exportTo = traceExportFromEnv();
 // With spans going nowhere only the HTTP instrumentations run (see startTelemetry), and they
 // patch Node's http through require() and undici through diagnostics channels: the hook, and
@@ -23,4 +24,4 @@ if (exportTo !== 'none')
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-startTelemetry(settings.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint(), exportTo);
+startTelemetry(settings.OTEL_SERVICE_NAME ?? packageName, exportTo);

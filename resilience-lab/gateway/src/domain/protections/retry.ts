@@ -34,8 +34,9 @@ export interface RetryDecision {
 /**
  * Runs `attempt` until it succeeds, the failure is not retryable, attempts run out, the
  * supplier's Retry-After asks for longer than allowed, the next try could not finish before the
- * deadline, the shared budget refuses, or the caller leaves. The wait before retry n is a full-jitter draw under the exponential
- * ceiling, stretched to the supplier's Retry-After when it asked for more time.
+ * deadline, the shared budget refuses, or the caller leaves. The wait before retry n is a
+ * full-jitter draw under the exponential ceiling, stretched to the supplier's Retry-After when it
+ * asked for more time.
  */
 export async function withRetries<T>(
   run: (attempt: number) => Promise<T>,
