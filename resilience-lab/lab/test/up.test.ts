@@ -37,11 +37,14 @@ test.each(stops)(
     const [gatewayPort, supplierPort] = [await freePort(), await freePort()];
     const ready = () => servicesReady([gatewayPort, supplierPort]);
 
-    // Act
+    // Act: stopped once the services answer and the command says so, as a user would
     const run = await runLabCommand(['resilience', 'up', '--console=false'], {
       env: { GATEWAY_PORT: String(gatewayPort), SUPPLIER_PORT: String(supplierPort) },
       timeoutMs: 60_000,
-      stop: { ready, ...how },
+      stop: {
+        ready: async ({ stdout }) => stdout.includes('Resilience lab is up') && (await ready()),
+        ...how,
+      },
     });
 
     // Assert

@@ -19,8 +19,12 @@ export interface LabCommandResult {
 
 /** How a long-running command (`up`) is stopped once it is ready, as a user or a supervisor would. */
 export interface StopWhenReady {
-  /** Polled until true, e.g. the lab's /readyz answering 200. */
-  ready: () => Promise<boolean>;
+  /**
+   * Polled until true, e.g. the lab's /readyz answering 200 and its banner printed: what a user
+   * waits for before pressing Ctrl-C. The output so far is passed in, because the command
+   * announces itself after the services answer, and a signal between the two cuts the banner.
+   */
+  ready: (output: { stdout: string; stderr: string }) => Promise<boolean>;
   signal: NodeJS.Signals;
   /** The dispatcher alone (`kill <pid>`, a process manager) or its whole group (Ctrl-C). */
   to: 'dispatcher' | 'group';
@@ -44,19 +48,22 @@ export async function runLabCommand(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   if (stop && child.pid !== undefined) {
     const pid = child.pid;
     // A lab that never gets ready is caught by the deadline below, with its output.
-    void waitFor('the command to be ready', () => stop.ready(), { timeoutMs, intervalMs: 200 })
+    void waitFor('the command to be ready', () => stop.ready({ stdout, stderr }), {
+      timeoutMs,
+      intervalMs: 200,
+    })
       .then(() => {
         process.kill(stop.to === 'group' ? -pid : pid, stop.signal);
       })
       .catch(() => undefined);
   }
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const killGroup = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');

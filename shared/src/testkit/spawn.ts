@@ -10,7 +10,10 @@ export interface SpawnOptions {
   /** Port to bind; 0 (default) lets the OS pick, and the service announces which. */
   port?: number;
   readyPath?: string;
-  /** Budget for each phase: announcing the address, then /readyz answering 200. */
+  /**
+   * Budget for each phase: announcing the address, then /readyz answering 200. 40 s each by
+   * default, so a start that fails says why inside the 60 s a test of @lab/shared gets.
+   */
   timeoutMs?: number;
   /** Also print each log line to this process's stdout behind `[echo]`, as `pnpm lab up` does. */
   echo?: string;
@@ -194,7 +197,10 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
   });
   const alive = () => exitCode === undefined;
 
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  // A deadline, not a wait: a healthy service announces itself in a second or two. The budget
+  // is for a 2-core machine where three test files boot services at once (one of them fifteen
+  // processes together) and the OpenTelemetry loader thread of a traced service waits its turn.
+  const timeoutMs = options.timeoutMs ?? 40_000;
   const readyPath = options.readyPath ?? '/readyz';
   const failStart = async (error: unknown): Promise<never> => {
     const wasAlive = alive();
