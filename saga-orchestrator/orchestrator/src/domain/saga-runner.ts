@@ -18,6 +18,8 @@ import { sagaMetrics } from '../infrastructure/saga-metrics.ts';
 import type { Answer, SagaPolicy } from './saga-policy.ts';
 
 const tracer = trace.getTracer('saga-orchestrator');
+/** Why a step that can still fail ends once its deadline has passed (see `attempt`). */
+const DEADLINE_EXCEEDED = 'step deadline exceeded';
 
 export interface RunnerDeps {
   log: SagaLog;
@@ -187,12 +189,20 @@ export class SagaRunner {
         const ambiguous = ambiguousSteps.has(step.name);
         // Only counted attempts exhaust the step; the step's deadline bounds the rest, so a
         // participant whose database stays away longer than that still ends in compensation.
-        const exhausted =
-          (!attempt.unavailable &&
-            attempt.attempts - attempt.budgetBase >= step.retry.maxAttempts) ||
-          attempt.deadlineAt.getTime() <= Date.now();
-        if (step.kind !== 'retriable' && (attempt.outcome === 'rejected' || exhausted)) {
-          await this.fail(saga, lease, saga.cursor, `${step.name}: ${attempt.error}`, ambiguous);
+        const outOfAttempts =
+          !attempt.unavailable && attempt.attempts - attempt.budgetBase >= step.retry.maxAttempts;
+        const pastDeadline = attempt.deadlineAt.getTime() <= Date.now();
+        if (
+          step.kind !== 'retriable' &&
+          (attempt.outcome === 'rejected' || outOfAttempts || pastDeadline)
+        ) {
+          // The reason names what ended the step: a "no", the counted attempts, or the deadline,
+          // which may pass while the last attempt is still out (its error is kept beside it).
+          const reason =
+            attempt.outcome === 'rejected' || outOfAttempts || attempt.error === DEADLINE_EXCEEDED
+              ? attempt.error
+              : `${DEADLINE_EXCEEDED} (last attempt: ${attempt.error})`;
+          await this.fail(saga, lease, saga.cursor, `${step.name}: ${reason}`, ambiguous);
           continue;
         }
         if (step.kind === 'retriable' && attempt.outcome === 'rejected') {
@@ -362,7 +372,7 @@ export class SagaRunner {
             )
           : // No call at all: nothing reached the participant, so, like a refused
             // connection, this attempt leaves nothing there to undo.
-            { error: 'step deadline exceeded', participantMs: 0, unreached: true };
+            { error: DEADLINE_EXCEEDED, participantMs: 0, unreached: true };
       if (result.error) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
       span.end();
       return result;
