@@ -43,12 +43,29 @@ async function breakerIs(state: string) {
   }
 }
 
+/**
+ * Clicks a control, then waits until the page shows its effect. A click only sends the request;
+ * the page changes when the console's next state arrives, and a control clicked before that
+ * may have moved (the traffic button's label changes length) from under the pointer.
+ */
+async function clickUntil(control: string, shown: string) {
+  await page.click(`[data-testid=${control}]`);
+  await page.waitForSelector(shown, { timeout: 30_000 });
+}
+const trafficOn = () =>
+  clickUntil('traffic-toggle', '[data-testid=traffic-toggle]:has-text("Stop traffic")');
+const trafficOff = () =>
+  clickUntil('traffic-toggle', '[data-testid=traffic-toggle]:has-text("Send traffic")');
+const clearFaults = () => clickUntil('faults-clear', '[data-testid=active-faults]:text-is("none")');
+const pricesFail = () =>
+  clickUntil('fault-prices-error', '[data-testid=active-faults]:has-text("prices: error")');
+
 describe('the resilience tab', () => {
   it('When the supplier fails, then the prices breaker shows open with the reason, then half-open, then closed once the fault is cleared', async () => {
     await breakerIs('closed');
-    await page.click('[data-testid=traffic-toggle]');
+    await trafficOn();
 
-    await page.click('[data-testid=fault-prices-error]');
+    await pricesFail();
     await breakerIs('open');
     const decision = await page.textContent('[data-testid=decision-prices]');
     expect(decision).toMatch(/failure rate \d+% > 50% over \d+ calls/);
@@ -57,11 +74,11 @@ describe('the resilience tab', () => {
     expect(await page.getAttribute('[data-testid=breaker-stock]', 'data-state')).toBe('closed');
 
     // Without traffic the breaker waits in half-open for its probe, so the page can show it.
-    await page.click('[data-testid=traffic-toggle]');
-    await page.click('[data-testid=faults-clear]');
+    await trafficOff();
+    await clearFaults();
     await breakerIs('half-open');
 
-    await page.click('[data-testid=traffic-toggle]');
+    await trafficOn();
     await breakerIs('closed');
     const transitions = await page.textContent('[data-testid=breaker-prices] table');
     expect(transitions).toContain('the half-open probe succeeded');
@@ -69,11 +86,11 @@ describe('the resilience tab', () => {
   });
 
   it('When the gateway is restarted while its breaker is open, then the history says so and the card shows the new process closed', async () => {
-    await page.click('[data-testid=fault-prices-error]');
+    await pricesFail();
     await breakerIs('open');
     // No traffic and no fault: nothing moves the breaker but the crash.
-    await page.click('[data-testid=traffic-toggle]');
-    await page.click('[data-testid=faults-clear]');
+    await trafficOff();
+    await clearFaults();
     await lab.restartGateway();
 
     const marker = await page.waitForSelector(

@@ -140,8 +140,17 @@ export function ResilienceTab({ state }: { state: ResilienceState; traceUrl: str
           : null
       }
       <div class="muted">
-        ${`Active supplier faults: ${state.supplierUp === false ? 'unknown (the supplier is down)' : active.length > 0 ? active.join('; ') : 'none'} · retry budget left: `}
-        <span data-testid="retry-budget">${state.retryBudgetTokens ?? 'off'}</span> tokens
+        ${'Active supplier faults: '}<span data-testid="active-faults"
+          >${
+            state.supplierUp === false
+              ? 'unknown (the supplier is down)'
+              : active.length > 0
+                ? active.join('; ')
+                : 'none'
+          }</span
+        >${' · retry budget left: '}<span data-testid="retry-budget"
+          >${state.retryBudgetTokens ?? 'off'}</span
+        >${' tokens'}
       </div>
       ${error ? html`<div class="err" role="alert">${error}</div>` : null}
     </section>
