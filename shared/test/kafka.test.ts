@@ -76,7 +76,7 @@ async function stopConsumer(child: ChildProcess): Promise<void> {
 }
 
 beforeAll(async () => {
-  startTelemetry('kafka-test', spans.processor);
+  await startTelemetry('kafka-test', spans.processor);
   producer = await createProducer(kafka);
 });
 afterAll(async () => {

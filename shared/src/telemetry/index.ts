@@ -1,22 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { trace, type Attributes } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { context, propagation, trace, type Attributes } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { z } from 'zod';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
-  NoopSpanProcessor,
+  TracerProvider,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { z } from 'zod';
 import { zipkinEndpoint } from './zipkin.ts';
 
 export { DEFAULT_ZIPKIN_ENDPOINT, zipkinEndpoint, zipkinReachable } from './zipkin.ts';
@@ -62,18 +65,22 @@ export interface SpanRecord {
   durationMs: number;
 }
 
-let sdk: NodeSDK | undefined;
+/** The started SDK, or the start in progress: a second call waits for the first. */
+let sdk: Promise<{ shutdown: () => Promise<void> }> | undefined;
 
-function spanProcessorFor(mode: TraceExport): SpanProcessor {
-  if (mode === 'otlp') return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
-  if (mode === 'zipkin')
-    return new BatchSpanProcessor({
-      exporter: new ZipkinExporter({ url: zipkinEndpoint() }),
-      // Batched so a busy service sends one request per interval, not one per span; a second
-      // rather than the default five, because a learner opens the trace right after acting.
-      scheduledDelayMillis: 1000,
-    });
-  return new NoopSpanProcessor();
+/** Where spans go, for an export that sends them somewhere; loaded only when one is asked for. */
+async function spanProcessorFor(mode: 'otlp' | 'zipkin'): Promise<SpanProcessor> {
+  if (mode === 'otlp') {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+  }
+  const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
+  return new BatchSpanProcessor({
+    exporter: new ZipkinExporter({ url: zipkinEndpoint() }),
+    // Batched so a busy service sends one request per interval, not one per span; a second
+    // rather than the default five, because a learner opens the trace right after acting.
+    scheduledDelayMillis: 1000,
+  });
 }
 
 export function traceExportFromEnv(env = process.env): TraceExport {
@@ -90,12 +97,52 @@ export function serviceNameFromEntryPoint(entry = process.argv[1]): string {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
       if (pkg.name) return pkg.name.replace(/^@[^/]+\//, '');
     } catch {
-      // No package.json at this level; keep walking up.
+      // No package.json here; keep walking up.
     }
     const parent = dirname(dir);
     if (parent === dir) return 'unknown-service';
     dir = parent;
   }
+}
+
+/** The HTTP instrumentations, which every mode runs: they carry the trace id in and out. */
+function httpInstrumentations(): Instrumentation[] {
+  return [
+    new HttpInstrumentation({
+      // Probes and scrapes every few seconds would bury the spans a learner wants to see.
+      ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? ''),
+    }),
+    new UndiciInstrumentation(),
+  ];
+}
+
+/**
+ * With nowhere to send spans: the HTTP instrumentations and an SDK tracer provider that samples
+ * nothing, registered with the context manager and the W3C propagators the NodeSDK would set
+ * up. An unsampled span still has a trace id and span id (logs, problem documents and
+ * traceparent headers carry them), but instrumentation skips its attributes and timings.
+ * Without the NodeSDK, whose module loads every exporter it could be configured with, a
+ * process starts with about half a second less CPU: most tests and every `pnpm lab up`
+ * service run this way.
+ */
+function startWithoutExport(serviceName: string): () => Promise<void> {
+  const disable = registerInstrumentations({ instrumentations: httpInstrumentations() });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(
+    new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  );
+  const provider = new TracerProvider({
+    sampler: new AlwaysOffSampler(),
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
+  });
+  trace.setGlobalTracerProvider(provider);
+  return async () => {
+    disable();
+    await provider.shutdown();
+  };
 }
 
 /**
@@ -105,56 +152,63 @@ export function serviceNameFromEntryPoint(entry = process.argv[1]): string {
  * made explicitly in kafka.ts, because the trace context of a relayed event comes from the
  * outbox row, not from whatever happens to be active in the relay.
  */
-export function startTelemetry(
+export async function startTelemetry(
   serviceName: string,
   exportTo: TraceExport | SpanProcessor = traceExportFromEnv(),
-): void {
-  if (sdk) return;
+): Promise<void> {
+  sdk ??=
+    exportTo === 'none'
+      ? Promise.resolve({ shutdown: startWithoutExport(serviceName) })
+      : startExporting(serviceName, exportTo);
+  await sdk;
+}
+
+/** Every span recorded and sent to `exportTo`, by the NodeSDK with every instrumentation. */
+async function startExporting(
+  serviceName: string,
+  exportTo: Exclude<TraceExport, 'none'> | SpanProcessor,
+): Promise<{ shutdown: () => Promise<void> }> {
   // A processor is how the test kit sends spans to a file or to memory.
-  const mode = typeof exportTo === 'string' ? exportTo : undefined;
-  sdk = new NodeSDK({
+  const spanProcessor = typeof exportTo === 'string' ? await spanProcessorFor(exportTo) : exportTo;
+  const [{ NodeSDK }, express, { PgInstrumentation }, { IORedisInstrumentation }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/instrumentation-express'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@opentelemetry/instrumentation-ioredis'),
+    ]);
+  const started = new NodeSDK({
     serviceName,
     // Host and process detectors resolve asynchronously and hold back every export until
     // they do; the service name is the one attribute the lab's traces need.
     autoDetectResources: false,
-    spanProcessors: [mode ? spanProcessorFor(mode) : (exportTo as SpanProcessor)],
-    // With nowhere to send spans, recording them is pure cost: an unsampled span still has a
-    // trace id and span id (logs, problem documents and traceparent headers carry them), but
-    // instrumentation skips its attributes and timings. Every other mode records every trace,
-    // because a lab's traces are read one by one.
-    sampler: mode === 'none' ? new AlwaysOffSampler() : new AlwaysOnSampler(),
+    spanProcessors: [spanProcessor],
+    // A lab's traces are read one by one: every one is recorded.
+    sampler: new AlwaysOnSampler(),
     // Metrics are Prometheus text at /metrics and logs are JSON on stdout; without these
     // the SDK would start OTLP metric and log exporters from its environment defaults.
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
-        // Probes and scrapes every few seconds would bury the spans a learner wants to see.
-        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? ''),
+      ...httpInstrumentations(),
+      // One span per middleware (body parser, metrics, problem handler...) would outnumber
+      // the spans that show the pattern; router and handler spans keep http.route.
+      new express.ExpressInstrumentation({
+        ignoreLayersType: [express.ExpressLayerType.MIDDLEWARE],
       }),
-      new UndiciInstrumentation(),
-      // With spans going nowhere only the HTTP instrumentations earn their cost: they carry the
-      // trace id in and out of the process. The route, query and command spans below would be
-      // dropped at birth, yet cost a tenth to a third of a cached read's CPU to make.
-      ...(mode === 'none'
-        ? []
-        : [
-            // One span per middleware (body parser, metrics, problem handler...) would
-            // outnumber the spans that show the pattern; router and handler spans keep http.route.
-            new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
-            new PgInstrumentation({ requireParentSpan: true }),
-            new IORedisInstrumentation({ requireParentSpan: true }),
-          ]),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
-  sdk.start();
+  started.start();
+  return started;
 }
 
 /** Flushes spans still buffered; part of graceful shutdown. */
 export async function shutdownTelemetry(): Promise<void> {
   const running = sdk;
   sdk = undefined;
-  await running?.shutdown();
+  await (await running)?.shutdown();
 }
 
 export function currentTraceId(): string | undefined {

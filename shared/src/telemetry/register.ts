@@ -24,4 +24,4 @@ if (exportTo !== 'none')
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-startTelemetry(settings.OTEL_SERVICE_NAME ?? packageName, exportTo);
+await startTelemetry(settings.OTEL_SERVICE_NAME ?? packageName, exportTo);

@@ -14,4 +14,4 @@ register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
 const path = traceFileFromEnv();
 const name = process.env.OTEL_SERVICE_NAME ?? serviceNameFromEntryPoint();
-startTelemetry(name, path === undefined ? undefined : spanFileProcessor(path));
+await startTelemetry(name, path === undefined ? undefined : spanFileProcessor(path));
