@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +25,28 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The broker process ended before it answered: most often a port taken in the meantime. */
+class BrokerExitedEarly extends Error {}
+
 /**
  * A Kafka broker of this test file's own, from the same jars as `pnpm infra:local`, on free
  * ports and a temporary data dir: a fault test may kill it without touching the shared broker
  * other test files use.
  */
-export async function startPrivateBroker() {
+export async function startPrivateBroker(): ReturnType<typeof attemptPrivateBroker> {
+  // A port is free when picked, but the JVM binds it seconds later, and on a busy machine any
+  // outgoing connection may be given it as its local port first: the broker then exits at once.
+  // That start is thrown away whole (its directory, its format) and tried on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptPrivateBroker();
+    } catch (error) {
+      if (!(error instanceof BrokerExitedEarly) || attempt === 3) throw error;
+    }
+  }
+}
+
+async function attemptPrivateBroker() {
   const dir = mkdtempSync(join(tmpdir(), 'cqrs-kafka-'));
   // Killed, the test cannot delete it; the watcher of @lab/shared/testkit's leftovers does.
   const dirLeftover = rememberLeftover({ remove: dir });
@@ -131,18 +147,42 @@ export async function startPrivateBroker() {
     );
     forgetLeftover(brokerLeftover);
     if (child.pid !== undefined) brokerLeftover = rememberLeftover({ kill: child.pid });
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => {
+      exited = signal ?? `code ${String(code)}`;
+    });
     const kafka = createKafka('private-broker-probe', [brokers], createLogger('probe', 'silent'));
     const admin = kafka.admin();
-    await waitFor(
-      `the private broker on ${brokers}`,
-      async () => {
-        await admin.connect();
-        await admin.listTopics();
-        return true;
-      },
-      { timeoutMs: 90_000, intervalMs: 500 },
-    );
-    await admin.disconnect();
+    try {
+      await waitFor(
+        `the private broker on ${brokers}`,
+        async () => {
+          // A broker that is gone will not answer: stop polling and say why below.
+          if (exited !== undefined) return true;
+          await admin.connect();
+          await admin.listTopics();
+          return true;
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    if (exited !== undefined) {
+      let log: string;
+      try {
+        log = readFileSync(join(dir, 'server.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-15)
+          .join('\n');
+      } catch {
+        log = '(no log)';
+      }
+      throw new BrokerExitedEarly(
+        `the private broker on ${brokers} exited (${exited}) before it answered; its log ends:\n${log}`,
+      );
+    }
   };
 
   const stop = async (signal: 'SIGKILL' | 'SIGTERM') => {
