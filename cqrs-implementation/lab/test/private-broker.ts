@@ -1,29 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka } from '@lab/shared/kafka';
 import { createLogger } from '@lab/shared/logging';
-import { forgetLeftover, rememberLeftover } from '@lab/shared/testkit';
+import { forgetLeftover, freePort, rememberLeftover } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { LAB_DIR } from '../src/services.ts';
 
 const KAFKA_LIB = join(LAB_DIR, '..', '.infra', 'kafka', 'lib');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 /** The broker process ended before it answered: most often a port taken in the meantime. */
 class BrokerExitedEarly extends Error {}
