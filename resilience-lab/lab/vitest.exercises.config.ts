@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     name: 'resilience-exercises',
     include: ['exercises/**/check.test.ts'],
+    // Drops what each check started or owns once it ends, also when it fails.
+    setupFiles: ['../../shared/src/testkit/file-cleanup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -7,6 +7,8 @@ export default defineConfig({
     name: 'saga-exercises',
     globalSetup: ['../../shared/src/testkit/global-setup.ts'],
     include: ['exercises/**/check.test.ts'],
+    // Drops what each check started or owns once it ends, also when it fails.
+    setupFiles: ['../../shared/src/testkit/file-cleanup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },

@@ -15,7 +15,7 @@ import {
   type Producer,
 } from '../src/kafka.ts';
 import { createLogger } from '../src/logging.ts';
-import { startTelemetry } from '../src/telemetry/index.ts';
+import { shutdownTelemetry, startTelemetry } from '../src/telemetry/index.ts';
 import { isDependencyUnavailable } from '../src/http/errors.ts';
 import {
   deleteGroupsOnceEmpty,
@@ -81,6 +81,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await producer.disconnect();
+  // The next test file in this worker shares its modules, the telemetry's with the rest.
+  await shutdownTelemetry();
   // Only now: a topic deleted while a producer still sends to others makes its next metadata
   // refresh fail. Each test's topics, dead-letter topics and consumer groups share its name.
   const admin = kafka.admin();

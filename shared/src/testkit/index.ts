@@ -1,6 +1,3 @@
-import { releaseOwned } from './resources.ts';
-import { cleanupAllGroups } from './services.ts';
-
 export { resolveInfrastructure, type Infrastructure } from './infrastructure.ts';
 export { exerciseModule } from './exercises.ts';
 export { uniqueName } from './names.ts';
@@ -69,27 +66,4 @@ export {
   type PrivateRedis,
 } from './private-infra.ts';
 
-/**
- * Inside a vitest worker, the test file that imports the test kit is wrapped once more: after
- * everything else the file does, its own afterAll hooks included, every service it started is
- * stopped and every database, key prefix and topic it owns is dropped. An aroundAll rather than
- * an afterAll, so it runs even when a test, a beforeAll or an afterAll of the file failed.
- */
-// The worker global, not only the environment: a lab CLI that a test runs as a child process
-// inherits VITEST_WORKER_ID but is no test file.
-if (process.env.VITEST_WORKER_ID !== undefined && '__vitest_worker__' in globalThis) {
-  const { aroundAll } = await import('vitest');
-  try {
-    aroundAll(async (runSuite) => {
-      try {
-        await runSuite();
-      } finally {
-        await cleanupAllGroups();
-        await releaseOwned();
-      }
-    }, 60_000);
-  } catch {
-    // Imported outside a test file's collection (a global setup): nothing to wrap.
-  }
-}
 export { misfitArgs, type TaskArgs } from './task-args.ts';
