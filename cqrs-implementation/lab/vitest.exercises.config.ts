@@ -11,7 +11,8 @@ export default defineConfig({
     setupFiles: ['../../shared/src/testkit/file-cleanup.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    // test/exercises.test.ts runs two of these at once (start and solution) and asks for 1 each.
-    maxWorkers: Number(process.env.CQRS_EXERCISE_WORKERS ?? 2),
+    // Each check starts a stack of four services: two at a time on a 2-core machine.
+    // test/exercises.test.ts runs two of these at once (start and solution), one check each.
+    maxWorkers: 2,
   },
 });
