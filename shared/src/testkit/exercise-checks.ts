@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { forgetLeftover, rememberLeftover } from './leftovers.ts';
 
 /** One check file's outcome, as vitest's JSON reporter writes it. */
 interface ExerciseCheckResult {
@@ -17,6 +18,7 @@ interface ExerciseCheckResult {
 }
 
 const OUTPUT_TAIL = 4000;
+const exitWithParent = join(import.meta.dirname, 'exit-with-parent.ts');
 
 /**
  * Runs every exercise check of the lab in `labDir` in one child vitest, with the lab's
@@ -33,10 +35,16 @@ async function runExerciseChecks(
 ): Promise<Map<string, ExerciseCheckResult>> {
   const out = mkdtempSync(join(tmpdir(), 'lab-exercise-checks-'));
   const report = join(out, 'report.json');
+  // A worker killed before the finally below leaves it to the leftovers' watcher.
+  const leftover = rememberLeftover({ remove: out });
   try {
     const child = spawn(
       process.execPath,
       [
+        // A worker that dies first (the run interrupted, the worker killed) takes the checks
+        // with it, as it does the services it starts: their processes, then what they owned.
+        '--import',
+        exitWithParent,
         join(labDir, 'node_modules', 'vitest', 'vitest.mjs'),
         'run',
         '--config',
@@ -76,6 +84,7 @@ async function runExerciseChecks(
     return new Map(results.map((r) => [/exercises\/([^/]+)\//.exec(r.name)?.[1] ?? r.name, r]));
   } finally {
     rmSync(out, { recursive: true, force: true });
+    forgetLeftover(leftover);
   }
 }
 
