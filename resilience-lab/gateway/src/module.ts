@@ -11,4 +11,8 @@ export { createAvailability, createQuotes } from './domain/quotes.use-case.ts';
 export { createSupplierDependency } from './domain/supplier-dependency.ts';
 export { gatewayRoutes } from './entry-points/api/gateway.routes.ts';
 export { statusRoutes } from './entry-points/api/status.routes.ts';
-export { watchProcessHealth } from './infrastructure/process-health.ts';
+export {
+  delayBeyondInterval,
+  readWindow,
+  watchProcessHealth,
+} from './infrastructure/process-health.ts';
