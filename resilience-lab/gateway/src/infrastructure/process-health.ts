@@ -15,8 +15,8 @@ export interface DelayHistogram {
  * sampling interval included, so an idle loop reads about 10 ms. The delay is what exceeds the
  * interval: how long a callback that was due had to wait for the loop.
  */
-export function delayBeyondInterval(sampleNs: number, intervalMs = SAMPLE_INTERVAL_MS): number {
-  return Math.max(0, sampleNs / 1e6 - intervalMs);
+export function delayBeyondInterval(sampleNs: number): number {
+  return Math.max(0, sampleNs / 1e6 - SAMPLE_INTERVAL_MS);
 }
 
 /** The last window's delays from `histogram`, which then starts the next window empty. */
