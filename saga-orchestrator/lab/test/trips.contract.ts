@@ -219,11 +219,16 @@ export function tripsContract(wiring: () => Wiring): void {
       );
       const malformed = await fetch(`${urls.orchestrator}/trips/not-a-trip`);
 
-      for (const res of [unknown, malformed])
-        expect(await problemOf(res)).toMatchObject({
+      // One answer for both, by status and by code; only the malformed one names a field.
+      const problems = [await problemOf(unknown), await problemOf(malformed)];
+      for (const problem of problems)
+        expect(problem).toMatchObject({
           status: 404,
           contentType: expect.stringContaining('application/problem+json') as unknown,
+          body: { code: 'not-found' },
         });
+      expect(problems[0]?.body.errors).toBeUndefined();
+      expect(problems[1]?.body.errors).toEqual([expect.objectContaining({ path: 'params.id' })]);
       await expect(getTrip(urls.orchestrator, 'not-a-trip')).rejects.toThrow(/404/);
     });
 

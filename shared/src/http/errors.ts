@@ -39,8 +39,17 @@ export class AppError extends Error {
 }
 
 export const problems = {
+  /**
+   * Fields that failed their schema, each named. As a 404 (an id in the path that cannot name
+   * anything, answered as an unknown id is) the code is `not-found`, so a client that goes by
+   * the code sees one answer for both; `errors` still says which field could not be an id.
+   */
   validation: (errors: readonly FieldIssue[], status = 400) =>
-    new AppError('validation-failed', status, 'The request is not valid.', { errors }),
+    status === 404
+      ? new AppError('not-found', 404, 'Nothing was found: the id in the path is not valid.', {
+          errors,
+        })
+      : new AppError('validation-failed', status, 'The request is not valid.', { errors }),
   notFound: (what: string) => new AppError('not-found', 404, `${what} was not found.`),
   conflict: (code: string, message: string, extensions?: Record<string, unknown>) =>
     new AppError(code, 409, message, { extensions }),
