@@ -26,7 +26,7 @@ export interface Wiring {
 const problemOf = async (res: Response) => ({
   status: res.status,
   contentType: res.headers.get('content-type'),
-  body: (await res.json()) as { code?: string; errors?: { path: string }[] },
+  body: (await res.json()) as { code?: string; detail?: string; errors?: { path: string }[] },
 });
 
 export function tripsContract(wiring: () => Wiring): void {
@@ -229,6 +229,7 @@ export function tripsContract(wiring: () => Wiring): void {
         });
       expect(problems[0]?.body.errors).toBeUndefined();
       expect(problems[1]?.body.errors).toEqual([expect.objectContaining({ path: 'params.id' })]);
+      expect(problems[1]?.body.detail).toContain('params.id');
       await expect(getTrip(urls.orchestrator, 'not-a-trip')).rejects.toThrow(/404/);
     });
 

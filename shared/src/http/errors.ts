@@ -46,9 +46,14 @@ export const problems = {
    */
   validation: (errors: readonly FieldIssue[], status = 400) =>
     status === 404
-      ? new AppError('not-found', 404, 'Nothing was found: the id in the path is not valid.', {
-          errors,
-        })
+      ? new AppError(
+          'not-found',
+          404,
+          // Named from the issues, not assumed: the field that cannot be an id may be a path
+          // parameter or a query parameter.
+          `Nothing was found: ${[...new Set(errors.map((e) => e.path))].join(', ')} cannot name anything.`,
+          { errors },
+        )
       : new AppError('validation-failed', status, 'The request is not valid.', { errors }),
   notFound: (what: string) => new AppError('not-found', 404, `${what} was not found.`),
   conflict: (code: string, message: string, extensions?: Record<string, unknown>) =>
