@@ -295,7 +295,8 @@ export async function bench(): Promise<number> {
     baseline: fast.localP99,
     ratio: fast.openP99 / fast.localP99,
     // The slowest 1% of sequential loopback round trips is the machine's scheduling: the local
-    // route's own p99 ranged 1.2-3.2 ms between runs on one 2-core machine, 5-10x its median.
+    // route's own p99 ranged 1.2-3.2 ms between runs on one 2-core machine, several times its
+    // median.
     target: 'reported',
     met: null,
     unit: 'ms',

@@ -40,8 +40,8 @@ export class AppError extends Error {
 
 export const problems = {
   /**
-   * Fields that failed their schema, each named. As a 404 (an id in the path that cannot name
-   * anything, answered as an unknown id is) the code is `not-found`, so a client that goes by
+   * Fields that failed their schema, each named. As a 404 (an id that cannot name anything,
+   * answered as an unknown id is) the code is `not-found`, so a client that goes by
    * the code sees one answer for both; `errors` still says which field could not be an id.
    */
   validation: (errors: readonly FieldIssue[], status = 400) =>
