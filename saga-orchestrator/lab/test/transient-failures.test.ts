@@ -281,9 +281,11 @@ describe('one failure domain per service', () => {
     // Assert: a refused call never reached hotels, so nothing there is ambiguous or undone
     expect(trip.status).toBe('COMPENSATED');
     expect(step(trip, 'reserve-hotel')?.state).toBe('FAILED');
-    // The deadline ended the step; it may pass before an attempt or during one that is refused.
+    // The deadline ended the step; it may pass before an attempt, during one that is refused,
+    // or during the last one, whose timeout is only what was left of the deadline: on a loaded
+    // machine that can run out before the refusal arrives. Never an answer from hotels.
     expect(trip.failureReason).toMatch(
-      /^reserve-hotel: step deadline exceeded( \(last attempt: hotels: connect ECONNREFUSED .+\))?$/,
+      /^reserve-hotel: step deadline exceeded( \(last attempt: hotels: (connect ECONNREFUSED .+|timeout)\))?$/,
     );
     expect(names(trip)).toContain('cancel-flight');
     expect(names(trip)).not.toContain('cancel-hotel');
