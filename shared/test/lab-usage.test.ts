@@ -52,3 +52,27 @@ describe('pnpm lab usage', () => {
     },
   );
 });
+
+// A setting a service refuses stops the lab before it runs. The user reads the service's own
+// words (which setting, what it got) once, not a stack trace that looks like the lab crashing.
+describe('a lab whose service refuses its setting', () => {
+  it.each([
+    [['saga', 'demo'], { STEP_TIMEOUT_MS: 'abc' }, 'saga demo: '],
+    [['cqrs', 'demo'], { RELAY_BATCH_SIZE: 'abc' }, 'cqrs demo: '],
+    [['resilience', 'up', '--console=false'], { TIMEOUT_MS: 'abc' }, 'resilience up: '],
+  ])(
+    'When a user runs `pnpm lab %j` with %j, then it exits 1 naming the setting, with no stack trace and no process left',
+    async (args, env, label) => {
+      const [setting = ''] = Object.keys(env);
+
+      const result = await runLabCommand(args, { env, timeoutMs: 120_000 });
+
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain(label);
+      expect(result.stderr).toContain('did not become ready');
+      expect(result.stderr).toContain(`${setting}: Invalid input`);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(result.leftProcesses).toBe(false);
+    },
+  );
+});

@@ -5,7 +5,7 @@
  * namespace (DATABASE_NAME, REDIS_KEY_PREFIX, KAFKA_TOPIC_PREFIX), the same one `up` starts the
  * services on.
  */
-import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
+import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 import { bench } from './tasks/bench.ts';
 import { demo } from './tasks/demo.ts';
 import { exercise } from './tasks/exercise.ts';
@@ -65,9 +65,4 @@ if (misfit) {
   process.stderr.write(`${misfit}\n\nUsage: pnpm lab cqrs ${name}: ${task.help}\n`);
   process.exit(2);
 }
-try {
-  process.exit(await task.run(args));
-} catch (error) {
-  process.stderr.write(`cqrs ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-}
+process.exit(await taskExitCode(`cqrs ${name}`, () => task.run(args)));

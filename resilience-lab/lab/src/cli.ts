@@ -9,7 +9,7 @@ import { runExperiment } from './experiments/run-experiment.ts';
 const labDir = join(import.meta.dirname, '..');
 export const defaultResultsDir = join(labDir, 'bench', 'results');
 
-import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
+import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 
 const [task, ...args] = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -79,4 +79,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await taskExitCode(`resilience ${task ?? ''}`.trim(), main);

@@ -8,7 +8,7 @@
  *   exercise <n>       run exercise n's check (fails until the exercise is done)
  *   bench              the benchmark; writes bench/results.json and bench/REPORT.md
  */
-import { misfitArgs, type TaskArgs } from '@lab/shared/testkit';
+import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 
 const [task, ...args] = process.argv.slice(2);
 
@@ -52,4 +52,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+process.exit(await taskExitCode(`saga ${task ?? ''}`.trim(), main));

@@ -66,4 +66,4 @@ export {
   type PrivateRedis,
 } from './private-infra.ts';
 
-export { misfitArgs, type TaskArgs } from './task-args.ts';
+export { misfitArgs, taskExitCode, type TaskArgs } from './task-args.ts';

@@ -36,3 +36,21 @@ export function misfitArgs(args: readonly string[], accepts: TaskArgs = {}): str
     return (error as Error).message.split('. To specify')[0];
   }
 }
+
+/**
+ * Runs a lab task and resolves with the exit code it returned. A task that throws (a service
+ * that did not become ready, a database that refused the connection) ends with exit 1 and its
+ * message alone: the message already names what failed and the service's last log lines, and
+ * a stack trace under it would read as the lab crashing, not as a setting to fix.
+ */
+export async function taskExitCode(
+  label: string,
+  task: () => Promise<number> | number,
+): Promise<number> {
+  try {
+    return await task();
+  } catch (error) {
+    process.stderr.write(`${label}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
