@@ -67,7 +67,10 @@ describe('exercise 06: a read model you do not project', () => {
       3,
     );
 
-    expect(seen).toEqual([...placed].reverse());
+    expect(
+      seen,
+      'each order once, newest first, pages of three: a page that repeats the first means the cursor is ignored',
+    ).toEqual([...placed].reverse());
     expect(foreign.status).toBe(400);
   });
 
