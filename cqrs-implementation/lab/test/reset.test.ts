@@ -39,8 +39,8 @@ async function holdings() {
 }
 
 /** `pnpm lab cqrs <task>` as a user runs it, on this file's namespace instead of the default one. */
-const lab = (task: string) =>
-  runLabCommand(['cqrs', task], {
+const lab = (...task: string[]) =>
+  runLabCommand(['cqrs', ...task], {
     env: {
       DATABASE_NAME: ns.databaseName,
       REDIS_KEY_PREFIX: ns.redisKeyPrefix,
@@ -50,7 +50,7 @@ const lab = (task: string) =>
   });
 
 describe('pnpm lab cqrs reset', () => {
-  it('When the lab is running, then reset refuses and drops nothing; once it is stopped, reset drops its database, keys, topics and groups, and verify finds nothing to audit', async () => {
+  it('When the lab is running, then reset refuses and drops nothing; once it is stopped, reset drops its database, keys, topics and groups, verify finds nothing to audit and dlq list no dead letter', async () => {
     const stack = await startStack({ ns });
     const command = commandClient(stack.url('command'));
     const product = await command.createProduct({
@@ -78,6 +78,7 @@ describe('pnpm lab cqrs reset', () => {
     const stopped = await holdings();
     const done = await lab('reset');
     const audit = await lab('verify');
+    const deadLetters = await lab('dlq', 'list');
 
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toMatch(/in use; stop `pnpm lab cqrs up`/);
@@ -89,5 +90,9 @@ describe('pnpm lab cqrs reset', () => {
     // Nothing left to audit is not a clean audit.
     expect(audit.code).toBe(2);
     expect(audit.stderr).toMatch(/does not exist yet/);
+    // Reading the dead letters of a reset lab finds none, and creates no topic to find them in.
+    expect(deadLetters.code, deadLetters.stderr).toBe(0);
+    expect(deadLetters.stdout).toContain('0 dead letter(s)');
+    expect(await holdings()).toEqual({ database: 0, keys: 0, topics: 0, groups: 0 });
   });
 });

@@ -10,7 +10,6 @@ import type { KafkaMessage } from 'kafkajs';
 import {
   DEAD_LETTER_HEADERS,
   createProducer,
-  ensureTopics,
   headersToCarrier,
   type Kafka,
 } from '@lab/shared/kafka';
@@ -45,7 +44,10 @@ function summarise(value: Buffer | null): string {
 /**
  * Reads a topic from a consumer group's committed position (or the beginning) up to the end
  * it had when the call started, then stops. With `commit`, each message's offset is committed
- * after `handle` resolved, so a second call carries on where the first stopped.
+ * after `handle` resolved, so a second call carries on where the first stopped. A topic that
+ * does not exist holds nothing to read: it is not created (the projector creates its
+ * dead-letter topic when it starts), so listing the dead letters of a lab that was reset
+ * leaves it as reset.
  */
 export async function readToEnd(
   kafka: Kafka,
@@ -54,12 +56,17 @@ export async function readToEnd(
   handle: (message: KafkaMessage, partition: number) => Promise<void>,
   options: { commit: boolean; timeoutMs?: number },
 ): Promise<number> {
-  await ensureTopics(kafka, [{ topic, partitions: 3 }]);
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
+  let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+  let committed: Awaited<ReturnType<typeof admin.fetchOffsets>>;
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    ends = await admin.fetchTopicOffsets(topic);
+    committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
   const next = new Map<number, number>();
   for (const p of ends) next.set(p.partition, Number(p.low));
   for (const p of committed[0]?.partitions ?? [])
