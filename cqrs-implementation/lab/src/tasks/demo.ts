@@ -39,8 +39,11 @@ export async function demo(): Promise<number> {
       `POST /orders -> ${order.status}; consistency token ${order.body.consistencyToken.slice(0, 24)}...`,
     );
     const immediate = await queries.order(order.body.id);
+    // 404 not-found while the projector has not applied the order yet; 503 read-model-behind
+    // while a projector that just started is still replaying the log into an empty read model.
+    const problem = immediate.status === 200 ? '' : ` ${String(immediate.body.code)}`;
     say(
-      `GET /orders/:id at once, without the token -> ${immediate.status} (the read model may not have it yet: eventual consistency)`,
+      `GET /orders/:id at once, without the token -> ${immediate.status}${problem} (the read model may not have it yet: eventual consistency)`,
     );
     const seen = await queries.order(order.body.id, order.body.consistencyToken);
     say(
