@@ -73,14 +73,25 @@ describe('tracing', () => {
     await queryClient(stack.url('query'), 10_000).order(order.id, order.consistencyToken);
 
     const inTrace = (service: ServiceName) => spansOf(service).filter((s) => s.traceId === traceId);
-    const redisWrite = await waitFor('the projector to write Redis in the same trace', () =>
-      inTrace('projector').find(
-        (s) => s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis',
-      ),
+    // A span is written when it ends, and a parent ends after its children: the projector's
+    // Redis write is in the file before the CONSUMER span around it, and the relay's PRODUCER
+    // span ends at the broker's ack, which may come after the projector has the event.
+    const { redisWrite, command, relay, projector } = await waitFor(
+      'the projector to write Redis in the same trace, and the spans around that write to end',
+      () => {
+        const projector = inTrace('projector');
+        const redisWrite = projector.find(
+          (s) =>
+            s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis',
+        );
+        const relay = inTrace('relay');
+        const ended =
+          projector.some((s) => s.kind === 'CONSUMER') && relay.some((s) => s.kind === 'PRODUCER');
+        return redisWrite && ended
+          ? { redisWrite, command: inTrace('command'), relay, projector }
+          : undefined;
+      },
     );
-    const command = inTrace('command');
-    const relay = inTrace('relay');
-    const projector = inTrace('projector');
     expect(command.some((s) => s.kind === 'SERVER' && s.name.includes('POST'))).toBe(true);
     expect(
       command.some((s) =>
