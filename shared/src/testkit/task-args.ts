@@ -1,8 +1,11 @@
 /**
- * What a lab task (`pnpm lab <lab> <task> ...`) accepts, checked before it runs: a misspelt
- * option or a stray word is refused with exit 2 and the usage, never ignored. Ignored,
- * `rebuild --froce` would run a plain rebuild, and `reset --db x` would drop the defaults.
- * The tasks still read their arguments themselves; this only says which ones exist.
+ * The edges of a lab task (`pnpm lab <lab> <task> ...`), shared by the three lab CLIs.
+ *
+ * Going in, what it accepts, checked before it runs: a misspelt option or a stray word is
+ * refused with exit 2 and the usage, never ignored. Ignored, `rebuild --froce` would run a
+ * plain rebuild, and `reset --db x` would drop the defaults. The tasks still read their
+ * arguments themselves; this only says which ones exist. Coming out, its exit code, also when
+ * it throws (`taskExitCode`).
  */
 import { parseArgs } from 'node:util';
 
