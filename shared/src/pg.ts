@@ -479,7 +479,12 @@ export function listen(options: ListenOptions): Listener {
   const connect = async () => {
     const next = new pg.Client({ connectionString: options.connectionString });
     next.on('notification', options.onNotification);
+    // Once per connection: a broken socket can report more than one error, and each retry()
+    // after the first timer fired would open one more LISTEN connection beside the next.
+    const state = { gone: false };
     const lost = (error: unknown) => {
+      if (state.gone) return;
+      state.gone = true;
       if (client === next) client = undefined;
       next.removeAllListeners('end');
       void next.end().catch(() => undefined);
@@ -497,6 +502,9 @@ export function listen(options: ListenOptions): Listener {
       lost(error);
       return;
     }
+    // Broken between LISTEN's answer and here: its loss has already scheduled the next attempt,
+    // and announcing it as listening would tell the caller it hears what it cannot.
+    if (state.gone) return;
     if (closed) {
       await next.end().catch(() => undefined);
       return;
