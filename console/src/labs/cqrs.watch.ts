@@ -70,16 +70,18 @@ export function cqrsWatch(config: ConsoleConfig) {
 
   const refresh = async () => {
     const now = Date.now();
-    const [relayStatus, projectorStatus, commandUp, queryUp] = await Promise.all([
-      poll<RelayStatus>(`${relay}/status`),
-      poll<ProjectorStatus>(`${projector}/status`),
-      probeWiring(),
-      poll(`${query}/healthz`),
-    ]);
+    // The wiring first, as the saga tab does: the monolith has no relay, projector or query
+    // service to ask, and whatever answers on their addresses meanwhile is not its.
+    const commandUp = await probeWiring();
     if (monolith) {
       latest = { up: true, wiring: 'monolith', commandUrl: command };
       return;
     }
+    const [relayStatus, projectorStatus, queryUp] = await Promise.all([
+      poll<RelayStatus>(`${relay}/status`),
+      poll<ProjectorStatus>(`${projector}/status`),
+      poll(`${query}/healthz`),
+    ]);
     for (const p of relayStatus?.topic.partitions ?? []) {
       const history = endsSeen.get(p.partition) ?? [];
       if (history.at(-1)?.end !== p.end) history.push({ at: now, end: p.end });
