@@ -64,6 +64,7 @@ export interface Headline {
   timeToOpenMs: number | null;
   timeToRecoverS: number | null;
   retryAmplification: number;
+  /** Price calls per quote sent during the fault. */
   pricesAmplification: number;
   zombieCalls: number;
   zombieWorkMs: number;
@@ -164,7 +165,11 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
   // Only supplier calls made for the measured load (the warm-up is not part of the experiment).
   const loadIds = new Set(raw.load.map((s) => s.id));
   const measuredCalls = raw.supplierCalls.filter((c) => c.requestId && loadIds.has(c.requestId));
-  const quotesSent = sent.filter((s) => s.route === 'quotes').length;
+  // The quotes sent while the fault was on: what a retry policy does to a failing dependency
+  // shows there, undiluted by the healthy phases around it.
+  const faultQuotes = new Set(
+    sent.filter((s) => s.route === 'quotes' && phaseOf(s) === 'fault').map((s) => s.id),
+  );
   const before = phase('before', 'availability')?.p99Ms ?? null;
   const during = phase('fault', 'availability')?.p99Ms ?? null;
   const max = (values: (number | null)[]) =>
@@ -187,9 +192,11 @@ export function analyse(def: ExperimentDefinition, raw: RawVariant): VariantResu
       timeToRecoverS: recovered ? recovered.t - def.faultEndS : null,
       retryAmplification: sent.length === 0 ? 0 : measuredCalls.length / sent.length,
       pricesAmplification:
-        quotesSent === 0
+        faultQuotes.size === 0
           ? 0
-          : measuredCalls.filter((c) => c.route === 'prices').length / quotesSent,
+          : measuredCalls.filter(
+              (c) => c.route === 'prices' && c.requestId && faultQuotes.has(c.requestId),
+            ).length / faultQuotes.size,
       zombieCalls,
       zombieWorkMs,
       breakerOpens: raw.breakerTransitions.filter((tr) => tr.to === 'open').length,

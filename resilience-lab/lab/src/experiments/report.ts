@@ -39,7 +39,7 @@ export function renderMarkdown(result: ExperimentResult): string {
     rows('retry amplification (supplier calls per request)', (v) =>
       fmt(v.headline.retryAmplification),
     ),
-    rows('prices amplification (price calls per quote)', (v) =>
+    rows('prices amplification (price calls per quote sent during the fault)', (v) =>
       fmt(v.headline.pricesAmplification),
     ),
     rows(
