@@ -281,7 +281,7 @@ const failureModes = [
   {
     mode: 'a stale read',
     split:
-      'POST /trips answers PENDING before any step runs; a read right after may see holds not yet sold (`lab/test/happy-path.test.ts`, "When a trip is accepted")',
+      'POST /trips answers PENDING while its steps run after the answer; a read right after may see holds not yet sold (`lab/test/happy-path.test.ts`, "When a trip is accepted")',
     monolith:
       'the answer comes after the commit: the first read sees the final trip (`lab/test/monolith.test.ts`, "When POST /trips answers")',
   },

@@ -42,7 +42,7 @@ test('When hotels drops the connection without an answer, then the step is retri
   ).toBeGreaterThanOrEqual(2);
 });
 
-test('When hotels is sold out, then the trip is compensated without a retry', async () => {
+test('When hotels refuses the reservation (409, a business no), then the trip is compensated without a retry', async () => {
   const stock = await createStock(lab.urls, 2);
   await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
 
