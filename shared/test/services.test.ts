@@ -51,6 +51,27 @@ describe('service group', () => {
     expect(second?.alive()).toBe(false);
   });
 
+  it('When a service is started again while its first process still runs, then cleanup stops both', async () => {
+    const group = serviceGroup({
+      services: { rival: { entry: echo, env: { GREETING: 'rival' } } },
+      timeoutMs: 60_000,
+    });
+    try {
+      const firstRun = await group.start('rival');
+      const secondRun = await group.start('rival');
+
+      expect(group.services.rival).toBe(secondRun);
+      expect(firstRun.alive()).toBe(true);
+
+      await group.cleanup();
+
+      expect(firstRun.alive()).toBe(false);
+      expect(secondRun.alive()).toBe(false);
+    } finally {
+      await group.cleanup();
+    }
+  });
+
   it('When a group that owns a database, a key prefix and a topic prefix is cleaned up, then they are gone and nothing else is', async () => {
     const name = uniqueName('owned');
     const neighbour = `${uniqueName('neighbour')}:key`;

@@ -32,7 +32,10 @@ export interface ServiceGroupOptions<Name extends string> {
 export interface ServiceGroup<Name extends string> {
   readonly services: Partial<Record<Name, SpawnedService>>;
   url: (name: Name) => string;
-  /** Starts one service (replacing the handle of an earlier run of it). */
+  /**
+   * Starts one service. Its handle replaces an earlier run's in `services`, but the earlier
+   * process, if still running, is stopped by `stopAll` and `cleanup` all the same.
+   */
   start: (
     name: Name,
     extra?: { env?: Record<string, string | undefined>; port?: number },
@@ -59,6 +62,9 @@ export function serviceGroup<Name extends string>(
   options: ServiceGroupOptions<Name>,
 ): ServiceGroup<Name> {
   const services: Partial<Record<Name, SpawnedService>> = {};
+  // Every process this group spawned, not only the latest of each name: a test that starts a
+  // second orchestrator beside the first (a rival lease holder) leaves both to be stopped.
+  const spawned = new Set<SpawnedService>();
   const owned = options.owns && own(options.owns);
   const start: ServiceGroup<Name>['start'] = async (name, extra = {}) => {
     const definition = options.services[name];
@@ -77,11 +83,12 @@ export function serviceGroup<Name extends string>(
       ...(options.echo && { echo: name }),
     });
     services[name] = service;
+    spawned.add(service);
     return service;
   };
   const stopAll = async () => {
-    const all = Object.values<SpawnedService | undefined>(services);
-    await Promise.all(all.map(async (service) => service?.stop()));
+    await Promise.all([...spawned].map(async (service) => service.stop()));
+    spawned.clear();
   };
   const group: ServiceGroup<Name> = {
     services,
