@@ -8,6 +8,7 @@ interface RetryLog {
   decision: string;
   attempt: number;
   delayMs?: number;
+  jitterMs?: number;
   ceilingMs?: number;
   retryAfterMs?: number;
 }
@@ -111,8 +112,10 @@ describe('retries with backoff, jitter and a budget', () => {
       for (const retry of retries) {
         const ceiling = Math.min(CAP_MS, BASE_MS * 2 ** (retry.attempt - 1));
         expect(retry.ceilingMs).toBe(ceiling);
-        expect(retry.delayMs).toBeGreaterThanOrEqual(0);
-        expect(retry.delayMs).toBeLessThanOrEqual(ceiling);
+        // The policy's draw, checked before anything clamps it; with no Retry-After it is the wait.
+        expect(retry.jitterMs).toBeGreaterThanOrEqual(0);
+        expect(retry.jitterMs).toBeLessThanOrEqual(ceiling);
+        expect(retry.delayMs).toBe(retry.jitterMs);
         const next = attempts[retry.attempt]!;
         const previous = attempts[retry.attempt - 1]!;
         // The next attempt cannot start before the previous one plus the drawn delay.

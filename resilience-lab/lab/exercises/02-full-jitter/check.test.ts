@@ -29,11 +29,13 @@ describe('exercise 02: full jitter', () => {
       Array.from({ length: 20 }, (_, i) => fetch(`${lab.gateway.url}/quotes/sku-${i}`)),
     );
 
-    // The answers can reach the test before the gateway's log lines about them do.
+    // The answers can reach the test before the gateway's log lines about them do. The
+    // policy's own draw (`jitterMs`), not the wait: the gateway never waits less than 0 ms, so
+    // only the draw shows a backoff that returns a negative number.
     const delays = await waitFor('a retry decision logged for each caller', () => {
       const logged = lab.gateway.logs
         .filter((l) => l.includes('"decision":"retry"'))
-        .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+        .map((l) => (JSON.parse(l) as { jitterMs: number }).jitterMs);
       return logged.length >= 20 ? logged : undefined;
     });
     expect(delays).toHaveLength(20);

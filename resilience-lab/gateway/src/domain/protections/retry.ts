@@ -25,7 +25,10 @@ export interface RetryDecision {
   decision:
     'retry' | 'budget-exhausted' | 'retry-after-too-long' | 'attempts-exhausted' | 'past-deadline';
   attempt: number;
+  /** The wait before the next attempt: the jitter draw, or the supplier's Retry-After if longer. */
   delayMs?: number;
+  /** The backoff policy's draw itself, before any Retry-After stretches it. */
+  jitterMs?: number;
   ceilingMs?: number;
   retryAfterMs?: number;
   failure: string;
@@ -70,14 +73,22 @@ export async function withRetries<T>(
       // The supplier knows when it can take traffic again; retrying sooner only adds load.
       const delayMs = Math.max(jitterMs, retryAfterMs ?? 0);
       if (Date.now() + delayMs + options.attemptTimeoutMs > options.deadlineAt) {
-        options.onDecision({ decision: 'past-deadline', attempt, delayMs, failure });
+        options.onDecision({ decision: 'past-deadline', attempt, delayMs, jitterMs, failure });
         throw error;
       }
       if (!options.budget.tryWithdraw()) {
         options.onDecision({ decision: 'budget-exhausted', attempt, failure });
         throw error;
       }
-      options.onDecision({ decision: 'retry', attempt, delayMs, ceilingMs, retryAfterMs, failure });
+      options.onDecision({
+        decision: 'retry',
+        attempt,
+        delayMs,
+        jitterMs,
+        ceilingMs,
+        retryAfterMs,
+        failure,
+      });
       await sleep(delayMs, undefined, { signal: options.signal }).catch(() => {
         throw new SupplierFailure('caller-gone', 'The caller left during the backoff.');
       });
