@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ANNOUNCE_ENV, own, spawnService, uniqueName, waitFor } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
@@ -44,6 +44,8 @@ describe('service lifecycle', () => {
     const release = `${uniqueName('lifecycle_release')}:go`;
     own({ redis: { url: redisUrl, keyPrefixes: [release] } });
     const service = await spawnService({ entry: fixture });
+    // Already exited when the test passes; SIGKILL otherwise, as its held request never ends.
+    onTestFinished(() => service.kill());
     let settled = false;
     const inFlight = fetch(`${service.url}/slow?ms=1500&until=${encodeURIComponent(release)}`);
     void inFlight.then(
@@ -77,9 +79,12 @@ describe('service lifecycle', () => {
     expect(await refused(first.port)).toBe(true);
 
     const second = await spawnService({ entry: fixture, env, port: first.port });
-    const res = await fetch(`${second.url}/readyz`);
-    expect(res.status).toBe(200);
-    await second.stop();
+    try {
+      const res = await fetch(`${second.url}/readyz`);
+      expect(res.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('When a service logs nothing but warnings, then the test kit still finds it and waits for /readyz', async () => {
@@ -115,6 +120,10 @@ describe('service lifecycle', () => {
 
   it('When the process that spawned a service is SIGKILLed, then the service dies with it', async () => {
     const parent = spawn(process.execPath, [spawner], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // A failure before the SIGKILL below; its service then dies with it, as the test shows.
+    onTestFinished(() => {
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+    });
     let out = '';
     parent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const { pid } = await waitFor(

@@ -87,6 +87,10 @@ test('When a process that owns a database and runs a private cluster and redis-s
   const child = spawn(process.execPath, [killedOwner, adminUrl, name], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // A failure before the Act below: SIGKILL, as the Act does, so its watcher still cleans up.
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await waitFor('the servers up', () => out.includes('\n'), { timeoutMs: 60_000 });

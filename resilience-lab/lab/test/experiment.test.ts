@@ -1,25 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { runLabCommand } from '@lab/shared/testkit';
 import type { ExperimentResult } from '../src/experiments/run-experiment.ts';
-
-const cli = new URL('../src/cli.ts', import.meta.url).pathname;
-
-function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // 'close', not 'exit': a process can exit before its pipes are drained, and the
-    // assertions read the output's last lines.
-    child.once('close', (code) => {
-      resolve({ code, output });
-    });
-  });
-}
 
 describe('experiment cascade --quick', () => {
   it(
@@ -33,7 +17,13 @@ describe('experiment cascade --quick', () => {
       });
 
       // Act
-      const { code, output } = await runCli(['experiment', 'cascade', '--quick', '--out', out]);
+      // Its own process group, SIGKILLed (with the gateway and supplier it started) at a deadline
+      // that comes before the test's, so a stuck run fails with its output and leaves nothing.
+      const { code, stdout, stderr } = await runLabCommand(
+        ['resilience', 'experiment', 'cascade', '--quick', '--out', out],
+        { timeoutMs: 170_000 },
+      );
+      const output = stdout + stderr;
 
       // Assert
       expect(code, output).toBe(0);

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { runLabCommand } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
 
@@ -15,23 +15,15 @@ function resultsDir(): string {
   return dir;
 }
 
-const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 let lab: RunningLab;
 
-function verify(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'verify', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // 'close', not 'exit': a process can exit before its pipes are drained, and the
-    // assertions read the output's last lines.
-    child.once('close', (code) => {
-      resolve({ code, output });
-    });
-  });
+/**
+ * `pnpm lab resilience verify <args>` in its own process group, SIGKILLed at a deadline that
+ * comes before the test's, so a stuck run fails with its output and leaves nothing running.
+ */
+async function verify(args: string[]): Promise<{ code: number | null; output: string }> {
+  const run = await runLabCommand(['resilience', 'verify', ...args], { timeoutMs: 45_000 });
+  return { code: run.code, output: run.stdout + run.stderr };
 }
 
 beforeAll(async () => {
