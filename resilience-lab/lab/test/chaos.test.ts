@@ -16,20 +16,25 @@ afterAll(async () => {
   await Promise.all([supplier.stop(), locked.stop()]);
 });
 
-/** Runs a fixed schedule of sequential calls and returns the faults the supplier injected. */
+/**
+ * Runs a fixed schedule of sequential calls to the rule's target and returns the faults the
+ * supplier injected.
+ */
 async function runSchedule(settings: ChaosBody, calls: number) {
   const admin = supplierAdmin(supplier.url);
   const since = (await admin.calls()).at(-1)?.id ?? 0;
   await admin.chaos(settings);
   const statuses: string[] = [];
   for (let i = 0; i < calls; i += 1) {
-    const status = await fetch(`${supplier.url}/prices/sku-${i}`).then(
+    const status = await fetch(`${supplier.url}/${settings.target}/sku-${i}`).then(
       (res) => String(res.status),
       () => 'reset',
     );
     statuses.push(status);
   }
-  const injected = (await admin.calls(since, 'prices')).map((c) => `${c.fault}:${c.latencyMs}`);
+  const injected = (await admin.calls(since, settings.target)).map(
+    (c) => `${c.fault}:${c.latencyMs}`,
+  );
   return { statuses, injected };
 }
 
@@ -57,11 +62,16 @@ describe('seeded chaos', () => {
   });
 
   it('When the latency is drawn with p50 and p99, then the draws follow those quantiles', async () => {
+    // A narrow rule on stock: its calls get no fault, a median of 1 ms and few draws past p99.
     const { injected } = await runSchedule(
       { target: 'stock', latency: { p50Ms: 1, p99Ms: 4 }, seed: 5 },
-      0,
+      200,
     );
-    expect(injected).toEqual([]);
+    expect(injected).toHaveLength(200);
+    expect(injected.filter((i) => !i.startsWith('none:'))).toEqual([]);
+    const stockLatencies = injected.map((i) => Number(i.split(':')[1])).sort((a, b) => a - b);
+    expect(stockLatencies[Math.floor(stockLatencies.length / 2)]).toBe(1);
+    expect(stockLatencies.filter((l) => l > 4).length).toBeLessThanOrEqual(8);
     const admin = supplierAdmin(supplier.url);
     await admin.chaos({ target: 'prices', latency: { p50Ms: 3, p99Ms: 30 }, seed: 99 });
     const since = (await admin.calls()).at(-1)?.id ?? 0;
