@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
 import { waitFor } from './wait.ts';
 import {
@@ -39,19 +39,32 @@ async function writeEvent(client: PoolClient, aggregateId: string, version: numb
   );
 }
 
+/** Clients in a transaction begun by `begin()` and not yet ended by `finish()`. */
+const inTransaction = new Set<PoolClient>();
+
 async function begin() {
   const client = await stores.pool.connect();
+  inTransaction.add(client);
+  // If the test fails first, destroy it: an open transaction stalls every relay and pool.end().
+  onTestFinished(() => {
+    if (inTransaction.delete(client)) client.release(true);
+  });
   await client.query('BEGIN');
   // Take a transaction id now, as a command does with its first write.
   await client.query('SELECT pg_current_xact_id()');
   return client;
 }
 
+async function finish(client: PoolClient, how: 'COMMIT' | 'ROLLBACK') {
+  await client.query(how);
+  inTransaction.delete(client);
+  client.release();
+}
+
 async function commitOne(aggregateId: string, version: number) {
   const client = await begin();
   await writeEvent(client, aggregateId, version);
-  await client.query('COMMIT');
-  client.release();
+  await finish(client, 'COMMIT');
 }
 
 const unpublished = async (ids: string[]) => {
@@ -75,11 +88,7 @@ const untilMarkedPublished = (ids: string[]) =>
 /** Enough relay wake-ups to be sure it looked: a later, unrelated event gets published. */
 async function relayHasLookedAgain() {
   const probe = randomUUID();
-  const client = await stores.pool.connect();
-  await client.query('BEGIN');
-  await writeEvent(client, probe, 1);
-  await client.query('COMMIT');
-  client.release();
+  await commitOne(probe, 1);
   return probe;
 }
 
@@ -104,8 +113,7 @@ describe('outbox gap', () => {
     // B is held back while A (older) might still commit before it: nothing is lost by waiting.
     expect(reader.of(b)).toEqual([]);
     expect(await unpublished([b])).toBe(1);
-    await txA.query('COMMIT');
-    txA.release();
+    await finish(txA, 'COMMIT');
 
     await waitFor(
       'A and B on the topic',
@@ -133,8 +141,7 @@ describe('outbox gap', () => {
     const { a, b, txA } = await heldBehindOpenTransaction();
     // The injected fault: A's transaction stays open 300 ms after B committed.
     await sleep(300);
-    await txA.query('COMMIT');
-    txA.release();
+    await finish(txA, 'COMMIT');
     await untilMarkedPublished([a, b]);
 
     // The batch is recorded just after its commit, which the test may see first.
@@ -155,8 +162,7 @@ describe('outbox gap', () => {
     await writeEvent(txA, a, 1);
     await commitOne(b, 1);
 
-    await txA.query('ROLLBACK');
-    txA.release();
+    await finish(txA, 'ROLLBACK');
 
     // The gap A leaves is never filled: the relay must stop waiting for it, not hold B forever.
     await waitFor('B on the topic', () => reader.of(b).length === 1);
@@ -172,8 +178,7 @@ describe('outbox gap', () => {
     const txOpen = await begin();
     await commitOne(product, 1);
     await writeEvent(txOld, product, 2);
-    await txOld.query('COMMIT');
-    txOld.release();
+    await finish(txOld, 'COMMIT');
 
     // v2's transaction is older than txOpen, so on its own it looks "settled"; publishing it
     // now would put v2 on the topic before v1. The relay must hold both while txOpen runs.
@@ -187,8 +192,7 @@ describe('outbox gap', () => {
     const probe = await relayHasLookedAgain();
     expect(await unpublished([product])).toBe(2);
     expect(reader.of(product)).toEqual([]);
-    await txOpen.query('ROLLBACK');
-    txOpen.release();
+    await finish(txOpen, 'ROLLBACK');
 
     await waitFor(
       'both versions and the probe on the topic',
@@ -208,8 +212,7 @@ describe('outbox gap', () => {
 
     await waitFor('the relay to hold v2 back', async () => (await heldBack()) > heldBefore);
     expect(reader.of(product)).toEqual([]);
-    await txFirst.query('COMMIT');
-    txFirst.release();
+    await finish(txFirst, 'COMMIT');
 
     await waitFor('both versions on the topic', () => reader.of(product).length === 2);
     expect(reader.of(product)).toEqual([1, 2]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { migrate, type PoolClient } from '@lab/shared/pg';
 import { waitFor } from '../../test/wait.ts';
 import {
@@ -37,8 +37,16 @@ afterAll(async () => {
   await stores.close();
 });
 
+/** Clients in a transaction begun by `begin()` and not yet ended by `finish()`. */
+const inTransaction = new Set<PoolClient>();
+
 async function begin() {
   const client = await stores.pool.connect();
+  inTransaction.add(client);
+  // If the test fails first, destroy it: an open transaction stalls every relay and pool.end().
+  onTestFinished(() => {
+    if (inTransaction.delete(client)) client.release(true);
+  });
   await client.query('BEGIN');
   await client.query('SELECT pg_current_xact_id()');
   return client;
@@ -52,11 +60,11 @@ async function write(client: PoolClient, id: string, version: number) {
 async function commitOne(id: string, version: number) {
   const client = await begin();
   await write(client, id, version);
-  await client.query('COMMIT');
-  client.release();
+  await finish(client, 'COMMIT');
 }
 async function finish(client: PoolClient, how: 'COMMIT' | 'ROLLBACK') {
   await client.query(how);
+  inTransaction.delete(client);
   client.release();
 }
 async function isPublished(id: string): Promise<boolean> {
@@ -114,8 +122,14 @@ describe('exercise 02: the outbox gap', () => {
     await commitOne(product, 1);
     await write(txOld, product, 2);
     await finish(txOld, 'COMMIT');
-    const probe = randomUUID();
-    await commitOne(probe, 1);
+    // A relay that merely filters on "settled" publishes v2 as soon as it polls now, so keep
+    // txOpen open for two more held-back polls (the second began after v2's commit), or
+    // until the relay has published the product.
+    const heldAtCommit = await metric(relayUrl, 'cqrs_relay_held_back_total');
+    await waitFor('the relay to hold both versions back or publish them', async () => {
+      const heldBack = await metric(relayUrl, 'cqrs_relay_held_back_total');
+      return reader.of(product).length > 0 || heldBack >= heldAtCommit + 2;
+    });
     await finish(txOpen, 'ROLLBACK');
 
     await waitFor('both versions on the topic', () => reader.of(product).length >= 2, {
