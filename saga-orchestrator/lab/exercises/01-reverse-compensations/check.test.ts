@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import {
   bookTrip,
   chaos,
+  clearChaos,
   createStock,
   post,
   tripRequest,
@@ -13,6 +14,10 @@ import { exerciseLab } from '../exercise-lab.ts';
 let lab: SagaLab;
 beforeAll(async () => {
   lab = await exerciseLab(import.meta.url);
+});
+// The participants may be shared with other checks: a fault left behind would meet theirs.
+afterEach(async () => {
+  await clearChaos(lab.urls.cars);
 });
 afterAll(async () => {
   await lab.stop();

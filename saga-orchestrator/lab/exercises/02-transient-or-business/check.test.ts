@@ -1,11 +1,22 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/client.ts';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import {
+  bookTrip,
+  chaos,
+  clearChaos,
+  createStock,
+  tripRequest,
+  waitForStatus,
+} from '../../src/client.ts';
 import type { SagaLab } from '../../src/services.ts';
 import { exerciseLab } from '../exercise-lab.ts';
 
 let lab: SagaLab;
 beforeAll(async () => {
   lab = await exerciseLab(import.meta.url);
+});
+// The participants may be shared with other checks: a fault left behind would meet theirs.
+afterEach(async () => {
+  await clearChaos(lab.urls.hotels);
 });
 afterAll(async () => {
   await lab.stop();

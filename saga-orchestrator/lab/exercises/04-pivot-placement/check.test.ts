@@ -1,5 +1,12 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bookTrip, chaos, createStock, tripRequest, waitForStatus } from '../../src/client.ts';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import {
+  bookTrip,
+  chaos,
+  clearChaos,
+  createStock,
+  tripRequest,
+  waitForStatus,
+} from '../../src/client.ts';
 import type { SagaLab } from '../../src/services.ts';
 import {
   stepRetrySettings,
@@ -30,6 +37,10 @@ beforeAll(async () => {
     startError = (error as Error).message;
     return undefined;
   });
+});
+// The participants may be shared with other checks: a fault left behind would meet theirs.
+afterEach(async () => {
+  if (lab) await clearChaos(lab.urls.cars);
 });
 afterAll(async () => {
   await lab?.stop();
