@@ -82,6 +82,7 @@ describe('Kafka outage', () => {
       });
       await load.stop();
 
+      expect(load.ledger.unexpected).toEqual([]);
       expect(load.ledger.errors).toBe(0);
       await waitFor('the outbox backlog to drain', async () => (await backlog()) === 0, {
         timeoutMs: 90_000,

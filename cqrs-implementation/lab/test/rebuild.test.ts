@@ -85,6 +85,8 @@ describe('live rebuild', () => {
     await load.stop();
     reading.on = false;
     await reader;
+    expect(load.ledger.unexpected).toEqual([]);
+    expect(load.ledger.errors).toBe(0);
 
     expect(result).toMatchObject({ from: 'g1', to: 'g2', products: 3 });
     expect(result.orders).toBeGreaterThanOrEqual(40);

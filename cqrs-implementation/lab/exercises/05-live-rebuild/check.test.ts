@@ -51,6 +51,8 @@ describe('exercise 05: rebuild the read model live', () => {
       timeoutMs: 60_000,
     });
     await load.stop();
+    expect(load.ledger.unexpected).toEqual([]);
+    expect(load.ledger.errors).toBe(0);
     // Once every committed event is on the topic and the projector has consumed the topic, what
     // the new generation lacks stays lacking: verify needs only a short settle to tell it from lag.
     await waitFor('the relay and the projector to catch up', async () => {
