@@ -25,9 +25,13 @@ COPY . .
 # Not `pnpm deploy`: it copies @lab/shared into node_modules, where Node refuses to strip types; a
 # filtered workspace install keeps shared/ a symlink that resolves to its real path outside it.
 # --prod installs what this service and the packages it uses run on, and no devDependency: the
-# test kit's testcontainers and vitest never enter an image.
+# test kit's testcontainers and vitest never enter an image. The braces matter: `./dir...` is
+# read as the directory alone, leaving @lab/shared's own dependencies out; `{./dir}...` takes the
+# packages it depends on too (scripts/check-compose.sh makes this install and resolves every
+# import of each service against it). --prefer-offline, not --offline: a pruned cache mount
+# behind a still-cached fetch layer falls back to the registry instead of failing the build.
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
-    pnpm install --offline --frozen-lockfile --prod --store-dir /pnpm/store --filter "./${SERVICE}..."
+    pnpm install --prefer-offline --frozen-lockfile --prod --store-dir /pnpm/store --filter "{./${SERVICE}}..."
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE

@@ -10,8 +10,9 @@
 #     Compose v2 reads), so a key that only v1 tolerates fails too.
 # `docker compose` (v2) is used as well when this machine has it.
 # The Dockerfile is linted with dockerfile-utils (the engine behind the VS Code Docker extension).
-# Finally, cross-checks that only this repo can make: each service's build path is a package with
+# Then cross-checks that only this repo can make: each service's build path is a package with
 # src/start.ts, and each database a service is given is one the PostgreSQL init script creates.
+# Finally the Dockerfile's install is made for each service and every import it loads resolved.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -87,6 +88,40 @@ if [[ -n $merged ]]; then
     if grep -q "('$db')" "$init_sql"; then ok "database $db: created by $init_sql"; else bad "database $db: a service uses it but $init_sql does not create it"; fi
   done < <(sed -n -e 's|^ *DATABASE_URL: *postgres://[^/]*/\([a-z0-9_]*\).*|\1|p' \
     -e 's|^ *DATABASE_NAME: *\([a-z0-9_]*\).*|\1|p' <<<"$merged" | sort -u)
+fi
+
+# --- images: the Dockerfile's install runs each service ----------------------------------------
+# Without an engine the images are never built, so their install is made here: the Dockerfile's
+# own --filter selector and production flags, in a copy of the tree (tracked and untracked files,
+# .gitignore respected), from the store `pnpm install` filled. One install selects every service
+# at once, as a dozen separate ones would take minutes: pnpm gives each package a node_modules of
+# its own dependencies only, so a package missing from what a service's selector pulls in, or a
+# dependency a package uses without declaring it, still fails to resolve. Then every package
+# import each service would load (scripts/check-image-imports.ts) must resolve.
+selector=$(sed -n 's/.*pnpm install .*--filter "\([^"]*\)".*/\1/p' Dockerfile)
+services=$(sed -n 's/^ *SERVICE: *//p' <<<"$merged" | sort -u)
+if [[ -z $selector ]]; then
+  bad "Dockerfile: no pnpm install --filter \"...\" found to check"
+elif [[ -z $services ]]; then
+  bad "images: no SERVICE build argument found in the merged compose config"
+else
+  copy=$(mktemp -d)
+  trap 'rm -rf "$copy"' EXIT
+  git ls-files -z --cached --others --exclude-standard |
+    tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$copy"
+  filters=()
+  while read -r service; do filters+=(--filter "${selector//'${SERVICE}'/$service}"); done <<<"$services"
+  if ! out=$(cd "$copy" && CI=true pnpm install --frozen-lockfile --prod --prefer-offline "${filters[@]}" 2>&1); then
+    bad "images: pnpm install ${filters[*]} failed"$'\n'"$out"
+  else
+    while read -r service; do
+      if out=$(node scripts/check-image-imports.ts "$copy" "$service" 2>&1); then
+        ok "image $service: $out"
+      else
+        bad "image $service: $out"
+      fi
+    done <<<"$services"
+  fi
 fi
 
 if ((failed)); then

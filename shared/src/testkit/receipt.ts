@@ -140,6 +140,11 @@ function workspacePackages(root: string) {
 const IMPORTS =
   /(?:^\s*(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+|^\s*import\s+|\bimport\()\s*'([^']+)'/gm;
 
+/** The specifiers a TypeScript file imports at run time (see IMPORTS), in source order. */
+export function runtimeImports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORTS)].map(([, spec = '']) => spec);
+}
+
 /**
  * Every TypeScript file of the repository a process started at `entries` loads, following
  * relative imports and `@lab/*` package exports (third-party packages are not counted).
@@ -151,7 +156,7 @@ export function loadedFiles(root: string, entries: readonly string[]): Set<strin
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
     if (seen.has(file) || !file.endsWith('.ts') || !existsSync(file)) continue;
     seen.add(file);
-    for (const [, spec = ''] of readFileSync(file, 'utf8').matchAll(IMPORTS)) {
+    for (const spec of runtimeImports(file)) {
       if (spec.startsWith('.')) pending.push(resolve(dirname(file), spec));
       const [, name = '', subpath = ''] = /^(@lab\/[^/]+)(\/.*)?$/.exec(spec) ?? [];
       const pkg = packages.get(name);
