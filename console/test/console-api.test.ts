@@ -120,6 +120,39 @@ describe("the console's own API", () => {
     expect([state.resilience?.up, state.saga?.up, state.cqrs?.up]).toEqual([false, false, false]);
   });
 
+  it("When a lab answers but with a body the console cannot use, then 500 internal: the console's failure, not a lab to wait for", async () => {
+    // Arrange: saga services that answer every request 200 with `null` for a body.
+    const lab = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('null');
+    });
+    lab.listen(0, '127.0.0.1');
+    await once(lab, 'listening');
+    cleanups.push(() => new Promise((resolve) => lab.close(resolve)));
+    const url = `http://127.0.0.1:${(lab.address() as { port: number }).port}`;
+    const misled = await startConsole({
+      ...(await labsNowhere()),
+      ...Object.fromEntries(
+        ['ORCHESTRATOR', 'FLIGHTS', 'HOTELS', 'CARS', 'PAYMENTS'].map((s) => [
+          `CONSOLE_SAGA_${s}_URL`,
+          url,
+        ]),
+      ),
+    });
+    cleanups.push(misled.stop);
+
+    // Act: booking reads the new inventory's id from a body that has none.
+    const res = await fetch(`${misled.url}/api/saga/trips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+    // Assert
+    expect(res.status).toBe(500);
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(((await res.json()) as { code?: string }).code).toBe('internal');
+  });
+
   it('When a page file or library is asked for that the page does not have, then 404 problem+json, whatever the name', async () => {
     for (const path of [
       '/web/nope.ts',

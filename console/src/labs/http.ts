@@ -24,24 +24,42 @@ export function newTrace(): { traceId: string; traceparent: string } {
   return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
 }
 
+/**
+ * The lab gave no answer: nothing listening, the connection dropped, or no answer in time. Only
+ * this is "the lab is unreachable" (503); any other error on the way is the console's own.
+ */
+export class LabUnreachable extends Error {
+  constructor(url: string, cause: unknown) {
+    const reason = cause instanceof Error ? ((cause.cause as Error | undefined) ?? cause) : cause;
+    super(`${url}: ${reason instanceof Error ? reason.message : String(reason)}`, { cause });
+    this.name = 'LabUnreachable';
+  }
+}
+
 export async function call<T = unknown>(
   method: string,
   url: string,
   options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Answer<T>> {
   const started = performance.now();
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(options.body !== undefined && { 'content-type': 'application/json' }),
-      ...options.headers,
-    },
-    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
-    signal: AbortSignal.timeout(
-      options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS),
-    ),
-  });
-  const text = await res.text();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        ...(options.body !== undefined && { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+      signal: AbortSignal.timeout(
+        options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS),
+      ),
+    });
+    text = await res.text();
+  } catch (error) {
+    throw new LabUnreachable(url, error);
+  }
   let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : null;

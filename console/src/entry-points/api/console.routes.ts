@@ -10,6 +10,7 @@ import {
   LabRefused,
 } from '../../labs/saga.watch.ts';
 import { SUPPLIER_FAULTS, SUPPLIER_TARGETS } from '../../labs/resilience.watch.ts';
+import { LabUnreachable } from '../../labs/http.ts';
 
 const Traffic = z.strictObject({ perSecond: z.number().int().min(0).max(20) });
 const SupplierFault = z.strictObject({
@@ -51,11 +52,14 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
           error.message,
           { extensions: { lab: { status: error.answer.status, body: error.answer.body } } },
         );
-      throw problems.unavailable(
-        'lab-unreachable',
-        `The lab did not answer: ${(error as Error).message}. Is it running?`,
-        1,
-      );
+      if (error instanceof LabUnreachable)
+        throw problems.unavailable(
+          'lab-unreachable',
+          `The lab did not answer: ${error.message}. Is it running?`,
+          1,
+        );
+      // Anything else is the console's own failure: a 500, not a lab to wait for.
+      throw error;
     }
     res.status(status).json(result ?? { ok: true });
   };
