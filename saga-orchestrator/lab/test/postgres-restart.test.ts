@@ -82,16 +82,23 @@ interface Seen {
   status: number | 'network-error';
   retryAfter: string | null;
   contentType: string | null;
+  /** The problem document's code, for a problem+json answer. */
+  code?: unknown;
 }
 
 /** One request, remembered: what a client saw matters as much as what the saga did. */
 async function observe(seen: Seen[], url: string, init?: RequestInit) {
   try {
     const res = await fetch(url, init);
+    const contentType = res.headers.get('content-type');
     seen.push({
       status: res.status,
       retryAfter: res.headers.get('retry-after'),
-      contentType: res.headers.get('content-type'),
+      contentType,
+      // A clone: the caller still reads the answer's body.
+      ...(contentType?.includes('problem+json') && {
+        code: ((await res.clone().json()) as { code?: unknown }).code,
+      }),
     });
     return res;
   } catch {
@@ -102,6 +109,7 @@ async function observe(seen: Seen[], url: string, init?: RequestInit) {
 
 const problem = expect.objectContaining({
   status: 503,
+  code: 'dependency-unavailable',
   retryAfter: expect.stringMatching(/^\d+$/) as unknown,
   contentType: expect.stringContaining('application/problem+json') as unknown,
 }) as unknown;

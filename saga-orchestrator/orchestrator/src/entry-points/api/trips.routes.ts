@@ -5,6 +5,7 @@ import type { Express, Response } from 'express';
 import { z } from 'zod';
 import {
   AppError,
+  dependencyUnavailable,
   idempotencyKey,
   isDependencyUnavailable,
   parse,
@@ -169,15 +170,9 @@ export function tripRoutes(
         // write the database refused fails the same way on every retry, so it stays an opaque
         // 500, and the driver's message never reaches the client.
         if (!isDependencyUnavailable(error)) throw error;
-        throw new AppError(
-          'saga-log-unavailable',
-          503,
-          'The saga log is unreachable; retry later.',
-          {
-            headers: { 'Retry-After': '1' },
-            cause: error,
-          },
-        );
+        // The same 503 as any other unreachable dependency, with a short Retry-After: the
+        // retry is cheap, and the trip starts as soon as the log takes it.
+        throw dependencyUnavailable(error, 1);
       });
     if (!saga.created && saga.requestHash !== requestHash)
       throw new AppError(
