@@ -332,11 +332,8 @@ async function whenReachable<T>(
 }
 
 /** A one-off connection that never outlives its work, and never crashes the process. */
-async function withAdminClient<T>(
-  adminUrl: string,
-  work: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   // The server can go away between connect and end; the failing query reports it.
   client.on('error', () => undefined);
   try {
@@ -359,7 +356,7 @@ export async function ensureDatabase(
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(database))
     throw new Error(`invalid database name: ${database}`);
   await whenReachable(`creating database ${database}`, options.logger, () =>
-    withAdminClient(adminUrl, async (client) => {
+    withClient(adminUrl, async (client) => {
       const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
       if (found.rowCount) return;
       await client.query(`CREATE DATABASE ${database}`).catch((error: unknown) => {
@@ -376,7 +373,7 @@ export async function ensureDatabase(
 
 /** Which of `databases` have a session connected to them now (a service, a psql), by name. */
 export async function databasesInUse(adminUrl: string, databases: string[]): Promise<string[]> {
-  const { rows } = await withAdminClient(adminUrl, (client) =>
+  const { rows } = await withClient(adminUrl, (client) =>
     client.query<{ datname: string }>(
       'SELECT DISTINCT datname FROM pg_stat_activity WHERE datname = ANY($1::text[]) ORDER BY 1',
       [databases],
@@ -386,7 +383,7 @@ export async function databasesInUse(adminUrl: string, databases: string[]): Pro
 }
 
 export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
-  await withAdminClient(adminUrl, (client) =>
+  await withClient(adminUrl, (client) =>
     client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
   );
 }
@@ -409,14 +406,18 @@ export async function migrate(options: {
   for (;;) {
     try {
       const applied = await whenReachable(`migrating ${options.database}`, options.logger, () =>
-        runner({
-          databaseUrl: databaseUrlFor(options.adminUrl, options.database),
-          dir: options.dir,
-          direction: 'up',
-          migrationsTable: 'schema_migrations',
-          checkOrder: true,
-          log: (message) => options.logger?.debug({ migration: message }, 'migration'),
-        }),
+        // Our own client: the runner's own has no 'error' listener, so a connection lost
+        // mid-migration would crash the process instead of failing the query, to be retried.
+        withClient(databaseUrlFor(options.adminUrl, options.database), (dbClient) =>
+          runner({
+            dbClient,
+            dir: options.dir,
+            direction: 'up',
+            migrationsTable: 'schema_migrations',
+            checkOrder: true,
+            log: (message) => options.logger?.debug({ migration: message }, 'migration'),
+          }),
+        ),
       );
       return applied.map((migration) => migration.name);
     } catch (error) {
@@ -453,6 +454,20 @@ export interface Listener {
 
 const LISTEN_RETRY_FIRST_MS = 100;
 const LISTEN_RETRY_MAX_MS = 5000;
+/**
+ * How long closing a LISTEN connection waits for the server to close its side. pg's end()
+ * resolves only then, and a frozen server never does: a shutdown would hang on it for good.
+ */
+const LISTEN_CLOSE_WAIT_MS = 1000;
+
+/** Ends a LISTEN connection, dropping its socket if the server does not answer in time. */
+async function endListening(client: pg.Client): Promise<void> {
+  const ended = client.end().catch(() => undefined);
+  // Unreferenced: the wait alone never keeps a stopping process alive.
+  await Promise.race([ended, sleep(LISTEN_CLOSE_WAIT_MS, undefined, { ref: false })]);
+  // It has nothing to flush; a no-op once the server has closed it.
+  client.connection.stream.destroy();
+}
 
 /**
  * A dedicated LISTEN connection that outlives PostgreSQL restarts: when it breaks it
@@ -506,7 +521,7 @@ export function listen(options: ListenOptions): Listener {
     // and announcing it as listening would tell the caller it hears what it cannot.
     if (state.gone) return;
     if (closed) {
-      await next.end().catch(() => undefined);
+      await endListening(next);
       return;
     }
     client = next;
@@ -522,8 +537,9 @@ export function listen(options: ListenOptions): Listener {
       clearTimeout(timer);
       const current = client;
       client = undefined;
-      current?.removeAllListeners('end');
-      await current?.end().catch(() => undefined);
+      if (!current) return;
+      current.removeAllListeners('end');
+      await endListening(current);
     },
   };
 }
