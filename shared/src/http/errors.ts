@@ -85,11 +85,12 @@ export interface ProblemDocument {
  */
 export function isDependencyUnavailable(error: unknown): boolean {
   return inCauseChain(error, (link) => {
-    const { code, name, message, type } = link as {
+    const { code, name, message, type, retriable } = link as {
       code?: unknown;
       name?: unknown;
       message?: unknown;
       type?: unknown;
+      retriable?: unknown;
     };
     // Sockets: refused, reset, timed out, broken pipe, host unreachable.
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
@@ -102,11 +103,15 @@ export function isDependencyUnavailable(error: unknown): boolean {
       return true;
     if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
     // kafkajs: the broker answered, but only to say it cannot serve this now (a partition
-    // without a leader, a coordinator still loading) as it does while restarting.
+    // without a leader, a coordinator still loading) as it does while restarting. kafkajs marks
+    // each protocol error (and its subclasses, such as a KafkaJSCreateTopicError in a
+    // KafkaJSAggregateError) `retriable` from the broker's error code; a request the broker
+    // rejects for good (a bad topic config, an invalid partition count) is not retriable.
     if (
-      name === 'KafkaJSProtocolError' &&
+      typeof name === 'string' &&
+      name.startsWith('KafkaJS') &&
       typeof type === 'string' &&
-      UNAVAILABLE_KAFKA_TYPES.has(type)
+      (retriable === true || UNAVAILABLE_KAFKA_TYPES.has(type))
     )
       return true;
     return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((p) => p.test(message));
@@ -179,10 +184,16 @@ const UNAVAILABLE_NAMES = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSNumberOfRetriesExceeded',
   'KafkaJSGroupCoordinatorNotFound',
+  // kafkajs: a wait on the broker ran out (createTopics waiting for the new topics' leaders, a
+  // broker's lock while its connection is being set up). kafkajs calls both non-retriable,
+  // as its own retries are over; the next request may well succeed.
+  'KafkaJSTimeout',
+  'KafkaJSLockTimeout',
   // @lab/shared/pg: the pool's breaker is open, PostgreSQL stopped answering.
   'PostgresNotAnswering',
 ]);
 
+// The broker's "not now" answers, recognised by name too, whatever `retriable` says.
 const UNAVAILABLE_KAFKA_TYPES = new Set([
   'LEADER_NOT_AVAILABLE',
   'NOT_LEADER_FOR_PARTITION',
