@@ -195,7 +195,12 @@ export interface PreparedMessage<P> {
  */
 export interface BatchHandling<M, P> {
   prepare: (message: M, meta: MessageMeta) => P;
-  handle: (batch: PreparedMessage<P>[]) => Promise<void>;
+  /**
+   * `consuming()` turns false once the consumer is stopping or the batch went stale (its
+   * partition was seeked or moved): a handler waiting for something may then give up by
+   * throwing, and the batch, not committed, is delivered again to whoever consumes next.
+   */
+  handle: (batch: PreparedMessage<P>[], consuming: () => boolean) => Promise<void>;
 }
 
 interface CommonConsumerOptions<S extends z.ZodType> {
@@ -410,7 +415,8 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
           rejected.push({ value: outcome.reason, meta, inSpan, raw: message.value });
         else prepared.push({ value: outcome.value, meta, inSpan });
       }
-      if (prepared.length > 0) await handling.handle(prepared);
+      if (prepared.length > 0)
+        await handling.handle(prepared, () => payload.isRunning() && !payload.isStale());
       for (const { value, meta, inSpan, raw } of rejected)
         await inSpan(() => deadLetter(value, meta, raw));
     } catch (error) {
@@ -465,7 +471,16 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
       })();
     }, delay);
   };
-  await run(consumer);
+  try {
+    await run(consumer);
+  } catch (error) {
+    // Nothing consumes: a caller that tries again (the projector's start loop does, for as long
+    // as the broker is away) must not find this attempt's connections still open.
+    stopping = true;
+    await consumer.disconnect().catch(() => undefined);
+    await deadLetters.disconnect().catch(() => undefined);
+    throw error;
+  }
 
   return {
     stop: async () => {

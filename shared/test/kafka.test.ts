@@ -403,4 +403,48 @@ describe('kafka outage', () => {
       await consumer.stop();
     }
   }, 60_000);
+  it('When the consumer cannot start, then startConsumer fails without leaving its dead-letter producer connected', async () => {
+    const topic = newTopic('nostart');
+    const producers: { made: Producer; disconnected: boolean }[] = [];
+    // The real client, except that every consumer it makes fails to connect, as one would with
+    // the broker gone between creating the dead-letter producer and joining the group.
+    const failing = new Proxy(kafka, {
+      get: (target, property) => {
+        if (property === 'producer')
+          return (...args: Parameters<Kafka['producer']>) => {
+            const made = target.producer(...args);
+            const entry = { made, disconnected: false };
+            made.on(made.events.DISCONNECT, () => {
+              entry.disconnected = true;
+            });
+            producers.push(entry);
+            return made;
+          };
+        if (property === 'consumer')
+          return (...args: Parameters<Kafka['consumer']>) => {
+            const made = target.consumer(...args);
+            made.connect = () => Promise.reject(new Error('injected: the consumer cannot connect'));
+            return made;
+          };
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    try {
+      const started = startConsumer({
+        kafka: failing,
+        groupId: `${topic}-group`,
+        topics: [topic],
+        deadLetterTopic: `${topic}.dlq`,
+        schema: z.object({ seq: z.number() }),
+        logger,
+        handle: () => Promise.resolve(),
+      });
+      await expect(started).rejects.toThrow('injected: the consumer cannot connect');
+      expect(producers).toHaveLength(1);
+      expect(producers[0]?.disconnected, 'the dead-letter producer disconnected').toBe(true);
+    } finally {
+      for (const { made } of producers) await made.disconnect();
+    }
+  });
 });

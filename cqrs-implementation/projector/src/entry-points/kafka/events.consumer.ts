@@ -66,8 +66,11 @@ export function startProjector(options: ProjectorOptions) {
           throw new PoisonMessageError(`chaos: projector configured to reject ${event.type}`);
         return { event, update: projectEvent(event) };
       },
-      handle: async (batch) => {
-        if (chaos.applyDelayMs > 0) await sleep(chaos.applyDelayMs * batch.length);
+      handle: async (batch, consuming) => {
+        if (chaos.applyDelayMs > 0) {
+          logger.debug({ events: batch.length }, 'chaos: holding the batch before applying it');
+          await sleep(chaos.applyDelayMs * batch.length);
+        }
         const apply = ({ value, meta, inSpan }: (typeof batch)[number]) =>
           inSpan(() =>
             store.apply(value.update, '', { partition: meta.partition, offset: meta.offset }),
@@ -82,6 +85,10 @@ export function startProjector(options: ProjectorOptions) {
           // The store forgot the read model: start the heal (it recreates the checkpoint), then
           // apply this event on top. Until then it is not committed, so nothing is skipped.
           while (outcome === 'lost') {
+            // Only a running healer recreates the checkpoint: once it or the consumer stops, give
+            // the batch up uncommitted (it comes again) instead of holding the shutdown for ever.
+            if (!consuming() || options.healer.stopped())
+              throw new Error('the read model is gone and no heal will recreate it: stopping');
             await options.healer.check();
             outcome = await apply(prepared);
             if (outcome === 'lost') await sleep(200);

@@ -147,6 +147,8 @@ export function createHealer(options: HealerOptions) {
 
   return {
     check,
+    /** True once stop() was called: check() then starts no heal. */
+    stopped: () => stopped,
     stop: async () => {
       stopped = true;
       await replaying;
