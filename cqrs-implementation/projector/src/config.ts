@@ -17,6 +17,9 @@ const schema = z.object({
   // How often an idle projector looks for the read model's checkpoint in Redis (a store that
   // restarted empty has none); it also looks on every Redis reconnect.
   PROJECTOR_CHECKPOINT_CHECK_MS: env.positiveInt(1000),
+  // How long GET /dead-letters and POST /dead-letters/replays may try to read the dead-letter
+  // topic, connecting included, before answering 503 (dead-letters.ts, DEAD_LETTERS_TIMEOUT_MS).
+  PROJECTOR_DEAD_LETTERS_TIMEOUT_MS: env.positiveInt(30_000),
   LAB_CHAOS: env.flag(),
   // A learner's exercise module replacing some of this service's seams (src/seams.ts); only
   // with LAB_CHAOS=1, as production never loads code named by its environment.

@@ -97,7 +97,12 @@ const app = createApp({
       () => rebuildSteps.buildingGeneration(),
     );
     statusRoutes(routes, { topic, groupId, position, checkpointState: store.checkpointState });
-    deadLetterRoutes(routes, kafka, { topic, prefix: config.KAFKA_TOPIC_PREFIX });
+    deadLetterRoutes(
+      routes,
+      kafka,
+      { topic, prefix: config.KAFKA_TOPIC_PREFIX },
+      { timeoutMs: config.PROJECTOR_DEAD_LETTERS_TIMEOUT_MS },
+    );
   },
 });
 const server = await start(app, config.PORT, config.HOST);
@@ -129,8 +134,10 @@ onShutdown(
 );
 
 // A broker that is starting or away (not up yet, a topic whose leader is still being elected)
-// refuses the first requests: a reason to keep trying, with /readyz saying why, not to exit.
-// Anything else (a bug, a bad setting) gives up after 30 tries.
+// refuses the first requests: a reason to keep trying, with /readyz saying why, not to exit,
+// however long it stays away. Anything else (a bug, a bad setting) gives up after 30 tries in
+// a row.
+let unrecognised = 0;
 for (let attempt = 1; !consumer && !stopped(); attempt++) {
   try {
     consumer = await startProjector({
@@ -145,7 +152,8 @@ for (let attempt = 1; !consumer && !stopped(); attempt++) {
       healer,
     });
   } catch (error) {
-    if (attempt >= 30 && !isDependencyUnavailable(error)) throw error;
+    unrecognised = isDependencyUnavailable(error) ? 0 : unrecognised + 1;
+    if (unrecognised >= 30) throw error;
     logger.warn({ err: error, attempt }, 'cannot start consuming yet; retrying');
     await sleep(Math.min(2000, 200 * attempt));
   }

@@ -15,13 +15,19 @@ const ReplayRequest = z.strictObject({});
  * The dead letters for operators. `GET /dead-letters?limit=` lists the newest parked events
  * with the reason each was parked; `POST /dead-letters/replays` sends every one not replayed yet
  * back to the event topic and answers how many. One replay at a time: two would share the
- * replayer's consumer group and fight over its partitions.
+ * replayer's consumer group and fight over its partitions. A broker that cannot be read to the
+ * end within `timeoutMs` makes either a 503 dependency-unavailable.
  */
-export function deadLetterRoutes(app: Express, kafka: Kafka, names: DeadLetterTopics): void {
+export function deadLetterRoutes(
+  app: Express,
+  kafka: Kafka,
+  names: DeadLetterTopics,
+  options: { timeoutMs?: number } = {},
+): void {
   let replaying = false;
   app.get('/dead-letters', async (req, res) => {
     const { limit } = parse(req, 'query', Limit);
-    const letters = await listDeadLetters(kafka, names);
+    const letters = await listDeadLetters(kafka, names, options);
     const newest = letters
       .sort((a, b) => Date.parse(b.failedAt) - Date.parse(a.failedAt))
       .slice(0, limit);
@@ -33,7 +39,7 @@ export function deadLetterRoutes(app: Express, kafka: Kafka, names: DeadLetterTo
       throw problems.conflict('replay-in-progress', 'A replay of the dead letters is running.');
     replaying = true;
     try {
-      res.json({ replayed: await replayDeadLetters(kafka, names) });
+      res.json({ replayed: await replayDeadLetters(kafka, names, options) });
     } finally {
       replaying = false;
     }

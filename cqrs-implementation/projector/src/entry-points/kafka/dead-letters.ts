@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
+import { dependencyUnavailable } from '@lab/shared/errors';
 import {
   DEAD_LETTER_HEADERS,
   createProducer,
@@ -42,12 +43,52 @@ function summarise(value: Buffer | null): string {
 }
 
 /**
+ * How long listing or replaying the dead letters may take, connecting to the broker included,
+ * before it gives up with dependency-unavailable (a 503 on the projector's routes): kafkajs
+ * alone retries a refused connection for about half a minute, and a consumer that can no
+ * longer fetch would wait for ever.
+ */
+export const DEAD_LETTERS_TIMEOUT_MS = 30_000;
+
+const unreadable = (topic: string) =>
+  dependencyUnavailable(new Error(`timed out reading ${topic} to its end`));
+
+/**
+ * `work`, or dependency-unavailable once `deadline` (epoch ms) passed. Abandoned work carries
+ * on in kafkajs: `release` undoes what it made if it still succeeds (a connection, say).
+ */
+async function beforeDeadline<T>(
+  work: Promise<T>,
+  deadline: number,
+  topic: string,
+  release?: (value: T) => Promise<unknown>,
+): Promise<T> {
+  const timer = new AbortController();
+  const timeout = sleep(Math.max(0, deadline - Date.now()), undefined, {
+    signal: timer.signal,
+    ref: false,
+  }).then(() => {
+    void work.then(
+      (value) => release?.(value).catch(() => undefined),
+      () => undefined,
+    );
+    throw unreadable(topic);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/**
  * Reads a topic from a consumer group's committed position (or the beginning) up to the end
  * it had when the call started, then stops. With `commit`, each message's offset is committed
  * after `handle` resolved, so a second call carries on where the first stopped. A topic that
  * does not exist holds nothing to read: it is not created (the projector creates its
  * dead-letter topic when it starts), so listing the dead letters of a lab that was reset
- * leaves it as reset.
+ * leaves it as reset. Not done within `timeoutMs`, connecting included, it throws
+ * dependency-unavailable.
  */
 export async function readToEnd(
   kafka: Kafka,
@@ -56,14 +97,17 @@ export async function readToEnd(
   handle: (message: KafkaMessage, partition: number) => Promise<void>,
   options: { commit: boolean; timeoutMs?: number },
 ): Promise<number> {
+  const deadline = Date.now() + (options.timeoutMs ?? DEAD_LETTERS_TIMEOUT_MS);
+  const inTime = <T>(work: Promise<T>, release?: (value: T) => Promise<unknown>) =>
+    beforeDeadline(work, deadline, topic, release);
   const admin = kafka.admin();
-  await admin.connect();
   let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
   let committed: Awaited<ReturnType<typeof admin.fetchOffsets>>;
   try {
-    if (!(await admin.listTopics()).includes(topic)) return 0;
-    ends = await admin.fetchTopicOffsets(topic);
-    committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    await inTime(admin.connect(), () => admin.disconnect());
+    if (!(await inTime(admin.listTopics())).includes(topic)) return 0;
+    ends = await inTime(admin.fetchTopicOffsets(topic));
+    committed = await inTime(admin.fetchOffsets({ groupId, topics: [topic] }));
   } finally {
     await admin.disconnect();
   }
@@ -76,41 +120,49 @@ export async function readToEnd(
   if (done()) return 0;
 
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   let handled = 0;
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
-      const end = Number(ends.find((p) => p.partition === partition)?.high ?? 0);
-      if (Number(message.offset) >= end) return;
-      await handle(message, partition);
-      handled += 1;
-      const after = Number(message.offset) + 1;
-      next.set(partition, after);
-      if (options.commit)
-        await consumer.commitOffsets([{ topic, partition, offset: String(after) }]);
-    },
-  });
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (!done()) {
-    if (Date.now() > deadline) {
-      await consumer.disconnect();
-      throw new Error(`timed out reading ${topic} to its end`);
+  try {
+    await inTime(consumer.connect(), () => consumer.disconnect());
+    await inTime(consumer.subscribe({ topic, fromBeginning: true }));
+    await inTime(
+      consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          const end = Number(ends.find((p) => p.partition === partition)?.high ?? 0);
+          if (Number(message.offset) >= end) return;
+          await handle(message, partition);
+          handled += 1;
+          const after = Number(message.offset) + 1;
+          next.set(partition, after);
+          if (options.commit)
+            await consumer.commitOffsets([{ topic, partition, offset: String(after) }]);
+        },
+      }),
+    );
+    // A broker gone after the consumer joined leaves it retrying in the background.
+    while (!done()) {
+      if (Date.now() > deadline) throw unreadable(topic);
+      await sleep(50);
     }
-    await sleep(50);
+    return handled;
+  } finally {
+    // Past the deadline the answer does not wait for the consumer to leave its group: a join
+    // still in flight holds that up to the group's rebalance timeout. It leaves meanwhile.
+    const leaving = consumer.disconnect().catch(() => undefined);
+    if (Date.now() <= deadline) await leaving;
   }
-  await consumer.disconnect();
-  return handled;
 }
 
 /** Every message in the dead-letter topic, with the reason the projector gave. */
 export async function listDeadLetters(
   kafka: Kafka,
   names: DeadLetterTopics,
+  options: { timeoutMs?: number } = {},
 ): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
   const groupId = `${names.prefix}cqrs-dlq-list-${randomUUID()}`;
+  const timeoutMs = options.timeoutMs ?? DEAD_LETTERS_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   await readToEnd(
     kafka,
     `${names.topic}.dlq`,
@@ -128,12 +180,17 @@ export async function listDeadLetters(
       });
       return Promise.resolve();
     },
-    { commit: false },
+    { commit: false, timeoutMs },
   );
+  // Tidying only: the letters are read, and the group committed nothing. Not waited for past
+  // the deadline; it disconnects whenever it ends.
   const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([groupId]).catch(() => undefined);
-  await admin.disconnect();
+  const tidy = admin
+    .connect()
+    .then(() => admin.deleteGroups([groupId]))
+    .catch(() => undefined)
+    .finally(() => admin.disconnect());
+  await beforeDeadline(tidy, deadline, `${names.topic}.dlq`).catch(() => undefined);
   return letters;
 }
 
@@ -143,8 +200,18 @@ export async function listDeadLetters(
  * still rejects simply returns to the dead-letter topic. The projector's version check makes a
  * replayed event that is now stale a no-op, so replay never moves a view backwards.
  */
-export async function replayDeadLetters(kafka: Kafka, names: DeadLetterTopics): Promise<number> {
-  const producer = await createProducer(kafka);
+export async function replayDeadLetters(
+  kafka: Kafka,
+  names: DeadLetterTopics,
+  options: { timeoutMs?: number } = {},
+): Promise<number> {
+  const deadline = Date.now() + (options.timeoutMs ?? DEAD_LETTERS_TIMEOUT_MS);
+  const producer = await beforeDeadline(
+    createProducer(kafka),
+    deadline,
+    `${names.topic}.dlq`,
+    (late) => late.disconnect(),
+  );
   try {
     return await readToEnd(
       kafka,
@@ -162,7 +229,7 @@ export async function replayDeadLetters(kafka: Kafka, names: DeadLetterTopics): 
           messages: [{ key: message.key, value: message.value, headers }],
         });
       },
-      { commit: true },
+      { commit: true, timeoutMs: Math.max(0, deadline - Date.now()) },
     );
   } finally {
     await producer.disconnect();

@@ -20,6 +20,12 @@ export interface ReplayOptions {
   stopped: () => boolean;
   /** Applies one event at a time with this pause between them, to make a replay visible. */
   pauseMs?: number;
+  /**
+   * Gives up when nothing arrived for this long while partitions remain: the broker cannot be
+   * read, and kafkajs would retry in the background for as long as it is away. The result then
+   * says `stalled`. Unset, the replay waits for the broker however long that takes.
+   */
+  stallMs?: number;
 }
 
 /**
@@ -32,10 +38,10 @@ export interface ReplayOptions {
  */
 export async function replayEventLog(
   options: ReplayOptions,
-): Promise<{ ok: boolean; events: number }> {
+): Promise<{ ok: boolean; events: number; stalled: boolean }> {
   const { kafka, topic, until } = options;
   const remaining = new Set([...until].filter(([, end]) => end > 0).map(([p]) => p));
-  if (remaining.size === 0) return { ok: true, events: 0 };
+  if (remaining.size === 0) return { ok: true, events: 0, stalled: false };
   const replayGroup = `${options.groupId}.replay.${randomUUID()}`;
   const consumer = kafka.consumer({
     groupId: replayGroup,
@@ -44,7 +50,9 @@ export async function replayEventLog(
     maxBytesPerPartition: 256 * 1024,
   });
   let aborted = false;
+  let stalled = false;
   let events = 0;
+  let lastProgress = Date.now();
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) aborted = true;
   });
@@ -65,12 +73,14 @@ export async function replayEventLog(
     await consumer.run({
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch }) => {
+        lastProgress = Date.now();
         const end = until.get(batch.partition) ?? 0;
         const wanted = batch.messages.filter((m) => Number(m.offset) < end);
         const outcomes: (ApplyOutcome | 'skipped')[] = [];
         if (options.pauseMs)
           for (const message of wanted) {
             outcomes.push(await applyMessage(message.value));
+            lastProgress = Date.now();
             await sleep(options.pauseMs);
           }
         else outcomes.push(...(await Promise.all(wanted.map((m) => applyMessage(m.value)))));
@@ -82,6 +92,10 @@ export async function replayEventLog(
     let checkedAt = Date.now();
     while (remaining.size > 0 && !aborted && !options.stopped()) {
       await sleep(50);
+      if (options.stallMs !== undefined && Date.now() - lastProgress >= options.stallMs) {
+        stalled = true;
+        break;
+      }
       if (options.keepGoing && Date.now() - checkedAt >= (options.checkEveryMs ?? 1000)) {
         if (!(await options.keepGoing())) aborted = true;
         checkedAt = Date.now();
@@ -90,13 +104,16 @@ export async function replayEventLog(
   } finally {
     await consumer.disconnect().catch(() => undefined);
     const admin = kafka.admin();
-    await admin
+    const tidy = admin
       .connect()
       .then(() => admin.deleteGroups([replayGroup]))
       .catch(() => undefined)
       .finally(() => admin.disconnect());
+    // A broker that stopped answering would hold the caller for kafkajs' whole retry budget.
+    if (stalled) void tidy;
+    else await tidy;
   }
-  return { ok: remaining.size === 0 && !aborted, events };
+  return { ok: remaining.size === 0 && !aborted && !stalled, events, stalled };
 }
 
 /** The topic's end per partition now; a partition with nothing left to read is not waited for. */
