@@ -173,7 +173,8 @@ async function attemptPrivateBroker() {
 
   const stop = async (signal: 'SIGKILL' | 'SIGTERM') => {
     const running = child;
-    if (running?.exitCode !== null) return;
+    // Gone already: an exit code, or (killed) a signal, and its 'exit' event is past.
+    if (running?.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill(signal);
     await exited;

@@ -288,8 +288,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     const current = child;
     child = undefined;
     forgetLeftover(serverLeftover);
-    // undefined (never started) and a number (already exited) both mean nothing to stop.
-    if (current?.exitCode !== null) return;
+    // Never started, or already gone (an exit code, or a signal that killed it): its 'exit'
+    // event is past, so there is nothing to stop or wait for.
+    if (current?.exitCode !== null || current.signalCode !== null) return;
     const exited = new Promise((resolve) => current.once('exit', resolve));
     current.kill('SIGKILL');
     await exited;
