@@ -433,8 +433,8 @@ export async function startConsumer<S extends z.ZodType, P = unknown>(
 
   // kafkajs restarts a consumer that crashed on a retriable error (the broker unreachable
   // until its retries ran out) by itself. A crash it deems non-retriable (an unexpected
-  // answer from a broker that is coming back) would leave the projector or participant idle
-  // for ever while its lag grows: a fresh consumer joins the group again and resumes from the
+  // answer from a broker that is coming back) would leave the projector idle for ever while
+  // its lag grows: a fresh consumer joins the group again and resumes from the
   // committed offsets, trying again with backoff while the broker is still away.
   let consumer = newConsumer();
   let stopping = false;

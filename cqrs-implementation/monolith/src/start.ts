@@ -36,8 +36,9 @@ const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME
 });
 
 /**
- * A token the split wiring issued is still accepted (a malformed one is still refused with
- * 400), and is satisfied at once: every write that issued one has committed in this database.
+ * A consistency token, in the format the split wiring's command service issues, is still
+ * accepted (a malformed one is still refused with 400), and is satisfied at once: the write
+ * that issued it committed in this database before its answer was sent.
  */
 const readYourWrites = (_reads: unknown, token: string) => {
   decodeToken(token);

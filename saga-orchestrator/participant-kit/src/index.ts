@@ -1,6 +1,6 @@
 /**
  * @lab/saga-participant-kit: the mechanics every saga participant shares, as a library each
- * participant's own rooms use. Reservations held under a semantic lock (PENDING with an
+ * participant's own service builds on. Reservations held under a semantic lock (PENDING with an
  * expiry), confirmed after the pivot or cancelled by a compensation, with tombstones for a
  * cancel that arrives first; the idempotency table; the participant's chaos targets; the
  * service skeleton its start.ts calls. The repositories work on the schema in the kit's

@@ -15,13 +15,20 @@ export interface ParticipantCall {
 }
 
 export interface StepRetrySettings {
-  /** Attempts before a transient failure counts as a failure (ignored for retriable steps). */
+  /**
+   * Attempts before a transient failure counts as a failure. Ignored for retriable steps,
+   * which cannot give up, and for compensations, which go STUCK after COMPENSATION_STUCK_AFTER.
+   */
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
   /** Per attempt: the HTTP call is aborted after this long. */
   timeoutMs: number;
-  /** Budget for all attempts of the step, stored in the log so a restart honours it. */
+  /**
+   * Budget for all attempts of the step, stored in the log so a restart honours it. It bounds
+   * only the steps that can still fail (up to the pivot): retriable steps and compensations
+   * run past it.
+   */
   deadlineMs: number;
 }
 

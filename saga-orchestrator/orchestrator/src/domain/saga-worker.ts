@@ -146,7 +146,10 @@ export class SagaWorker {
     return newer && newer.version > lease.version ? newer : lease;
   }
 
-  /** Starts the claim loop; its first act is taking back this owner's leases from a previous run. */
+  /**
+   * Starts the claim loop when this instance claims (SAGA_WORKER=1): its first act is taking
+   * back this owner's leases from a previous run. With `own` or `0` there is no claim loop.
+   */
   start(): Promise<void> {
     if (this.options.claim) this.loop = this.claimLoop();
     return Promise.resolve();

@@ -11,9 +11,11 @@ export const sagaMetrics = {
     'One participant call of a step or compensation, by outcome',
     ['step', 'outcome'],
   ),
-  retries: counter('saga_step_retries_total', 'Attempts that failed transiently and were retried', [
-    'step',
-  ]),
+  retries: counter(
+    'saga_step_retries_total',
+    'Failed attempts that were retried: transient failures, and any failure of a compensation',
+    ['step'],
+  ),
   compensations: counter('saga_compensations_total', 'Compensations that completed', ['step']),
   leaseLost: counter(
     'saga_lease_lost_total',
