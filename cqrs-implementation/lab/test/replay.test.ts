@@ -230,6 +230,8 @@ describe('the relay and projector status endpoints', () => {
     expect(projector.partitions?.map((p) => p.end)).toEqual(
       relay.topic.partitions?.map((p) => p.end),
     );
+    // The lag gauge is the same reading as the status page, summed over the partitions.
+    expect(await metric(stack.url('projector'), 'cqrs_projector_lag_events')).toBe(0);
   });
 
   it('When the dead letters are listed and replayed, then each shows why it was parked, and one the projector still rejects comes back to the dead-letter topic', async () => {

@@ -31,8 +31,6 @@ const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
 const groupId = `${config.KAFKA_TOPIC_PREFIX}cqrs-projector`;
 const store = createReadModelRepository(redis, config.REDIS_KEY_PREFIX);
 
-const lagGauge = registerLagGauge(kafka, topic, groupId);
-
 const chaos = config.LAB_CHAOS
   ? {
       applyDelayMs: config.PROJECTOR_APPLY_DELAY_MS,
@@ -75,6 +73,7 @@ const rebuildSteps = createRebuildSteps({
 const checkpoints: { timer?: NodeJS.Timeout } = {};
 
 const position = consumerPosition(kafka, topic, groupId);
+registerLagGauge(position);
 let consumer: Awaited<ReturnType<typeof startProjector>> | undefined;
 const app = createApp({
   service: 'projector',
@@ -119,7 +118,6 @@ onShutdown(
     async () => {
       await consumer?.stop();
     },
-    () => lagGauge.close(),
     () => position.close(),
     // QUIT needs a live connection; with Redis down it is refused, and a refused QUIT must
     // not turn a clean SIGTERM into a failed shutdown: drop the socket instead.

@@ -1,38 +1,20 @@
-import type { Kafka } from '@lab/shared/kafka';
 import { gauge } from '@lab/shared/metrics';
+import type { ConsumerPosition } from './consumer-position.ts';
 
 /**
  * `cqrs_projector_lag_events`: how far the group's committed offsets trail the end of each
- * partition, read from the broker at each scrape (-1 while the broker does not answer).
+ * partition, summed, read from the broker at each scrape (-1 while the broker does not answer).
+ * The same reading as GET /status's per-partition lag, so the gauge and the status page never
+ * disagree about a log whose start retention has moved.
  */
-export function registerLagGauge(kafka: Kafka, topic: string, groupId: string) {
-  const admin = kafka.admin();
-  let adminConnected = false;
+export function registerLagGauge(position: { read: () => Promise<ConsumerPosition | null> }) {
   gauge(
     'cqrs_projector_lag_events',
     'Events on the topic not yet committed by the projector',
     [],
     async function () {
-      try {
-        if (!adminConnected) {
-          await admin.connect();
-          adminConnected = true;
-        }
-        const [ends, committed] = await Promise.all([
-          admin.fetchTopicOffsets(topic),
-          admin.fetchOffsets({ groupId, topics: [topic] }),
-        ]);
-        const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]));
-        this.set(
-          ends.reduce(
-            (sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, done.get(p.partition) ?? 0)),
-            0,
-          ),
-        );
-      } catch {
-        this.set(-1);
-      }
+      const now = await position.read();
+      this.set(now ? now.partitions.reduce((sum, p) => sum + p.lagEvents, 0) : -1);
     },
   );
-  return { close: () => (adminConnected ? admin.disconnect() : Promise.resolve()) };
 }
