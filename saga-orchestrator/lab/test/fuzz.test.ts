@@ -241,6 +241,32 @@ describe('bad input under a planned fault', () => {
   });
 });
 
+describe('routes whose path says everything', () => {
+  test('When confirm, cancel, refund or an operator action is sent a body or a query, then 400 naming it, and nothing is written', async () => {
+    for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
+      await clearChaos(lab.urls[name]);
+    const before = await rowCounts();
+    const { orchestrator, hotels, payments } = lab.urls;
+    const key = { 'idempotency-key': 'path-says-everything' };
+    const extra = JSON.stringify({ amountCents: -5 });
+    for (const url of [
+      `${hotels}/reservations/never-held/confirm`,
+      `${hotels}/reservations/never-held/cancel`,
+      `${payments}/charges/never-charged/refund`,
+    ]) {
+      expect(await fieldsOf(await send(url, extra, key))).toEqual(['body']);
+      expect(await fieldsOf(await send(`${url}?force=1`, '{}', key))).toEqual(['query']);
+    }
+    const trip = `${orchestrator}/trips/00000000-0000-4000-8000-000000000000`;
+    for (const action of ['retry-compensation', 'compensate']) {
+      expect(await fieldsOf(await send(`${trip}/${action}`, extra))).toEqual(['body']);
+      expect(await fieldsOf(await send(`${trip}/${action}?force=1`, '{}'))).toEqual(['query']);
+    }
+    // No tombstone, no voided charge and no idempotency key was written for a refused call.
+    expect(await rowCounts()).toEqual(before);
+  });
+});
+
 describe('text PostgreSQL cannot hold', () => {
   test('When a trip, reservation or charge field, path id or Idempotency-Key holds a NUL or a lone surrogate, then 400 naming it, never 5xx, and nothing is written', async () => {
     for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)

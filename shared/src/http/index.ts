@@ -19,5 +19,5 @@ export {
   wholeNumber,
   type TextOptions,
 } from './text.ts';
-export { issuesOf, parse } from './validate.ts';
+export { issuesOf, parse, takesNothing } from './validate.ts';
 export { answerWithin } from './answer-within.ts';

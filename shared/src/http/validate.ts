@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { problems, type FieldIssue } from './errors.ts';
 
 type Part = 'body' | 'params' | 'query' | 'headers';
@@ -27,4 +27,15 @@ export function parse<S extends z.ZodType>(
   const result = schema.safeParse(input);
   if (!result.success) throw problems.validation(issuesOf(part, result.error), status);
   return result.data;
+}
+
+// What an action that takes no input is given: a body or query that names anything is refused,
+// naming it, rather than ignored (ignored, a caller that meant to say which one, or how, would
+// believe it had).
+const Nothing = z.strictObject({});
+
+/** For a route whose path says everything: refuses any query parameter and any body field. */
+export function takesNothing(req: Request): void {
+  parse(req, 'query', Nothing);
+  parse(req, 'body', Nothing);
 }

@@ -1,6 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { AppError, parse, problems, uuid } from '@lab/shared/http';
+import { AppError, parse, problems, takesNothing, uuid } from '@lab/shared/http';
 import type { Console } from '../../console.ts';
 import {
   PARTICIPANT_FAULTS,
@@ -24,13 +24,8 @@ const ParticipantFault = z.strictObject({
   fault: z.enum(PARTICIPANT_FAULTS),
 });
 const TripParams = z.object({ id: uuid() });
-// What an action that takes no input gets: a body or query that names anything is refused,
-// naming it, rather than ignored (ignored, a DELETE meant for one target would clear them all).
-const Nothing = z.strictObject({});
-const takesNothing = (req: Request) => {
-  parse(req, 'query', Nothing);
-  parse(req, 'body', Nothing);
-};
+// An action that takes no input refuses a body or query naming anything (`takesNothing`):
+// ignored, a DELETE meant for one target would clear them all.
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document

@@ -10,6 +10,7 @@ import {
   isDependencyUnavailable,
   parse,
   problems,
+  takesNothing,
   text,
   uuid,
 } from '@lab/shared/http';
@@ -225,6 +226,7 @@ export function tripRoutes(
   /** Operator endpoint: after fixing the cause, give a stuck compensation a fresh budget. */
   app.post('/trips/:id/retry-compensation', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
+    takesNothing(req);
     if (!(await log.retryStuck(id))) {
       const found = await log.load(id);
       if (!found) throw problems.notFound('The trip');
@@ -242,6 +244,7 @@ export function tripRoutes(
    */
   app.post('/trips/:id/compensate', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
+    takesNothing(req);
     if (!(await log.compensateStuck(id))) {
       const found = await log.load(id);
       if (!found) throw problems.notFound('The trip');

@@ -1,6 +1,6 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { z } from 'zod';
-import { parse, problems, text, uuid } from '@lab/shared/http';
+import { parse, problems, takesNothing, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { ParticipantChaos } from '../../infrastructure/chaos.ts';
 import * as inventory from '../../data-access/reservation.repository.ts';
@@ -18,6 +18,14 @@ const ReserveBody = z
   })
   .strict();
 const Params = z.object({ id: ReservationId });
+/**
+ * Confirm and cancel name their reservation in the path and take nothing else: a body or query
+ * is refused before the key is recorded, not ignored while a sale or a tombstone is written.
+ */
+const reservationInPath = (req: Request) => {
+  parse(req, 'params', Params);
+  takesNothing(req);
+};
 const NewInventory = z.object({ capacity: z.number().int().min(0).max(1_000_000) }).strict();
 const InventoryParams = z.object({ id: uuid() });
 
@@ -43,7 +51,7 @@ export function reservationRoutes(
     '/reservations/:id/confirm',
     serverTiming,
     ...idempotentRoute({
-      validate: (req) => parse(req, 'params', Params),
+      validate: reservationInPath,
       gate: chaosGate(chaos, 'confirmation'),
       work: (keyed, req) => reservations.sell(pool, keyed, parse(req, 'params', Params).id),
     }),
@@ -52,7 +60,7 @@ export function reservationRoutes(
     '/reservations/:id/cancel',
     serverTiming,
     ...idempotentRoute({
-      validate: (req) => parse(req, 'params', Params),
+      validate: reservationInPath,
       gate: chaosGate(chaos, 'compensation'),
       work: (keyed, req) => reservations.release(pool, keyed, parse(req, 'params', Params).id),
     }),

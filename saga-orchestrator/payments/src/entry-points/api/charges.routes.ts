@@ -1,6 +1,6 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { z } from 'zod';
-import { parse, problems, text } from '@lab/shared/http';
+import { parse, problems, takesNothing, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import { chaosGate } from '@lab/shared/chaos';
 import { idempotentRoute, serverTiming, type ParticipantChaos } from '@lab/saga-participant-kit';
@@ -16,6 +16,14 @@ const ChargeBody = z
   })
   .strict();
 const Params = z.object({ id: ChargeId });
+/**
+ * A refund names its charge in the path and takes nothing else: an amount or any other field is
+ * refused before the key is recorded, not ignored while the whole charge is voided.
+ */
+const chargeInPath = (req: Request) => {
+  parse(req, 'params', Params);
+  takesNothing(req);
+};
 const NewCard = z
   .object({
     cardToken: CardToken,
@@ -38,7 +46,7 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Participan
     '/charges/:id/refund',
     serverTiming,
     ...idempotentRoute({
-      validate: (req) => parse(req, 'params', Params),
+      validate: chargeInPath,
       gate: chaosGate(chaos, 'compensation'),
       work: (keyed, req) => charges.refund(pool, keyed, parse(req, 'params', Params).id),
     }),
