@@ -137,7 +137,7 @@ describe('bulkhead', () => {
 });
 
 describe('fallback', () => {
-  it('When the breaker is open, then a known SKU is served from the last good price marked as cache, and an unknown one gets 503', async () => {
+  it('When the supplier fails, then a known SKU is served from the last good price marked as cache, and an unknown one gets what happened to its call: 502 while the breaker is closed, 503 once it is open', async () => {
     // Arrange: a good price is seen once, then the supplier fails until the breaker opens.
     const supplier = supplierAdmin(withFallback.supplier.url);
     const gateway = withFallback.gateway.url;
@@ -150,6 +150,10 @@ describe('fallback', () => {
     const afterFresh = Date.now();
     expect(fresh.source).toBe('supplier');
     await supplier.chaos({ target: 'prices', faults: { error: 1 } });
+    // Not a 503: the supplier answered, with a failure, and nothing is cached to hide it.
+    const failed = await fetch(`${gateway}/quotes/never-cached`);
+    expect(failed.status).toBe(502);
+    expect(((await failed.json()) as { code: string }).code).toBe('supplier-error');
     await waitFor('the prices breaker to open', async () => {
       await fetch(`${gateway}/quotes/other`);
       const breakers = (await (await fetch(`${gateway}/breakers`)).json()) as {
@@ -178,7 +182,8 @@ describe('fallback', () => {
     expect(missing.status).toBe(503);
     expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(missing.headers.get('retry-after')).not.toBeNull();
-    expect(((await missing.json()) as { code: string }).code).toBe('price-unavailable');
+    // Nothing cached for it: the open breaker's own answer, as without the fallback.
+    expect(((await missing.json()) as { code: string }).code).toBe('breaker-open');
     expect((await supplier.counters()).prices.started).toBe(callsBefore);
     const metrics = await (await fetch(`${gateway}/metrics`)).text();
     expect(metrics).toMatch(/gateway_fallbacks_total\{dependency="prices",result="served"\} 1/);

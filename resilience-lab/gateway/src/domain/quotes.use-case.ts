@@ -1,7 +1,5 @@
-import { AppError } from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import { gatewayMetrics } from '../infrastructure/gateway-metrics.ts';
-import { isBulkheadFull } from './protections/bulkhead.ts';
 import type { PriceCache } from './protections/fallback.ts';
 import type { CallContext, SupplierDependency } from './supplier-dependency.ts';
 import { callerLeft, rejectionOf, toProblem } from './supplier-problems.ts';
@@ -34,15 +32,12 @@ export function createQuotes({ prices, cache, retryAfterS, logger }: Deps) {
         gatewayMetrics.fallbacks.inc({ dependency: 'prices', result: 'served' });
         return { sku, price: cached.price, source: 'cache' as const, ageMs: cached.ageMs };
       }
+      // Nothing to fall back on: the caller learns what happened to the call, as without the
+      // fallback (502 for a supplier that failed, 504 for one too slow, 503 only when it was
+      // unreachable, the breaker open or the bulkhead full).
       gatewayMetrics.fallbacks.inc({ dependency: 'prices', result: 'none' });
-      if (isBulkheadFull(error)) throw toProblem(error, 'prices', retryAfterS);
       logger.debug({ sku, err: error }, 'no fallback price');
-      throw new AppError(
-        'price-unavailable',
-        503,
-        `No price for ${sku}: the supplier is failing and none is cached.`,
-        { headers: { 'Retry-After': String(retryAfterS) } },
-      );
+      throw toProblem(error, 'prices', retryAfterS);
     }
   };
 }
