@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -403,6 +404,21 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
 
       expect(await writeModelCounts()).toBe(before);
+    });
+
+    it('When a cursor or a consistency token is not one this service issued, then 400 naming it', async () => {
+      const query = stack.url('query');
+      // Well-formed text that is no cursor this service issued, or one of another list.
+      const elsewhere = Buffer.from(randomUUID()).toString('base64url');
+      for (const cursor of ['abc', elsewhere])
+        expect(
+          await problemFields(await fetch(`${query}/customers/x/orders?cursor=${cursor}`)),
+        ).toEqual(['query.cursor']);
+      expect(
+        await problemFields(
+          await fetch(`${query}/products/top`, { headers: { 'x-consistency-token': 'garbage' } }),
+        ),
+      ).toEqual(['headers.x-consistency-token']);
     });
 
     it('When names and SKUs hold astral, combining, right-to-left and padded text, then the write model and the reads give it back byte for byte', async () => {

@@ -25,6 +25,15 @@ export function decodeToken(token: string): z.infer<typeof Token>['a'] {
       'invalid-consistency-token',
       400,
       'X-Consistency-Token is not a token this service issued.',
+      {
+        errors: [
+          {
+            path: 'headers.x-consistency-token',
+            message: 'not a token this service issued',
+            code: 'invalid_format',
+          },
+        ],
+      },
     );
   return parsed.data.a;
 }

@@ -63,7 +63,8 @@ export async function customerOrders(
   }
   const after = cursor === undefined ? '' : decodeCursor(cursor);
   const page = await complete(readModel.customerOrders(customerId, after, limit));
-  if (!page) throw new AppError('invalid-cursor', 400, 'The cursor does not point into this list.');
+  if (!page)
+    throw invalidCursor('The cursor does not point into this list.', 'not a position in this list');
   const items = page.slice(0, limit);
   const last = items.at(-1);
   const nextCursor = page.length > limit && last ? encodeCursor(last.id) : null;
@@ -77,6 +78,15 @@ function encodeCursor(orderId: string): string {
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/.test(id))
-    throw new AppError('invalid-cursor', 400, 'The cursor is not one this service issued.');
+    throw invalidCursor(
+      'The cursor is not one this service issued.',
+      'not a cursor this service issued',
+    );
   return id;
+}
+
+function invalidCursor(detail: string, message: string): AppError {
+  return new AppError('invalid-cursor', 400, detail, {
+    errors: [{ path: 'query.cursor', message, code: 'invalid_format' }],
+  });
 }
