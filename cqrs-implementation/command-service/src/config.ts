@@ -7,7 +7,6 @@ const schema = z.object({
   DATABASE_URL: env.databaseUrl(),
   DATABASE_NAME: env.identifier('cqrs_command'),
   LOG_LEVEL: env.logLevel(),
-  LAB_CHAOS: env.flag(),
   // Benchmark baseline only: run the same transactions without writing the outbox, to price
   // what the outbox costs. A service started this way feeds no read model.
   BENCH_SKIP_OUTBOX: env.flag(),

@@ -210,7 +210,3 @@ export async function shutdownTelemetry(): Promise<void> {
   sdk = undefined;
   await (await running)?.shutdown();
 }
-
-export function currentTraceId(): string | undefined {
-  return trace.getActiveSpan()?.spanContext().traceId;
-}

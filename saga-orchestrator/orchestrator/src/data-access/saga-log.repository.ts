@@ -301,7 +301,9 @@ export class SagaLog {
    * Claims unleased or expired sagas, except `skip` (sagas this instance is still driving).
    * SKIP LOCKED lets instances claim side by side without
    * waiting on each other's rows; without it two instances would queue on the same rows and
-   * then both believe they own them.
+   * then both believe they own them. Oldest first: `next_attempt_at` is when the saga became
+   * claimable (accepted, or handed back by an operator); the backoff between attempts is a
+   * sleep in the process that holds the lease, so it is never later than now.
    */
   async claim(owner: string, limit: number, skip: readonly string[] = []): Promise<Lease[]> {
     const { rows } = await this.pool.query<{ id: string; lease_version: number }>(
@@ -310,7 +312,6 @@ export class SagaLog {
               lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
          FROM (SELECT id FROM sagas
                 WHERE status IN ('PENDING', 'CONFIRMING', 'COMPENSATING')
-                  AND next_attempt_at <= now()
                   AND (lease_expires_at IS NULL OR lease_expires_at < now())
                   AND NOT (id = ANY ($4::uuid[]))
                 ORDER BY next_attempt_at

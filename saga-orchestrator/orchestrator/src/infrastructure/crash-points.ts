@@ -1,12 +1,6 @@
 import { writeSync } from 'node:fs';
 
 export type CrashPoint = 'before-log' | 'before-call' | 'after-call' | 'after-log';
-export const crashPoints: readonly CrashPoint[] = [
-  'before-log',
-  'before-call',
-  'after-call',
-  'after-log',
-];
 
 /**
  * LAB_CRASH_AT=after-call:charge-payment kills this process with SIGKILL at that instant (only
