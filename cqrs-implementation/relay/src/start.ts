@@ -21,6 +21,8 @@ import { relaySeams } from './seams.ts';
 const config = readConfig();
 const logger = createLogger('relay', config.LOG_LEVEL);
 const databaseUrl = databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME);
+// A batch holds one connection from its claim to its commit; the others answer /status and the
+// backlog gauge while a batch is out.
 const pool = createPool(databaseUrl, { ...RELAY_POOL, max: 4, logger });
 const kafka = createKafka('cqrs-relay', config.KAFKA_BROKERS, logger);
 const topic = `${config.KAFKA_TOPIC_PREFIX}cqrs.events`;
@@ -36,7 +38,6 @@ const relay = createRelay({
   topic,
   claim,
   batchSize: config.RELAY_BATCH_SIZE,
-  logger,
 });
 let stopped = false;
 const loop = runRelayLoop(relay, {

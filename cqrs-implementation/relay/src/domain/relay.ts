@@ -5,7 +5,6 @@ import {
   type Kafka,
   type Producer,
 } from '@lab/shared/kafka';
-import type { Logger } from '@lab/shared/logging';
 import { withTransaction, type Pool } from '@lab/shared/pg';
 import { markPublished, type ClaimStrategy, type OutboxRow } from '../data-access/outbox-claim.ts';
 import { recordBatch, type BatchTiming } from '../infrastructure/relay-metrics.ts';
@@ -16,7 +15,6 @@ export interface RelayOptions {
   topic: string;
   claim: ClaimStrategy;
   batchSize: number;
-  logger: Logger;
 }
 
 /** Wall-clock milliseconds below the millisecond, comparable with the outbox's clock_timestamp(). */
@@ -47,6 +45,8 @@ export function createRelay(options: RelayOptions) {
 
   const connect = async (): Promise<Producer> => {
     if (producer) return producer;
+    // Three partitions, so the projector can apply three at once; an aggregate's events share
+    // one (keyed by its id), so their order holds.
     await ensureTopics(kafka, [{ topic, partitions: 3 }]);
     producer = await createProducer(kafka);
     return producer;

@@ -71,6 +71,7 @@ export async function replayEventLog(
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
+      // As the live consumer: the topic's three partitions in parallel, each in order.
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch }) => {
         lastProgress = Date.now();

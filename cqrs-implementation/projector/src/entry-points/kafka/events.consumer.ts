@@ -50,6 +50,8 @@ export function startProjector(options: ProjectorOptions) {
     schema: EventEnvelope,
     logger,
     sessionTimeoutMs: options.sessionTimeoutMs,
+    // One at a time per partition of the event topic (the relay creates three): partitions
+    // apply in parallel, each in its own order, which is per aggregate.
     partitionsConsumedConcurrently: 3,
     // A catch-up fetch comes back full and is decoded into message objects all at once; these
     // caps keep one fetch (~1,000 events) well inside the projector's small heap (its start
