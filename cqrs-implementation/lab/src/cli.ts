@@ -1,14 +1,15 @@
 /**
- * `pnpm lab cqrs <task>`: the CQRS lab's harness, one file per task in tasks/. Every task works against the
+ * `pnpm lab cqrs <task>`: the CQRS lab's harness, one file per task in tasks/ (`exercise` is
+ * @lab/shared/testkit's). Every task works against the
  * infrastructure named by DATABASE_URL / REDIS_URL / KAFKA_BROKERS (the `pnpm infra:local`
  * defaults otherwise) and, except `demo` (a throwaway namespace on free ports), the lab's default
  * namespace (DATABASE_NAME, REDIS_KEY_PREFIX, KAFKA_TOPIC_PREFIX), the same one `up` starts the
  * services on.
  */
-import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
+import { join } from 'node:path';
+import { misfitArgs, runExercise, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 import { bench } from './tasks/bench.ts';
 import { demo } from './tasks/demo.ts';
-import { exercise } from './tasks/exercise.ts';
 import { dlq } from './tasks/dead-letters.ts';
 import { rebuild } from './tasks/rebuild.ts';
 import { replay } from './tasks/replay.ts';
@@ -43,7 +44,7 @@ const tasks: Record<
     help: 'drop what up keeps between runs (databases, Redis keys, topics, groups); lab stopped',
   },
   exercise: {
-    run: exercise,
+    run: (args) => runExercise(join(import.meta.dirname, '..'), 'cqrs', args[0]),
     help: 'exercise <n>: run that exercise check',
     accepts: { positionals: 1 },
   },

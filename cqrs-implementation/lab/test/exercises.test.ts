@@ -1,4 +1,5 @@
+import { exerciseDirs } from '@lab/shared/testkit';
 import { proveExercises } from '@lab/shared/testkit/exercise-checks';
-import { exerciseDirs } from '../src/tasks/exercise.ts';
 
-proveExercises({ labDir: new URL('..', import.meta.url).pathname, exercises: exerciseDirs() });
+const labDir = new URL('..', import.meta.url).pathname;
+proveExercises({ labDir, exercises: exerciseDirs(labDir) });

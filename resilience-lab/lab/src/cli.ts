@@ -9,7 +9,7 @@ import { runExperiment } from './experiments/run-experiment.ts';
 const labDir = join(import.meta.dirname, '..');
 export const defaultResultsDir = join(labDir, 'bench', 'results');
 
-import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
+import { misfitArgs, runExercise, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 
 const [task, ...args] = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'exercise':
-      return (await import('./tasks/exercise.ts')).exercise(args[0]);
+      return runExercise(labDir, 'resilience', args[0]);
     case 'bench':
       return (await import('./tasks/bench.ts')).bench();
     default: {

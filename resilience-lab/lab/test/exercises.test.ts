@@ -1,7 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { exerciseDirs } from '@lab/shared/testkit';
 import { proveExercises } from '@lab/shared/testkit/exercise-checks';
 
-proveExercises({
-  labDir: new URL('..', import.meta.url).pathname,
-  exercises: readdirSync(new URL('../exercises', import.meta.url)).filter((d) => /^\d\d-/.test(d)),
-});
+const labDir = new URL('..', import.meta.url).pathname;
+proveExercises({ labDir, exercises: exerciseDirs(labDir) });

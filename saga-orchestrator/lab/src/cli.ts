@@ -1,5 +1,5 @@
 /**
- * `pnpm lab saga <task>`, one file per task in tasks/:
+ * `pnpm lab saga <task>`, one file per task in tasks/ (`exercise` is @lab/shared/testkit's):
  *   up [--monolith]    the five services on the ports in the root README, logs prefixed by service;
  *                      --monolith: one modular monolith serving the same API on 3201
  *   demo               a narrated run: a trip booked, one compensated, a crash recovered
@@ -8,7 +8,8 @@
  *   exercise <n>       run exercise n's check (fails until the exercise is done)
  *   bench              the benchmark; writes bench/results.json and bench/REPORT.md
  */
-import { misfitArgs, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
+import { join } from 'node:path';
+import { misfitArgs, runExercise, taskExitCode, type TaskArgs } from '@lab/shared/testkit';
 
 const [task, ...args] = process.argv.slice(2);
 
@@ -40,7 +41,7 @@ async function main(): Promise<number> {
     case 'reset':
       return (await import('./tasks/reset.ts')).reset(args);
     case 'exercise':
-      return (await import('./tasks/exercise.ts')).exercise(args);
+      return runExercise(join(import.meta.dirname, '..'), 'saga', args[0]);
     case 'bench':
       return (await import('./tasks/bench.ts')).bench();
     default: {

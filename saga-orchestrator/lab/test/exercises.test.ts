@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
 import { afterAll } from 'vitest';
+import { exerciseDirs } from '@lab/shared/testkit';
 import { proveExercises } from '@lab/shared/testkit/exercise-checks';
 import { participants, startSagaLab, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
@@ -8,12 +8,10 @@ afterAll(async () => {
   await Promise.all(labs.map((lab) => lab.stop()));
 });
 
+const labDir = new URL('..', import.meta.url).pathname;
 proveExercises({
-  labDir: new URL('..', import.meta.url).pathname,
-  exercises: readdirSync(new URL('../exercises', import.meta.url), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort(),
+  labDir,
+  exercises: exerciseDirs(labDir),
   // Each check starts its own orchestrator on a set of participants the run shares. The start
   // and the solution runs each get their own set: a check injects faults into a participant,
   // which a check of the other run would meet.

@@ -1,5 +1,5 @@
 export { resolveInfrastructure, type Infrastructure } from './infrastructure.ts';
-export { exerciseModule } from './exercises.ts';
+export { exerciseDirs, exerciseModule, runExercise } from './exercises.ts';
 export { uniqueName } from './names.ts';
 export {
   ANNOUNCE_ENV,
