@@ -12,7 +12,7 @@ import { readConfig } from './config.ts';
 import { outboxBacklog, RELAY_POOL } from './data-access/outbox-claim.ts';
 import { createRelay } from './domain/relay.ts';
 import { runRelayLoop } from './entry-points/outbox/relay-loop.ts';
-import { createWakeUp } from './entry-points/outbox/outbox-listener.ts';
+import { createOutboxDoorbell } from './entry-points/outbox/outbox-listener.ts';
 import { statusRoutes } from './entry-points/api/status.routes.ts';
 import { topicEnds } from './infrastructure/topic-ends.ts';
 import { registerBacklogGauge } from './infrastructure/relay-metrics.ts';
@@ -31,7 +31,7 @@ const { claim } = await withExerciseSeams('relay', relaySeams, config, logger);
 
 registerBacklogGauge(() => outboxBacklog(pool));
 
-const wakeUp = createWakeUp(databaseUrl, logger);
+const doorbell = createOutboxDoorbell(databaseUrl, logger);
 const relay = createRelay({
   pool,
   kafka,
@@ -43,8 +43,8 @@ let stopped = false;
 const loop = runRelayLoop(relay, {
   pollMs: config.RELAY_POLL_MS,
   logger,
-  waitForWork: wakeUp.wait,
-  working: wakeUp.working,
+  waitForWork: doorbell.wait,
+  working: doorbell.working,
   stopped: () => stopped,
 });
 
@@ -71,11 +71,11 @@ onShutdown(
   [
     async () => {
       stopped = true;
-      wakeUp.wake();
+      doorbell.wake();
       await loop;
       await relay.dropProducer();
     },
-    () => wakeUp.close(),
+    () => doorbell.close(),
     () => ends.close(),
     () => pool.end(),
   ],

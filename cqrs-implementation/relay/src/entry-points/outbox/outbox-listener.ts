@@ -24,7 +24,7 @@ const DOORBELL_LOCK = 3_101_104;
  * relay looks at whatever committed while nobody was listening. A lost doorbell connection
  * releases the lock with its session: commands simply stop ringing until the next sleep.
  */
-export function createWakeUp(databaseUrl: string, logger: Logger) {
+export function createOutboxDoorbell(databaseUrl: string, logger: Logger) {
   let waiter: (() => void) | undefined;
   let pending = false;
   // One session of its own: the lock lives and dies with it.

@@ -65,8 +65,12 @@ export function preferredWaitSeconds(header: string | undefined): number | undef
   return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : undefined;
 }
 
-/** The statuses a saga ends in: a wait for its outcome is over once the log shows one. */
-const TERMINAL: ReadonlySet<SagaStatus> = new Set([
+/**
+ * The statuses no run moves a saga out of by itself: its two ends, and the two STUCK statuses,
+ * which wait for an operator (the log counts those as unfinished). A wait for the outcome is
+ * over once the log shows one.
+ */
+const SETTLED: ReadonlySet<SagaStatus> = new Set([
   'COMPLETED',
   'COMPENSATED',
   'COMPENSATION_STUCK',
@@ -119,11 +123,11 @@ async function waitForTerminal(
       const run = worker?.runEnded(sagaId)?.catch(() => undefined);
       if (run) {
         const ended = await Promise.race([run, pause(left, run)]);
-        if (ended !== undefined && TERMINAL.has(ended)) return ended;
+        if (ended !== undefined && SETTLED.has(ended)) return ended;
         continue;
       }
       const status = await log.status(sagaId);
-      if (status === undefined || TERMINAL.has(status)) return status;
+      if (status === undefined || SETTLED.has(status)) return status;
       await pause(Math.min(WAIT_POLL_MS, left));
     }
   } finally {
