@@ -79,6 +79,7 @@ describe("the console's own API", () => {
       ['DELETE', '/api/saga/faults', { participant: 'hotels' }, 'body'],
       ['POST', '/api/cqrs/orders', { quantity: 5 }, 'body'],
       ['GET', '/api/cqrs/dead-letters?limit=abc', undefined, 'query'],
+      ['GET', '/api/state?lab=saga', undefined, 'query'],
       ['POST', '/api/cqrs/dead-letters/replays', { ids: [1] }, 'body'],
       [
         'POST',

@@ -49,7 +49,7 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, problems } from './http/errors.ts';
-import { parse } from './http/validate.ts';
+import { parse, takesNothing } from './http/validate.ts';
 
 /** Every fault a service can offer; the cumulative draw tries them in this order. */
 export const chaosFaults = ['error', 'hang', 'reset', 'down', 'reject', 'lose-response'] as const;
@@ -296,7 +296,8 @@ export function chaosRoutes<T extends string, F extends ChaosFault>(
     options.logger?.warn({ target: target ?? 'all' }, 'chaos: rule removed');
     res.json(describe());
   });
-  app.get('/_chaos', (_req, res) => {
+  app.get('/_chaos', (req, res) => {
+    takesNothing(req);
     res.json(describe());
   });
 }

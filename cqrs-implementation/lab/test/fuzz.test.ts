@@ -421,6 +421,15 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       ).toEqual(['headers.x-consistency-token']);
     });
 
+    // Only the split wiring has a relay and a projector.
+    if (wiring === 'split')
+      it('When the relay or the projector status is asked with a query, then 400 naming it rather than an answer that ignored it', async () => {
+        for (const service of ['relay', 'projector'] as const)
+          expect(
+            await problemFields(await fetch(`${stack.url(service)}/status?partition=1`)),
+          ).toEqual(['query']);
+      });
+
     it('When names and SKUs hold astral, combining, right-to-left and padded text, then the write model and the reads give it back byte for byte', async () => {
       const sku = `${AWKWARD}${productIds.length}`;
       const created = await commandClient(stack.url('command')).createProduct({

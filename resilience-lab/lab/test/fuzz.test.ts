@@ -20,6 +20,13 @@ afterAll(async () => {
   await lab.stop();
 });
 
+/** The fields a 400 problem+json names. */
+async function fieldsOf(res: Response) {
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  return ((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path);
+}
+
 const segment = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,70}$/),
   fc.string({ maxLength: 40 }),
@@ -101,13 +108,21 @@ describe('text no store could hold', () => {
   });
 });
 
-describe('what the supplier records of a call', () => {
-  const fieldsOf = async (res: Response) => {
-    expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toContain('application/problem+json');
-    return ((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path);
-  };
+describe('routes that take no query', () => {
+  it('When a quote, availability, status, breakers, price or chaos read is sent a query, then 400 naming it rather than an answer that ignored it', async () => {
+    for (const url of [
+      `${lab.gateway.url}/quotes/sku-1`,
+      `${lab.gateway.url}/availability/sku-1`,
+      `${lab.gateway.url}/status`,
+      `${lab.gateway.url}/breakers`,
+      `${lab.supplier.url}/prices/sku-1`,
+      `${lab.supplier.url}/_chaos`,
+    ])
+      expect(await fieldsOf(await fetch(`${url}?fresh=1`)), url).toEqual(['query']);
+  });
+});
 
+describe('what the supplier records of a call', () => {
   it('When the correlation headers are malformed, then 400 names the header and the call ledger records nothing of them', async () => {
     const last = (await supplierAdmin(lab.supplier.url).calls()).at(-1)?.id ?? 0;
 

@@ -242,7 +242,7 @@ describe('bad input under a planned fault', () => {
 });
 
 describe('routes whose path says everything', () => {
-  test('When confirm, cancel, refund or an operator action is sent a body or a query, then 400 naming it, and nothing is written', async () => {
+  test('When confirm, cancel, refund, an operator action or a read that takes no query is sent a body or a query, then 400 naming it, and nothing is written', async () => {
     for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
       await clearChaos(lab.urls[name]);
     const before = await rowCounts();
@@ -262,6 +262,8 @@ describe('routes whose path says everything', () => {
       expect(await fieldsOf(await send(`${trip}/${action}`, extra))).toEqual(['body']);
       expect(await fieldsOf(await send(`${trip}/${action}?force=1`, '{}'))).toEqual(['query']);
     }
+    for (const url of [`${orchestrator}/saga-definition`, `${hotels}/_chaos`])
+      expect(await fieldsOf(await fetch(`${url}?step=1`))).toEqual(['query']);
     // No tombstone, no voided charge and no idempotency key was written for a refused call.
     expect(await rowCounts()).toEqual(before);
   });

@@ -62,7 +62,8 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
 
 /** The console's own API: one stream of state for the page, and the buttons' actions. */
 export function consoleRoutes(app: Express, console: Console): void {
-  app.get('/api/state', async (_req, res) => {
+  app.get('/api/state', async (req, res) => {
+    takesNothing(req);
     res.json(await console.fresh());
   });
 

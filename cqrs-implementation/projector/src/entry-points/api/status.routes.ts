@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { answerWithin } from '@lab/shared/http';
+import { answerWithin, takesNothing } from '@lab/shared/http';
 import type { CheckpointState } from '../../data-access/read-model.repository.ts';
 import type { consumerPosition } from '../../infrastructure/consumer-position.ts';
 
@@ -24,7 +24,8 @@ function checkpointOf(deps: Deps): Promise<CheckpointState | 'unknown'> {
  * into an error, so an operator sees which side is missing.
  */
 export function statusRoutes(app: Express, deps: Deps): void {
-  app.get('/status', async (_req, res) => {
+  app.get('/status', async (req, res) => {
+    takesNothing(req);
     const [position, checkpoint] = await Promise.all([deps.position.read(), checkpointOf(deps)]);
     res.json({
       service: 'projector',

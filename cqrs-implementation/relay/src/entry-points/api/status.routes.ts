@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { takesNothing } from '@lab/shared/http';
 import { registry } from '@lab/shared/metrics';
 import type { Pool } from '@lab/shared/pg';
 import { outboxStatus } from '../../data-access/outbox-status.query.ts';
@@ -22,7 +23,8 @@ async function publishedSinceStart(): Promise<number> {
  * ahead of a consumer's committed offsets are that consumer's lag.
  */
 export function statusRoutes(app: Express, { pool, topic, ends }: Deps): void {
-  app.get('/status', async (_req, res) => {
+  app.get('/status', async (req, res) => {
+    takesNothing(req);
     const [outbox, partitions, published] = await Promise.all([
       outboxStatus(pool),
       ends.read(),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
-import { parse, text } from '@lab/shared/http';
+import { parse, takesNothing, text } from '@lab/shared/http';
 import type { CallContext } from '../../domain/supplier-dependency.ts';
 
 // The SKU keys the fallback cache and goes into the supplier's URL: one schema for all text.
@@ -32,10 +32,12 @@ function contextOf(req: Request, res: Response): CallContext {
 export function gatewayRoutes(app: Express, deps: { quote: UseCase; availability: UseCase }) {
   app.get('/quotes/:sku', async (req, res) => {
     const { sku } = parse(req, 'params', skuParams);
+    takesNothing(req);
     res.json(await deps.quote(sku, contextOf(req, res)));
   });
   app.get('/availability/:sku', async (req, res) => {
     const { sku } = parse(req, 'params', skuParams);
+    takesNothing(req);
     res.json(await deps.availability(sku, contextOf(req, res)));
   });
 }

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { takesNothing } from '@lab/shared/http';
 import type { GatewayConfig } from '../../config.ts';
 import type { RetryBudget } from '../../domain/protections/retry-budget.ts';
 import type { SupplierDependency } from '../../domain/supplier-dependency.ts';
@@ -19,7 +20,8 @@ export function statusRoutes(
   app: Express,
   { service, config, dependencies, budget, health, pool }: Deps,
 ) {
-  app.get('/status', (_req, res) => {
+  app.get('/status', (req, res) => {
+    takesNothing(req);
     res.json({
       service,
       // When this process began, in ms since the epoch (the clock of breaker transitions): a
@@ -44,7 +46,8 @@ export function statusRoutes(
       ...health(),
     });
   });
-  app.get('/breakers', (_req, res) => {
+  app.get('/breakers', (req, res) => {
+    takesNothing(req);
     res.json(
       Object.fromEntries(
         dependencies.map((d) => [d.name, d.breaker?.snapshot() ?? { state: 'disabled' }]),

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { AppError, optionalWholeNumber, parse, problems, text } from '@lab/shared/http';
+import {
+  AppError,
+  optionalWholeNumber,
+  parse,
+  problems,
+  takesNothing,
+  text,
+} from '@lab/shared/http';
 import type { Logger } from '@lab/shared/logging';
 import type { CallLedger, CallOutcome } from '../../infrastructure/call-ledger.ts';
 import { isUnknownSku, priceOf, stockOf } from '../../domain/catalog.ts';
@@ -51,6 +58,7 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
   const answer = route === 'prices' ? priceOf : stockOf;
   return async (req: Request, res: Response) => {
     const { sku } = parse(req, 'params', skuParams);
+    takesNothing(req);
     const { 'x-request-id': requestId, 'x-attempt': attempt } = parse(req, 'headers', callHeaders);
     const decision = deps.chaos.decide(route);
     const call = deps.ledger.begin({

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, wholeNumber } from '@lab/shared/http';
+import { parse, takesNothing, wholeNumber } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import type { SagaStatus } from '../../data-access/saga-log.repository.ts';
 import { listTrips } from '../../data-access/trip-list.query.ts';
@@ -52,7 +52,8 @@ export function tripListRoutes(
     });
   });
 
-  app.get('/saga-definition', (_req, res) => {
+  app.get('/saga-definition', (req, res) => {
+    takesNothing(req);
     res.json({
       name: deps.definition.name,
       steps: deps.definition.steps.map((step) => ({
