@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { percentile, roundRatio } from '@lab/shared/testkit';
+import { median, roundRatio } from '@lab/shared/testkit';
 
 export interface Rate {
   requests: number;
@@ -86,10 +86,16 @@ export async function interleavedRates(
   rounds: number,
   seconds: number,
   connections = 16,
+  /**
+   * Runs between the warm-up and the first recorded round: where a caller reads the counters
+   * it reports "over the rounds", so that the warm-up's requests are not among them.
+   */
+  afterWarmUp?: () => Promise<void>,
 ): Promise<Interleaved> {
   // One unrecorded pass first: a service's hot path is interpreted, then compiled and compiled
   // again by V8 as it runs, and its first seconds under load measure that, not the service.
   for (const target of targets) await measureRate(target, seconds, connections);
+  await afterWarmUp?.();
   const samples: number[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++)
     for (let k = 0; k < targets.length; k++) {
@@ -98,7 +104,7 @@ export async function interleavedRates(
       if (target) samples[i]?.push((await measureRate(target, seconds, connections)).rps);
     }
   return {
-    rates: samples.map((rates) => percentile(rates, 50) ?? 0),
+    rates: samples.map((rates) => median(rates) ?? 0),
     ratio: (i, base) => roundRatio(samples[i] ?? [], samples[base] ?? []) ?? 0,
   };
 }

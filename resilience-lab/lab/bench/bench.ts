@@ -1,14 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import CircuitBreaker from 'opossum';
 import { Agent, request } from 'undici';
 import {
   cpuMsOf,
+  forgetLeftover,
   mainThreadProfile,
+  median as medianOrNull,
   percentile,
   PROFILE_READING,
   profileTable,
+  rememberLeftover,
   roundRatio,
   summariseProfile,
   waitFor,
@@ -24,7 +27,8 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Row {
   metric: string;
-  value: number;
+  /** Null when the run produced no measurement: printed as "–", and never met. */
+  value: number | null;
   baseline: number | null;
   ratio: number | null;
   target: string;
@@ -32,7 +36,7 @@ interface Row {
   unit: string;
 }
 
-const median = (values: number[]) => percentile(values, 50) ?? 0;
+const median = (values: number[]) => medianOrNull(values) ?? 0;
 
 /** ns per call of `fn`, the median of several rounds so one GC pause does not decide it. */
 async function nsPerOp(
@@ -58,9 +62,17 @@ async function breakerOverhead() {
   return { direct, fired };
 }
 
-/** Closed-loop throughput: `concurrency` clients for `ms`, counting 200s per second. */
-async function throughput(url: string, ms: number, concurrency = 16): Promise<number> {
+/**
+ * Closed-loop load: `concurrency` clients for `ms`, counting 200s. The rate is over the time
+ * the load really took, which runs past `ms` by the requests still answering at the deadline.
+ */
+async function closedLoad(
+  url: string,
+  ms: number,
+  concurrency = 16,
+): Promise<{ ok: number; perSecond: number }> {
   const agent = new Agent({ connections: concurrency });
+  const started = performance.now();
   const until = Date.now() + ms;
   let ok = 0;
   await Promise.all(
@@ -74,8 +86,14 @@ async function throughput(url: string, ms: number, concurrency = 16): Promise<nu
       }
     }),
   );
+  const elapsed = (performance.now() - started) / 1000;
   await agent.close();
-  return ok / (ms / 1000);
+  return { ok, perSecond: ok / elapsed };
+}
+
+/** Closed-loop throughput: `concurrency` clients for `ms`, 200s per second. */
+async function throughput(url: string, ms: number, concurrency = 16): Promise<number> {
+  return (await closedLoad(url, ms, concurrency)).perSecond;
 }
 
 const THROUGHPUT_ROUNDS = 5;
@@ -203,15 +221,20 @@ const PROFILE_MS = 3000;
  * the profile at exit) and summarised.
  */
 async function gatewayProfile(): Promise<ProfiledService> {
-  const dir = mkdtempSync(join(tmpdir(), 'resilience-bench-gateway-'));
-  const lab = await startLab({
-    gatewayEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
-  });
+  let dir: string | undefined;
+  let leftover: number | undefined;
+  let lab: Awaited<ReturnType<typeof startLab>> | undefined;
   try {
+    // In the try, with the lab's start: a start that fails must not leave the directory. Listed
+    // as a leftover too, for a Ctrl-C, which ends the bench through process.exit (the test
+    // kit's signal handler) and so runs no finally block; the leftovers' watcher deletes it.
+    dir = mkdtempSync(join(tmpdir(), 'resilience-bench-gateway-'));
+    leftover = rememberLeftover({ remove: dir });
+    lab = await startLab({
+      gatewayEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
+    });
     const cpuBefore = cpuMsOf(lab.gateway.pid);
-    const requests = Math.round(
-      (await throughput(lab.gateway.url, PROFILE_MS)) * (PROFILE_MS / 1000),
-    );
+    const requests = (await closedLoad(lab.gateway.url, PROFILE_MS)).ok;
     const cpuMs = cpuMsOf(lab.gateway.pid) - cpuBefore;
     await lab.gateway.stop();
     const file = mainThreadProfile(dir);
@@ -223,8 +246,9 @@ async function gatewayProfile(): Promise<ProfiledService> {
       cpuMs,
     };
   } finally {
-    await lab.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await lab?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    forgetLeftover(leftover);
   }
 }
 
@@ -315,23 +339,26 @@ export async function bench(): Promise<number> {
   for (const variant of cascade.variants) {
     const h = variant.headline;
     const isProtected = variant.name === 'protected';
-    const ratio = h.availabilityP99Ratio ?? 0;
+    // A phase with no /availability samples has no p99 and no ratio: a missing measurement is
+    // shown as missing and meets no target (read as 0 it would pass "≤ 2× healthy").
+    const ratio = h.availabilityP99Ratio;
     rows.push({
       metric: `/availability p99 during the slow-prices fault, ${variant.name}`,
-      value: h.availabilityP99DuringFaultMs ?? 0,
+      value: h.availabilityP99DuringFaultMs,
       baseline: h.availabilityP99BeforeMs,
       ratio,
       target: isProtected ? '≤ 2× healthy' : '≥ 10× healthy',
-      met: isProtected ? ratio <= 2 : ratio >= 10,
+      met: ratio !== null && (isProtected ? ratio <= 2 : ratio >= 10),
       unit: 'ms',
     });
+    const success = h.availabilitySuccessDuringFault;
     rows.push({
       metric: `/availability success during the fault, ${variant.name}`,
-      value: (h.availabilitySuccessDuringFault ?? 0) * 100,
+      value: success === null ? null : success * 100,
       baseline: null,
       ratio: null,
       target: isProtected ? '≥ 99%' : 'reported',
-      met: isProtected ? (h.availabilitySuccessDuringFault ?? 0) >= 0.99 : null,
+      met: isProtected ? success !== null && success >= 0.99 : null,
       unit: '%',
     });
   }
@@ -341,7 +368,7 @@ export async function bench(): Promise<number> {
   const report = [
     '## Resilience lab',
     '',
-    `Run ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}. Baselines are measured in the same run.`,
+    `Run ${new Date().toISOString()} on ${process.platform}/${process.arch} (${availableParallelism()} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM), Node ${process.version}. Baselines are measured in the same run.`,
     '',
     '| metric | value | baseline | ratio | target | met? |',
     '| --- | --- | --- | --- | --- | --- |',

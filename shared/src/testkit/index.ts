@@ -32,7 +32,7 @@ export {
 export { reportEarlyExits, startUnlessStopped, stopRequested } from './stop-request.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { forgetLeftover, rememberLeftover, type Leftover } from './leftovers.ts';
-export { percentile, roundRatio } from './stats.ts';
+export { median, percentile, roundRatio } from './stats.ts';
 export { seqScansOf } from './plans.ts';
 export {
   mainThreadProfile,
