@@ -123,6 +123,40 @@ describe('crash recovery from the saga log', () => {
     },
   );
 
+  test.each(['charge-payment', 'reserve-hotel'])(
+    "When the orchestrator dies just after calling %s and comes back past that step's deadline, then the step is compensated too, and verify passes",
+    async (step) => {
+      // Arrange: an orchestrator that dies once the participant has answered, before the log
+      // knows; the step has a 1.5 s budget, so the next run finds it out of time.
+      await lab.services.orchestrator?.stop();
+      const settings = { STEP_DEADLINE_MS: '1500', ORCHESTRATOR_ID: `past-deadline-${step}` };
+      const doomed = await lab.startOrchestrator({
+        ...settings,
+        LAB_CRASH_AT: `after-call:${step}`,
+        SAGA_WORKER: 'own',
+      });
+      const key = { 'idempotency-key': `past-deadline-${step}` };
+      await bookTrip(doomed.url, tripRequest(stock), key).catch(() => 'crashed first');
+      await waitFor(
+        `the orchestrator to SIGKILL itself after calling ${step}`,
+        () => !doomed.alive(),
+      );
+      const deadline = Date.now() + 1500;
+      await waitFor(`the ${step} step's deadline to pass`, () => Date.now() > deadline);
+
+      // Act: the same owner again, which takes its unfinished saga back at once.
+      const survivor = await lab.startOrchestrator(settings);
+      const tripId = await bookTrip(survivor.url, tripRequest(stock), key);
+      const trip = await waitForStatus(survivor.url, tripId);
+
+      // Assert: what the cut-off call did at the participant is undone with the rest.
+      const undo = { 'charge-payment': 'refund-payment', 'reserve-hotel': 'cancel-hotel' }[step];
+      expect(`${trip.status} ${trip.failureReason ?? ''}`).toMatch(/^COMPENSATED .*deadline/);
+      expect(trip.timeline.map((s) => s.name)).toContain(undo);
+      expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+    },
+  );
+
   test('When the orchestrator dies while a step is retrying, then the restarted one keeps the step deadline from the log', async () => {
     // Arrange: hotels hangs on every reservation; the step has a 3 s budget in all
     await lab.services.orchestrator?.stop();

@@ -112,7 +112,14 @@ export class SagaRunner {
     firstStarted: { step: string; attempt: StartedAttempt } | undefined,
   ): Promise<SagaStatus | undefined> {
     const { definition, log, logger } = this.deps;
-    const ambiguousSteps = new Set(steps.filter((row) => row.ambiguous).map((row) => row.name));
+    // An action still RUNNING in the log was cut off by a crash between its start and its
+    // outcome: the call may have reached the participant (a charge taken, a room held), so it
+    // is as ambiguous as a timeout, and a failure of its step must compensate it too.
+    const ambiguousSteps = new Set(
+      steps
+        .filter((row) => row.ambiguous || (row.kind === 'action' && row.state === 'RUNNING'))
+        .map((row) => row.name),
+    );
     // The attempt the last write already logged (the saga's creation, for its first step), so
     // the next call needs no write of its own.
     let started = firstStarted;
@@ -217,8 +224,10 @@ export class SagaRunner {
           );
           return 'CONFIRMATION_STUCK';
         }
-        // Retriable steps run after the pivot: there is no going back, only trying again.
-        await this.backoff(lease, step.name, attempt, step.retry);
+        // Retriable steps run after the pivot: there is no going back, only trying again. The
+        // failure is logged with every ambiguity the step has had, a crashed attempt's included,
+        // so a later run that gives the step up still compensates it.
+        await this.backoff(lease, step.name, { ...attempt, ambiguous }, step.retry);
       } else if (saga.status === 'COMPENSATING') {
         const compensation = this.compensationPlan(saga)[saga.comp_cursor];
         if (!compensation) {
