@@ -38,7 +38,14 @@ export function createKafka(clientId: string, brokers: string[], logger?: Logger
       () =>
       ({ namespace, level, log }) => {
         const { message, ...extra } = log;
-        if (level <= logLevel.ERROR) logger?.error({ namespace, ...extra }, message);
+        // kafkajs logs every error answer from a broker at ERROR before the request's caller
+        // decides what it means. Most are retried and then succeed (a topic just created whose
+        // leader is still being elected answers "This server does not host this
+        // topic-partition"); one that lasts reaches the caller, which logs it. So these are
+        // detail, not an error a reader should chase.
+        if (namespace === 'Connection' && message.startsWith('Response '))
+          logger?.debug({ namespace, ...extra }, message);
+        else if (level <= logLevel.ERROR) logger?.error({ namespace, ...extra }, message);
         else logger?.warn({ namespace, ...extra }, message);
       },
   });
