@@ -50,7 +50,7 @@ const lab = (...task: string[]) =>
   });
 
 describe('pnpm lab cqrs reset', () => {
-  it('When the lab is running, then reset refuses and drops nothing; once it is stopped, reset drops its database, keys, topics and groups, verify finds nothing to audit and dlq list no dead letter', async () => {
+  it('When the lab is running, then reset refuses and drops nothing; once it is stopped, reset drops its database, keys, topics and groups, verify finds nothing to audit, dlq list no dead letter and replay no log', async () => {
     const stack = await startStack({ ns });
     const command = commandClient(stack.url('command'));
     const product = await command.createProduct({
@@ -79,6 +79,7 @@ describe('pnpm lab cqrs reset', () => {
     const done = await lab('reset');
     const audit = await lab('verify');
     const deadLetters = await lab('dlq', 'list');
+    const replayed = await lab('replay');
 
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toMatch(/in use; stop `pnpm lab cqrs up`/);
@@ -93,6 +94,9 @@ describe('pnpm lab cqrs reset', () => {
     // Reading the dead letters of a reset lab finds none, and creates no topic to find them in.
     expect(deadLetters.code, deadLetters.stderr).toBe(0);
     expect(deadLetters.stdout).toContain('0 dead letter(s)');
+    // Nor is there a log to replay: said as such, not as the broker's refusal.
+    expect(replayed.code, replayed.stderr).toBe(2);
+    expect(replayed.stderr).toMatch(/event topic .* does not exist yet/);
     expect(await holdings()).toEqual({ database: 0, keys: 0, topics: 0, groups: 0 });
   });
 });

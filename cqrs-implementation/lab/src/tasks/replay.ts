@@ -24,7 +24,19 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** `pnpm lab cqrs replay`: rewind the (stopped) projector to the start of the topic. */
 export async function replay(): Promise<number> {
-  await rewindProjector(defaultNamespace());
+  const ns = defaultNamespace();
+  // Before the first event (a fresh clone, or after reset) there is no log to replay: said as
+  // such, as verify says it of a database not yet made, rather than as the broker's refusal.
+  const admin = labKafka(ns).admin();
+  await admin.connect();
+  const topics = await admin.listTopics().finally(() => admin.disconnect());
+  if (!topics.includes(eventTopic(ns))) {
+    process.stderr.write(
+      `replay: the event topic ${eventTopic(ns)} does not exist yet; start the lab once (pnpm lab cqrs up) and send it some commands\n`,
+    );
+    return 2;
+  }
+  await rewindProjector(ns);
   say('projector group rewound to the beginning of the topic; start the projector to replay');
   return 0;
 }
