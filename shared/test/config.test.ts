@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -73,6 +74,26 @@ describe('config', () => {
     for (const name of ['PORT', 'REDIS_URL', 'GREETING'])
       expect(result.stderr).toContain(`${name}:`);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('When a service starts on a port another process holds, then it exits 1 with one line naming the port and no stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const result = spawnSync(process.execPath, [fixture], {
+        env: { ...process.env, PORT: String(port) },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toContain(
+        `Cannot listen on 127.0.0.1:${port}: the port is already in use`,
+      );
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it(

@@ -27,6 +27,14 @@ export async function start(
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+  }).catch((error: unknown) => {
+    // A port another process holds (a second `pnpm lab <lab> up`, another program) is a setting
+    // to change, not a crash: one line naming it, as a bad setting gets, never a stack trace.
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    process.stderr.write(
+      `Cannot listen on ${host}:${port}: the port is already in use. Stop what listens there, or set PORT.\n`,
+    );
+    process.exit(1);
   });
   server.on('clientError', answerParserError);
   const bound = (server.address() as AddressInfo).port;
