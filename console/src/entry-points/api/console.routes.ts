@@ -24,8 +24,6 @@ const ParticipantFault = z.strictObject({
   fault: z.enum(PARTICIPANT_FAULTS),
 });
 const TripParams = z.object({ id: uuid() });
-// An action that takes no input refuses a body or query naming anything (`takesNothing`):
-// ignored, a DELETE meant for one target would clear them all.
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document
@@ -107,6 +105,7 @@ export function consoleRoutes(app: Express, console: Console): void {
   app.delete(
     '/api/resilience/faults',
     labCall(async (req) => {
+      // Clears every fault: a body or query naming one target is refused, not ignored.
       takesNothing(req);
       const answer = await console.resilience.clearFaults();
       if (answer.status >= 300) throw new LabRefused('clear the supplier faults', answer);
