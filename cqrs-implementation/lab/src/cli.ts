@@ -27,7 +27,11 @@ const tasks: Record<
     help: 'start the four services at ports 3101-3104, logs prefixed; Ctrl-C stops [--monolith]',
   },
   demo: { run: demo, help: 'narrated scenario: the pattern working, then failing and recovering' },
-  verify: { run: verify, help: 'audit the write model and compare it with Redis; exit 1 on drift' },
+  verify: {
+    run: verify,
+    accepts: { flags: ['monolith'] },
+    help: 'audit the write model and compare it with Redis; exit 1 on drift [--monolith: its write model]',
+  },
   dlq: {
     run: dlq,
     help: 'dlq list | dlq replay: dead-lettered events',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLabCommand } from '@lab/shared/testkit';
 import { waitFor } from './wait.ts';
 import { commandClient, queryClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
@@ -307,6 +308,33 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
       },
     );
   });
+
+  itOnly('monolith')(
+    "When `pnpm lab cqrs verify --monolith` audits this write model, then it passes, and once a product's units sold disagree with its orders it names that product and exits 1",
+    async () => {
+      const product = await newProduct(3);
+      const verify = () =>
+        runLabCommand(['cqrs', 'verify', '--monolith'], {
+          env: { DATABASE_NAME: stack.ns.databaseName },
+          timeoutMs: 60_000,
+        });
+
+      const clean = await verify();
+      await stores.pool.query('UPDATE products SET units_sold = units_sold + 1 WHERE id = $1', [
+        product.id,
+      ]);
+      const drifted = await verify().finally(() =>
+        stores.pool.query('UPDATE products SET units_sold = units_sold - 1 WHERE id = $1', [
+          product.id,
+        ]),
+      );
+
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.stdout).toContain('the write model holds its invariants');
+      expect(drifted.code, drifted.stderr).toBe(1);
+      expect(drifted.stdout).toContain(`VIOLATION write-model product:${product.id}`);
+    },
+  );
 
   // Run last: by now the relay created the event topic on this fresh namespace and the
   // projector joined it, the moment kafkajs meets a topic whose leader is still being elected.
