@@ -4,10 +4,16 @@ import { AppError, problems, uuid } from '@lab/shared/http';
 import type { ReadModelRepository } from '../data-access/read-model.repository.ts';
 import { recordConsistencyWait } from '../infrastructure/consistency-metrics.ts';
 
+// An aggregate's version is a PostgreSQL integer in the write model: a token naming a higher one
+// names a write that can never happen, and would only wait out its timeout for a 503.
+const MAX_VERSION = 2_147_483_647;
+
 const Token = z.object({
   v: z.literal(1),
   a: z
-    .array(z.tuple([z.enum(['product', 'order']), uuid(), z.number().int().positive()]))
+    .array(
+      z.tuple([z.enum(['product', 'order']), uuid(), z.number().int().positive().max(MAX_VERSION)]),
+    )
     .min(1)
     .max(100),
 });
