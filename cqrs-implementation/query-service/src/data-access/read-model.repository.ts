@@ -170,15 +170,15 @@ function reads(
      * The TOP_PAGE best-sellers' docs as the projector stored them, joined by commas; undefined
      * when the store holds no such page (no product yet), so the caller asks topProducts.
      */
-    topProductsPage(): Promise<string | undefined> {
+    topProductsPage(): Promise<{ items: string } | undefined> {
       return remembered(
         'top-products:first-page',
         async () => {
-          const [docs, complete] = (await call('cqrsTopProductsPage')) as [string | null, number];
+          const [items, complete] = (await call('cqrsTopProductsPage')) as [string | null, number];
           if (!complete) throw new ReadModelIncomplete();
-          return docs ?? undefined;
+          return items === null ? undefined : { items };
         },
-        (docs) => docs.length,
+        (page) => page.items.length,
       );
     },
     async topProducts(limit: number): Promise<string[]> {
