@@ -23,30 +23,51 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
   const resilience = resilienceWatch(config);
   const saga = sagaWatch(config);
   const cqrs = cqrsWatch(config);
-  const listeners = new Set<(state: object) => void>();
+  const labs = { resilience, saga, cqrs };
+  /** A page's subscription: every refresh, and the end of the stream when the console stops. */
+  interface Listener {
+    send: (state: object) => void;
+    end: () => void;
+  }
+  const listeners = new Set<Listener>();
+  /** Why a lab's last refresh failed, by lab: that lab shows as not up until one succeeds. */
+  const failures = new Map<keyof typeof labs, string>();
   let refreshing: Promise<void> | undefined;
   let lastRefresh = 0;
   let lastAsked = Number.NEGATIVE_INFINITY;
 
+  const snapshotOf = (name: keyof typeof labs) => {
+    const failure = failures.get(name);
+    return failure === undefined ? labs[name].snapshot() : { up: false, error: failure };
+  };
   const state = () => ({
     at: Date.now(),
     traceUrl: config.CONSOLE_TRACE_URL,
-    resilience: resilience.snapshot(),
-    saga: saga.snapshot(),
-    cqrs: cqrs.snapshot(),
+    resilience: snapshotOf('resilience'),
+    saga: snapshotOf('saga'),
+    cqrs: snapshotOf('cqrs'),
   });
+
+  const refreshLab = async (name: keyof typeof labs) => {
+    try {
+      await labs[name].refresh();
+      failures.delete(name);
+    } catch (error) {
+      // One lab answering what the console cannot read must not freeze the other two, nor
+      // leave its own last snapshot on the page as if it were current.
+      failures.set(name, (error as Error).message);
+      logger.warn({ err: error, lab: name }, 'refresh failed');
+    }
+  };
 
   const tick = async () => {
     // A lab that answers slowly must not pile refreshes up behind it.
     if (refreshing) return refreshing;
     lastRefresh = Date.now();
-    refreshing = Promise.all([resilience.refresh(), saga.refresh(), cqrs.refresh()])
+    refreshing = Promise.all([refreshLab('resilience'), refreshLab('saga'), refreshLab('cqrs')])
       .then(() => {
         const current = state();
-        for (const listener of listeners) listener(current);
-      })
-      .catch((error: unknown) => {
-        logger.warn({ err: error }, 'refresh failed');
+        for (const listener of listeners) listener.send(current);
       })
       .finally(() => {
         refreshing = undefined;
@@ -73,18 +94,24 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
       if (Date.now() - lastRefresh > config.CONSOLE_POLL_MS) await tick();
       return state();
     },
-    subscribe: (listener: (state: object) => void) => {
+    subscribe: (listener: Listener) => {
       listeners.add(listener);
-      listener(state());
+      listener.send(state());
       // A page opened on an idle console sees the labs as they are now, not a poll ago.
       if (Date.now() - lastRefresh > config.CONSOLE_POLL_MS) void tick();
       return () => {
         listeners.delete(listener);
       };
     },
+    /**
+     * Stops the clock and the traffic, and ends every page's stream: a stream never ends by
+     * itself, and an HTTP server that is stopping waits for its open responses.
+     */
     stop: () => {
       clearInterval(timer);
       resilience.stop();
+      for (const listener of listeners) listener.end();
+      listeners.clear();
     },
   };
 }

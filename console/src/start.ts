@@ -13,13 +13,14 @@ const logger = createLogger('console', config.LOG_LEVEL);
 const console = createConsole(config, logger);
 const server = await start(createConsoleApp(console, logger), config.PORT, config.HOST);
 logger.info({ url: server.url }, 'listening');
-onShutdown(
-  logger,
-  [server],
-  [
-    () => {
+// The console stops before the server does: a page's event stream is a response that stays
+// open, and the server's drain would wait out its deadline for it.
+onShutdown(logger, [
+  {
+    ...server,
+    stop: () => {
       console.stop();
-      return Promise.resolve();
+      return server.stop();
     },
-  ],
-);
+  },
+]);

@@ -35,12 +35,37 @@ beforeAll(async () => {
   cleanups.push(console.stop);
 });
 afterAll(async () => {
-  // Newest first, and only what beforeAll got to start.
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  // Newest first, and only what was started; every one runs even when an earlier one fails, so
+  // a failed test leaves no fake lab listening in this worker.
+  const results = [];
+  for (const cleanup of cleanups.reverse()) results.push(await Promise.allSettled([cleanup()]));
+  const failed = results.flat().find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
-const send = async (method: string, path: string, body?: unknown, type = 'application/json') => {
-  const res = await fetch(`${console.url}${path}`, {
+/** A fake lab on a free port: `answer` handles every request. Closed after the file. */
+async function fakeLab(answer: Parameters<typeof createServer>[1]): Promise<string> {
+  const lab = createServer(answer);
+  lab.listen(0, '127.0.0.1');
+  await once(lab, 'listening');
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        lab.closeAllConnections();
+        lab.close(resolve);
+      }),
+  );
+  return `http://127.0.0.1:${(lab.address() as { port: number }).port}`;
+}
+
+const send = async (
+  method: string,
+  path: string,
+  body?: unknown,
+  type = 'application/json',
+  base = console.url,
+) => {
+  const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': type },
     ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
@@ -121,15 +146,11 @@ describe("the console's own API", () => {
     expect([state.resilience?.up, state.saga?.up, state.cqrs?.up]).toEqual([false, false, false]);
   });
 
-  it("When a lab answers but with a body the console cannot use, then 500 internal: the console's failure, not a lab to wait for", async () => {
+  it('When a lab answers 2xx but with a body the console cannot use, then the action is 502 lab-refused and the tab shows the lab as not running', async () => {
     // Arrange: saga services that answer every request 200 with `null` for a body.
-    const lab = createServer((_req, res) => {
+    const url = await fakeLab((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end('null');
     });
-    lab.listen(0, '127.0.0.1');
-    await once(lab, 'listening');
-    cleanups.push(() => new Promise((resolve) => lab.close(resolve)));
-    const url = `http://127.0.0.1:${(lab.address() as { port: number }).port}`;
     const misled = await startConsole({
       ...(await labsNowhere()),
       ...Object.fromEntries(
@@ -141,17 +162,85 @@ describe("the console's own API", () => {
     });
     cleanups.push(misled.stop);
 
-    // Act: booking reads the new inventory's id from a body that has none.
+    // Act: booking creates inventory first, and the answer to that names no inventory.
     const res = await fetch(`${misled.url}/api/saga/trips`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
+    const state = (await (await fetch(`${misled.url}/api/state`)).json()) as {
+      saga?: { up?: boolean };
+    };
+
+    // Assert: a bad gateway, not a lab to wait for, and not the console's own 500.
+    expect(res.status).toBe(502);
+    expect(res.headers.get('retry-after')).toBeNull();
+    const problem = (await res.json()) as { code?: string; detail?: string };
+    expect(problem.code).toBe('lab-refused');
+    expect(problem.detail).toMatch(/not a JSON object/);
+    expect(state.saga?.up).toBe(false);
+  });
+
+  it('When the read side is away after an order was placed, then the action answers 200 with each read saying it got no answer, not 503 for an order already placed', async () => {
+    // Arrange: a command service that takes every order; the query service is nowhere.
+    const command = await fakeLab((req, res) => {
+      const json = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/healthz') json(200, { status: 'alive', service: 'command-service' });
+      else if (req.method === 'POST' && req.url === '/products') json(201, { id: 'p-1' });
+      else if (req.method === 'POST' && req.url === '/orders')
+        json(201, { id: 'o-1', version: 1, consistencyToken: 't' });
+      else json(404, { code: 'route-not-found' });
+    });
+    const placing = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_CQRS_COMMAND_URL: command,
+    });
+    cleanups.push(placing.stop);
+
+    // Act
+    const res = await fetch(`${placing.url}/api/cqrs/orders`, { method: 'POST' });
 
     // Assert
-    expect(res.status).toBe(500);
-    expect(res.headers.get('retry-after')).toBeNull();
-    expect(((await res.json()) as { code?: string }).code).toBe('internal');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      orderId: string;
+      withoutToken: { status: number | null; error?: string };
+      withToken: { status: number | null; error?: string };
+    };
+    expect(body.orderId).toBe('o-1');
+    for (const read of [body.withoutToken, body.withToken]) {
+      expect(read.status).toBeNull();
+      expect(read.error).toMatch(/orders\/o-1/);
+    }
+  });
+
+  it("When a lab answers 503 (its own dependency is away), then the console passes on 503 with Retry-After, the lab's problem under `lab`", async () => {
+    const lab = await fakeLab((req, res) => {
+      res
+        .writeHead(req.url === '/_chaos' ? 503 : 404, {
+          'content-type': 'application/problem+json',
+        })
+        .end(JSON.stringify({ code: 'dependency-unavailable' }));
+    });
+    const relaying = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
+      CONSOLE_RESILIENCE_GATEWAY_URL: lab,
+    });
+    cleanups.push(relaying.stop);
+
+    const res = await send(
+      'POST',
+      '/api/resilience/faults',
+      { target: 'prices', fault: 'error' },
+      undefined,
+      relaying.url,
+    );
+
+    expect(res.status).toBe(503);
+    expect(res.retryAfter).toBe('1');
+    expect(res.body.code).toBe('lab-refused');
   });
 
   it('When a page file or library is asked for that the page does not have, then 404 problem+json, whatever the name', async () => {
@@ -250,4 +339,31 @@ describe("the console's clock", () => {
       timeoutMs: idleMs - 2000,
     });
   }, 90_000);
+});
+
+describe('stopping the console', () => {
+  it('When it is stopped while a page holds its event stream, then the stream ends cleanly and the console exits 0', async () => {
+    // Arrange: a page's stream, read up to its first state.
+    const stopping = await startConsole(await labsNowhere());
+    cleanups.push(stopping.stop);
+    const res = await fetch(`${stopping.url}/api/events`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let seen = '';
+    while (!seen.includes('data: ')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the stream ended before its first state');
+      seen += new TextDecoder().decode(value);
+    }
+
+    // Act: SIGTERM, and read the stream to its end meanwhile.
+    const exited = stopping.stop();
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return 'ended';
+    })();
+
+    // Assert: the console ended the stream itself. Left open, the server's drain would cut the
+    // connection at its deadline instead, and the read would fail with "terminated".
+    await expect(ended).resolves.toBe('ended');
+    await expect(exited).resolves.toBe(0);
+  });
 });

@@ -1,8 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
-import { call, newTrace, poll, prune, type Answer } from './http.ts';
-import { LabRefused } from './saga.watch.ts';
+import {
+  call,
+  expectOk,
+  LabTimedOut,
+  LabUnreachable,
+  newTrace,
+  poll,
+  prune,
+  type Answer,
+} from './http.ts';
+
+/** One read of a just-placed order: its status and time, or why the read side gave no answer. */
+type ReadOutcome = { status: number; ms: number } | { status: null; ms: null; error: string };
 
 interface RelayStatus {
   outbox: { backlog: number; oldestUnpublishedAgeMs: number | null };
@@ -144,16 +155,18 @@ export function cqrsWatch(config: ConsoleConfig) {
 
   const ensureProduct = async () => {
     if (productId) return productId;
-    const created = await call<{ id: string }>('POST', `${command}/products`, {
-      body: {
-        sku: `console-${randomUUID().slice(0, 8)}`,
-        name: 'Console demo product',
-        priceCents: 1250,
-        stock: 1_000_000,
-      },
-    });
-    if (created.status >= 300) throw new LabRefused('create a product', created);
-    productId = created.body.id;
+    const created = await expectOk(
+      'create a product',
+      call<{ id: string }>('POST', `${command}/products`, {
+        body: {
+          sku: `console-${randomUUID().slice(0, 8)}`,
+          name: 'Console demo product',
+          priceCents: 1250,
+          stock: 1_000_000,
+        },
+      }),
+    );
+    productId = created.id;
     return productId;
   };
 
@@ -167,23 +180,38 @@ export function cqrsWatch(config: ConsoleConfig) {
     const trace = newTrace();
     const headers = { traceparent: trace.traceparent };
     let product = await ensureProduct();
-    let placed = await call<{ id: string; version: number; consistencyToken: string }>(
-      'POST',
-      `${command}/orders`,
-      { headers, body: { customerId: 'console', lines: [{ productId: product, quantity: 1 }] } },
-    );
-    if (placed.status === 404 || placed.status === 422) {
-      // The lab was restarted on a fresh database: the cached product is gone.
-      productId = undefined;
-      product = await ensureProduct();
-      placed = await call('POST', `${command}/orders`, {
+    interface Placed {
+      id: string;
+      version: number;
+      consistencyToken: string;
+    }
+    const place = () =>
+      call<Placed>('POST', `${command}/orders`, {
         headers,
         body: { customerId: 'console', lines: [{ productId: product, quantity: 1 }] },
       });
+    let placing = await place();
+    if (placing.status === 404 || placing.status === 422) {
+      // The lab was restarted on a fresh database: the cached product is gone.
+      productId = undefined;
+      product = await ensureProduct();
+      placing = await place();
     }
-    if (placed.status >= 300) throw new LabRefused('place an order', placed);
-    const read = (token?: string): Promise<Answer> =>
-      call('GET', `${monolith ? command : query}/orders/${placed.body.id}`, {
+    const placed = await expectOk('place an order', Promise.resolve(placing));
+    // From here on the order is committed: a read that fails is part of the answer (the read
+    // side is away, or slow), never a failure of the whole action, which a client would retry
+    // and so place a second order.
+    const read = async (token?: string): Promise<ReadOutcome> => {
+      try {
+        const answer = await readOrder(token);
+        return { status: answer.status, ms: Math.round(answer.ms) };
+      } catch (error) {
+        if (!(error instanceof LabUnreachable || error instanceof LabTimedOut)) throw error;
+        return { status: null, ms: null, error: error.message };
+      }
+    };
+    const readOrder = (token?: string): Promise<Answer> =>
+      call('GET', `${monolith ? command : query}/orders/${placed.id}`, {
         headers: {
           ...headers,
           ...(token && {
@@ -194,13 +222,13 @@ export function cqrsWatch(config: ConsoleConfig) {
         timeoutMs: READ_PATIENCE_MS + 1000,
       });
     const withoutToken = await read();
-    const withToken = await read(placed.body.consistencyToken);
+    const withToken = await read(placed.consistencyToken);
     return {
-      orderId: placed.body.id,
+      orderId: placed.id,
       traceId: trace.traceId,
-      placedMs: Math.round(placed.ms),
-      withoutToken: { status: withoutToken.status, ms: Math.round(withoutToken.ms) },
-      withToken: { status: withToken.status, ms: Math.round(withToken.ms) },
+      placedMs: Math.round(placing.ms),
+      withoutToken,
+      withToken,
     };
   };
 
@@ -218,18 +246,17 @@ export function cqrsWatch(config: ConsoleConfig) {
   /** On demand only: listing reads the whole dead-letter topic with a throwaway consumer group. */
   const deadLetters = async () => {
     await splitOnly('list dead letters');
-    const answer = await call('GET', `${projector}/dead-letters?limit=20`, { timeoutMs: 30_000 });
-    if (answer.status >= 300) throw new LabRefused('list the dead letters', answer);
-    return answer.body;
+    return expectOk(
+      'list the dead letters',
+      call('GET', `${projector}/dead-letters?limit=20`, { timeoutMs: 30_000 }),
+    );
   };
   const replayDeadLetters = async () => {
     await splitOnly('replay dead letters');
-    const answer = await call('POST', `${projector}/dead-letters/replays`, {
-      body: {},
-      timeoutMs: 60_000,
-    });
-    if (answer.status >= 300) throw new LabRefused('replay the dead letters', answer);
-    return answer.body;
+    return expectOk(
+      'replay the dead letters',
+      call('POST', `${projector}/dead-letters/replays`, { body: {}, timeoutMs: 60_000 }),
+    );
   };
 
   return { refresh, snapshot: () => latest, placeThenRead, deadLetters, replayDeadLetters };

@@ -36,12 +36,24 @@ export class LabUnreachable extends Error {
   }
 }
 
+/**
+ * The lab was reached but did not finish answering in time. For an action that is not "away":
+ * the lab may well have carried it out, so a client must look before it sends it again.
+ */
+export class LabTimedOut extends Error {
+  constructor(url: string, ms: number, cause: unknown) {
+    super(`${url}: no answer within ${ms} ms`, { cause });
+    this.name = 'LabTimedOut';
+  }
+}
+
 export async function call<T = unknown>(
   method: string,
   url: string,
   options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Answer<T>> {
   const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS);
   let res: Response;
   let text: string;
   try {
@@ -52,12 +64,12 @@ export async function call<T = unknown>(
         ...options.headers,
       },
       ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
-      signal: AbortSignal.timeout(
-        options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS),
-      ),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     text = await res.text();
   } catch (error) {
+    if ((error as Error | undefined)?.name === 'TimeoutError')
+      throw new LabTimedOut(url, timeoutMs, error);
     throw new LabUnreachable(url, error);
   }
   let body: unknown = text;
@@ -69,11 +81,46 @@ export async function call<T = unknown>(
   return { status: res.status, body: body as T, ms: performance.now() - started };
 }
 
-/** GET that resolves to the body of a 2xx answer, or undefined when the lab is away. */
+/**
+ * The lab answered, but not with what the action needed: a refusal (its status and problem
+ * document are passed on), or a 2xx whose body is not the JSON object the action reads.
+ */
+export class LabRefused extends Error {
+  readonly answer: Answer;
+  constructor(what: string, answer: Answer, why = `the lab answered ${answer.status}`) {
+    super(`${what}: ${why}`);
+    this.name = 'LabRefused';
+    this.answer = answer;
+  }
+}
+
+/** The body of a 2xx answer that is a JSON object; anything else is thrown as LabRefused. */
+export async function expectOk<T>(what: string, pending: Promise<Answer<T>>): Promise<T> {
+  const answer = await pending;
+  if (answer.status >= 300) throw new LabRefused(what, answer);
+  if (!isObject(answer.body))
+    throw new LabRefused(
+      what,
+      answer,
+      `the lab answered ${answer.status} with a body that is not a JSON object`,
+    );
+  return answer.body;
+}
+
+/** Whether an answer's body is a JSON object, as every lab endpoint the console reads answers. */
+export function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+/**
+ * GET that resolves to the body of a 2xx answer, or undefined when the lab is away. A 2xx whose
+ * body is not a JSON object (`null`, a string, another program's HTML on the lab's port) is not
+ * the lab either, and counts as away rather than failing the refresh that asked.
+ */
 export async function poll<T>(url: string): Promise<T | undefined> {
   try {
     const answer = await call<T>('GET', url);
-    return answer.status < 300 ? answer.body : undefined;
+    return answer.status < 300 && isObject(answer.body) ? answer.body : undefined;
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
-import { call, newTrace, poll, type Answer } from './http.ts';
+import { call, expectOk, newTrace, poll } from './http.ts';
 
 export const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
 export type Participant = (typeof PARTICIPANTS)[number];
@@ -22,21 +22,6 @@ interface SagaDefinition {
 }
 
 /** A failed call to a lab, as the console's own answer: the lab's status and problem document. */
-export class LabRefused extends Error {
-  readonly answer: Answer;
-  constructor(what: string, answer: Answer) {
-    super(`${what}: the lab answered ${answer.status}`);
-    this.name = 'LabRefused';
-    this.answer = answer;
-  }
-}
-
-async function expectOk<T>(what: string, pending: Promise<Answer<T>>): Promise<T> {
-  const answer = await pending;
-  if (answer.status >= 300) throw new LabRefused(what, answer);
-  return answer.body;
-}
-
 /**
  * Watches the saga lab: recent trips with their timelines (from the orchestrator's
  * `GET /trips`), the saga's declared steps (`GET /saga-definition`, for the steps a trip has

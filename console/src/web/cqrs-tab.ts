@@ -14,9 +14,15 @@ interface OrderRead {
   orderId: string;
   traceId: string;
   placedMs: number;
-  withoutToken: { status: number; ms: number };
-  withToken: { status: number; ms: number };
+  withoutToken: ReadOutcome;
+  withToken: ReadOutcome;
 }
+
+/** One read of the placed order; `status` null when the read side gave no answer at all. */
+type ReadOutcome = { status: number; ms: number } | { status: null; ms: null; error: string };
+
+/** A read the query service never answered (it is down, or slow): the order is placed anyway. */
+const noAnswer = (read: { error: string }) => `no answer: ${read.error}`;
 
 function Stage(props: { name: string; up?: boolean | undefined; children?: unknown }) {
   return html`<div
@@ -60,18 +66,22 @@ function PlaceThenRead(props: {
           html`<tr data-testid=${`order-read-${r.orderId}`}>
             <td><code>${r.orderId.slice(0, 8)}</code></td>
             <td>${r.placedMs} ms</td>
-            <td data-testid="read-without-token" data-status=${r.withoutToken.status}>
+            <td data-testid="read-without-token" data-status=${r.withoutToken.status ?? 'none'}>
               ${
-                r.withoutToken.status === 200
-                  ? `found (${r.withoutToken.ms} ms)`
-                  : `${r.withoutToken.status}: not there yet (${r.withoutToken.ms} ms)`
+                r.withoutToken.status === null
+                  ? noAnswer(r.withoutToken)
+                  : r.withoutToken.status === 200
+                    ? `found (${r.withoutToken.ms} ms)`
+                    : `${r.withoutToken.status}: not there yet (${r.withoutToken.ms} ms)`
               }
             </td>
-            <td data-testid="read-with-token" data-status=${r.withToken.status}>
+            <td data-testid="read-with-token" data-status=${r.withToken.status ?? 'none'}>
               ${
-                r.withToken.status === 200
-                  ? `found after waiting ${r.withToken.ms} ms`
-                  : `${r.withToken.status} after waiting ${r.withToken.ms} ms`
+                r.withToken.status === null
+                  ? noAnswer(r.withToken)
+                  : r.withToken.status === 200
+                    ? `found after waiting ${r.withToken.ms} ms`
+                    : `${r.withToken.status} after waiting ${r.withToken.ms} ms`
               }
             </td>
             <td>${traceLink(props.traceUrl, r.traceId)}</td>

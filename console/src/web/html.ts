@@ -11,9 +11,10 @@ export async function post(path: string, body?: unknown, method = 'POST'): Promi
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  const answer: unknown = await res.json();
+  // An answer that is not JSON (a proxy's HTML error page, an empty body) still says its status.
+  const answer: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
-    const detail = (answer as { detail?: string }).detail ?? `status ${res.status}`;
+    const detail = (answer as { detail?: string } | undefined)?.detail ?? `status ${res.status}`;
     throw new Error(detail);
   }
   return answer;

@@ -7,10 +7,9 @@ import {
   PARTICIPANT_TARGETS,
   PARTICIPANTS,
   SOLD_OUT_PARTICIPANTS,
-  LabRefused,
 } from '../../labs/saga.watch.ts';
 import { SUPPLIER_FAULTS, SUPPLIER_TARGETS } from '../../labs/resilience.watch.ts';
-import { LabUnreachable } from '../../labs/http.ts';
+import { LabRefused, LabTimedOut, LabUnreachable } from '../../labs/http.ts';
 
 const Traffic = z.strictObject({ perSecond: z.number().int().min(0).max(20) });
 const SupplierFault = z.strictObject({
@@ -27,7 +26,8 @@ const TripParams = z.object({ id: uuid() });
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document
- * under `lab`); a lab that does not answer at all is a dependency that is away: 503.
+ * under `lab`); a lab that does not answer at all is a dependency that is away: 503; a lab
+ * that was reached but did not answer in time is a 504.
  */
 function labCall(action: (req: Request) => Promise<unknown>, status = 200): RequestHandler {
   return async (req: Request, res: Response) => {
@@ -37,19 +37,35 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
     } catch (error) {
       if (error instanceof AppError) throw error;
       // A lab's 4xx is about what was asked (a trip it does not know): the same status, so the
-      // client's mistake is not reported as the lab's failure. A lab's 5xx is a bad gateway.
-      if (error instanceof LabRefused)
+      // client's mistake is not reported as the lab's failure. A lab's 503 says one of its own
+      // dependencies is away, which passes on as a 503 to retry; any other 5xx, or a 2xx the
+      // console cannot read, is a bad gateway.
+      if (error instanceof LabRefused) {
+        const { status, body } = error.answer;
+        const away = status === 503;
         throw new AppError(
           'lab-refused',
-          error.answer.status >= 400 && error.answer.status < 500 ? error.answer.status : 502,
+          status >= 400 && status < 500 ? status : away ? 503 : 502,
           error.message,
-          { extensions: { lab: { status: error.answer.status, body: error.answer.body } } },
+          {
+            extensions: { lab: { status, body } },
+            ...(away && { headers: { 'Retry-After': '1' } }),
+          },
         );
+      }
       if (error instanceof LabUnreachable)
         throw problems.unavailable(
           'lab-unreachable',
           `The lab did not answer: ${error.message}. Is it running?`,
           1,
+        );
+      // Reached but slow: the lab may have carried the action out, so no Retry-After invites
+      // the client to send it again; the page's state shows what happened.
+      if (error instanceof LabTimedOut)
+        throw new AppError(
+          'lab-timeout',
+          504,
+          `The lab did not finish answering: ${error.message}. Look at the lab's state before trying again.`,
         );
       // Anything else is the console's own failure: a 500, not a lab to wait for.
       throw error;
@@ -79,8 +95,16 @@ export function consoleRoutes(app: Express, console: Console): void {
       return;
     }
     res.write('retry: 1000\n\n');
-    const unsubscribe = console.subscribe((state) => {
-      res.write(`data: ${JSON.stringify(state)}\n\n`);
+    const unsubscribe = console.subscribe({
+      send: (state) => {
+        // A page that stopped reading (a laptop asleep on an open connection) skips refreshes
+        // until its socket drains, rather than having each one queued in this process.
+        if (res.writableNeedDrain) return;
+        res.write(`data: ${JSON.stringify(state)}\n\n`);
+      },
+      end: () => {
+        res.end();
+      },
     });
     req.on('close', unsubscribe);
   });
