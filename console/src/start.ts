@@ -1,6 +1,11 @@
 /**
  * The lab console: one page for the three labs, a client of their public HTTP endpoints only.
  * `pnpm lab <lab> up` starts it on port 3000 (or reuses one that already answers there).
+ *
+ * Started without the telemetry register (`node src/start.ts`, here, in `pnpm lab` and in the
+ * compose file): each action names its own trace in its `traceparent` so the page can link it,
+ * and the register's fetch instrumentation would add a second `traceparent` beside it, which
+ * the lab cannot parse, so it would start a trace of its own and the link would lead nowhere.
  */
 import { onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';

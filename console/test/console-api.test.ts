@@ -215,6 +215,35 @@ describe("the console's own API", () => {
     }
   });
 
+  it('When an order is placed, then the lab gets one traceparent, naming the trace the console links', async () => {
+    // Arrange: a command service that records what it is sent.
+    const traceparents: (string | string[] | undefined)[] = [];
+    const command = await fakeLab((req, res) => {
+      const json = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/healthz') json(200, { status: 'alive', service: 'command-service' });
+      else if (req.method === 'POST' && req.url === '/products') json(201, { id: 'p-1' });
+      else if (req.method === 'POST' && req.url === '/orders') {
+        traceparents.push(req.headers.traceparent);
+        json(201, { id: 'o-1', version: 1, consistencyToken: 't' });
+      } else json(404, { code: 'route-not-found' });
+    });
+    const tracing = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_CQRS_COMMAND_URL: command,
+    });
+    cleanups.push(tracing.stop);
+
+    // Act
+    const res = await fetch(`${tracing.url}/api/cqrs/orders`, { method: 'POST' });
+    const { traceId } = (await res.json()) as { traceId: string };
+
+    // Assert: a second traceparent (Node joins repeated headers with ", ") would not parse, and
+    // the lab would start a trace of its own, so the page's link would lead to no trace.
+    expect(traceparents).toHaveLength(1);
+    expect(traceparents[0]).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
+  });
+
   it("When a lab answers 503 (its own dependency is away), then the console passes on 503 with Retry-After, the lab's problem under `lab`", async () => {
     const lab = await fakeLab((req, res) => {
       res

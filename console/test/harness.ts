@@ -17,6 +17,8 @@ export async function startConsole(env: Record<string, string>): Promise<Spawned
     services: {
       console: {
         entry: consoleEntry,
+        // As `pnpm lab <lab> up` and the compose file start it: see console/src/start.ts.
+        telemetry: false,
         // A fast clock: the page follows the labs within a quarter second.
         env: { CONSOLE_POLL_MS: '250', LOG_LEVEL: 'warn', ...env },
       },

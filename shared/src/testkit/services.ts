@@ -17,6 +17,8 @@ export interface ServiceDefinition {
   nodeOptions?: string;
   /** Services start in ascending order; those with the same order start side by side. */
   order?: number;
+  /** False starts it without the telemetry register (see spawnService). */
+  telemetry?: boolean;
 }
 
 export interface ServiceGroupOptions<Name extends string> {
@@ -81,6 +83,7 @@ export function serviceGroup<Name extends string>(
       },
       timeoutMs: options.timeoutMs ?? 120_000,
       ...(options.echo && { echo: name }),
+      ...(definition.telemetry === false && { telemetry: false }),
     });
     services[name] = service;
     spawned.add(service);

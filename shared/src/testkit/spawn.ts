@@ -18,8 +18,9 @@ export interface SpawnOptions {
   /** Also print each log line to this process's stdout behind `[echo]`, as `pnpm lab up` does. */
   echo?: string;
   /**
-   * False starts the entry without the telemetry register: only for a bench baseline that
-   * measures what the register itself costs a service.
+   * False starts the entry without the telemetry register: for a bench baseline that measures
+   * what the register itself costs a service, and for the console, which names its own trace
+   * in each action's `traceparent` (the register's fetch instrumentation would add a second).
    */
   telemetry?: boolean;
 }
