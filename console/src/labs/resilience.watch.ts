@@ -148,6 +148,9 @@ export function resilienceWatch(config: ConsoleConfig) {
       up: breakers !== undefined,
       gatewayUrl: gateway,
       supplierUrl: supplier,
+      // `up --monolith`: the supplier is a module called in-process, so only the faults a
+      // function call can have apply (error, hang); its faults are the gateway's /_chaos.
+      inProcess,
       // Unknown while the gateway itself does not answer; the page then says the lab is down.
       supplierUp: status === undefined ? null : chaos !== undefined,
       traffic: traffic ? { on: true, perSecond: traffic.perSecond } : { on: false },

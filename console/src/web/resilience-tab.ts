@@ -5,6 +5,8 @@ import { clock, html, notRunning, post, seconds } from './html.ts';
 import type { BreakerView, ResilienceState } from './state.ts';
 
 const FAULTS = ['error', 'hang', 'reset', 'down'] as const;
+/** What a module called in-process can do (the monolith refuses a reset connection or a down supplier). */
+const IN_PROCESS_FAULTS = ['error', 'hang'] as const;
 const ROUTE_OF: Record<string, string> = { prices: '/quotes', stock: '/availability' };
 
 function Meter(props: { value: number; max: number; mark: number }) {
@@ -109,7 +111,7 @@ export function ResilienceTab({ state }: { state: ResilienceState; traceUrl: str
         (target) =>
           html`<span>
             ${target}:
-            ${FAULTS.map(
+            ${(state.inProcess === true ? IN_PROCESS_FAULTS : FAULTS).map(
               (fault) =>
                 html`<button
                   class="danger"

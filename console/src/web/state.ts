@@ -33,6 +33,8 @@ export interface ResilienceState {
   up: boolean;
   gatewayUrl?: string;
   supplierUp?: boolean | null;
+  /** `up --monolith`: the supplier is called in-process, and only error and hang apply. */
+  inProcess?: boolean;
   traffic?: { on: boolean; perSecond?: number };
   retryBudgetTokens?: number | null;
   breakers?: BreakerView[];
