@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { traceExportFromEnv, type SpanRecord } from '../src/telemetry/index.ts';
+import { POLL_HEADER, traceExportFromEnv, type SpanRecord } from '../src/telemetry/index.ts';
 import { serviceNodeArgs, spawnService, waitFor } from '../src/testkit/index.ts';
 
 const fixture = new URL('./fixtures/echo-service.ts', import.meta.url).pathname;
@@ -60,6 +60,34 @@ describe('trace export', () => {
       );
       expect(server.traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(server.attributes['http.route']).toBe('/echo');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("When a request is marked as a watcher's poll, then the service records no span for it, and still answers it", async () => {
+    const path = join(dir, 'polled.jsonl');
+    const service = await spawnService({
+      entry: fixture,
+      env: { LAB_TRACE_EXPORT: `file:${path}`, OTEL_SERVICE_NAME: 'echo-polled' },
+    });
+    const echo = (headers: Record<string, string>) =>
+      fetch(`${service.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'ada', count: 1 }),
+      });
+    try {
+      // Act: a poll, then an ordinary request; the second's span is written after the first's
+      // would have been.
+      expect((await echo({ [POLL_HEADER]: 'console' })).status).toBe(201);
+      expect((await echo({})).status).toBe(201);
+
+      // Assert
+      await waitFor("the ordinary request's span in the file", () =>
+        spansIn(path).some((s) => s.kind === 'SERVER'),
+      );
+      expect(spansIn(path).filter((s) => s.kind === 'SERVER')).toHaveLength(1);
     } finally {
       await service.stop();
     }

@@ -105,12 +105,19 @@ export function serviceNameFromEntryPoint(entry = process.argv[1]): string {
   }
 }
 
+/** Marks a request that only reads a service's state for a watcher (the lab console's polls). */
+export const POLL_HEADER = 'x-lab-poll';
+
 /** The HTTP instrumentations, which every mode runs: they carry the trace id in and out. */
 function httpInstrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({
-      // Probes and scrapes every few seconds would bury the spans a learner wants to see.
-      ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? ''),
+      // Probes and scrapes every few seconds would bury the spans a learner wants to see, and so
+      // would the lab console's polls of a lab's state (twice a second while a page is open),
+      // which it marks with this header (console/src/labs/http.ts).
+      ignoreIncomingRequestHook: (req) =>
+        /^\/(healthz|readyz|metrics)\b/.test(req.url ?? '') ||
+        req.headers[POLL_HEADER] !== undefined,
     }),
     new UndiciInstrumentation(),
   ];
