@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 // The tests drive a real lab; the console's own code never imports one (see .dependency-cruiser.mjs).
 import { startMonolith, type RunningMonolith } from '../../resilience-lab/lab/src/services.ts';
+import type { SpawnedService } from '@lab/shared/testkit';
 import { browserTest } from './harness.ts';
 
 let monolith: RunningMonolith;
+let console: SpawnedService;
 let page: Page;
 
 const run = browserTest();
@@ -16,7 +18,7 @@ const nowhere = 'http://127.0.0.1:9';
 beforeAll(async () => {
   monolith = await startMonolith();
   run.onStop(monolith.stop);
-  ({ page } = await run.open(
+  ({ console, page } = await run.open(
     {
       CONSOLE_RESILIENCE_GATEWAY_URL: monolith.gateway.url,
       CONSOLE_RESILIENCE_SUPPLIER_URL: nowhere,
@@ -39,5 +41,16 @@ describe('the resilience tab with the monolith', () => {
       timeout: 30_000,
     });
     expect(await page.$('[role=alert]')).toBeNull();
+  });
+
+  it('When the console stops while the page is open, then the page says it is reconnecting and marks what it shows as not current', async () => {
+    expect(await page.$('main[data-stale=true]')).toBeNull();
+
+    await console.stop();
+
+    await page.waitForSelector('[data-testid=live][data-connected=false]', { timeout: 30_000 });
+    await page.waitForSelector('main[data-stale=true] .stale-note', { timeout: 30_000 });
+    // The last state stays on screen to read, under the note.
+    expect(await page.$('[data-testid=fault-prices-error]')).not.toBeNull();
   });
 });

@@ -59,7 +59,20 @@ function App() {
         ${connected && state ? `live · ${new Date(state.at).toLocaleTimeString()}` : 'reconnecting…'}
       </span>
     </header>
-    <main>${body}</main>`;
+    <main
+      class=${state && !connected ? 'stale' : ''}
+      data-stale=${String(Boolean(state) && !connected)}
+    >
+      ${
+        state && !connected
+          ? html`<p class="stale-note" role="status">
+              The console is not answering: what follows is as it was at
+              ${new Date(state.at).toLocaleTimeString()}, and nothing below is current.
+            </p>`
+          : null
+      }
+      ${body}
+    </main>`;
 }
 
 const root = document.getElementById('app');
