@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Builds any lab service: docker build --build-arg SERVICE=saga-orchestrator/flights .
+# Builds any lab service, named by its directory: docker build --build-arg SERVICE=saga-orchestrator/flights .
+# (the console: SERVICE=console).
 # There is no compile step: Node 24 strips TypeScript types itself, so the image holds sources.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -20,7 +21,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --prod --stor
 
 FROM deps AS build
 ARG SERVICE
-RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<lab>/<service>" >&2; exit 1; }
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<lab>/<service> (or console)" >&2; exit 1; }
 COPY . .
 # Not `pnpm deploy`: it copies @lab/shared into node_modules, where Node refuses to strip types; a
 # filtered workspace install keeps shared/ a symlink that resolves to its real path outside it.
@@ -38,8 +39,10 @@ ARG SERVICE
 ENV NODE_ENV=production
 WORKDIR /app
 # The workspace as built: sibling packages a service uses (@lab/shared, a lab's participant kit)
-# are symlinks into it, and only this service's dependencies were installed. Files stay owned by
-# root, so the service user can read but never rewrite its own code.
+# are symlinks into it, and only this service's dependencies are linked where it resolves them.
+# The image still carries every lab's sources and, in node_modules/.pnpm, the production packages
+# `pnpm fetch` put there for the whole workspace (the price of one cached fetch layer for every
+# service). Files stay owned by root, so the service user can read but never rewrite its own code.
 COPY --from=build /app ./
 WORKDIR /app/${SERVICE}
 USER node
