@@ -33,6 +33,7 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
   /** Why a lab's last refresh failed, by lab: that lab shows as not up until one succeeds. */
   const failures = new Map<keyof typeof labs, string>();
   let refreshing: Promise<void> | undefined;
+  let stopped = false;
   let lastRefresh = 0;
   let lastAsked = Number.NEGATIVE_INFINITY;
 
@@ -95,6 +96,11 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
       return state();
     },
     subscribe: (listener: Listener) => {
+      // A page whose request was under way while the console stopped: its stream ends at once.
+      if (stopped) {
+        listener.end();
+        return () => undefined;
+      }
       listeners.add(listener);
       listener.send(state());
       // A page opened on an idle console sees the labs as they are now, not a poll ago.
@@ -108,6 +114,7 @@ export function createConsole(config: ConsoleConfig, logger: Logger) {
      * itself, and an HTTP server that is stopping waits for its open responses.
      */
     stop: () => {
+      stopped = true;
       clearInterval(timer);
       resilience.stop();
       for (const listener of listeners) listener.end();

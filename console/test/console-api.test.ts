@@ -244,6 +244,31 @@ describe("the console's own API", () => {
     expect(traceparents[0]).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
   });
 
+  it('When a lab drops the connection after an action was sent, then 502 lab-answer-lost without Retry-After: it may have carried the action out', async () => {
+    const lab = await fakeLab((req, res) => {
+      if (req.method === 'POST') req.socket.destroy();
+      else res.writeHead(404).end();
+    });
+    const dropping = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
+      CONSOLE_RESILIENCE_GATEWAY_URL: lab,
+    });
+    cleanups.push(dropping.stop);
+
+    const res = await send(
+      'POST',
+      '/api/resilience/faults',
+      { target: 'prices', fault: 'error' },
+      undefined,
+      dropping.url,
+    );
+
+    expect(res.status).toBe(502);
+    expect(res.retryAfter).toBeNull();
+    expect(res.body.code).toBe('lab-answer-lost');
+  });
+
   it("When a lab answers 503 (its own dependency is away), then the console passes on 503 with Retry-After, the lab's problem under `lab`", async () => {
     const lab = await fakeLab((req, res) => {
       res

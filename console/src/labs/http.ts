@@ -25,27 +25,51 @@ export function newTrace(): { traceId: string; traceparent: string } {
 }
 
 /**
- * The lab gave no answer: nothing listening, the connection dropped, or no answer in time. Only
- * this is "the lab is unreachable" (503); any other error on the way is the console's own.
+ * The lab could not be reached: nothing listening, no such host, or no connection made (or a
+ * read whose connection dropped, which is safe to send again). Only this is "the lab is
+ * unreachable" (503 with Retry-After); any other error on the way is the console's own.
  */
 export class LabUnreachable extends Error {
   constructor(url: string, cause: unknown) {
-    const reason = cause instanceof Error ? ((cause.cause as Error | undefined) ?? cause) : cause;
-    super(`${url}: ${reason instanceof Error ? reason.message : String(reason)}`, { cause });
+    super(`${url}: ${reasonOf(cause)}`, { cause });
     this.name = 'LabUnreachable';
   }
 }
 
 /**
- * The lab was reached but did not finish answering in time. For an action that is not "away":
- * the lab may well have carried it out, so a client must look before it sends it again.
+ * The request went out but its answer never came: it ran out of time, or (for an action) the
+ * connection closed first. Not "away": the lab may well have carried an action out, so a
+ * client must look at its state before sending it again.
  */
-export class LabTimedOut extends Error {
-  constructor(url: string, ms: number, cause: unknown) {
-    super(`${url}: no answer within ${ms} ms`, { cause });
-    this.name = 'LabTimedOut';
+export class LabAnswerLost extends Error {
+  readonly timedOut: boolean;
+  readonly action: boolean;
+  constructor(url: string, method: string, timeoutMs: number | undefined, cause: unknown) {
+    super(
+      `${url}: ${timeoutMs === undefined ? `the connection closed before an answer (${reasonOf(cause)})` : `no answer within ${timeoutMs} ms`}`,
+      { cause },
+    );
+    this.name = 'LabAnswerLost';
+    this.timedOut = timeoutMs !== undefined;
+    this.action = method !== 'GET';
   }
 }
+
+/** fetch's own error says "fetch failed"; the socket's error under it says why. */
+function reasonOf(cause: unknown): string {
+  const reason = cause instanceof Error ? ((cause.cause as Error | undefined) ?? cause) : cause;
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** Socket errors that mean no request reached a lab: nothing listened, or no connection was made. */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export async function call<T = unknown>(
   method: string,
@@ -69,7 +93,11 @@ export async function call<T = unknown>(
     text = await res.text();
   } catch (error) {
     if ((error as Error | undefined)?.name === 'TimeoutError')
-      throw new LabTimedOut(url, timeoutMs, error);
+      throw new LabAnswerLost(url, method, timeoutMs, error);
+    const code = ((error as Error | undefined)?.cause as { code?: string } | undefined)?.code;
+    // An action whose connection failed after it was sent may have been carried out.
+    if (method !== 'GET' && !NOT_SENT.has(code ?? ''))
+      throw new LabAnswerLost(url, method, undefined, error);
     throw new LabUnreachable(url, error);
   }
   let body: unknown = text;

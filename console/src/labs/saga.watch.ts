@@ -21,7 +21,6 @@ interface SagaDefinition {
   steps: { name: string; kind: string; compensation: string | null }[];
 }
 
-/** A failed call to a lab, as the console's own answer: the lab's status and problem document. */
 /**
  * Watches the saga lab: recent trips with their timelines (from the orchestrator's
  * `GET /trips`), the saga's declared steps (`GET /saga-definition`, for the steps a trip has

@@ -9,7 +9,7 @@ import {
   SOLD_OUT_PARTICIPANTS,
 } from '../../labs/saga.watch.ts';
 import { SUPPLIER_FAULTS, SUPPLIER_TARGETS } from '../../labs/resilience.watch.ts';
-import { LabRefused, LabTimedOut, LabUnreachable } from '../../labs/http.ts';
+import { LabAnswerLost, LabRefused, LabUnreachable } from '../../labs/http.ts';
 
 const Traffic = z.strictObject({ perSecond: z.number().int().min(0).max(20) });
 const SupplierFault = z.strictObject({
@@ -26,8 +26,8 @@ const TripParams = z.object({ id: uuid() });
 
 /**
  * A lab that refused the console's request is the lab's answer passed on (its problem document
- * under `lab`); a lab that does not answer at all is a dependency that is away: 503; a lab
- * that was reached but did not answer in time is a 504.
+ * under `lab`); a lab that cannot be reached is a dependency that is away: 503; a request
+ * sent whose answer never came is a 504 (out of time) or a 502 (the connection closed).
  */
 function labCall(action: (req: Request) => Promise<unknown>, status = 200): RequestHandler {
   return async (req: Request, res: Response) => {
@@ -59,13 +59,13 @@ function labCall(action: (req: Request) => Promise<unknown>, status = 200): Requ
           `The lab did not answer: ${error.message}. Is it running?`,
           1,
         );
-      // Reached but slow: the lab may have carried the action out, so no Retry-After invites
-      // the client to send it again; the page's state shows what happened.
-      if (error instanceof LabTimedOut)
+      // Sent, but no answer came: the lab may have carried an action out, so no Retry-After
+      // invites the client to send it again; the page's state shows what happened.
+      if (error instanceof LabAnswerLost)
         throw new AppError(
-          'lab-timeout',
-          504,
-          `The lab did not finish answering: ${error.message}. Look at the lab's state before trying again.`,
+          error.timedOut ? 'lab-timeout' : 'lab-answer-lost',
+          error.timedOut ? 504 : 502,
+          `The lab did not finish answering: ${error.message}.${error.action ? " It may have carried the action out: look at the lab's state before sending it again." : ''}`,
         );
       // Anything else is the console's own failure: a 500, not a lab to wait for.
       throw error;
