@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Builds any lab service, named by its directory: docker build --build-arg SERVICE=saga-orchestrator/flights .
-# (the console: SERVICE=console).
+# (the console: SERVICE=console, run as `node src/start.ts` without the CMD's telemetry register,
+# as docker-compose.yml runs it: see console/src/start.ts).
 # There is no compile step: Node 24 strips TypeScript types itself, so the image holds sources.
 
 ARG NODE_IMAGE=node:24-bookworm-slim

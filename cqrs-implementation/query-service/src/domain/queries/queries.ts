@@ -41,6 +41,8 @@ export async function getProduct(readModel: ReadModelRepository, id: string) {
  * cache on, a page comes back as the same object until the projector changes it, so its answer
  * is built and encoded once per change instead of once per read (for a customer's first page,
  * a 6 KB copy and the cursor's encoding); a page read from Redis is a new object, used once.
+ * The answer lives as long as its page, so a page the near cache keeps costs about twice the
+ * size it is counted at against NEAR_CACHE_MB.
  */
 const answers = new WeakMap<object, Buffer>();
 
