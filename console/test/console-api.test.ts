@@ -78,6 +78,23 @@ const send = async (
   };
 };
 
+/** A supplier fault asked of a console whose resilience lab (gateway and supplier) is `lab`. */
+async function faultThrough(lab: string) {
+  const through = await startConsole({
+    ...(await labsNowhere()),
+    CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
+    CONSOLE_RESILIENCE_GATEWAY_URL: lab,
+  });
+  cleanups.push(through.stop);
+  return send(
+    'POST',
+    '/api/resilience/faults',
+    { target: 'prices', fault: 'error' },
+    undefined,
+    through.url,
+  );
+}
+
 describe("the console's own API", () => {
   it('When a request names something the console does not know, then 400 problem+json names each bad field', async () => {
     for (const [path, body, fields] of [
@@ -249,20 +266,7 @@ describe("the console's own API", () => {
       if (req.method === 'POST') req.socket.destroy();
       else res.writeHead(404).end();
     });
-    const dropping = await startConsole({
-      ...(await labsNowhere()),
-      CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
-      CONSOLE_RESILIENCE_GATEWAY_URL: lab,
-    });
-    cleanups.push(dropping.stop);
-
-    const res = await send(
-      'POST',
-      '/api/resilience/faults',
-      { target: 'prices', fault: 'error' },
-      undefined,
-      dropping.url,
-    );
+    const res = await faultThrough(lab);
 
     expect(res.status).toBe(502);
     expect(res.retryAfter).toBeNull();
@@ -277,20 +281,7 @@ describe("the console's own API", () => {
         })
         .end(JSON.stringify({ code: 'dependency-unavailable' }));
     });
-    const relaying = await startConsole({
-      ...(await labsNowhere()),
-      CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
-      CONSOLE_RESILIENCE_GATEWAY_URL: lab,
-    });
-    cleanups.push(relaying.stop);
-
-    const res = await send(
-      'POST',
-      '/api/resilience/faults',
-      { target: 'prices', fault: 'error' },
-      undefined,
-      relaying.url,
-    );
+    const res = await faultThrough(lab);
 
     expect(res.status).toBe(503);
     expect(res.retryAfter).toBe('1');
