@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, loadConfig } from '@lab/shared/config';
+import { ACTION_WITHIN_MS } from './labs/http.ts';
 
 /**
  * Where the console finds each lab: their public base URLs, the design ports on 127.0.0.1 by
@@ -27,6 +28,16 @@ const schema = z.object({
     .default('http://127.0.0.1:9411/zipkin/traces/{traceId}'),
   /** How often the labs are polled and the page updated while a page (or an API client) watches. */
   CONSOLE_POLL_MS: z.coerce.number().int().min(100).max(5000).default(500),
+  /**
+   * How long an action (a button: place an order, inject a fault) waits for the lab's answer
+   * before the console answers 504; the lab may still carry it out afterwards.
+   */
+  CONSOLE_ACTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(ACTION_WITHIN_MS),
   /** How often while nobody watches: the history keeps growing, at a fraction of the cost. */
   CONSOLE_IDLE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 });

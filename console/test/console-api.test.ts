@@ -74,16 +74,17 @@ const send = async (
     status: res.status,
     type: res.headers.get('content-type') ?? '',
     retryAfter: res.headers.get('retry-after'),
-    body: (await res.json()) as { code?: string; errors?: { path: string }[] },
+    body: (await res.json()) as { code?: string; detail?: string; errors?: { path: string }[] },
   };
 };
 
 /** A supplier fault asked of a console whose resilience lab (gateway and supplier) is `lab`. */
-async function faultThrough(lab: string) {
+async function faultThrough(lab: string, env: Record<string, string> = {}) {
   const through = await startConsole({
     ...(await labsNowhere()),
     CONSOLE_RESILIENCE_SUPPLIER_URL: lab,
     CONSOLE_RESILIENCE_GATEWAY_URL: lab,
+    ...env,
   });
   cleanups.push(through.stop);
   return send(
@@ -271,6 +272,19 @@ describe("the console's own API", () => {
     expect(res.status).toBe(502);
     expect(res.retryAfter).toBeNull();
     expect(res.body.code).toBe('lab-answer-lost');
+  });
+
+  it('When a lab takes an action in and never answers, then 504 lab-timeout after CONSOLE_ACTION_TIMEOUT_MS, without Retry-After: it may have carried the action out', async () => {
+    const lab = await fakeLab((req, res) => {
+      // Holds every action open until the file's cleanup closes the connections.
+      if (req.method !== 'POST') res.writeHead(404).end();
+    });
+    const res = await faultThrough(lab, { CONSOLE_ACTION_TIMEOUT_MS: '300' });
+
+    expect(res.status).toBe(504);
+    expect(res.retryAfter).toBeNull();
+    expect(res.body.code).toBe('lab-timeout');
+    expect(res.body.detail).toContain('no answer within 300 ms');
   });
 
   it("When a lab answers 503 (its own dependency is away), then the console passes on 503 with Retry-After, the lab's problem under `lab`", async () => {

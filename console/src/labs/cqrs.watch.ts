@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
 import {
-  call,
+  callWithin,
   expectOk,
   LabAnswerLost,
   LabUnreachable,
@@ -49,6 +49,7 @@ const READ_PATIENCE_MS = 10_000;
  * as Burrow and kafka-ui make it).
  */
 export function cqrsWatch(config: ConsoleConfig) {
+  const call = callWithin(config.CONSOLE_ACTION_TIMEOUT_MS);
   const relay = config.CONSOLE_CQRS_RELAY_URL;
   const projector = config.CONSOLE_CQRS_PROJECTOR_URL;
   const command = config.CONSOLE_CQRS_COMMAND_URL;

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 /** A lab that does not answer a poll (GET) within this long is shown as not running. */
 const ANSWER_WITHIN_MS = 1500;
 /**
- * What an action a learner clicked (any other method) waits for: on a loaded machine a write
- * can take seconds, and giving up at the poll's bound would report an error for an action the
- * lab went on to carry out.
+ * What an action a learner clicked (any other method) waits for by default
+ * (CONSOLE_ACTION_TIMEOUT_MS): on a loaded machine a write can take seconds, and giving up at
+ * the poll's bound would report an error for an action the lab went on to carry out.
  */
-const ACTION_WITHIN_MS = 10_000;
+export const ACTION_WITHIN_MS = 10_000;
 
 export interface Answer<T = unknown> {
   status: number;
@@ -71,10 +71,16 @@ const NOT_SENT = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
 export async function call<T = unknown>(
   method: string,
   url: string,
-  options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: CallOptions = {},
 ): Promise<Answer<T>> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? (method === 'GET' ? ANSWER_WITHIN_MS : ACTION_WITHIN_MS);
@@ -107,6 +113,12 @@ export async function call<T = unknown>(
     // Not JSON (a metrics page, an HTML error from a proxy): keep the text.
   }
   return { status: res.status, body: body as T, ms: performance.now() - started };
+}
+
+/** `call` whose actions wait `actionWithinMs` unless told otherwise: the console's configured patience. */
+export function callWithin(actionWithinMs: number) {
+  return <T = unknown>(method: string, url: string, options: CallOptions = {}) =>
+    call<T>(method, url, { ...(method !== 'GET' && { timeoutMs: actionWithinMs }), ...options });
 }
 
 /**

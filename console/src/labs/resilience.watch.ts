@@ -1,5 +1,5 @@
 import type { ConsoleConfig } from '../config.ts';
-import { call, poll, prune } from './http.ts';
+import { callWithin, poll, prune } from './http.ts';
 
 interface BreakerSnapshot {
   state: 'closed' | 'open' | 'half-open' | 'disabled';
@@ -87,6 +87,7 @@ export function decisionOf(snapshot: BreakerSnapshot, now: number): string {
  * /availability whose latencies draw the cascade, or its absence under protection.
  */
 export function resilienceWatch(config: ConsoleConfig) {
+  const call = callWithin(config.CONSOLE_ACTION_TIMEOUT_MS);
   const gateway = config.CONSOLE_RESILIENCE_GATEWAY_URL;
   const supplier = config.CONSOLE_RESILIENCE_SUPPLIER_URL;
   const transitions = new Map<string, (Transition & { breaker: string })[]>();

@@ -1,6 +1,6 @@
 import { AppError } from '@lab/shared/http';
 import type { ConsoleConfig } from '../config.ts';
-import { call, expectOk, newTrace, poll } from './http.ts';
+import { callWithin, expectOk, newTrace, poll } from './http.ts';
 
 export const PARTICIPANTS = ['flights', 'hotels', 'cars', 'payments'] as const;
 export type Participant = (typeof PARTICIPANTS)[number];
@@ -28,6 +28,7 @@ interface SagaDefinition {
  * it has no steps, no saga definition and no network between modules to break.
  */
 export function sagaWatch(config: ConsoleConfig) {
+  const call = callWithin(config.CONSOLE_ACTION_TIMEOUT_MS);
   const orchestrator = config.CONSOLE_SAGA_ORCHESTRATOR_URL;
   const services: Record<Participant, string> = {
     flights: config.CONSOLE_SAGA_FLIGHTS_URL,
