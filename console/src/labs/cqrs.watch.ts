@@ -36,6 +36,31 @@ interface Sample {
 }
 
 const KEEP_MS = 10 * 60_000;
+
+/** When the console first saw a partition's end at or past each value, oldest first. */
+export type EndHistory = { at: number; end: number }[];
+
+/**
+ * Records a partition's end as polled at `now`, keeping the entry in force at the window's
+ * start: it dates the oldest lag still counted. An end lower than the last one seen means the
+ * topic was deleted and created again (`pnpm lab cqrs reset`, then `up`): its
+ * offsets start over, and the old history would date the new lag from the old topic's events.
+ */
+export function recordEnd(history: EndHistory, end: number, now: number, keepMs = KEEP_MS) {
+  const last = history.at(-1);
+  if (last && end < last.end) history.length = 0;
+  if (history.at(-1)?.end !== end) history.push({ at: now, end });
+  while (history.length > 1 && (history[1]?.at ?? now) < now - keepMs) history.shift();
+}
+
+/**
+ * How long the oldest event past `committed` has been on the partition: the first time the end
+ * passed the committed offset is when that event was published.
+ */
+export function lagMsOf(history: EndHistory, committed: number, now: number): number {
+  const first = history.find((h) => h.end > committed);
+  return first ? now - first.at : 0;
+}
 // The most the query service lets a read wait for its token (X-Consistency-Timeout-Ms).
 const READ_PATIENCE_MS = 10_000;
 
@@ -56,7 +81,8 @@ export function cqrsWatch(config: ConsoleConfig) {
   const query = config.CONSOLE_CQRS_QUERY_URL;
   const samples: Sample[] = [];
   /** Per partition: when the console first saw its end at or past each value. */
-  const endsSeen = new Map<number, { at: number; end: number }[]>();
+  const endsSeen = new Map<number, EndHistory>();
+  let topicSeen: string | undefined;
   const committed = new Map<number, number>();
   let productId: string | undefined;
   let latest: Record<string, unknown> = { up: false };
@@ -73,13 +99,6 @@ export function cqrsWatch(config: ConsoleConfig) {
     return health;
   };
 
-  const lagMsOf = (partition: number, at: number, now: number) => {
-    const history = endsSeen.get(partition) ?? [];
-    // The first time the end passed `at` is when the oldest uncommitted event was published.
-    const first = history.find((h) => h.end > at);
-    return first ? now - first.at : 0;
-  };
-
   const refresh = async () => {
     const now = Date.now();
     // The wiring first, as the saga tab does: the monolith has no relay, projector or query
@@ -94,11 +113,14 @@ export function cqrsWatch(config: ConsoleConfig) {
       poll<ProjectorStatus>(`${projector}/status`),
       poll(`${query}/healthz`),
     ]);
+    // Another topic's offsets say nothing about this one's (KAFKA_TOPIC_PREFIX changed between runs).
+    if (relayStatus && relayStatus.topic.name !== topicSeen) {
+      endsSeen.clear();
+      topicSeen = relayStatus.topic.name;
+    }
     for (const p of relayStatus?.topic.partitions ?? []) {
       const history = endsSeen.get(p.partition) ?? [];
-      if (history.at(-1)?.end !== p.end) history.push({ at: now, end: p.end });
-      // Keep the entry in force at the window's start: it dates the oldest lag still counted.
-      while (history.length > 1 && (history[1]?.at ?? now) < now - KEEP_MS) history.shift();
+      recordEnd(history, p.end, now);
       endsSeen.set(p.partition, history);
     }
     for (const p of projectorStatus?.partitions ?? []) committed.set(p.partition, p.committed);
@@ -116,7 +138,7 @@ export function cqrsWatch(config: ConsoleConfig) {
               end,
               committed: at,
               lagEvents,
-              lagMs: lagEvents === 0 ? 0 : lagMsOf(partition, at, now),
+              lagMs: lagEvents === 0 ? 0 : lagMsOf(endsSeen.get(partition) ?? [], at, now),
             };
           })
         : null;
