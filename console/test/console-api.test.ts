@@ -199,6 +199,43 @@ describe("the console's own API", () => {
     expect(state.saga?.up).toBe(false);
   });
 
+  it('When the orchestrator starts running another saga definition between two polls, then the tab shows the new steps', async () => {
+    // Arrange: an orchestrator that is never seen down, and whose definition changes.
+    let step = 'reserve-flight';
+    const orchestrator = await fakeLab((req, res) => {
+      const json = (body: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/healthz') json({ status: 'alive', service: 'orchestrator' });
+      else if (req.url?.startsWith('/trips')) json({ trips: [] });
+      else if (req.url === '/saga-definition')
+        json({
+          name: 'book-trip',
+          steps: [{ name: step, kind: 'compensable', compensation: null }],
+        });
+      else res.writeHead(404).end();
+    });
+    const watching = await startConsole({
+      ...(await labsNowhere()),
+      CONSOLE_SAGA_ORCHESTRATOR_URL: orchestrator,
+    });
+    cleanups.push(watching.stop);
+    const stepsShown = async () => {
+      const state = (await (await fetch(`${watching.url}/api/state`)).json()) as {
+        saga: { definition: { steps: { name: string }[] } | null };
+      };
+      return state.saga.definition?.steps.map((s) => s.name).join();
+    };
+    await waitFor('the first definition', async () => (await stepsShown()) === 'reserve-flight');
+
+    // Act
+    step = 'reserve-hotel';
+
+    // Assert
+    await waitFor('the new definition', async () => (await stepsShown()) === 'reserve-hotel', {
+      timeoutMs: 5000,
+    });
+  });
+
   it('When the read side is away after an order was placed, then the action answers 200 with each read saying it got no answer, not 503 for an order already placed', async () => {
     // Arrange: a command service that takes every order; the query service is nowhere.
     const command = await fakeLab((req, res) => {

@@ -37,7 +37,6 @@ export function sagaWatch(config: ConsoleConfig) {
     payments: config.CONSOLE_SAGA_PAYMENTS_URL,
   };
   let wiring: SagaWiring | undefined;
-  let definition: SagaDefinition | undefined;
   let latest: Record<string, unknown> = { up: false };
   /** Where a participant's admin routes are: its own service, or its module's path in the monolith. */
   const participantUrl = (p: Participant) =>
@@ -70,11 +69,12 @@ export function sagaWatch(config: ConsoleConfig) {
     }
     const [trips, defined, ...faults] = await Promise.all([
       poll<{ trips: unknown[] }>(`${orchestrator}/trips?limit=20`),
-      definition ?? poll<SagaDefinition>(`${orchestrator}/saga-definition`),
+      // Asked on every poll, not kept: an orchestrator restarted between two polls (the idle
+      // clock's 5 s is time enough) may run an edited definition, and the answer is a small
+      // document the orchestrator builds from its fixed definition.
+      poll<SagaDefinition>(`${orchestrator}/saga-definition`),
       ...PARTICIPANTS.map((p) => poll<{ rules: Record<string, unknown> }>(`${services[p]}/_chaos`)),
     ]);
-    // The definition is fixed for an orchestrator's life; ask again only after it was away.
-    definition = trips ? defined : undefined;
     latest = {
       up: trips !== undefined,
       wiring: 'saga',
