@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { databaseUrlFor } from '@lab/shared/pg';
+import { waitFor } from '@lab/shared/testkit';
 import { auditSaga } from '../src/audit.ts';
 import {
   bookTrip,
@@ -127,4 +129,110 @@ test('When 30 charges race for what is left on one card, then exactly one is cap
   expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toContain(
     `payments: card ${card} captured 1001, over its limit of 1000`,
   );
+});
+
+/**
+ * Two calls for one reservation or charge id under different keys, the second arriving while the
+ * first's transaction is still open: the compensation of a step whose call timed out, sent while
+ * that call still runs. The first is a stored use case run in a transaction this test holds
+ * open; the second goes through the participant's API and waits on the first's row until the
+ * test commits it.
+ */
+async function race(
+  database: string,
+  first: { call: string; args: unknown[] },
+  second: { url: string; body?: unknown },
+) {
+  const held = new pg.Client({
+    connectionString: databaseUrlFor(process.env.DATABASE_URL!, database),
+  });
+  await held.connect();
+  try {
+    await held.query('BEGIN');
+    const placeholders = first.args.map((_, i) => `$${i + 3}`).join(', ');
+    await held.query(`SELECT * FROM ${first.call}($1, $2, ${placeholders})`, [
+      `first-${randomUUID()}`,
+      'first',
+      ...first.args,
+    ]);
+    const answering = fetch(second.url, {
+      method: 'POST',
+      headers: {
+        'idempotency-key': `second-${randomUUID()}`,
+        ...(second.body !== undefined && { 'content-type': 'application/json' }),
+      },
+      ...(second.body !== undefined && { body: JSON.stringify(second.body) }),
+    });
+    await waitFor('the second call to wait on the first one’s row', async () => {
+      const { rows } = await held.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return rows[0]!.n > 0;
+    });
+    await held.query('COMMIT');
+    const res = await answering;
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  } finally {
+    await held.end();
+  }
+}
+
+test('When a cancel arrives while its hold is still being written, then it releases that hold instead of failing on the id', async () => {
+  const hotel = await createInventory(lab.urls.hotels, 1);
+  const id = `r-race-${randomUUID()}`;
+
+  const cancel = await race(
+    lab.databases.hotels,
+    { call: 'hold_units', args: [id, hotel, 1, 60_000] },
+    { url: `${lab.urls.hotels}/reservations/${id}/cancel` },
+  );
+
+  expect(cancel).toMatchObject({ status: 200, body: { status: 'CANCELLED', tombstone: false } });
+  expect(await inventory(lab.urls.hotels, hotel)).toMatchObject({ held: 0, available: 1 });
+});
+
+test('When a hold arrives while a cancel of the same id is writing its tombstone, then it is refused as cancelled and holds nothing', async () => {
+  const hotel = await createInventory(lab.urls.hotels, 1);
+  const id = `r-race-${randomUUID()}`;
+
+  const hold = await race(
+    lab.databases.hotels,
+    { call: 'release_units', args: [id] },
+    { url: `${lab.urls.hotels}/reservations`, body: { reservationId: id, inventoryId: hotel } },
+  );
+
+  expect(hold).toMatchObject({ status: 409, body: { code: 'reservation-cancelled' } });
+  expect(await inventory(lab.urls.hotels, hotel)).toMatchObject({ held: 0, available: 1 });
+});
+
+test('When a refund arrives while its charge is still being written, then it refunds that charge, and a charge behind a refund is refused as voided', async () => {
+  const card = `card-tomb-${randomUUID()}`;
+  await post(`${lab.urls.payments}/cards`, { cardToken: card, limitCents: 10_000 });
+  const refunded = `c-race-${randomUUID()}`;
+  const voided = `c-race-${randomUUID()}`;
+
+  const refund = await race(
+    lab.databases.payments,
+    { call: 'charge_card', args: [refunded, card, 1000] },
+    { url: `${lab.urls.payments}/charges/${refunded}/refund` },
+  );
+  const charge = await race(
+    lab.databases.payments,
+    { call: 'refund_charge', args: [voided] },
+    {
+      url: `${lab.urls.payments}/charges`,
+      body: { chargeId: voided, cardToken: card, amountCents: 1000 },
+    },
+  );
+
+  expect(refund).toMatchObject({ status: 200, body: { status: 'REFUNDED' } });
+  expect(charge).toMatchObject({ status: 409, body: { code: 'charge-voided' } });
+  for (const [id, status] of [
+    [refunded, 'REFUNDED'],
+    [voided, 'VOIDED'],
+  ])
+    expect(await (await fetch(`${lab.urls.payments}/charges/${id}`)).json()).toMatchObject({
+      status,
+    });
 });

@@ -4,8 +4,8 @@
  * and it is either confirmed after the pivot or released by a compensation.
  *
  * The inventory participants apply the same rules next to their rows, in the stored functions
- * of data-access/migrations/002_one_round_trip.sql (one round trip per call), with the same
- * codes and words; these functions are the rules for code that holds units in-process. A
+ * of data-access/migrations (002_one_round_trip.sql, one round trip per call; 003 and 004
+ * replace some of them), with the same codes and words; these functions are the rules for code that holds units in-process. A
  * confirmation has no rule here: only the participants confirm (003_lapsed_hold.sql), since the
  * monolith sells its units in the transaction that holds them.
  */
