@@ -219,6 +219,7 @@ describe('outage: a service built from the shared building blocks', () => {
       expectUnavailable(await call('PUT', '/items/11', { name: 'during' }));
       const ready = await fetch(`${service.url}/readyz`);
       expect(ready.status).toBe(503);
+      expect(ready.headers.get('retry-after')).toBe('1');
       expect(((await ready.json()) as { checks: Record<string, string> }).checks.postgres).toMatch(
         /PostgreSQL stopped answering/,
       );

@@ -227,6 +227,9 @@ export function createApp(options: AppOptions): Express {
       }),
     );
     const ready = checks.every(([, state]) => state === 'up');
+    // Not ready is a dependency away, as every 503 here is: the same Retry-After tells a load
+    // balancer or a script when to look again.
+    if (!ready) res.setHeader('Retry-After', '1');
     res
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(checks) });
