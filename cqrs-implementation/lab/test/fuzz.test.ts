@@ -427,6 +427,13 @@ describe.each(WIRINGS)('%s wiring', (wiring) => {
         ).toEqual(['headers.x-consistency-token']);
     });
 
+    it('When a read by id is sent a query, then 400 naming it rather than an answer that ignored it', async () => {
+      for (const path of [`/orders/${randomUUID()}`, `/products/${randomUUID()}`])
+        expect(await problemFields(await fetch(`${stack.url('query')}${path}?fields=id`))).toEqual([
+          'query',
+        ]);
+    });
+
     // Only the split wiring has a relay and a projector.
     if (wiring === 'split')
       it('When the relay or the projector status is asked with a query, then 400 naming it rather than an answer that ignored it', async () => {

@@ -242,7 +242,7 @@ describe('bad input under a planned fault', () => {
 });
 
 describe('routes whose path says everything', () => {
-  test('When confirm, cancel, refund, an operator action or a read that takes no query is sent a body or a query, then 400 naming it, and nothing is written', async () => {
+  test('When confirm, cancel, refund, an operator action or a read that takes no query (a trip, reservation, inventory or charge by id among them) is sent a body or a query, then 400 naming it, and nothing is written', async () => {
     for (const name of ['flights', 'hotels', 'cars', 'payments'] as const)
       await clearChaos(lab.urls[name]);
     const before = await rowCounts();
@@ -262,7 +262,15 @@ describe('routes whose path says everything', () => {
       expect(await fieldsOf(await send(`${trip}/${action}`, extra))).toEqual(['body']);
       expect(await fieldsOf(await send(`${trip}/${action}?force=1`, '{}'))).toEqual(['query']);
     }
-    for (const url of [`${orchestrator}/saga-definition`, `${hotels}/_chaos`])
+    for (const url of [
+      `${orchestrator}/saga-definition`,
+      `${hotels}/_chaos`,
+      // The reads by id: an id says which, and there is nothing to choose about how.
+      trip,
+      `${hotels}/reservations/never-held`,
+      `${hotels}/inventory/00000000-0000-4000-8000-000000000000`,
+      `${payments}/charges/never-charged`,
+    ])
       expect(await fieldsOf(await fetch(`${url}?step=1`))).toEqual(['query']);
     // No tombstone, no voided charge and no idempotency key was written for a refused call.
     expect(await rowCounts()).toEqual(before);

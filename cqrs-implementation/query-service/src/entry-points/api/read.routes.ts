@@ -1,6 +1,6 @@
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
-import { parse, text, uuid, wholeNumber } from '@lab/shared/http';
+import { parse, takesNothing, text, uuid, wholeNumber } from '@lab/shared/http';
 import type { ReadModelRepository } from '../../data-access/read-model.repository.ts';
 import type { waitForToken } from '../../domain/consistency.ts';
 import { customerOrders, getOrder, getProduct, topProducts } from '../../domain/queries/queries.ts';
@@ -75,6 +75,7 @@ export function readRoutes(
 
   app.get('/orders/:id', async (req, res) => {
     const { id } = parse(req, 'params', Id);
+    takesNothing(req);
     const model = await consistent(req);
     sendJson(res, await getOrder(model, id));
   });
@@ -95,6 +96,7 @@ export function readRoutes(
 
   app.get('/products/:id', async (req, res) => {
     const { id } = parse(req, 'params', Id);
+    takesNothing(req);
     const model = await consistent(req);
     sendJson(res, await getProduct(model, id));
   });

@@ -211,6 +211,7 @@ export function tripRoutes(
 
   app.get('/trips/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
+    takesNothing(req);
     await waitForTerminal(log, worker, id, preferredWaitSeconds(req.get('prefer')), res);
     const found = await log.load(id);
     if (!found) throw problems.notFound('The trip');

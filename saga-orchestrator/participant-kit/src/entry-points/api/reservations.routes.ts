@@ -67,6 +67,7 @@ export function reservationRoutes(
   );
   app.get('/reservations/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);
+    takesNothing(req);
     const { rows } = await pool.query(
       `SELECT id, inventory_id AS "inventoryId", status, quantity, tombstone,
               expires_at AS "expiresAt" FROM reservations WHERE id = $1`,
@@ -86,6 +87,7 @@ export function inventoryRoutes(app: Express, pool: Pool): void {
   });
   app.get('/inventory/:id', async (req, res) => {
     const { id } = parse(req, 'params', InventoryParams, 404);
+    takesNothing(req);
     const counts = await inventory.readInventory(pool, id);
     if (!counts) throw problems.notFound('The inventory');
     res.json(counts);

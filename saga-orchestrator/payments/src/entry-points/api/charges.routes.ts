@@ -53,6 +53,7 @@ export function chargeRoutes(app: Express, deps: { pool: Pool; chaos: Participan
   );
   app.get('/charges/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);
+    takesNothing(req);
     const { rows } = await pool.query(
       `SELECT id AS "chargeId", card_token AS "cardToken", amount_cents AS "amountCents", status
          FROM charges WHERE id = $1`,

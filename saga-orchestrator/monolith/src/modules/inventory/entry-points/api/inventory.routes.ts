@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems, text, uuid } from '@lab/shared/http';
+import { parse, problems, takesNothing, text, uuid } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import { inModuleTransaction } from '../../../../infrastructure/module-scope.ts';
 import * as inventory from '../../data-access/inventory.repository.ts';
@@ -27,12 +27,14 @@ export function inventoryRoutes(
   });
   app.get(`/${module}/inventory/:id`, async (req, res) => {
     const { id } = parse(req, 'params', InventoryParams, 404);
+    takesNothing(req);
     const counts = await inModuleTransaction(pool, module, (tx) => inventory.readInventory(tx, id));
     if (!counts) throw problems.notFound('The inventory');
     res.json(counts);
   });
   app.get(`/${module}/reservations/:id`, async (req, res) => {
     const { id } = parse(req, 'params', ReservationParams);
+    takesNothing(req);
     const found = await inModuleTransaction(pool, module, (tx) =>
       inventory.readReservation(tx, id),
     );

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { parse, problems, text } from '@lab/shared/http';
+import { parse, problems, takesNothing, text } from '@lab/shared/http';
 import type { Pool } from '@lab/shared/pg';
 import { inModuleTransaction } from '../../../../infrastructure/module-scope.ts';
 import * as charges from '../../data-access/charges.repository.ts';
@@ -24,6 +24,7 @@ export function paymentsRoutes(app: Express, pool: Pool): void {
   });
   app.get('/payments/charges/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params);
+    takesNothing(req);
     const found = await inModuleTransaction(pool, 'payments', (tx) => charges.readCharge(tx, id));
     if (!found) throw problems.notFound('The charge');
     res.json(found);

@@ -7,6 +7,7 @@ import {
   idempotencyKey,
   parse,
   problems,
+  takesNothing,
   text,
   uuid,
   wholeNumber,
@@ -83,6 +84,7 @@ export function tripRoutes(app: Express, ports: BookingPorts): void {
 
   app.get('/trips/:id', async (req, res) => {
     const { id } = parse(req, 'params', Params, 404);
+    takesNothing(req);
     const trip = await withTransaction(ports.pool, (tx) =>
       asModule(tx, 'trips', (scoped) => loadTrip(scoped, id)),
     );
