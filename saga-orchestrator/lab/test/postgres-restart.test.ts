@@ -288,6 +288,43 @@ test(
   },
 );
 
+test('When the saga log goes away while POST /trips waits on a trip it has committed, then the answer is still its 202, not a 503 that invites a second booking', async () => {
+  // Arrange: the trip's first hold hangs, so it is still running when the wait ends
+  const stock = {
+    flight: await createInventory(lab.urls.flights, 5),
+    hotel: await createInventory(lab.urls.hotels, 5),
+    car: await createInventory(lab.urls.cars, 5),
+  };
+  await chaos(lab.urls.flights, { target: 'action', faults: { hang: 1 }, next: 1 });
+  const answering = fetch(`${lab.urls.orchestrator}/trips`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', prefer: 'wait=2' },
+    body: JSON.stringify(tripRequest(stock, { customerId: 'waits' })),
+  });
+  // The hang is taken by the trip's first call, which only a committed saga makes.
+  await waitFor('the trip to reach flights', async () => {
+    const res = await fetch(`${lab.urls.flights}/_chaos`);
+    return ((await res.json()) as { rules: { action: unknown } }).rules.action === null;
+  });
+
+  // Act
+  logServer.stop('fast');
+  let answer: Response;
+  try {
+    answer = await answering;
+  } finally {
+    await logServer.start();
+  }
+
+  // Assert: the trip the client was promised, which then runs to its end
+  expect(answer.status).toBe(202);
+  const { tripId, status } = (await answer.json()) as { tripId: string; status: string };
+  expect(status).toBe('PENDING');
+  expect((await waitForStatus(lab.urls.orchestrator, tripId, TERMINAL, 60_000)).status).toBe(
+    'COMPLETED',
+  );
+});
+
 test('When SIGTERM arrives while both databases are down, then every service stops and exits 0', async () => {
   // Arrange: a trip in flight (its first flight hold hangs) when both databases go away
   const stock = {

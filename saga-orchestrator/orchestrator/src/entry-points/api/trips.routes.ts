@@ -135,6 +135,21 @@ async function waitForTerminal(
   }
 }
 
+/**
+ * A read of the saga log after POST /trips has committed its saga. The answer is the trip's 202
+ * whatever the log does next: a 503 now would tell a client without an Idempotency-Key to send
+ * the trip again, and book it twice. A log that cannot be reached only leaves what the answer
+ * says unknown (no adoption now, the status PENDING), and the claim loop or a GET finds the rest.
+ */
+async function afterCommit<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!isDependencyUnavailable(error)) throw error;
+    return undefined;
+  }
+}
+
 export function tripRoutes(
   app: Express,
   deps: {
@@ -196,16 +211,18 @@ export function tripRoutes(
       // this instance that nobody drives until the lease runs out, and never with
       // SAGA_WORKER=own, where no claim loop looks. Adopting it here starts it now; the adopt
       // is fenced like a claim, so a saga another live instance drives is left alone.
-      const lease = await log.adopt(saga.id, worker.owner);
+      const lease = await afterCommit(() => log.adopt(saga.id, worker.owner));
       if (lease) worker.launch(lease);
     }
     if (!saga.created) res.setHeader('Idempotent-Replayed', 'true');
     const wait = preferredWaitSeconds(req.get('prefer'));
-    const ended = await waitForTerminal(log, worker, saga.id, wait, res);
+    const ended = await afterCommit(() => waitForTerminal(log, worker, saga.id, wait, res));
     // Still 202 after a wait: the status tells whether the trip is terminal yet. A run that
     // ended here says how; otherwise the log does.
     const status =
-      wait === undefined ? 'PENDING' : (ended ?? (await log.status(saga.id)) ?? 'PENDING');
+      wait === undefined
+        ? 'PENDING'
+        : (ended ?? (await afterCommit(() => log.status(saga.id))) ?? 'PENDING');
     res.status(202).location(`/trips/${saga.id}`).json({ tripId: saga.id, status });
   });
 
