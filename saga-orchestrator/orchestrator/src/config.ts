@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { env, loadConfig } from '@lab/shared/config';
+import { env, loadConfig, parseConfig } from '@lab/shared/config';
+
+const DEFAULT_LEASE_TTL_MS = 5000;
 
 const schema = z
   .object({
@@ -25,7 +27,14 @@ const schema = z
      * accepts (the crash test pins each crash to its own trips); `0` only accepts trips.
      */
     SAGA_WORKER: z.enum(['0', '1', 'own']).default('1'),
-    LEASE_TTL_MS: env.positiveInt(5000),
+    /**
+     * How long a saga stays this instance's without a write. Every write renews it, and the
+     * longest time between two writes is a participant call (STEP_TIMEOUT_MS) or a backoff
+     * (RETRY_MAX_MS): a lease shorter than that runs out during a call, and another instance
+     * (or this one's claim loop) takes the saga while its call is still out. Unset, it is 5 s,
+     * or that longest gap plus 2 s when the gap is longer.
+     */
+    LEASE_TTL_MS: z.coerce.number().int().positive().optional(),
     POLL_INTERVAL_MS: env.positiveInt(200),
     CLAIM_BATCH: env.positiveInt(100),
     MAX_IN_FLIGHT: env.positiveInt(1000),
@@ -38,10 +47,27 @@ const schema = z
     COMPENSATION_STUCK_AFTER: env.positiveInt(8),
     DB_POOL_SIZE: env.positiveInt(20),
   })
+  .superRefine((config, ctx) => {
+    const gap = Math.max(config.STEP_TIMEOUT_MS, config.RETRY_MAX_MS);
+    if (config.LEASE_TTL_MS !== undefined && config.LEASE_TTL_MS <= gap)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEASE_TTL_MS'],
+        message: `must be longer than the longest time between two saga-log writes (STEP_TIMEOUT_MS or RETRY_MAX_MS, ${gap} ms here), or the lease runs out while a call is out`,
+      });
+  })
   .transform((config) => ({
     ...config,
+    LEASE_TTL_MS:
+      config.LEASE_TTL_MS ??
+      Math.max(DEFAULT_LEASE_TTL_MS, Math.max(config.STEP_TIMEOUT_MS, config.RETRY_MAX_MS) + 2000),
     ORCHESTRATOR_ID: config.ORCHESTRATOR_ID ?? `${hostname()}:${config.PORT}`,
   }));
 
 export type Config = z.infer<typeof schema>;
-export const loadOrchestratorConfig = () => loadConfig('orchestrator', schema);
+export const loadOrchestratorConfig = (source: Record<string, string | undefined> = process.env) =>
+  loadConfig('orchestrator', schema, source);
+
+/** The same parse, throwing ConfigError instead of exiting: for tests. */
+export const parseOrchestratorConfig = (source: Record<string, string | undefined>) =>
+  parseConfig('orchestrator', schema, source);
