@@ -2,7 +2,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { databaseUrlFor } from '@lab/shared/pg';
 import { auditSaga } from '../src/audit.ts';
-import { bookTrip, createStock, getTrip, tripRequest, waitForStatus } from '../src/client.ts';
+import {
+  bookTrip,
+  chaos,
+  clearChaos,
+  createStock,
+  getTrip,
+  tripRequest,
+  waitForStatus,
+} from '../src/client.ts';
 import { startSagaLab, tolerantBudgets, uniqueDatabases, type SagaLab } from '../src/services.ts';
 
 // One lab for the file: its first orchestrator only accepts trips (SAGA_WORKER=0), so whatever
@@ -94,6 +102,39 @@ describe('a replayed POST /trips', () => {
     expect(res.headers.get('idempotent-replayed')).toBe('true');
     expect(((await res.json()) as { tripId: string }).tripId).toBe(tripId);
     expect((await waitForStatus(own.url, tripId)).status).toBe('COMPLETED');
+    expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
+  });
+});
+
+describe('an operator action on an instance without a claim loop', () => {
+  test('When an operator retries a stuck compensation on an instance with SAGA_WORKER=own, then that instance runs it to the end', async () => {
+    // Arrange: a trip whose hotel is refused and whose flight release keeps failing, run by an
+    // instance that only drives what it accepts
+    const own = await lab.startOrchestrator({
+      ...tolerantBudgets,
+      SAGA_WORKER: 'own',
+      ORCHESTRATOR_ID: 'instance-operator',
+      COMPENSATION_STUCK_AFTER: '2',
+      RETRY_MAX_MS: '100',
+    });
+    onTestFinished(() => own.stop().then(() => undefined));
+    const stock = await createStock(lab.urls, 2);
+    await chaos(lab.urls.hotels, { target: 'action', faults: { reject: 1 }, next: 1 });
+    await chaos(lab.urls.flights, { target: 'compensation', faults: { error: 1 } });
+    const tripId = await bookTrip(own.url, tripRequest(stock));
+    await waitForStatus(own.url, tripId, ['COMPENSATION_STUCK']);
+    await clearChaos(lab.urls.flights);
+
+    // Act
+    const res = await fetch(`${own.url}/trips/${tripId}/retry-compensation`, { method: 'POST' });
+
+    // Assert: accepted, and carried out by the instance that accepted it; a client waiting on
+    // the other instance, which drives nothing, follows the log until the trip ends
+    expect(res.status).toBe(202);
+    const waited = await fetch(`${acceptOnly}/trips/${tripId}`, {
+      headers: { prefer: 'wait=15' },
+    });
+    expect(((await waited.json()) as { status: string }).status).toBe('COMPENSATED');
     expect(await auditSaga(process.env.DATABASE_URL!, lab.databases)).toEqual([]);
   });
 });

@@ -146,8 +146,7 @@ describe('compensations are retried until they succeed', () => {
     // Act 2: the cause is fixed and the operator retries
     await clearChaos(lab.urls.flights);
     await post(`${lab.urls.orchestrator}/trips/${tripId}/retry-compensation`, {});
-    // The retry is the claim loop's to run, so no run of it is in memory yet when a client
-    // asks to wait: the wait must follow the log until the trip ends.
+    // The instance that took the retry runs it at once, and the client's wait follows that run.
     const waited = await fetch(`${lab.urls.orchestrator}/trips/${tripId}`, {
       headers: { prefer: 'wait=20' },
     });

@@ -163,6 +163,18 @@ export function tripRoutes(
 ): void {
   const { log, worker, firstStep } = deps;
 
+  /**
+   * After an operator's action has handed a stuck saga back (its lease cleared): this instance
+   * takes it and runs it now, if it runs sagas and has room. Left to a claim loop, it would wait
+   * for the next poll, and for ever with SAGA_WORKER=own, where no claim loop looks. The adopt
+   * is fenced like a claim; a log gone away meanwhile leaves the saga to the next claim.
+   */
+  const driveHere = async (id: string) => {
+    if (!worker?.hasRoom() || worker.isRunning(id)) return;
+    const lease = await afterCommit(() => log.adopt(id, worker.owner));
+    if (lease) worker.launch(lease);
+  };
+
   app.post('/trips', async (req, res) => {
     const idempotencyKey = parse(req, 'headers', Headers)['idempotency-key'];
     const trip = parse(req, 'body', TripRequestBody);
@@ -257,6 +269,7 @@ export function tripRoutes(
         `The trip is ${found.saga.status}; only COMPENSATION_STUCK trips can be retried.`,
       );
     }
+    await driveHere(id);
     res.status(202).location(`/trips/${id}`).json({ tripId: id, status: 'COMPENSATING' });
   });
 
@@ -275,6 +288,7 @@ export function tripRoutes(
         `The trip is ${found.saga.status}; only CONFIRMATION_STUCK trips can be compensated by an operator.`,
       );
     }
+    await driveHere(id);
     res.status(202).location(`/trips/${id}`).json({ tripId: id, status: 'COMPENSATING' });
   });
 }
