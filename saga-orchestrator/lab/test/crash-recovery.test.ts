@@ -60,10 +60,13 @@ describe('crash recovery from the saga log', () => {
       const booked: string[] = [];
       const declined: string[] = [];
       await lab.services.orchestrator?.stop();
-      // before-log of a step is the same instant as after-log of the step before it, so each
-      // step adds three points; the first step adds its before-log too.
+      // before-log of a step is the same instant as after-call of the step before it (one
+      // write records the one and starts the other), so each step adds three points. The
+      // first step adds its before-log too, and so does the first compensation: it starts
+      // after the write that turns the saga to COMPENSATING, in a write of its own.
       const crashAt = [
         { point: 'before-log:reserve-flight', declined: false },
+        { point: `before-log:${compensations[0]}`, declined: true },
         ...forward.flatMap((step) =>
           points.map((point) => ({ point: `${point}:${step}`, declined: false })),
         ),
