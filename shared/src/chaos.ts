@@ -261,10 +261,15 @@ export interface ChaosRoutesOptions {
   report?: () => Record<string, unknown>;
 }
 
-/** An empty body (none, or `{}`) names nothing; anything else does. */
+/** An empty body (none, or `{}`) names nothing; anything else does, an empty array included. */
 function namesAnything(body: unknown): boolean {
   if (body === undefined) return false;
-  return !(typeof body === 'object' && body !== null && Object.keys(body).length === 0);
+  return !(
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Object.keys(body).length === 0
+  );
 }
 
 /** POST, DELETE and GET /_chaos, only when `enabled` (LAB_CHAOS=1). */

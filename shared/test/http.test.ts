@@ -191,7 +191,7 @@ describe('HTTP behaviour every service shares', () => {
     expect(text).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it('When probed, then /healthz, /readyz and /metrics answer', async () => {
+  it('When probed, then /healthz, /readyz and /metrics answer, and refuse a query, naming it', async () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/readyz`);
     expect(await ready.json()).toEqual({
@@ -201,6 +201,13 @@ describe('HTTP behaviour every service shares', () => {
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('http_server_request_duration_seconds_bucket');
     expect(metrics).toContain('nodejs_eventloop_lag');
+    for (const probe of ['healthz', 'readyz', 'metrics']) {
+      const asked = await fetch(`${service.url}/${probe}?verbose=1`);
+      expect(asked.status, probe).toBe(400);
+      expect(asked.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const { errors } = (await asked.json()) as { errors: { path: string }[] };
+      expect(errors.map((e) => e.path)).toEqual(['query']);
+    }
   });
 
   it('When it logs inside a request, then the line carries trace_id and span_id', async () => {

@@ -16,6 +16,7 @@ import {
   problems,
   type ProblemDocument,
 } from './errors.ts';
+import { takesNothing } from './validate.ts';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -205,10 +206,14 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.get('/healthz', (_req, res) => {
+  // The probes take nothing: a query is refused, naming it, as on every route whose path says
+  // everything, rather than ignored by a caller that believed it asked for something.
+  app.get('/healthz', (req, res) => {
+    takesNothing(req);
     res.json({ status: 'alive', service: options.service });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
+    takesNothing(req);
     const checks = await Promise.all(
       Object.entries(readiness).map(async ([name, check]) => {
         try {
@@ -234,7 +239,8 @@ export function createApp(options: AppOptions): Express {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(checks) });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    takesNothing(req);
     res.type(registry.contentType).send(await registry.metrics());
   });
 
