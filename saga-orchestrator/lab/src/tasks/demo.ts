@@ -41,8 +41,9 @@ export async function demo(): Promise<number> {
   try {
     lab = await startSagaLab({
       databases,
-      // LOG_LEVEL reaches the services as in the other labs' demos; unset, the participants
-      // log warnings only and the orchestrator each step's outcome.
+      // LOG_LEVEL reaches the services as in the other labs' demos. The demo prints its own
+      // narration, not their lines, which the test kit keeps in memory; unset, the
+      // participants log warnings only and the orchestrator each step's outcome.
       env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
       orchestratorEnv: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     });
