@@ -7,6 +7,11 @@ import { createPool, listen, type PoolClient } from '@lab/shared/pg';
  * match the trigger's.
  */
 const DOORBELL_LOCK = 3_101_104;
+/**
+ * The doorbell's queries are a lock call each, answered at once by a healthy session. One that
+ * takes longer is a session in trouble: it is dropped (below) and the relay polls instead.
+ */
+const DOORBELL_QUERY_TIMEOUT_MS = 1000;
 
 /**
  * LISTEN outbox_inserted: while the relay sleeps, the trigger on the outbox NOTIFYs at commit,
@@ -28,7 +33,11 @@ export function createOutboxDoorbell(databaseUrl: string, logger: Logger) {
   let waiter: (() => void) | undefined;
   let pending = false;
   // One session of its own: the lock lives and dies with it.
-  const doorbellPool = createPool(databaseUrl, { max: 1, logger });
+  const doorbellPool = createPool(databaseUrl, {
+    max: 1,
+    logger,
+    query_timeout: DOORBELL_QUERY_TIMEOUT_MS,
+  });
   let doorbell: PoolClient | undefined;
   let held = false;
   let refusals = 0;
@@ -59,22 +68,45 @@ export function createOutboxDoorbell(databaseUrl: string, logger: Logger) {
     return client;
   };
 
+  /**
+   * A lock call that failed, or timed out, may still run on the server later: a timed-out take
+   * would then hold the lock in a session the relay believes holds nothing, and every command
+   * would ring from then on. Dropping the session is the one sure way to know what it holds:
+   * nothing, once it ends.
+   */
+  const dropDoorbell = () => {
+    const client = doorbell;
+    doorbell = undefined;
+    held = false;
+    client?.release(true);
+  };
+
   /** Exclusive: refused while a relay sleeps or a command that saw an awake relay commits. */
   const takeDoorbell = async (): Promise<boolean> => {
     const client = await doorbellClient();
-    const { rows } = await client.query<{ taken: boolean }>(
-      'SELECT pg_try_advisory_lock($1) AS taken',
-      [DOORBELL_LOCK],
-    );
-    held = rows[0]?.taken === true;
-    return held;
+    try {
+      const { rows } = await client.query<{ taken: boolean }>(
+        'SELECT pg_try_advisory_lock($1) AS taken',
+        [DOORBELL_LOCK],
+      );
+      held = rows[0]?.taken === true;
+      return held;
+    } catch (error) {
+      dropDoorbell();
+      throw error;
+    }
   };
 
   /** Awake again: commands stop ringing. */
   const leaveDoorbell = async () => {
     if (!held || !doorbell) return;
     held = false;
-    await doorbell.query('SELECT pg_advisory_unlock($1)', [DOORBELL_LOCK]);
+    try {
+      await doorbell.query('SELECT pg_advisory_unlock($1)', [DOORBELL_LOCK]);
+    } catch (error) {
+      dropDoorbell();
+      throw error;
+    }
   };
 
   const sleepUntilWoken = async (ms: number) => {
@@ -125,10 +157,6 @@ export function createOutboxDoorbell(databaseUrl: string, logger: Logger) {
     await sleepUntilWoken(ms);
     await leaveDoorbell().catch((error: unknown) => {
       logger.warn({ err: error }, 'cannot leave the outbox doorbell; its session will');
-      const client = doorbell;
-      doorbell = undefined;
-      held = false;
-      client?.release(true);
     });
   };
 
@@ -137,10 +165,7 @@ export function createOutboxDoorbell(databaseUrl: string, logger: Logger) {
 
   const close = async () => {
     await listener.close();
-    const client = doorbell;
-    doorbell = undefined;
-    held = false;
-    client?.release(true);
+    dropDoorbell();
     await doorbellPool.end();
   };
 
