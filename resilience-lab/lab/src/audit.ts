@@ -37,13 +37,22 @@ export async function auditGateway(url: string, violations: string[]): Promise<n
       state: string;
       transitions?: Transition[];
       opens?: number;
+      /** Earlier transitions the gateway no longer lists (it keeps the most recent ones). */
+      droppedTransitions?: number;
       options?: { volumeThreshold: number };
     }
   >;
+  // The opens counter read on both sides of /status: a breaker of a gateway under load may open
+  // between two reads, never so that /status counts fewer than before it or more than after.
+  const opensBefore = await opensCounted(url);
   const status = (await (await fetch(`${url}/status`)).json()) as Status;
+  const opensAfter = await opensCounted(url);
   for (const [name, breaker] of Object.entries(breakers)) {
     const transitions = breaker.transitions ?? [];
-    let previous = 'closed';
+    const dropped = breaker.droppedTransitions ?? 0;
+    // A breaker starts closed; once the gateway has forgotten its oldest transitions, the list
+    // starts wherever those left it, and only the moves from there on can be checked.
+    let previous = dropped > 0 ? (transitions[0]?.from ?? breaker.state) : 'closed';
     for (const t of transitions) {
       checks += 2;
       if (t.from !== previous)
@@ -66,12 +75,31 @@ export async function auditGateway(url: string, violations: string[]): Promise<n
       previous = t.to;
     }
     checks += 1;
-    if (transitions.length > 0 && transitions.length < 100 && previous !== breaker.state)
+    if (transitions.length > 0 && previous !== breaker.state)
       violations.push(
         `${name}: state ${breaker.state} but the last transition went to ${previous}`,
       );
+    // Every open is counted, listed or not: fewer opens than the list shows, or a different
+    // number while nothing was forgotten, is a count the operator cannot trust.
+    const listedOpens = transitions.filter((t) => t.to === 'open').length;
+    if (breaker.opens !== undefined) {
+      checks += 1;
+      if (dropped === 0 ? breaker.opens !== listedOpens : breaker.opens < listedOpens)
+        violations.push(
+          `${name}: ${breaker.opens} opens counted but ${listedOpens} listed` +
+            (dropped > 0 ? ` after ${dropped} forgotten transitions` : ''),
+        );
+    }
   }
   for (const [name, dep] of Object.entries(status.dependencies)) {
+    // /status and /metrics count the same opens: one of them drifting hides a flapping breaker.
+    const low = opensBefore.get(name) ?? 0;
+    const high = opensAfter.get(name) ?? 0;
+    checks += 1;
+    if (dep.opens < low || dep.opens > high)
+      violations.push(
+        `${name}: /status reports ${dep.opens} opens, gateway_breaker_opens_total ${low === high ? low : `${low}..${high}`}`,
+      );
     if (!dep.bulkhead) continue;
     checks += 3;
     if (dep.bulkhead.active > dep.bulkhead.maxConcurrent)
@@ -88,6 +116,13 @@ export async function auditGateway(url: string, violations: string[]): Promise<n
       );
   }
   return checks;
+}
+
+/** gateway_breaker_opens_total per dependency, from the gateway's /metrics. */
+async function opensCounted(url: string): Promise<Map<string, number>> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const lines = metrics.matchAll(/^gateway_breaker_opens_total\{dependency="([^"]+)"\} (\d+)$/gm);
+  return new Map([...lines].map(([, name = '', n]) => [name, Number(n)]));
 }
 
 /** Saved experiment results: the protected variant stayed within the protections' bounds. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { runLabCommand } from '@lab/shared/testkit';
+import { runLabCommand, waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
 
@@ -43,10 +43,19 @@ describe('pnpm lab resilience verify', () => {
       Array.from({ length: 20 }, (_, i) => fetch(`${lab.gateway.url}/quotes/v-${i}`)),
     );
     await supplier.clear('prices');
-    const breakers = (await (await fetch(`${lab.gateway.url}/breakers`)).json()) as {
-      prices: { transitions: unknown[] };
-    };
-    expect(breakers.prices.transitions.length).toBeGreaterThanOrEqual(1);
+    // The supplier healed: after the reset timeout a quote is the half-open probe that closes it.
+    const breakers = await waitFor('the prices breaker to close again', async () => {
+      await (await fetch(`${lab.gateway.url}/quotes/v-probe`)).arrayBuffer();
+      const seen = (await (await fetch(`${lab.gateway.url}/breakers`)).json()) as {
+        prices: { state: string; transitions: { from: string; to: string }[] };
+      };
+      return seen.prices.transitions.length > 0 && seen.prices.state === 'closed'
+        ? seen
+        : undefined;
+    });
+    const path = breakers.prices.transitions.map((t) => `${t.from}>${t.to}`);
+    expect(path[0]).toBe('closed>open');
+    expect(path.at(-1)).toBe('half-open>closed');
     const empty = resultsDir();
 
     const { code, output } = await verify(['--gateway', lab.gateway.url, '--results', empty]);
@@ -54,6 +63,55 @@ describe('pnpm lab resilience verify', () => {
     expect(output).toMatch(/checked breaker transitions/);
     expect(output).toMatch(/, 0 violations/);
     expect(code).toBe(0);
+  });
+
+  it('When a breaker has made more transitions than the gateway lists, then verify still passes the healthy gateway and /status counts every open', async () => {
+    // Arrange: a breaker that opens on one failure and goes half-open 20 ms later, so each
+    // failing probe is two more transitions, past the 100 the gateway keeps.
+    const flapping = await startLab({
+      gatewayEnv: {
+        PROTECTIONS: 'breaker',
+        BREAKER_VOLUME_THRESHOLD: '1',
+        BREAKER_RESET_TIMEOUT_MS: '20',
+      },
+    });
+    onTestFinished(flapping.stop);
+    const gw = flapping.gateway.url;
+    await supplierAdmin(flapping.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
+    const opensTotal = async () => {
+      const metrics = await (await fetch(`${gw}/metrics`)).text();
+      return Number(
+        /^gateway_breaker_opens_total\{dependency="prices"\} (\d+)$/m.exec(metrics)?.[1],
+      );
+    };
+
+    // Act: failing quotes until the breaker has opened 60 times (120 transitions).
+    await waitFor(
+      'the prices breaker to open 60 times',
+      async () => {
+        await (await fetch(`${gw}/quotes/f-1`)).arrayBuffer();
+        return (await opensTotal()) >= 60;
+      },
+      { timeoutMs: 30_000, intervalMs: 5 },
+    );
+    // No quote comes any more, so the breaker waits half-open for a probe: its counts hold still.
+    const opens = await opensTotal();
+    const breakers = (await (await fetch(`${gw}/breakers`)).json()) as {
+      prices: { opens: number; droppedTransitions: number; transitions: unknown[] };
+    };
+    const status = (await (await fetch(`${gw}/status`)).json()) as {
+      dependencies: { prices: { opens: number } };
+    };
+    const { code, output } = await verify(['--gateway', gw, '--results', resultsDir()]);
+
+    // Assert
+    expect(output).not.toMatch(/VIOLATION/);
+    expect(output).toMatch(/, 0 violations/);
+    expect(code).toBe(0);
+    expect(status.dependencies.prices.opens).toBe(opens);
+    expect(breakers.prices.opens).toBe(opens);
+    expect(breakers.prices.transitions).toHaveLength(100);
+    expect(breakers.prices.droppedTransitions).toBeGreaterThan(0);
   });
 
   it('When an experiment result shows unbounded in-flight calls with protections on, then verify reports it and exits 1', async () => {

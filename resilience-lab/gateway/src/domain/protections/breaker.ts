@@ -20,6 +20,9 @@ export interface Transition {
   reason: string;
 }
 
+/** How many recent transitions `/breakers` lists; older ones are only counted. */
+const MAX_TRANSITIONS_KEPT = 100;
+
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export const isBreakerOpen = (error: unknown) =>
@@ -50,13 +53,21 @@ export function createBreaker<A extends unknown[], R>(
       error instanceof SupplierFailure && error.kind === 'http' && (error.status ?? 500) < 500,
   });
   let state: BreakerState = 'closed';
+  // The recent transitions only, so a flapping breaker cannot grow the gateway's memory; what
+  // the list forgot is still counted, so the opens and an audit of the list stay exact.
   const transitions: Transition[] = [];
+  let droppedTransitions = 0;
+  let opens = 0;
 
   const move = (to: BreakerState, reason: string) => {
     const transition = { at: Date.now(), from: state, to, reason };
     state = to;
     transitions.push(transition);
-    if (transitions.length > 100) transitions.shift();
+    if (transitions.length > MAX_TRANSITIONS_KEPT) {
+      transitions.shift();
+      droppedTransitions += 1;
+    }
+    if (to === 'open') opens += 1;
     gatewayMetrics.breakerState.set({ dependency: name }, STATE_VALUE[to]);
     gatewayMetrics.breakerTransitions.inc({ dependency: name, to });
     if (to === 'open') gatewayMetrics.breakerOpens.inc({ dependency: name });
@@ -92,7 +103,11 @@ export function createBreaker<A extends unknown[], R>(
       state,
       options,
       stats: breaker.stats,
-      opens: transitions.filter((t) => t.to === 'open').length,
+      // Every open since the gateway started, as gateway_breaker_opens_total counts them.
+      opens,
+      // How many earlier transitions the list no longer shows: when above 0, the first listed
+      // transition starts from wherever the forgotten ones left the breaker, not from closed.
+      droppedTransitions,
       transitions,
     }),
     shutdown: () => {
