@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
 import { supplierAdmin, type SupplierAdmin, type SupplierCall } from '../src/client.ts';
@@ -165,5 +165,41 @@ describe('retries with backoff, jitter and a budget', () => {
       budgeted.gateway.logs.filter((l) => l.includes('"decision":"budget-exhausted"')).length;
     await waitFor('the budget-exhausted decisions to be logged', () => exhausted() >= requests - 5);
     expect(exhausted()).toBeGreaterThanOrEqual(requests - 5);
+  });
+
+  it('When the retry budget is drained and the gateway sits idle, then /status shows it refilling by the per-second trickle', async () => {
+    // Arrange: 3 tokens at most, none earned per request, 2 trickled in per second.
+    const lab = await startLab({
+      gatewayEnv: {
+        PROTECTIONS: 'retry',
+        RETRY_MAX_ATTEMPTS: '3',
+        RETRY_BASE_DELAY_MS: '1',
+        RETRY_BUDGET_BURST: '3',
+        RETRY_BUDGET_RATIO: '0',
+        RETRY_BUDGET_MIN_PER_SECOND: '2',
+        REQUEST_DEADLINE_MS: '10000',
+      },
+    });
+    onTestFinished(lab.stop);
+    const tokens = async () =>
+      ((await (await fetch(`${lab.gateway.url}/status`)).json()) as { retryBudgetTokens: number })
+        .retryBudgetTokens;
+    await supplierAdmin(lab.supplier.url).chaos({ target: 'prices', faults: { error: 1 } });
+    await waitFor('the budget to run dry', async () => {
+      await (await quote(lab, 'sku-1', `dry-${Date.now()}`)).arrayBuffer();
+      return lab.gateway.logs.some((l) => l.includes('"decision":"budget-exhausted"'));
+    });
+
+    // Act: no request reaches the gateway any more; only /status is read.
+    const drained = await tokens();
+    const refilled = await waitFor('the idle budget to gain a token', async () => {
+      const now = await tokens();
+      return now >= Math.min(3, drained + 1) ? now : undefined;
+    });
+
+    // Assert
+    expect(drained).toBeLessThan(3);
+    expect(refilled).toBeGreaterThan(drained);
+    expect(refilled).toBeLessThanOrEqual(3);
   });
 });

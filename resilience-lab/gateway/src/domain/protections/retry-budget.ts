@@ -35,7 +35,9 @@ export class RetryBudget {
     return true;
   }
 
+  /** The balance as of now: an idle gateway's budget refills by the trickle, requests or not. */
   get tokens(): number {
+    this.deposit(0);
     return this.balance;
   }
 
