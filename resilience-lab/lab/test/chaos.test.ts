@@ -1,19 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService, waitFor, type SpawnedService } from '@lab/shared/testkit';
+import { serviceGroup, waitFor, type SpawnedService } from '@lab/shared/testkit';
 import { STARTUP_TIMEOUT_MS, supplierEntry } from '../src/services.ts';
 import { supplierAdmin, type ChaosBody } from '../src/client.ts';
 
+// One group for both suppliers: if either fails to start, cleanup still stops the other.
+const suppliers = serviceGroup({
+  services: {
+    supplier: { entry: supplierEntry, env: { LAB_CHAOS: '1' } },
+    locked: { entry: supplierEntry, env: { LAB_CHAOS: '0' } },
+  },
+  timeoutMs: STARTUP_TIMEOUT_MS,
+});
 let supplier: SpawnedService;
 let locked: SpawnedService;
 
 beforeAll(async () => {
-  [supplier, locked] = await Promise.all([
-    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '1' }, timeoutMs: STARTUP_TIMEOUT_MS }),
-    spawnService({ entry: supplierEntry, env: { LAB_CHAOS: '0' }, timeoutMs: STARTUP_TIMEOUT_MS }),
-  ]);
+  await suppliers.startAll();
+  supplier = suppliers.services.supplier!;
+  locked = suppliers.services.locked!;
 });
 afterAll(async () => {
-  await Promise.all([supplier.stop(), locked.stop()]);
+  await suppliers.cleanup();
 });
 
 /**
@@ -85,6 +92,28 @@ describe('seeded chaos', () => {
     expect(median).toBeGreaterThanOrEqual(2);
     expect(median).toBeLessThanOrEqual(4);
     expect(latencies.filter((l) => l > 30).length).toBeLessThanOrEqual(8);
+  });
+
+  it('When the supplier answers 503, then it carries Retry-After: the one its rule sets, or 0 when the rule sets none', async () => {
+    const admin = supplierAdmin(supplier.url);
+    const answer = async (rule: ChaosBody) => {
+      await admin.chaos(rule);
+      const res = await fetch(`${supplier.url}/${rule.target}/ra-1`);
+      await res.arrayBuffer();
+      return `${res.status} ${res.headers.get('retry-after') ?? 'none'}`;
+    };
+
+    const down = await answer({ target: 'stock', faults: { down: 1 } });
+    const error503 = await answer({ target: 'stock', faults: { error: 1 }, status: 503 });
+    const downWithHint = await answer({ target: 'stock', faults: { down: 1 }, retryAfterS: 7 });
+    const error500 = await answer({ target: 'stock', faults: { error: 1 } });
+    await admin.clear('stock');
+
+    expect(down).toBe('503 0');
+    expect(error503).toBe('503 0');
+    expect(downWithHint).toBe('503 7');
+    // Not a 503: a 500 says nothing about when to come back unless the rule does.
+    expect(error500).toBe('500 none');
   });
 
   it('When chaos settings are invalid, then they are refused with 400 problem+json', async () => {

@@ -36,6 +36,13 @@ const callHeaders = z.object({
   'x-attempt': optionalWholeNumber({ min: 1, max: 1000 }),
 });
 
+/**
+ * Retry-After on a 503 whose chaos rule sets none. Every 503 says when to come back; a supplier
+ * with no estimate says 0, "whenever you like", which leaves the timing to the caller's own
+ * backoff: the gateway waits the longer of its jittered draw and the supplier's Retry-After.
+ */
+const DEFAULT_RETRY_AFTER_S = 0;
+
 interface Deps {
   chaos: SupplierChaos;
   ledger: CallLedger;
@@ -96,10 +103,11 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
 
     const retryAfter: Record<string, string> =
       decision.retryAfterS === undefined ? {} : { 'Retry-After': String(decision.retryAfterS) };
+    const unavailable = { 'Retry-After': String(decision.retryAfterS ?? DEFAULT_RETRY_AFTER_S) };
     if (decision.fault === 'down') {
       outcome = 'down';
       throw new AppError('supplier-down', 503, `The ${route} route is down (chaos).`, {
-        headers: retryAfter,
+        headers: unavailable,
       });
     }
     if (decision.fault === 'hang') {
@@ -119,7 +127,7 @@ function serve(route: SupplierRoute, deps: Deps): RequestHandler {
     if (decision.fault === 'error') {
       outcome = 'error';
       throw new AppError('injected-error', decision.status, `Injected ${route} error (chaos).`, {
-        headers: retryAfter,
+        headers: decision.status === 503 ? unavailable : retryAfter,
       });
     }
     if (isUnknownSku(sku)) {
