@@ -33,7 +33,11 @@ export const configSchema = z.object({
   BREAKER_ROLLING_COUNT_BUCKETS: env.positiveInt(5),
   BREAKER_RESET_TIMEOUT_MS: env.positiveInt(5_000),
   TIMEOUT_MS: env.positiveInt(800),
-  /** The whole call, retries included, must fit in this; callers rarely wait longer. */
+  /**
+   * The whole call from its arrival, bulkhead queue and retries included; callers rarely wait
+   * longer. A queued caller leaves the queue (bulkhead-full) once a slot could no longer leave
+   * time for one attempt's timeout, and no retry starts that could not finish within it.
+   */
   REQUEST_DEADLINE_MS: env.positiveInt(2_000),
   RETRY_MAX_ATTEMPTS: env.positiveInt(3),
   RETRY_BASE_DELAY_MS: env.positiveInt(50),

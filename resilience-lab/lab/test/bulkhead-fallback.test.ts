@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { waitFor } from '@lab/shared/testkit';
 import { startLab, type RunningLab } from '../src/services.ts';
 import { supplierAdmin } from '../src/client.ts';
@@ -16,6 +16,9 @@ beforeAll(async () => {
         PROTECTIONS: 'bulkhead',
         BULKHEAD_MAX_CONCURRENT: '2',
         BULKHEAD_MAX_QUEUE: '2',
+        // Room to wait out a 2.5 s price call in the queue: these tests are about the bulkhead's
+        // size, not about a deadline turning its waiters away.
+        REQUEST_DEADLINE_MS: '10000',
       },
     }),
     startLab({ gatewayEnv: { ...pool, PROTECTIONS: 'none' } }),
@@ -109,6 +112,45 @@ describe('bulkhead', () => {
     await waitFor('the queue empty again', async () => (await queued()).queued === 0);
     expect(await rejections()).toBe(before);
     await Promise.all(holding);
+  });
+
+  it('When no slot frees in time for an attempt to finish within the request deadline, then queued callers leave the queue with 503 bulkhead-full instead of waiting on', async () => {
+    // Arrange: one slot, a hanging supplier, attempts cut at 1 s, a 1.5 s deadline per call:
+    // a queued caller can wait 0.5 s for the slot, which stays busy for 1 s.
+    const lab = await startLab({
+      gatewayEnv: {
+        PROTECTIONS: 'bulkhead,timeout',
+        BULKHEAD_MAX_CONCURRENT: '1',
+        BULKHEAD_MAX_QUEUE: '10',
+        TIMEOUT_MS: '1000',
+        REQUEST_DEADLINE_MS: '1500',
+      },
+    });
+    onTestFinished(lab.stop);
+    const supplier = supplierAdmin(lab.supplier.url);
+    await supplier.chaos({ target: 'prices', faults: { hang: 1 } });
+
+    // Act: four quotes at once.
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => fetch(`${lab.gateway.url}/quotes/d-${i}`)),
+    );
+
+    // Assert: the first times out; the three queued behind it are turned away at their
+    // deadline, each as overflow, without ever reaching the supplier.
+    const outcomes = await Promise.all(
+      answers.map(async (res) => `${res.status} ${((await res.json()) as { code: string }).code}`),
+    );
+    expect(outcomes.sort()).toEqual([
+      '503 bulkhead-full',
+      '503 bulkhead-full',
+      '503 bulkhead-full',
+      '504 supplier-timeout',
+    ]);
+    expect((await supplier.counters()).prices.started).toBe(1);
+    const metrics = await (await fetch(`${lab.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^gateway_rejections_total\{dependency="prices",reason="bulkhead-full"\} 3$/m,
+    );
   });
 
   it('When there is no bulkhead, then slow prices take every pooled connection and stock calls wait behind them', async () => {

@@ -37,6 +37,7 @@ interface Deps {
  */
 export function createSupplierDependency({ name, client, config, policies, budget, logger }: Deps) {
   const on = (p: Protection) => config.PROTECTIONS.has(p);
+  const attemptTimeoutMs = on('timeout') ? config.TIMEOUT_MS : 0;
   let inFlight = 0;
 
   async function attemptOnce(path: string, ctx: CallContext, attempt: number) {
@@ -95,15 +96,15 @@ export function createSupplierDependency({ name, client, config, policies, budge
   const guarded = (path: string, ctx: CallContext, attempt: number) =>
     breaker ? breaker.fire(path, ctx, attempt) : attemptOnce(path, ctx, attempt);
 
-  const retried = (path: string, ctx: CallContext) =>
+  const retried = (path: string, ctx: CallContext, deadlineAt: number) =>
     on('retry')
       ? withRetries((attempt) => guarded(path, ctx, attempt), {
           maxAttempts: config.RETRY_MAX_ATTEMPTS,
           baseMs: config.RETRY_BASE_DELAY_MS,
           capMs: config.RETRY_MAX_DELAY_MS,
           retryAfterMaxMs: config.RETRY_AFTER_MAX_MS,
-          deadlineAt: Date.now() + config.REQUEST_DEADLINE_MS,
-          attemptTimeoutMs: on('timeout') ? config.TIMEOUT_MS : 0,
+          deadlineAt,
+          attemptTimeoutMs,
           budget,
           backoff: policies.backoffDelay,
           isRetryable: policies.isRetryable,
@@ -126,10 +127,14 @@ export function createSupplierDependency({ name, client, config, policies, budge
     : undefined;
 
   async function call(path: string, ctx: CallContext): Promise<SupplierAnswer> {
-    if (!bulkhead) return retried(path, ctx);
+    // The deadline runs from the call's arrival: time spent queued at the bulkhead is time the
+    // caller has already waited, so it leaves less for the attempts and their retries.
+    const deadlineAt = Date.now() + config.REQUEST_DEADLINE_MS;
+    if (!bulkhead) return retried(path, ctx, deadlineAt);
+    const queue = queueWait(ctx.callerSignal, deadlineAt - attemptTimeoutMs);
     let release: () => void;
     try {
-      release = await bulkhead.acquire(ctx.callerSignal);
+      release = await bulkhead.acquire(queue.signal);
     } catch (error) {
       // A caller who left the queue was not turned away for want of a slot: counting it as
       // overflow would show a bulkhead too small when its callers were only impatient.
@@ -137,12 +142,16 @@ export function createSupplierDependency({ name, client, config, policies, budge
         throw new SupplierFailure('caller-gone', 'The caller left the bulkhead queue.', {
           cause: error,
         });
+      // A full queue, or a wait that outlasted the time left for one attempt: either way no
+      // slot was free while this caller could still use one, which is what overflow means.
       if (isBulkheadFull(error))
         gatewayMetrics.rejections.inc({ dependency: name, reason: 'bulkhead-full' });
       throw error;
+    } finally {
+      queue.clear();
     }
     try {
-      return await retried(path, ctx);
+      return await retried(path, ctx, deadlineAt);
     } finally {
       release();
     }
@@ -164,3 +173,26 @@ export function createSupplierDependency({ name, client, config, policies, budge
 }
 
 export type SupplierDependency = ReturnType<typeof createSupplierDependency>;
+
+/**
+ * The signal a caller waits in the bulkhead queue under: aborted when the caller hangs up, or at
+ * `leaveAt` (ms since epoch), the last moment a slot still leaves time for one attempt within
+ * the deadline. Clear it once the wait is over, so its timer does not outlive the wait.
+ */
+function queueWait(callerSignal: AbortSignal, leaveAt: number) {
+  const wait = new AbortController();
+  const leave = () => {
+    wait.abort();
+  };
+  // Never aborted synchronously, even for a caller already gone: a bulkhead that listens for
+  // 'abort' only hears one that comes after it queued the caller.
+  const timer = setTimeout(leave, callerSignal.aborted ? 0 : Math.max(0, leaveAt - Date.now()));
+  callerSignal.addEventListener('abort', leave, { once: true });
+  return {
+    signal: wait.signal,
+    clear: () => {
+      clearTimeout(timer);
+      callerSignal.removeEventListener('abort', leave);
+    },
+  };
+}
