@@ -14,12 +14,29 @@ beforeAll(async () => {
       POOL_CONNECTIONS: '4',
       BULKHEAD_MAX_CONCURRENT: '2',
       BULKHEAD_MAX_QUEUE: '2',
+      // Long enough that only the bulkhead, never the request deadline, decides who waits.
+      REQUEST_DEADLINE_MS: '10000',
     },
   });
 });
 afterAll(async () => {
   await lab.stop();
 });
+
+/** The prices bulkhead as the gateway reports it: calls running and callers queued. */
+async function pricesBulkhead(): Promise<{ active: number; queued: number }> {
+  const status = (await (await fetch(`${lab.gateway.url}/status`)).json()) as {
+    dependencies: { prices: { bulkhead: { active: number; queued: number } } };
+  };
+  return status.dependencies.prices.bulkhead;
+}
+
+/** True once `probe` holds, false if it still does not by waitFor's deadline. */
+const eventually = (description: string, probe: () => Promise<boolean>) =>
+  waitFor(description, probe).then(
+    () => true,
+    () => false,
+  );
 
 /** The most calls of one route the supplier was serving at the same instant. */
 function peakConcurrency(calls: SupplierCall[]): number {
@@ -70,5 +87,50 @@ describe('exercise 04: a bulkhead for prices', () => {
       statuses.filter((s) => s === 503).length,
       `refused with 503 (of ${JSON.stringify(statuses)}): 2 may run and 2 wait, so exactly 6`,
     ).toBe(6);
+  });
+
+  it('When a queued caller hangs up, then it leaves the queue and its place goes to the next caller instead of a 503', async () => {
+    const gw = lab.gateway.url;
+    await supplierAdmin(lab.supplier.url).chaos({
+      target: 'prices',
+      latency: { p50Ms: 1500, p99Ms: 1600 },
+    });
+    const running = [fetch(`${gw}/quotes/r-1`), fetch(`${gw}/quotes/r-2`)];
+    await waitFor('both slots taken', async () => (await pricesBulkhead()).active === 2);
+    const impatient = new AbortController();
+    const gaveUp = fetch(`${gw}/quotes/r-3`, {
+      signal: impatient.signal,
+      headers: { 'x-request-id': 'ex4-gone' },
+    }).catch((error: unknown) => (error as Error).name);
+    const patient = fetch(`${gw}/quotes/r-4`);
+    expect(
+      await eventually('two callers queued', async () => (await pricesBulkhead()).queued === 2),
+      'with both slots taken, the next two callers did not wait in the queue',
+    ).toBe(true);
+
+    impatient.abort();
+
+    expect(await gaveUp).toBe('AbortError');
+    expect(
+      await eventually(
+        'the caller who hung up to leave the queue',
+        async () => (await pricesBulkhead()).queued === 1,
+      ),
+      'the caller who hung up kept its place in the queue',
+    ).toBe(true);
+    // Its place is free again: a new caller waits in it rather than being refused.
+    const late = await fetch(`${gw}/quotes/r-5`);
+    expect(late.status, 'a caller was refused while the queue had a free place').toBe(200);
+    const others = await Promise.all([...running, patient]);
+    expect(others.map((r) => r.status)).toEqual([200, 200, 200]);
+    // A waiter left behind would be granted the next free slot, and the gateway would send a
+    // call nobody waits for: the supplier's ledger shows whether that happened.
+    const sentForNobody = (await supplierAdmin(lab.supplier.url).calls(0, 'prices')).filter(
+      (c) => c.requestId === 'ex4-gone',
+    );
+    expect(
+      sentForNobody,
+      'the caller who hung up kept its place: a slot went to it and its call reached the supplier',
+    ).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import type { PriceCache } from '@lab/resilience-gateway/seams';
 
-export function createPriceCache(): PriceCache {
+export function createPriceCache(_maxEntries = 10_000): PriceCache {
   return {
     remember() {
       // Nothing is kept yet.
