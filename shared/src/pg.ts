@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
-import { isDependencyUnavailable } from './http/errors.ts';
+import { dependencyUnavailable, isDependencyUnavailable } from './http/errors.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -395,12 +395,14 @@ export async function dropDatabase(adminUrl: string, database: string): Promise<
  * once). Returns the names of the migrations applied now; none on a second run. While
  * PostgreSQL is not reachable yet it waits for it, logging each try at warn.
  */
-export async function migrate(options: {
+export interface MigrateOptions {
   adminUrl: string;
   database: string;
   dir: string;
   logger?: Logger;
-}): Promise<string[]> {
+}
+
+export async function migrate(options: MigrateOptions): Promise<string[]> {
   await ensureDatabase(options.adminUrl, options.database, { logger: options.logger });
   const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
   for (;;) {
@@ -429,6 +431,50 @@ export async function migrate(options: {
       await sleep(100);
     }
   }
+}
+
+/** A schema migrated while its service already listens (see migrateWhileListening). */
+export interface SchemaWhileListening {
+  /** Resolves once the schema is in place. */
+  ready: Promise<void>;
+  /** Whether it is in place now. */
+  migrated: () => boolean;
+  /** A readiness check that fails, saying why, until the schema is in place, then runs `check`. */
+  readiness: (check: () => Promise<unknown>) => () => Promise<unknown>;
+  /** Middleware in front of the routes that need the schema: 503 with Retry-After until then. */
+  gate: (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
+}
+
+/**
+ * `migrate`, without holding the service's port hostage to it. A service whose PostgreSQL is
+ * away when it starts would otherwise not listen at all: a closed port looks like a dead
+ * process to its callers and probes. Listening at once, it says why it cannot serve yet, as it
+ * does for an outage later on: /readyz names postgres, and requests get 503 dependency-
+ * unavailable with Retry-After, until the schema is in place. A migration that fails for any
+ * other reason (broken SQL) stops the process, as it did before the service listened.
+ */
+export function migrateWhileListening(options: MigrateOptions): SchemaWhileListening {
+  let migrated = false;
+  const ready = migrate(options).then(
+    () => {
+      migrated = true;
+    },
+    (error: unknown) => {
+      options.logger?.fatal({ err: error }, 'migration failed: stopping');
+      process.exit(1);
+    },
+  );
+  const why = () =>
+    new Error(`the ${options.database} schema is not in place yet: PostgreSQL has not answered`);
+  return {
+    ready,
+    migrated: () => migrated,
+    readiness: (check) => () => (migrated ? check() : Promise.reject(why())),
+    gate: (_req, _res, next) => {
+      if (migrated) next();
+      else next(dependencyUnavailable(why()));
+    },
+  };
 }
 
 export interface ListenOptions {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
-import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, migrateWhileListening } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
 import { noOutbox, transactionalOutbox } from './data-access/outbox.repository.ts';
 import { orderRoutes } from './entry-points/api/orders.routes.ts';
@@ -14,7 +14,7 @@ import { productRoutes } from './entry-points/api/products.routes.ts';
 
 const config = readConfig();
 const logger = createLogger('command-service', config.LOG_LEVEL);
-await migrate({
+const schema = migrateWhileListening({
   adminUrl: config.DATABASE_URL,
   database: config.DATABASE_NAME,
   dir: join(import.meta.dirname, 'data-access', 'migrations'),
@@ -30,8 +30,9 @@ if (config.BENCH_SKIP_OUTBOX) logger.warn('BENCH_SKIP_OUTBOX=1: commands write n
 const app = createApp({
   service: 'command-service',
   logger,
-  readiness: { postgres: () => pool.query('SELECT 1') },
+  readiness: { postgres: schema.readiness(() => pool.query('SELECT 1')) },
   routes: (routes) => {
+    routes.use(schema.gate);
     productRoutes(routes, pool, outbox);
     orderRoutes(routes, pool, outbox);
   },

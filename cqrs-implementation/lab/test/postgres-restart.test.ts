@@ -1,9 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivatePostgres, type PrivatePostgres } from '@lab/shared/testkit';
+import {
+  spawnService,
+  startPrivatePostgres,
+  type PrivatePostgres,
+  type SpawnedService,
+} from '@lab/shared/testkit';
 import { commandClient } from '../src/client.ts';
 import { verifyLab } from '../src/audit.ts';
 import { metric } from './metrics.ts';
-import { isolatedNamespace, startStack, stopAllStacks, type Stack } from '../src/services.ts';
+import {
+  ENTRIES,
+  isolatedNamespace,
+  serviceEnv,
+  startStack,
+  stopAllStacks,
+  type Stack,
+} from '../src/services.ts';
 import { openStores, type Stores } from './helpers.ts';
 import { waitFor } from './wait.ts';
 
@@ -159,4 +171,54 @@ describe('PostgreSQL restart', () => {
       expect(await readyz(stack.url('relay'))).toBe(200);
     },
   );
+
+  it('When the command service starts while PostgreSQL is down, then it listens, reports not-ready naming postgres, refuses commands with 503, and serves once the database is back', async () => {
+    // Arrange: the server is down before the service starts; the service's database does not
+    // exist yet, so it has everything still to do once PostgreSQL answers
+    postgres.stop('fast');
+    let late: SpawnedService | undefined;
+    try {
+      late = await spawnService({
+        entry: ENTRIES.command,
+        env: { ...serviceEnv(stack.ns), DATABASE_NAME: `${stack.ns.databaseName}_late` },
+        // Alive is all it can be now: ready needs the database.
+        readyPath: '/healthz',
+      });
+
+      // Act
+      const ready = await fetch(`${late.url}/readyz`);
+      const order = await fetch(`${late.url}/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sku: 'late-1', name: 'Late', priceCents: 100, stock: 1 }),
+      });
+
+      // Assert: it answers, and says why it cannot serve
+      expect(ready.status).toBe(503);
+      expect(ready.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks.postgres).toMatch(
+        /^down: .*schema is not in place/,
+      );
+      expect(order.status).toBe(503);
+      expect(order.headers.get('content-type')).toContain('application/problem+json');
+      expect(order.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await order.json()) as { code: string }).code).toBe('dependency-unavailable');
+
+      await postgres.start();
+      const service = late;
+      await waitFor('the late command service ready', async () => {
+        return (await readyz(service.url)) === 200;
+      });
+      const created = await fetch(`${late.url}/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sku: 'late-1', name: 'Late', priceCents: 100, stock: 1 }),
+      });
+      expect(created.status).toBe(201);
+      expect(late.alive()).toBe(true);
+    } finally {
+      await postgres.start();
+      await late?.stop();
+    }
+  });
 });

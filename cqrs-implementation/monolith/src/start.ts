@@ -16,14 +16,14 @@ import { decodeToken, readRoutes } from '@lab/cqrs-query-service/module';
 import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
-import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, migrateWhileListening } from '@lab/shared/pg';
 import { readConfig } from './config.ts';
 import { writeModelReads } from './data-access/write-model-reads.ts';
 import { monolithSeams } from './seams.ts';
 
 const config = readConfig();
 const logger = createLogger('cqrs-monolith', config.LOG_LEVEL);
-await migrate({
+const schema = migrateWhileListening({
   adminUrl: config.DATABASE_URL,
   database: config.DATABASE_NAME,
   dir: writeModelMigrations,
@@ -50,8 +50,9 @@ const NO_WAIT_MS = 0;
 const app = createApp({
   service: 'cqrs-monolith',
   logger,
-  readiness: { postgres: () => pool.query('SELECT 1') },
+  readiness: { postgres: schema.readiness(() => pool.query('SELECT 1')) },
   routes: (routes) => {
+    routes.use(schema.gate);
     productRoutes(routes, pool, noOutbox);
     orderRoutes(routes, pool, noOutbox);
     readRoutes(routes, writeModelReads(pool, seams), NO_WAIT_MS, readYourWrites);

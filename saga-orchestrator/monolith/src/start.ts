@@ -7,7 +7,7 @@
 import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
-import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, migrateWhileListening } from '@lab/shared/pg';
 import { config } from './config.ts';
 import { inventoryModule } from './modules/inventory/index.ts';
 import { paymentsModule } from './modules/payments/index.ts';
@@ -17,7 +17,7 @@ import { monolithSeams } from './seams.ts';
 const logger = createLogger('saga-monolith', config.LOG_LEVEL);
 // The lab's exercises replace seams here (LAB_EXERCISE_MODULE, honoured only with LAB_CHAOS=1).
 const seams = await withExerciseSeams('saga-monolith', monolithSeams, config, logger);
-await migrate({
+const schema = migrateWhileListening({
   adminUrl: config.DATABASE_URL,
   database: config.DATABASE_NAME,
   dir: new URL('./data-access/migrations', import.meta.url).pathname,
@@ -42,8 +42,9 @@ const ports: BookingPorts = {
 const app = createApp({
   service: 'saga-monolith',
   logger,
-  readiness: { postgres: () => pool.query('SELECT 1') },
+  readiness: { postgres: schema.readiness(() => pool.query('SELECT 1')) },
   routes: (routes) => {
+    routes.use(schema.gate);
     tripRoutes(routes, ports);
     if (config.LAB_CHAOS)
       for (const module of [flights, hotels, cars, payments]) module.adminRoutes(routes, pool);

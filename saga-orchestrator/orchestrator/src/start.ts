@@ -1,7 +1,7 @@
 import { withExerciseSeams } from '@lab/shared/exercise';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
-import { createPool, databaseUrlFor, migrate } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, migrateWhileListening } from '@lab/shared/pg';
 import { loadOrchestratorConfig } from './config.ts';
 import { ParticipantClient } from './data-access/participant.client.ts';
 import { SAGA_LOG_POOL, SagaLog } from './data-access/saga-log.repository.ts';
@@ -38,7 +38,7 @@ const definition = validateSaga(sagaDefinition(retry));
 const firstStep = definition.steps[0];
 if (!firstStep) throw new Error('the saga definition has no step');
 
-await migrate({
+const schema = migrateWhileListening({
   adminUrl: config.DATABASE_URL,
   database: config.DATABASE_NAME,
   dir: new URL('./data-access/migrations', import.meta.url).pathname,
@@ -51,7 +51,8 @@ const pool = createPool(databaseUrlFor(config.DATABASE_URL, config.DATABASE_NAME
 });
 const log = new SagaLog(pool, config.LEASE_TTL_MS);
 let shuttingDown = false;
-unfinishedSagas(() => log.countUnfinished());
+// Nothing to count before the saga log's tables exist.
+unfinishedSagas(() => (schema.migrated() ? log.countUnfinished() : Promise.resolve({})));
 
 const client = new ParticipantClient({
   flights: config.FLIGHTS_URL,
@@ -84,8 +85,9 @@ const worker =
 const app = createApp({
   service: 'orchestrator',
   logger,
-  readiness: { postgres: () => pool.query('SELECT 1') },
+  readiness: { postgres: schema.readiness(() => pool.query('SELECT 1')) },
   routes: (routes) => {
+    routes.use(schema.gate);
     tripRoutes(routes, {
       log,
       worker,
@@ -97,7 +99,6 @@ const app = createApp({
   },
 });
 const server = await start(app, config.PORT, config.HOST);
-await worker?.start();
 logger.info(
   {
     url: server.url,
@@ -119,3 +120,6 @@ onShutdown(
     () => pool.end(),
   ],
 );
+// The saga log's tables first: the claim loop's first act reads them.
+await schema.ready;
+await worker?.start();

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { createApp, onShutdown, start } from '@lab/shared/http';
 import { createLogger } from '@lab/shared/logging';
-import { createPool, databaseUrlFor, migrate, type Pool } from '@lab/shared/pg';
+import { createPool, databaseUrlFor, migrateWhileListening, type Pool } from '@lab/shared/pg';
 import { chaosRoutes } from '@lab/shared/chaos';
 import { participantChaos, type ParticipantChaos } from './infrastructure/chaos.ts';
 import type { ParticipantConfig } from './config.ts';
@@ -20,13 +20,13 @@ export interface ParticipantOptions {
 
 /**
  * What every participant's start.ts calls once it has its settings and its routes: logger →
- * migrate its database → pool → app (its routes, and with LAB_CHAOS=1 the /_chaos API and its
+ * migrate its database (while listening: see migrateWhileListening) → pool → app (its routes, and with LAB_CHAOS=1 the /_chaos API and its
  * lab administration routes) → listen → graceful shutdown.
  */
 export async function runParticipant(options: ParticipantOptions): Promise<void> {
   const { config, service } = options;
   const logger = createLogger(service, config.LOG_LEVEL);
-  await migrate({
+  const schema = migrateWhileListening({
     adminUrl: config.DATABASE_URL,
     database: config.DATABASE_NAME,
     dir: options.migrationsDir,
@@ -40,8 +40,9 @@ export async function runParticipant(options: ParticipantOptions): Promise<void>
   const app = createApp({
     service,
     logger,
-    readiness: { postgres: () => pool.query('SELECT 1') },
+    readiness: { postgres: schema.readiness(() => pool.query('SELECT 1')) },
     routes: (routes) => {
+      routes.use(schema.gate);
       options.routes(routes, { pool, chaos, config });
       chaosRoutes(routes, chaos, { enabled: config.LAB_CHAOS, logger });
       if (config.LAB_CHAOS) options.adminRoutes?.(routes, pool);
