@@ -59,14 +59,14 @@ export function createRelay(options: RelayOptions) {
    * transaction-scoped, so it is held exactly as long as this batch.
    */
   const relayBatch = async (): Promise<BatchOutcome> => {
-    const kafkaProducer = await connect();
+    const kafkaProducer = await fromKafka(connect);
     // When each of the batch's round trips ended: the lag's split in the relay's metrics.
     const timing: BatchTiming = { began: now(), claimed: 0, acked: 0, marked: 0, committed: 0 };
     const claim = await withTransaction(pool, async (client) => {
       const claimed = await options.claim(client, options.batchSize);
       timing.claimed = now();
       if (claimed.events.length > 0) {
-        await publish(kafkaProducer, topic, claimed.events.map(eventMessage));
+        await fromKafka(() => publish(kafkaProducer, topic, claimed.events.map(eventMessage)));
         timing.acked = now();
         await markPublished(
           client,
@@ -91,6 +91,20 @@ export function createRelay(options: RelayOptions) {
     const old = producer;
     producer = undefined;
     await old?.disconnect().catch(() => undefined);
+  };
+
+  /**
+   * A producer that failed to reach its broker is rebuilt rather than trusted; one whose batch
+   * failed on PostgreSQL (the claim, the mark, the commit) is kept, so an outage of the
+   * database does not also reconnect to Kafka every couple of seconds.
+   */
+  const fromKafka = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      await dropProducer();
+      throw error;
+    }
   };
 
   return { relayBatch, dropProducer };

@@ -44,8 +44,7 @@ export async function runRelayLoop(
     } catch (error) {
       failures += 1;
       options.logger.warn({ err: error, failures }, 'relay batch failed; it will be retried');
-      // A producer that saw its broker vanish is rebuilt rather than trusted.
-      await relay.dropProducer();
+      // The batch rolled back; a producer that failed it was dropped by the relay itself.
       await sleep(Math.min(2000, 100 * 2 ** Math.min(failures, 5)));
     }
   }
